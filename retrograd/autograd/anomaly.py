@@ -1,0 +1,72 @@
+"""Anomaly mode: find the op that first produced a NaN or Inf.
+
+Under `detect_anomaly()`, every op checks its forward output and records the
+user's line that created it; the backward pass checks every VJP's output.
+The first NaN/Inf raises a RuntimeError naming the op and that line. It costs
+a scan of every array, so it is off by default (as in PyTorch).
+"""
+import numpy as np
+
+_state = [False]
+
+
+def is_enabled():
+    return _state[0]
+
+
+class detect_anomaly:
+    """Context manager (and decorator) turning anomaly detection on.
+
+    `check_nan=True` matches PyTorch's signature; detection is what it enables."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+        self.previous = []
+
+    def __enter__(self):
+        self.previous.append(_state[0])
+        _state[0] = self.check_nan
+        return self
+
+    def __exit__(self, *exc_info):
+        _state[0] = self.previous.pop()
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class set_detect_anomaly(detect_anomaly):
+    """`set_detect_anomaly(True)` as a context manager, like PyTorch's."""
+
+    def __init__(self, mode, check_nan=True):
+        super().__init__(bool(mode) and check_nan)
+
+
+def _bad(array):
+    array = np.asarray(array)
+    return array.dtype.kind in "fc" and not np.isfinite(array).all()
+
+
+def check_forward(op_name, output, where):
+    if _bad(output):
+        kind = "nan" if np.isnan(np.asarray(output)).any() else "inf"
+        raise RuntimeError(f"Anomaly: op '{op_name}' returned {kind} values in its forward output.\n"
+                           f"The op was called at: {where}")
+
+
+def check_backward(node, input_grads):
+    for i, grad in enumerate(input_grads):
+        if grad is not None and _bad(grad):
+            kind = "nan" if np.isnan(np.asarray(grad)).any() else "inf"
+            raise RuntimeError(
+                f"Anomaly: function '{node.name}' returned {kind} values in its {i}th output "
+                f"(the gradient for input {i}).\nThe forward op was called at: {node.trace or '<unknown>'}"
+            )

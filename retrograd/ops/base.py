@@ -1,0 +1,204 @@
+"""What every op shares: recording on the tape, undoing broadcasting, dtypes.
+
+An op is written as
+
+    def tanh(x):
+        '''y = tanh(x);  dL/dx = dL/dy * (1 - y^2).  Saves y: cheaper than x.'''
+        y = np.tanh(array_of(x))
+        def tanh_backward(grad_out):
+            return (grad_out * (1 - y * y),)
+        return record(tanh, y, (x,), tanh_backward)
+
+The VJP returns one gradient per entry of `inputs` (None where no gradient is
+needed or the input is not a tensor). `record` wraps the array in a Tensor and,
+if grad mode is on and some input requires grad, attaches a tape Node.
+"""
+import numpy as np
+
+from ..autograd import anomaly
+from ..autograd.engine import Node, user_frame_summary
+from ..autograd.grad_mode import _state as _grad_state
+from ..tensor import Tensor
+
+_anomaly_state = anomaly._state
+
+
+def record(op, data, inputs, backward_fn):
+    """The op's result as a Tensor, on the tape when a gradient can flow."""
+    out = Tensor._from_array(data)
+    if _grad_state[0]:
+        edges = None
+        for i, t in enumerate(inputs):
+            if isinstance(t, Tensor) and t._requires_grad:
+                if edges is None:
+                    edges = [None] * len(inputs)
+                edges[i] = t._edge()
+        if edges is not None:
+            node = Node(op, backward_fn, edges)
+            out.grad_fn = node
+            out._requires_grad = True
+            if _anomaly_state[0]:
+                _trace(op, node, data)
+    elif _anomaly_state[0]:
+        anomaly.check_forward(op.__name__, data, user_frame_summary())
+    return out
+
+
+def record_multi(op, arrays, inputs, backward_fn):
+    """Like `record` for an op with several differentiable outputs (e.g. a whole-sequence LSTM).
+
+    The VJP receives a list with one gradient per output (zeros where none arrived)."""
+    outs = [Tensor._from_array(a) for a in arrays]
+    if _grad_state[0]:
+        edges = [t._edge() if isinstance(t, Tensor) and t._requires_grad else None for t in inputs]
+        if any(e is not None for e in edges):
+            node = Node(op, backward_fn, edges, output_meta=[(a.shape, a.dtype) for a in arrays])
+            for output_nr, out in enumerate(outs):
+                out.grad_fn = node
+                out._output_nr = output_nr
+                out._requires_grad = True
+            if _anomaly_state[0]:
+                for a in arrays:
+                    _trace(op, node, a)
+    return outs
+
+
+def _trace(op, node, data):
+    where = user_frame_summary()
+    node.trace = where
+    anomaly.check_forward(op.__name__, data, where)
+
+
+def needs_grad(x):
+    """Whether input `x` of an op wants a gradient (read inside VJPs to skip work)."""
+    return isinstance(x, Tensor) and x._requires_grad
+
+
+def array_of(x):
+    """The ndarray behind an op's input: a Tensor's array, or a number/array as NumPy."""
+    if isinstance(x, Tensor):
+        return x.array
+    if isinstance(x, (int, float, bool, np.ndarray, np.generic)):
+        return x
+    if isinstance(x, (list, tuple)):
+        return np.asarray(x)
+    raise TypeError(f"expected a Tensor, a number or an array, got {type(x).__name__}: {x!r:.80}")
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` down to `shape`, undoing NumPy broadcasting (the one place it is undone).
+
+    Broadcasting copies an input along new leading axes and along axes of size 1;
+    the adjoint of a copy is a sum over the copies."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    kept_ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if kept_ones:
+        grad = grad.sum(axis=kept_ones, keepdims=True)
+    return grad
+
+
+def default_float():
+    from .. import tensor
+
+    return tensor._default_dtype[0]
+
+
+def to_float(array):
+    """Integer and bool inputs to float ops become the default float dtype, as in PyTorch."""
+    if isinstance(array, np.ndarray) and array.dtype.kind in "fc":
+        return array
+    if isinstance(array, np.generic) and array.dtype.kind in "fc":
+        return array
+    return np.asarray(array, dtype=default_float())
+
+
+def _category(dtype):
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
+
+
+def _scalar_category(value):
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return 1
+    if isinstance(value, complex):
+        return 3
+    return 2
+
+
+def result_dtype(a, b):
+    """PyTorch's type promotion for a binary op on `a` and `b` (arrays or Python numbers).
+
+    Python numbers and 0-dim tensors only raise the category (bool < int <
+    float), never the width within it: float32 tensor * 2.5 stays float32, an
+    int tensor * 2.5 becomes the default float dtype."""
+    a_is_array = isinstance(a, np.ndarray)
+    b_is_array = isinstance(b, np.ndarray)
+    if a_is_array and b_is_array:
+        if a.dtype == b.dtype:
+            return a.dtype
+        # 0-dim operands count like scalars against dimensioned ones
+        a_dim, b_dim = a.ndim > 0, b.ndim > 0
+        if a_dim != b_dim:
+            dimmed, scalar = (a, b) if a_dim else (b, a)
+            if _category(scalar.dtype) <= _category(dimmed.dtype):
+                return dimmed.dtype
+            return default_float() if _category(scalar.dtype) == 2 else scalar.dtype
+        ca, cb = _category(a.dtype), _category(b.dtype)
+        if ca != cb:
+            return a.dtype if ca > cb else b.dtype
+        return np.result_type(a.dtype, b.dtype)
+    array, scalar = (a, b) if a_is_array else (b, a)
+    if not isinstance(array, np.ndarray):
+        return np.result_type(a, b)
+    if _scalar_category(scalar) <= _category(array.dtype):
+        return array.dtype
+    return default_float() if _scalar_category(scalar) == 2 else np.dtype(np.int64)
+
+
+def binary_operands(a, b):
+    """The arrays (or numbers) a binary op computes with, cast to PyTorch's result dtype."""
+    a, b = array_of(a), array_of(b)
+    if type(b) is float and isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return a, b  # the common fast path: float tensor with a Python float
+    if type(a) is float and isinstance(b, np.ndarray) and b.dtype.kind == "f":
+        return a, b
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype:
+        return a, b
+    dtype = result_dtype(a, b)
+    if isinstance(a, np.ndarray) and a.dtype != dtype:
+        a = a.astype(dtype)
+    if isinstance(b, np.ndarray) and b.dtype != dtype:
+        b = b.astype(dtype)
+    return a, b
+
+
+def check_broadcast(op_name, a_shape, b_shape):
+    """Raise a ValueError naming the op and both shapes when they do not broadcast."""
+    try:
+        return np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        raise ValueError(
+            f"{op_name}: shapes {tuple(a_shape)} and {tuple(b_shape)} cannot be broadcast together "
+            f"(each trailing dimension must be equal or 1)"
+        ) from None
+
+
+def normalize_dims(dim, ndim, op_name="op"):
+    """A `dim` argument (None, int or tuple, negative allowed) as a sorted tuple of axes, or None."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    axes = []
+    for d in dims:
+        d = int(d)
+        rank = max(ndim, 1)
+        if not -rank <= d < rank:
+            raise IndexError(f"{op_name}: dimension out of range (expected to be in range of "
+                             f"[{-rank}, {rank - 1}], but got {d})")
+        axes.append(d % rank if ndim else 0)
+    return tuple(sorted(axes))

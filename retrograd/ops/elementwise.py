@@ -1,0 +1,317 @@
+"""Elementwise arithmetic and math functions, each with its VJP.
+
+Notation: y is the output, g = dL/dy the incoming gradient (`grad_out`).
+Binary ops broadcast like NumPy/PyTorch; `unbroadcast` sums each input's
+gradient back to the input's shape.
+"""
+import numpy as np
+
+from .base import array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+
+
+def _shape(x):
+    return np.shape(x)
+
+
+def _binary(op, a, b, compute):
+    """Run a broadcasting forward, turning NumPy's shape error into one that names the op."""
+    try:
+        return compute(a, b)
+    except ValueError:
+        check_broadcast(op.__name__, _shape(a), _shape(b))
+        raise
+
+
+# ----- arithmetic -------------------------------------------------------------
+def add(a, b, alpha=1):
+    """y = a + alpha * b
+
+    dL/da = g ;  dL/db = alpha * g   (each summed over the axes it was broadcast along)
+    Saves nothing but the input shapes."""
+    a_val, b_val = binary_operands(a, b)
+    a_shape, b_shape = _shape(a_val), _shape(b_val)
+    if alpha != 1:
+        b_val = b_val * alpha
+
+    def add_backward(grad_out):
+        return (unbroadcast(grad_out, a_shape) if needs_grad(a) else None,
+                unbroadcast(grad_out * alpha if alpha != 1 else grad_out, b_shape) if needs_grad(b) else None)
+
+    return record(add, _binary(add, a_val, b_val, np.add), (a, b), add_backward)
+
+
+def sub(a, b, alpha=1):
+    """y = a - alpha * b
+
+    dL/da = g ;  dL/db = -alpha * g"""
+    a_val, b_val = binary_operands(a, b)
+    a_shape, b_shape = _shape(a_val), _shape(b_val)
+    if alpha != 1:
+        b_val = b_val * alpha
+
+    def sub_backward(grad_out):
+        return (unbroadcast(grad_out, a_shape) if needs_grad(a) else None,
+                unbroadcast(-grad_out * alpha if alpha != 1 else -grad_out, b_shape) if needs_grad(b) else None)
+
+    return record(sub, _binary(sub, a_val, b_val, np.subtract), (a, b), sub_backward)
+
+
+def rsub(a, b):
+    """y = b - a (Python's reflected subtraction)."""
+    return sub(b, a)
+
+
+def mul(a, b):
+    """y = a * b
+
+    dL/da = g * b ;  dL/db = g * a.  Saves both inputs."""
+    a_val, b_val = binary_operands(a, b)
+
+    def mul_backward(grad_out):
+        return (unbroadcast(grad_out * b_val, _shape(a_val)) if needs_grad(a) else None,
+                unbroadcast(grad_out * a_val, _shape(b_val)) if needs_grad(b) else None)
+
+    return record(mul, _binary(mul, a_val, b_val, np.multiply), (a, b), mul_backward)
+
+
+def div(a, b, rounding_mode=None):
+    """y = a / b  (true division: integer inputs give floats, as in PyTorch)
+
+    dL/da = g / b ;  dL/db = -g * a / b^2 = -g * y / b.  Saves b and y.
+    rounding_mode 'trunc' or 'floor' gives a piecewise-constant result with zero gradient."""
+    a_val, b_val = binary_operands(a, b)
+    if rounding_mode is not None:
+        quotient = _binary(div, a_val, b_val, np.divide)
+        rounded = np.trunc(quotient) if rounding_mode == "trunc" else np.floor(quotient)
+        if isinstance(a_val, np.ndarray) and a_val.dtype.kind in "iu":
+            rounded = rounded.astype(a_val.dtype)
+        return record(div, rounded, (a, b), lambda grad_out: (None, None))
+    a_val, b_val = to_float(a_val), to_float(b_val)
+    y = _binary(div, a_val, b_val, np.divide)
+
+    def div_backward(grad_out):
+        return (unbroadcast(grad_out / b_val, _shape(a_val)) if needs_grad(a) else None,
+                unbroadcast(-grad_out * y / b_val, _shape(b_val)) if needs_grad(b) else None)
+
+    return record(div, y, (a, b), div_backward)
+
+
+def rdiv(a, b):
+    """y = b / a (Python's reflected division)."""
+    return div(b, a)
+
+
+def neg(x):
+    """y = -x ;  dL/dx = -g"""
+    return record(neg, -array_of(x), (x,), lambda grad_out: (-grad_out,))
+
+
+def pow(base, exponent):
+    """y = base ** exponent
+
+    dL/dbase = g * exponent * base^(exponent - 1)
+    dL/dexponent = g * y * log(base)   (PyTorch's convention: 0 where base == 0 and exponent >= 0)
+    Saves base, exponent and y."""
+    base_val, exp_val = binary_operands(base, exponent)
+    if isinstance(base_val, np.ndarray) and base_val.dtype.kind in "iu" and np.any(np.asarray(exp_val) < 0):
+        raise RuntimeError("pow: integers to negative integer powers are not allowed")
+    y = _binary(pow, base_val, exp_val, np.power)
+
+    def pow_backward(grad_out):
+        grad_base = grad_exp = None
+        if needs_grad(base):
+            if isinstance(exp_val, (int, float)) and exp_val == 0:
+                grad_base = np.zeros_like(grad_out)
+            else:
+                grad_base = unbroadcast(grad_out * exp_val * np.power(base_val, exp_val - 1), _shape(base_val))
+        if needs_grad(exponent):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_base = np.where((base_val == 0) & (exp_val >= 0), 0.0, np.log(base_val))
+            grad_exp = unbroadcast(grad_out * y * log_base.astype(y.dtype), _shape(exp_val))
+        return grad_base, grad_exp
+
+    return record(pow, y, (base, exponent), pow_backward)
+
+
+def rpow(exponent, base):
+    """y = base ** exponent, for `number ** tensor`."""
+    return pow(base, exponent)
+
+
+def square(x):
+    """y = x^2 ;  dL/dx = 2 g x"""
+    x_val = array_of(x)
+    return record(square, x_val * x_val, (x,), lambda grad_out: (2 * grad_out * x_val,))
+
+
+# ----- unary math -------------------------------------------------------------
+def abs(x):
+    """y = |x|
+
+    dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch."""
+    x_val = array_of(x)
+    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * np.sign(x_val),))
+
+
+def sign(x):
+    """y = sign(x) in {-1, 0, 1}
+
+    dL/dx = 0 everywhere (also at 0, where PyTorch takes the zero subgradient)."""
+    x_val = array_of(x)
+    return record(sign, np.sign(x_val), (x,), lambda grad_out: (np.zeros_like(grad_out),))
+
+
+def sqrt(x):
+    """y = sqrt(x) ;  dL/dx = g / (2 y).  Saves y (cheaper than recomputing the root)."""
+    y = np.sqrt(to_float(array_of(x)))
+    return record(sqrt, y, (x,), lambda grad_out: (grad_out / (2 * y),))
+
+
+def rsqrt(x):
+    """y = 1 / sqrt(x) ;  dL/dx = -g y^3 / 2.  Saves y."""
+    y = 1 / np.sqrt(to_float(array_of(x)))
+    return record(rsqrt, y, (x,), lambda grad_out: (-0.5 * grad_out * y * y * y,))
+
+
+def reciprocal(x):
+    """y = 1 / x ;  dL/dx = -g y^2.  Saves y."""
+    y = 1 / to_float(array_of(x))
+    return record(reciprocal, y, (x,), lambda grad_out: (-grad_out * y * y,))
+
+
+def exp(x):
+    """y = e^x ;  dL/dx = g * y.  Saves y, not x: the derivative is the output itself."""
+    y = np.exp(to_float(array_of(x)))
+    return record(exp, y, (x,), lambda grad_out: (grad_out * y,))
+
+
+def expm1(x):
+    """y = e^x - 1 (accurate near 0) ;  dL/dx = g * (y + 1).  Saves y."""
+    y = np.expm1(to_float(array_of(x)))
+    return record(expm1, y, (x,), lambda grad_out: (grad_out * (y + 1),))
+
+
+def log(x):
+    """y = ln x ;  dL/dx = g / x.  Saves x."""
+    x_val = to_float(array_of(x))
+    return record(log, np.log(x_val), (x,), lambda grad_out: (grad_out / x_val,))
+
+
+def log2(x):
+    """y = log2 x ;  dL/dx = g / (x ln 2)."""
+    x_val = to_float(array_of(x))
+    return record(log2, np.log2(x_val), (x,), lambda grad_out: (grad_out / (x_val * np.log(2.0)),))
+
+
+def log1p(x):
+    """y = ln(1 + x) (accurate near 0) ;  dL/dx = g / (1 + x).  Saves x."""
+    x_val = to_float(array_of(x))
+    return record(log1p, np.log1p(x_val), (x,), lambda grad_out: (grad_out / (1 + x_val),))
+
+
+def sin(x):
+    """y = sin x ;  dL/dx = g cos x.  Saves x."""
+    x_val = to_float(array_of(x))
+    return record(sin, np.sin(x_val), (x,), lambda grad_out: (grad_out * np.cos(x_val),))
+
+
+def cos(x):
+    """y = cos x ;  dL/dx = -g sin x.  Saves x."""
+    x_val = to_float(array_of(x))
+    return record(cos, np.cos(x_val), (x,), lambda grad_out: (-grad_out * np.sin(x_val),))
+
+
+# ----- selection --------------------------------------------------------------
+def maximum(a, b):
+    """y = max(a, b) elementwise
+
+    dL/da = g where a > b, g/2 where a == b ; dL/db likewise.
+    On ties the gradient is split evenly between the two inputs, PyTorch's choice."""
+    a_val, b_val = binary_operands(a, b)
+    y = _binary(maximum, a_val, b_val, np.maximum)
+
+    def maximum_backward(grad_out):
+        share_a = (a_val > b_val) + 0.5 * (a_val == b_val)
+        return (unbroadcast(grad_out * share_a, _shape(a_val)) if needs_grad(a) else None,
+                unbroadcast(grad_out * (1 - share_a), _shape(b_val)) if needs_grad(b) else None)
+
+    return record(maximum, y, (a, b), maximum_backward)
+
+
+def minimum(a, b):
+    """y = min(a, b) elementwise
+
+    dL/da = g where a < b, g/2 where a == b ; dL/db likewise (ties split evenly, as in PyTorch)."""
+    a_val, b_val = binary_operands(a, b)
+    y = _binary(minimum, a_val, b_val, np.minimum)
+
+    def minimum_backward(grad_out):
+        share_a = (a_val < b_val) + 0.5 * (a_val == b_val)
+        return (unbroadcast(grad_out * share_a, _shape(a_val)) if needs_grad(a) else None,
+                unbroadcast(grad_out * (1 - share_a), _shape(b_val)) if needs_grad(b) else None)
+
+    return record(minimum, y, (a, b), minimum_backward)
+
+
+def where(condition, a, b):
+    """y = a where condition else b
+
+    dL/da = g where condition, 0 elsewhere ; dL/db = g where not condition.
+    The condition gets no gradient. Broadcasting applies to all three."""
+    cond = np.asarray(array_of(condition), dtype=bool)
+    a_val, b_val = binary_operands(a, b)
+    try:
+        y = np.where(cond, a_val, b_val)
+    except ValueError:
+        raise ValueError(f"where: condition {cond.shape}, input {_shape(a_val)} and other {_shape(b_val)} "
+                         f"cannot be broadcast together") from None
+
+    def where_backward(grad_out):
+        zero = np.zeros((), grad_out.dtype)
+        return (None,
+                unbroadcast(np.where(cond, grad_out, zero), _shape(a_val)) if needs_grad(a) else None,
+                unbroadcast(np.where(cond, zero, grad_out), _shape(b_val)) if needs_grad(b) else None)
+
+    return record(where, y, (condition, a, b), where_backward)
+
+
+# ----- comparisons (no gradient: the result is boolean) ------------------------
+def _comparison(name, ufunc):
+    def compare(a, b):
+        a_val, b_val = binary_operands(a, b)
+        return record(compare, _binary(compare, a_val, b_val, ufunc), (), None)
+
+    compare.__name__ = name
+    compare.__doc__ = f"y = a {name} b elementwise, a bool tensor; not differentiable."
+    return compare
+
+
+eq = _comparison("eq", np.equal)
+ne = _comparison("ne", np.not_equal)
+lt = _comparison("lt", np.less)
+le = _comparison("le", np.less_equal)
+gt = _comparison("gt", np.greater)
+ge = _comparison("ge", np.greater_equal)
+
+
+def logical_not(x):
+    """Boolean not; not differentiable."""
+    return record(logical_not, np.logical_not(array_of(x)), (), None)
+
+
+def isnan(x):
+    return record(isnan, np.isnan(array_of(x)), (), None)
+
+
+def isfinite(x):
+    return record(isfinite, np.isfinite(array_of(x)), (), None)
+
+
+def floor(x):
+    """y = floor(x) ;  dL/dx = 0 (piecewise constant)."""
+    return record(floor, np.floor(array_of(x)), (x,), lambda grad_out: (np.zeros_like(grad_out),))
+
+
+def round(x, decimals=0):
+    """y = round(x) (half to even, as in PyTorch) ;  dL/dx = 0."""
+    return record(round, np.round(array_of(x), decimals), (x,), lambda grad_out: (np.zeros_like(grad_out),))

@@ -1,0 +1,89 @@
+"""Matrix products: matmul (1-D, 2-D and batched) and the fused linear layer op."""
+import numpy as np
+
+from .base import array_of, binary_operands, needs_grad, record, unbroadcast
+
+
+def matmul(a, b):
+    """y = a @ b, with NumPy/PyTorch rules for 1-D and batched operands.
+
+    For matrices: dL/da = g @ b^T ;  dL/db = a^T @ g.
+    A 1-D `a` acts as a row vector (a new leading axis) and a 1-D `b` as a
+    column vector (a new trailing axis); the backward adds those axes to g,
+    applies the matrix rule, and removes them again. Batch dimensions
+    broadcast, so each gradient is summed back to its input's batch shape."""
+    a_val, b_val = binary_operands(a, b)
+    if a_val.ndim == 0 or b_val.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                           f"{a_val.shape} and {b_val.shape}")
+    try:
+        y = np.matmul(a_val, b_val)
+    except ValueError:
+        raise RuntimeError(
+            f"matmul: shapes {a_val.shape} and {b_val.shape} cannot be multiplied "
+            f"(a's last dimension {a_val.shape[-1]} must equal b's "
+            f"{'only' if b_val.ndim == 1 else 'second-to-last'} dimension "
+            f"{b_val.shape[0] if b_val.ndim == 1 else b_val.shape[-2]})"
+        ) from None
+
+    def matmul_backward(grad_out):
+        a_mat = a_val[None, :] if a_val.ndim == 1 else a_val  # (..., n, k)
+        b_mat = b_val[:, None] if b_val.ndim == 1 else b_val  # (..., k, m)
+        grad_mat = grad_out
+        if a_val.ndim == 1:
+            grad_mat = np.expand_dims(grad_mat, -2 if b_val.ndim > 1 else 0)
+        if b_val.ndim == 1:
+            grad_mat = np.expand_dims(grad_mat, -1)  # (..., n, m)
+        grad_a = grad_b = None
+        if needs_grad(a):
+            grad_a = grad_mat @ np.swapaxes(b_mat, -1, -2)  # (..., n, k)
+            grad_a = unbroadcast(grad_a, a_mat.shape)
+            if a_val.ndim == 1:
+                grad_a = grad_a.reshape(a_val.shape)
+        if needs_grad(b):
+            grad_b = np.swapaxes(a_mat, -1, -2) @ grad_mat  # (..., k, m)
+            grad_b = unbroadcast(grad_b, b_mat.shape)
+            if b_val.ndim == 1:
+                grad_b = grad_b.reshape(b_val.shape)
+        return grad_a, grad_b
+
+    return record(matmul, y, (a, b), matmul_backward)
+
+
+def rmatmul(a, b):
+    return matmul(b, a)
+
+
+def linear(x, weight, bias=None):
+    """y = x @ W^T + b, one fused op (PyTorch's layout: W is (out, in)).
+
+    Shapes: x (..., in), W (out, in), b (out,), y (..., out); with N = prod(...):
+      dL/dx = g @ W              (N, out) @ (out, in)
+      dL/dW = g^T @ x            (out, N) @ (N, in)   one GEMM over all leading axes
+      dL/db = sum_N g
+    Saves x and W. The input gradient is skipped when x needs none (a first layer)."""
+    x_val, w_val = array_of(x), array_of(weight)
+    b_val = None if bias is None else array_of(bias)
+    if w_val.ndim != 2 or x_val.ndim == 0 or x_val.shape[-1] != w_val.shape[1]:
+        raise RuntimeError(
+            f"linear: input of shape {x_val.shape} does not match weight of shape {w_val.shape} "
+            f"(expected input (..., {w_val.shape[-1] if w_val.ndim else '?'}))"
+        )
+    if x_val.dtype != w_val.dtype:
+        x_val, w_val = binary_operands(x_val, w_val)
+    y = x_val @ w_val.T
+    if b_val is not None:
+        y += b_val
+
+    def linear_backward(grad_out):
+        grad_2d = grad_out.reshape(-1, grad_out.shape[-1])  # (N, out)
+        grad_x = grad_w = grad_b = None
+        if needs_grad(x):
+            grad_x = grad_out @ w_val  # (..., in)
+        if needs_grad(weight):
+            grad_w = grad_2d.T @ x_val.reshape(-1, x_val.shape[-1])  # (out, in)
+        if bias is not None and needs_grad(bias):
+            grad_b = grad_2d.sum(axis=0)  # (out,)
+        return grad_x, grad_w, grad_b
+
+    return record(linear, y, (x, weight, bias), linear_backward)

@@ -1,0 +1,563 @@
+"""Tensor: an ndarray plus what autograd needs; creation functions.
+
+A Tensor holds its values in `.array` (a NumPy ndarray, retrograd's name for
+the storage). `.data` is, as in PyTorch, a Tensor sharing that storage but
+detached from the tape. Methods and operators delegate to the ops in
+`retrograd.ops`; this module holds no calculus.
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+
+float16 = half = np.dtype("float16")
+float32 = float = np.dtype("float32")
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = int = np.dtype("int32")
+int64 = long = np.dtype("int64")
+bool = np.dtype("bool")  # noqa: A001 - PyTorch's name
+
+# this module re-binds float, int and bool to dtypes (PyTorch's names); keep the builtins at hand
+_builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
+
+_default_dtype = [float32]
+
+
+def set_default_dtype(dtype):
+    """Set the dtype that Python floats and float factories produce (float32 or float64)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got {dtype}")
+    _default_dtype[0] = dtype
+
+
+def get_default_dtype():
+    return _default_dtype[0]
+
+
+def _as_dtype(dtype):
+    return None if dtype is None else np.dtype(dtype)
+
+
+def _infer_array(data, dtype=None):
+    """Convert user data to an ndarray with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        array = data.array
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+            data = _nested_arrays(data)
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(f"tensor: could not build a tensor from nested data ({error})") from None
+        if array.dtype == object or array.dtype.kind in "USV":
+            raise TypeError(
+                f"tensor: expected numbers, nested lists of numbers or an array, got {type(data).__name__}"
+            )
+        if array.dtype.kind == "f":
+            array = array.astype(_default_dtype[0])
+        elif array.dtype.kind in "iu":
+            array = array.astype(np.int64)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def _flat(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def _nested_arrays(items):
+    return [_nested_arrays(x) if isinstance(x, (list, tuple)) else (x.array if isinstance(x, Tensor) else x)
+            for x in items]
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it for reverse-mode autodiff."""
+
+    __slots__ = ("array", "grad_fn", "_requires_grad", "_output_nr", "_grad", "_hooks", "_accumulator",
+                 "_retains_grad", "__weakref__", "__dict__")
+
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        self.array = _infer_array(data, _as_dtype(dtype))
+        self.grad_fn = None
+        self._requires_grad = False
+        self._output_nr = 0
+        self._grad = None
+        self._hooks = None
+        self._accumulator = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from_array(cls, array):
+        """Wrap an op's result without copying or inferring (the hot path)."""
+        t = object.__new__(Tensor)
+        t.array = array
+        t.grad_fn = None
+        t._requires_grad = False
+        t._output_nr = 0
+        t._grad = None
+        t._hooks = None
+        t._accumulator = None
+        t._retains_grad = False
+        return t
+
+    # ----- autograd state -------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+                "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+            )
+        if value and self.array.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
+        self._requires_grad = _builtin_bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+        if value is not None and value.shape != self.shape:
+            raise RuntimeError(f"assigned grad has data of a different size: {value.shape} vs {self.shape}")
+        self._grad = value
+
+    def _edge(self):
+        """Where a gradient for this tensor goes: (grad_fn, output_nr) or (AccumulateGrad, 0)."""
+        if self.grad_fn is not None:
+            return (self.grad_fn, self._output_nr)
+        if self._requires_grad:
+            if self._accumulator is None:
+                self._accumulator = engine.AccumulateGrad(self)
+            return (self._accumulator, 0)
+        return (None, 0)
+
+    def _accumulate(self, grad, wrap):
+        """AccumulateGrad: run leaf hooks, then add into `.grad` (a fresh array the first time)."""
+        if self._hooks:
+            grad = engine._apply_hooks(self._hooks, grad, wrap)
+        if grad.dtype != self.array.dtype:
+            grad = grad.astype(self.array.dtype)
+        if grad.shape != self.array.shape:
+            grad = np.broadcast_to(grad, self.array.shape)
+        if self._grad is None:
+            owned = grad.base is None and grad.flags.writeable and isinstance(grad, np.ndarray)
+            self._grad = Tensor._from_array(grad if owned else np.array(grad))
+        else:
+            self._grad.array = self._grad.array + grad
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) * gradient into `.grad` of every leaf that requires grad."""
+        from .autograd.functional import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(self._output_nr, hook)
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+        return _RemovableHandle(self, hook)
+
+    def retain_grad(self):
+        """Keep `.grad` on a non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def store_grad(grad):
+            tensor = ref()
+            if tensor is not None:
+                if tensor._grad is None:
+                    tensor._grad = Tensor._from_array(np.array(grad.array))
+                else:
+                    tensor._grad.array = tensor._grad.array + grad.array
+
+        self.grad_fn.register_hook(self._output_nr, store_grad)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def detach(self):
+        """The same storage, cut from the tape."""
+        return Tensor._from_array(self.array)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self):
+        return Tensor._from_array(self.array)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else np.asarray(value)
+
+    # ----- array facts ----------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.array.shape)
+
+    def size(self, dim=None):
+        return Size(self.array.shape) if dim is None else self.array.shape[dim]
+
+    @property
+    def ndim(self):
+        return self.array.ndim
+
+    def dim(self):
+        return self.array.ndim
+
+    def numel(self):
+        return self.array.size
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return self.array.dtype
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_floating_point_type(self):
+        return self.array.dtype.kind == "f"
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
+
+    def __len__(self):
+        if self.array.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.array)
+
+    def numpy(self, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self.array
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def item(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
+        return self.array.item()
+
+    def tolist(self):
+        return self.array.tolist()
+
+    def __float__(self):
+        return _builtin_float(self.item())
+
+    def __int__(self):
+        return _builtin_int(self.item())
+
+    def __index__(self):
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return _builtin_int(self.item())
+
+    def __bool__(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
+        return _builtin_bool(self.array.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self.array.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.array)))
+
+    def __repr__(self):
+        body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.array.dtype not in (_default_dtype[0], int64, bool):
+            extras.append(f"dtype={self.array.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- conversions ----------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        """`to(dtype)`; device arguments other than 'cpu' are rejected."""
+        for arg in args:
+            if isinstance(arg, str) or arg is None:
+                if arg not in (None, "cpu"):
+                    raise RuntimeError(f"retrograd runs on the CPU only; cannot move a tensor to {arg!r}")
+            elif isinstance(arg, Tensor):
+                dtype = arg.dtype
+            else:
+                dtype = arg
+        return self if dtype is None else self.type(dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"retrograd.{self.array.dtype}"
+        return _ops().shape.cast(self, np.dtype(dtype))
+
+    def float(self):
+        return self.type(float32)
+
+    def double(self):
+        return self.type(float64)
+
+    def half(self):
+        return self.type(float16)
+
+    def long(self):
+        return self.type(int64)
+
+    def int(self):
+        return self.type(int32)
+
+    def bool(self):
+        return self.type(bool)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return self
+
+    def clone(self):
+        return _ops().shape.clone(self)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None):
+        return zeros(*size, dtype=dtype or self.dtype)
+
+    def new_ones(self, *size, dtype=None):
+        return ones(*size, dtype=dtype or self.dtype)
+
+    def new_full(self, size, fill_value, dtype=None):
+        return full(size, fill_value, dtype=dtype or self.dtype)
+
+
+def _ops():
+    from . import ops
+
+    return ops
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple, printed like PyTorch's torch.Size."""
+
+    def __repr__(self):
+        return f"retrograd.Size({list(self)})"
+
+    def numel(self):
+        return _builtin_int(np.prod(self, dtype=np.int64))
+
+
+class _RemovableHandle:
+    def __init__(self, tensor, hook):
+        self.tensor, self.hook = tensor, hook
+
+    def remove(self):
+        t = self.tensor
+        hooks = t._hooks if t.grad_fn is None else (t.grad_fn.output_hooks or {}).get(t._output_nr)
+        if hooks and self.hook in hooks:
+            hooks.remove(self.hook)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+# ----- creation functions ---------------------------------------------------
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new leaf tensor holding a copy of `data` (PyTorch's dtype inference: floats -> float32)."""
+    array = _infer_array(data, _as_dtype(dtype))
+    if isinstance(data, (np.ndarray, Tensor)) and array is (data.array if isinstance(data, Tensor) else data):
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    """Like `tensor` but shares memory with an ndarray of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(_infer_array(data, _as_dtype(dtype)))
+
+
+def from_numpy(array):
+    """A tensor sharing memory with `array`, keeping its dtype."""
+    return Tensor._from_array(np.asarray(array))
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for n in size:
+        if not isinstance(n, (numbers.Integral,)) or n < 0:
+            raise ValueError(f"sizes must be non-negative integers, got {size}")
+    return tuple(_builtin_int(n) for n in size)
+
+
+def _factory(array, requires_grad):
+    t = Tensor._from_array(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(np.zeros(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(np.ones(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _factory(np.empty(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = _infer_array(fill_value).dtype
+    return _factory(np.full(_size((size,)), fill_value, dtype=_as_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return zeros(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return ones(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return full(tuple(np.shape(t)), fill_value, dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    return empty(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
+
+
+def _dtype_of(t):
+    return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    return _factory(np.eye(n, m, dtype=_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Like torch.arange: integer arguments give int64, any float gives the default float dtype."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+        dtype = int64 if is_int else _default_dtype[0]
+    return _factory(np.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    return _factory(np.linspace(start, end, steps).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+# ----- random numbers -------------------------------------------------------
+_rng = [np.random.default_rng(0)]
+
+
+def manual_seed(seed):
+    """Seed retrograd's generator (used by randn, rand, init, dropout, shuffling, ties='random')."""
+    _rng[0] = np.random.default_rng(seed)
+    return _rng[0]
+
+
+def default_generator():
+    return _rng[0]
+
+
+def get_rng_state():
+    return _rng[0].bit_generator.state
+
+
+def set_rng_state(state):
+    _rng[0].bit_generator.state = state
+
+
+def randn(*size, dtype=None, requires_grad=False, generator=None):
+    rng = generator or _rng[0]
+    return _factory(rng.standard_normal(_size(size)).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False, generator=None):
+    rng = generator or _rng[0]
+    return _factory(rng.random(_size(size)).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, generator=None):
+    if high is None:
+        low, high = 0, low
+    rng = generator or _rng[0]
+    return Tensor._from_array(rng.integers(low, high, size=tuple(size)).astype(_as_dtype(dtype) or int64))
+
+
+def randperm(n, dtype=None, generator=None):
+    rng = generator or _rng[0]
+    return Tensor._from_array(rng.permutation(n).astype(_as_dtype(dtype) or int64))
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+# Imported last: the autograd package imports Tensor from this module.
+from .autograd import engine  # noqa: E402

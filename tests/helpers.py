@@ -1,0 +1,103 @@
+"""Shared test machinery: PyTorch parity and numerical gradient checks.
+
+Both use a random cotangent (llm.c's "fakeloss"): the loss is
+sum(output * dout) with dout random, never a plain `.sum()`, whose all-ones
+cotangent hides transposition bugs.
+"""
+import numpy as np
+import torch
+
+import retrograd as rg
+
+torch.set_num_threads(1)
+
+
+def to_torch(value, requires_grad=False):
+    if isinstance(value, np.ndarray):
+        t = torch.from_numpy(value.copy())
+        if requires_grad and t.is_floating_point():
+            t.requires_grad_(True)
+        return t
+    return value
+
+
+def to_rg(value, requires_grad=False):
+    if isinstance(value, np.ndarray):
+        return rg.tensor(value.copy(), requires_grad=requires_grad and value.dtype.kind == "f")
+    return value
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def assert_parity(rg_fn, torch_fn, *arrays, grad=True, rtol=1e-7, atol=1e-9, seed=0):
+    """Forward values and all input gradients of rg_fn and torch_fn agree on the same inputs.
+
+    `arrays` are NumPy arrays (float ones become differentiable inputs) or other
+    arguments passed through unchanged. Float64 inputs are expected for tight tolerances."""
+    rg_inputs = [to_rg(a, grad) for a in arrays]
+    torch_inputs = [to_torch(a, grad) for a in arrays]
+    rg_out = _outputs(rg_fn(*rg_inputs))
+    torch_out = _outputs(torch_fn(*torch_inputs))
+    assert len(rg_out) == len(torch_out), f"{len(rg_out)} outputs vs PyTorch's {len(torch_out)}"
+    for i, (r, t) in enumerate(zip(rg_out, torch_out)):
+        t_np = t.detach().numpy()
+        assert r.shape == tuple(t_np.shape), f"output {i}: shape {r.shape} vs PyTorch's {tuple(t_np.shape)}"
+        assert r.dtype == t_np.dtype, f"output {i}: dtype {r.dtype} vs PyTorch's {t_np.dtype}"
+        np.testing.assert_allclose(r.array, t_np, rtol=rtol, atol=atol, err_msg=f"output {i} forward")
+    if not grad:
+        return rg_out
+    rng = np.random.default_rng(seed)
+    rg_loss, torch_loss = 0, 0
+    for r, t in zip(rg_out, torch_out):
+        if not t.requires_grad:
+            continue
+        dout = rng.standard_normal(t.shape).astype(t.detach().numpy().dtype)
+        rg_loss = rg_loss + (r * rg.tensor(dout)).sum()
+        torch_loss = torch_loss + (t * torch.from_numpy(dout)).sum()
+    if isinstance(torch_loss, int):
+        return rg_out
+    torch_loss.backward()
+    rg_loss.backward()
+    for i, (r, t) in enumerate(zip(rg_inputs, torch_inputs)):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            if t.grad is None:
+                assert r.grad is None or np.all(r.grad.array == 0), f"input {i}: PyTorch gives no gradient"
+                continue
+            assert r.grad is not None, f"input {i}: no gradient, PyTorch has one"
+            np.testing.assert_allclose(r.grad.array, t.grad.numpy(), rtol=rtol, atol=atol,
+                                       err_msg=f"gradient of input {i}")
+    return rg_out
+
+
+def numerical_check(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
+    """Analytical input gradients of fn equal central differences (float64 inputs required).
+
+    Independent of retrograd.autograd.gradcheck so that the tool itself can be tested."""
+    rng = np.random.default_rng(seed)
+    inputs = [to_rg(a, True) for a in arrays]
+    out = fn(*inputs)
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    dout = rng.standard_normal(out.shape)
+    (out * rg.tensor(dout)).sum().backward()
+    for i, a in enumerate(arrays):
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64):
+            continue
+        numeric = np.zeros_like(a)
+        flat = a.reshape(-1)
+        for j in range(flat.size):
+            plus, minus = [x.copy() if isinstance(x, np.ndarray) else x for x in arrays], \
+                [x.copy() if isinstance(x, np.ndarray) else x for x in arrays]
+            plus[i].reshape(-1)[j] += eps
+            minus[i].reshape(-1)[j] -= eps
+            with rg.no_grad():
+                f_plus = _first(fn(*[to_rg(x) for x in plus])).array
+                f_minus = _first(fn(*[to_rg(x) for x in minus])).array
+            numeric.reshape(-1)[j] = np.sum((f_plus - f_minus) * dout) / (2 * eps)
+        analytic = inputs[i].grad.array if inputs[i].grad is not None else np.zeros_like(a)
+        np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol, err_msg=f"input {i}")
+
+
+def _first(result):
+    return result[0] if isinstance(result, (tuple, list)) else result
