@@ -28,7 +28,10 @@ def to_rg(value, requires_grad=False):
 
 
 def _outputs(result):
-    return list(result) if isinstance(result, (tuple, list)) else [result]
+    """Flatten an op's or layer's result (tensors, tuples of them, nested like (out, (h, c))) to a list."""
+    if isinstance(result, (tuple, list)):
+        return [leaf for item in result for leaf in _outputs(item)]
+    return [result]
 
 
 def assert_parity(rg_fn, torch_fn, *arrays, grad=True, rtol=1e-7, atol=1e-9, seed=0):
@@ -101,3 +104,31 @@ def numerical_check(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
 
 def _first(result):
     return result[0] if isinstance(result, (tuple, list)) else result
+
+
+def copy_torch_weights(rg_module, torch_module):
+    """Load a PyTorch module's state_dict (as arrays) into a retrograd module: the layouts must agree."""
+    rg_module.load_state_dict({k: v.detach().numpy().copy() for k, v in torch_module.state_dict().items()})
+    return rg_module
+
+
+def assert_module_parity(rg_module, torch_module, *arrays, rtol=1e-7, atol=1e-9, seed=0, copy_weights=True):
+    """A layer with PyTorch's weights gives PyTorch's outputs, input gradients and parameter gradients.
+
+    Parameter names and order must match PyTorch's named_parameters(). Float64 modules expected."""
+    assert [n for n, _ in rg_module.named_parameters()] == [n for n, _ in torch_module.named_parameters()]
+    if copy_weights:
+        copy_torch_weights(rg_module, torch_module)
+    rg_module.zero_grad()
+    torch_module.zero_grad()
+    outputs = assert_parity(rg_module, torch_module, *arrays, rtol=rtol, atol=atol, seed=seed)
+    torch_params = dict(torch_module.named_parameters())
+    for name, param in rg_module.named_parameters():
+        expected = torch_params[name].grad
+        if expected is None:
+            assert param.grad is None or not np.any(param.grad.array), f"{name}: PyTorch has no gradient"
+            continue
+        assert param.grad is not None, f"{name}: no gradient, PyTorch has one"
+        np.testing.assert_allclose(param.grad.array, expected.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of parameter {name}")
+    return outputs

@@ -1,0 +1,103 @@
+"""BatchNorm1d/2d and LayerNorm: parameters, buffers and input checks around the fused ops in ops/norm.py."""
+import numpy as np
+
+from ..ops import norm
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d. Buffers running_mean, running_var, num_batches_tracked (PyTorch's names)."""
+
+    expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None,
+                 device=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = np.dtype(dtype or np.float32)
+        if affine:
+            self.weight = Parameter(Tensor(np.ones(num_features, dtype)))
+            self.bias = Parameter(Tensor(np.zeros(num_features, dtype)))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
+
+    def forward(self, x):
+        if x.ndim not in self.expected_dims:
+            raise ValueError(f"{type(self).__name__}: expected {' or '.join(f'{d}D' for d in self.expected_dims)} "
+                             f"input, got {x.ndim}D input of shape {tuple(x.shape)}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}): input has {x.shape[1]} channels "
+                             f"(shape {tuple(x.shape)}), expected {self.num_features}")
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.array += 1
+            if self.momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.array)
+        use_batch_stats = self.training or self.running_mean is None
+        update_stats = self.training and self.track_running_stats
+        return norm.batch_norm(
+            x,
+            self.running_mean if update_stats or not use_batch_stats else None,
+            self.running_var if update_stats or not use_batch_stats else None,
+            self.weight, self.bias, use_batch_stats, momentum, self.eps,
+        )
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) inputs, per channel C."""
+
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) inputs, per channel C."""
+
+    expected_dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalises over the trailing `normalized_shape` dims; elementwise affine weight (ones) and bias (zeros)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None, device=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = np.dtype(dtype or np.float32)
+        if elementwise_affine:
+            self.weight = Parameter(Tensor(np.ones(self.normalized_shape, dtype)))
+            if bias:
+                self.bias = Parameter(Tensor(np.zeros(self.normalized_shape, dtype)))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return norm.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -1,0 +1,138 @@
+"""Normalisation as fused ops: batch_norm and layer_norm with hand-derived backward passes.
+
+Both normalise x over a set of axes R holding n entries per group:
+
+    mean = sum_R x / n        var = sum_R (x - mean)^2 / n        (biased, as in the forward of both)
+    x_hat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)
+    y = x_hat * weight + bias
+
+Backward, with g = dL/dy and dx_hat = g * weight (llm.c's layernorm derivation):
+
+    dL/dbias   = sum g              over every axis but the feature axes
+    dL/dweight = sum g * x_hat      likewise
+    dL/dx      = rstd / n * (n * dx_hat - sum_R dx_hat - x_hat * sum_R (dx_hat * x_hat))
+
+The last line folds in the gradient through mean and var: term 1 is the direct
+path, term 2 the path through the mean, term 3 the path through the variance.
+"""
+import numpy as np
+
+from .base import array_of, needs_grad, record
+
+
+def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n):
+    """dL/dx from dL/dx_hat for x_hat = (x - mean) * rstd normalised over `axes` (n entries per group)."""
+    term_mean = grad_x_hat.sum(axis=axes, keepdims=True)  # term 2: through the mean
+    term_var = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)  # term 3: through the variance
+    return (rstd / n) * (n * grad_x_hat - term_mean - x_hat * term_var)  # term 1: direct
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalisation over every axis but the channel axis 1: x is (N, C), (N, C, L) or (N, C, H, W).
+
+    Training: normalise with the batch statistics (see the module docstring for the
+    backward) and update the running statistics in place:
+        running_mean = (1 - momentum) * running_mean + momentum * mean
+        running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased, as PyTorch)
+    Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, an affine map,
+    so dL/dx = g * weight * rstd.
+    Saves x_hat and rstd (n entries and C entries)."""
+    x_val = array_of(x)
+    if x_val.ndim < 2:
+        raise ValueError(f"batch_norm: expected 2D or more input (N, C, ...), got shape {x_val.shape}")
+    channels = x_val.shape[1]
+    axes = (0,) + tuple(range(2, x_val.ndim))
+    n = x_val.size // channels
+    param_shape = (1, channels) + (1,) * (x_val.ndim - 2)  # broadcasts (C,) over (N, C, ...)
+    w_val = None if weight is None else array_of(weight)
+    b_val = None if bias is None else array_of(bias)
+    for name, param in (("weight", w_val), ("bias", b_val), ("running_mean", running_mean)):
+        if param is not None and array_of(param).shape != (channels,):
+            raise ValueError(f"batch_norm: {name} has shape {array_of(param).shape}, expected ({channels},) for "
+                             f"input of shape {x_val.shape}")
+
+    if training:
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
+                             f"{x_val.shape}")
+        mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
+        centered = x_val - mean
+        var = np.mean(centered * centered, axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(var + eps)
+        x_hat = centered * rstd
+        if running_mean is not None:
+            rm, rv = array_of(running_mean), array_of(running_var)
+            rm *= 1 - momentum
+            rm += momentum * mean.reshape(channels)
+            rv *= 1 - momentum
+            rv += momentum * var.reshape(channels) * (n / (n - 1))
+    else:
+        if running_mean is None:
+            raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+        mean = array_of(running_mean).reshape(param_shape)
+        rstd = (1.0 / np.sqrt(array_of(running_var) + eps)).reshape(param_shape)
+        x_hat = (x_val - mean) * rstd
+    x_hat = x_hat.astype(x_val.dtype, copy=False)
+    rstd = rstd.astype(x_val.dtype, copy=False)
+
+    y = x_hat * w_val.reshape(param_shape) if w_val is not None else x_hat.copy()
+    if b_val is not None:
+        y += b_val.reshape(param_shape)
+
+    def batch_norm_backward(grad_out):
+        grad_x = grad_w = grad_b = None
+        if needs_grad(x):
+            grad_x_hat = grad_out * w_val.reshape(param_shape) if w_val is not None else grad_out
+            if training:
+                grad_x = _normalize_backward(grad_x_hat, x_hat, rstd, axes, n)
+            else:
+                grad_x = grad_x_hat * rstd
+        if w_val is not None and needs_grad(weight):
+            grad_w = (grad_out * x_hat).sum(axis=axes)
+        if b_val is not None and needs_grad(bias):
+            grad_b = grad_out.sum(axis=axes)
+        return grad_x, None, None, grad_w, grad_b
+
+    return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the trailing dims `normalized_shape`; weight and bias have that shape.
+
+    Forward and backward as in the module docstring with R = the trailing axes;
+    dL/dweight and dL/dbias sum over the leading (batch) axes. Saves x_hat and rstd."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    x_val = array_of(x)
+    k = len(normalized_shape)
+    if x_val.shape[x_val.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {x_val.shape} does not end in normalized_shape "
+                         f"{normalized_shape}")
+    axes = tuple(range(x_val.ndim - k, x_val.ndim))
+    lead_axes = tuple(range(x_val.ndim - k))
+    n = int(np.prod(normalized_shape))
+    w_val = None if weight is None else array_of(weight)
+    b_val = None if bias is None else array_of(bias)
+
+    mean = x_val.mean(axis=axes, keepdims=True)
+    centered = x_val - mean
+    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    x_hat = centered * rstd
+    y = x_hat * w_val if w_val is not None else x_hat.copy()
+    if b_val is not None:
+        y += b_val
+
+    def layer_norm_backward(grad_out):
+        grad_x = grad_w = grad_b = None
+        if needs_grad(x):
+            grad_x_hat = grad_out * w_val if w_val is not None else grad_out
+            grad_x = _normalize_backward(grad_x_hat, x_hat, rstd, axes, n)
+        if w_val is not None and needs_grad(weight):
+            grad_w = (grad_out * x_hat).sum(axis=lead_axes)
+        if b_val is not None and needs_grad(bias):
+            grad_b = grad_out.sum(axis=lead_axes)
+        return grad_x, grad_w, grad_b
+
+    return record(layer_norm, y, (x, weight, bias), layer_norm_backward)
