@@ -15,3 +15,11 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels: each (sample, channel) map of an (N, C, H, W) input is dropped with
+    probability p and the survivors are scaled by 1/(1-p)."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)

@@ -33,3 +33,18 @@ def relu_(x):
 
 
 del _activation
+
+
+def dropout2d(x, p=0.5, training=True, inplace=False):
+    """Channel dropout: y = x * m / (1 - p) with one Bernoulli(1 - p) draw per (N, C) map, broadcast
+    over H and W; dL/dx = g * m / (1 - p)."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return x
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
+    mask_shape = tuple(x.shape[:-2]) + (1, 1)
+    keep = default_generator().random(mask_shape) >= p
+    scale = np.asarray(0.0 if p == 1 else 1.0 / (1 - p), dtype=x.dtype)
+    return _mul(x, keep * scale)

@@ -1,0 +1,173 @@
+"""Pooling: parity with PyTorch (including ties under the default policy), the split and random
+tie policies, average/adaptive pooling, unpooling, layers and errors."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import retrograd as rg
+from helpers import assert_module_parity, assert_parity, numerical_check
+from retrograd.ops import pool
+
+rng = np.random.default_rng(0)
+
+MAX_CASES = [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1), "dilation": (2, 1)},
+    {"kernel_size": 3, "stride": 1},  # overlapping windows accumulate
+]
+
+
+@pytest.mark.parametrize("kwargs", MAX_CASES)
+def test_max_pool2d_matches_torch(kwargs):
+    x = rng.standard_normal((2, 3, 9, 8))
+    assert_parity(lambda x: pool.max_pool2d(x, **kwargs), lambda x: TF.max_pool2d(x, **kwargs), x)
+    assert_parity(lambda x: pool.max_pool2d(x, return_indices=True, **kwargs)[1],
+                  lambda x: TF.max_pool2d(x, return_indices=True, **kwargs)[1], x, grad=False)
+
+
+@pytest.mark.parametrize("kwargs", [case for case in MAX_CASES if "dilation" not in case])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d_matches_torch_and_gradcheck(kwargs, count_include_pad):
+    x = rng.standard_normal((2, 3, 9, 8))
+    assert_parity(lambda x: pool.avg_pool2d(x, count_include_pad=count_include_pad, **kwargs),
+                  lambda x: TF.avg_pool2d(x, count_include_pad=count_include_pad, **kwargs), x)
+    numerical_check(lambda x: pool.avg_pool2d(x, count_include_pad=count_include_pad, **kwargs), x[:1, :1])
+
+
+def test_avg_pool2d_divisor_override():
+    x = rng.standard_normal((1, 2, 6, 6))
+    assert_parity(lambda x: pool.avg_pool2d(x, 3, divisor_override=2), lambda x: TF.avg_pool2d(x, 3,
+                                                                                               divisor_override=2), x)
+
+
+def test_max_pool2d_gradcheck_without_ties():
+    x = rng.permutation(2 * 3 * 7 * 7).reshape(2, 3, 7, 7) / 10.0  # distinct values: no ties
+    numerical_check(lambda x: pool.max_pool2d(x, 3, 2, 1), x)
+
+
+def _tied_input():
+    """Windows of a 2x2 pool where two, three or four entries tie for the maximum."""
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, :2, :2] = [[1, 1], [0, 1]]  # three-way tie
+    x[0, 0, :2, 2:] = [[2, 0], [2, 0]]  # two-way tie, in different rows
+    x[0, 0, 2:, :2] = 5  # four-way tie
+    x[0, 0, 2:, 2:] = [[0, 0], [0, 3]]  # no tie
+    return x
+
+
+def test_ties_first_matches_torch():
+    """PyTorch sends the gradient to the first maximum in row-major window order."""
+    x = _tied_input()
+    assert_parity(lambda x: pool.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), x)
+    assert_parity(lambda x: pool.max_pool2d(x, 3, 1), lambda x: TF.max_pool2d(x, 3, 1), x)
+    xt = rg.tensor(x, requires_grad=True)
+    pool.max_pool2d(xt, 2).sum().backward()
+    expected = np.zeros((4, 4))
+    expected[0, 0] = expected[0, 2] = expected[2, 0] = expected[3, 3] = 1
+    np.testing.assert_array_equal(xt.grad.array[0, 0], expected)
+
+
+def test_ties_split_shares_evenly():
+    x = _tied_input()
+    xt = rg.tensor(x, requires_grad=True)
+    upstream = np.array([[2.0, 4.0], [8.0, 1.0]])
+    pool.max_pool2d(xt, 2, ties="split").backward(rg.tensor(upstream[None, None]))
+    grad = xt.grad.array[0, 0]
+    np.testing.assert_allclose(grad[:2, :2], [[2 / 3, 2 / 3], [0, 2 / 3]])
+    np.testing.assert_allclose(grad[:2, 2:], [[2, 0], [2, 0]])
+    np.testing.assert_allclose(grad[2:, :2], [[2, 2], [2, 2]])
+    np.testing.assert_allclose(grad[2:, 2:], [[0, 0], [0, 1]])
+    for rows in (slice(0, 2), slice(2, 4)):  # each window's gradient sums to its upstream gradient
+        for i, cols in enumerate((slice(0, 2), slice(2, 4))):
+            assert grad[rows, cols].sum() == pytest.approx(upstream[rows.start // 2, i])
+
+
+def test_ties_random_picks_exactly_one_tied_maximum_uniformly():
+    x = _tied_input()
+    counts = np.zeros((2, 2))
+    for seed in range(400):
+        rg.manual_seed(seed)
+        xt = rg.tensor(x, requires_grad=True)
+        pool.max_pool2d(xt, 2, ties="random").sum().backward()
+        window = xt.grad.array[0, 0, 2:, :2]  # the four-way tie
+        assert window.sum() == 1 and set(np.unique(window)) <= {0, 1}
+        counts += window
+        assert xt.grad.array[0, 0, :2, :2][1, 0] == 0  # never the entry that is not a maximum
+        assert xt.grad.array[0, 0, 3, 3] == 1  # untied windows behave as always
+    assert counts.min() > 60  # each of the four is picked about 100 times in 400 draws
+    rg.manual_seed(7)
+    a = rg.tensor(x, requires_grad=True)
+    pool.max_pool2d(a, 2, ties="random").sum().backward()
+    rg.manual_seed(7)
+    b = rg.tensor(x, requires_grad=True)
+    pool.max_pool2d(b, 2, ties="random").sum().backward()
+    np.testing.assert_array_equal(a.grad.array, b.grad.array)  # seeded: repeatable
+
+
+def test_ties_policy_is_validated():
+    with pytest.raises(ValueError, match="ties must be one of"):
+        pool.max_pool2d(rg.randn(1, 1, 4, 4), 2, ties="last")
+    with pytest.raises(ValueError, match="MaxPool2d: ties must be one of"):
+        rg.nn.MaxPool2d(2, ties="mean")
+
+
+def test_max_pool1d_and_avg_pool1d_match_torch():
+    x = rng.standard_normal((2, 3, 11))
+    assert_parity(lambda x: pool.max_pool1d(x, 3, 2, 1), lambda x: TF.max_pool1d(x, 3, 2, 1), x)
+    assert_parity(lambda x: pool.max_pool1d(x, 2, return_indices=True)[1],
+                  lambda x: TF.max_pool1d(x, 2, return_indices=True)[1], x, grad=False)
+    assert_parity(lambda x: pool.avg_pool1d(x, 3, 2, 1), lambda x: TF.avg_pool1d(x, 3, 2, 1), x)
+
+
+@pytest.mark.parametrize("size", [1, (2, 4), (4, 1), (None, 2)])
+def test_adaptive_pools_match_torch(size):
+    x = rng.standard_normal((2, 3, 8, 8))
+    assert_parity(lambda x: pool.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size), x)
+    assert_parity(lambda x: pool.adaptive_max_pool2d(x, size), lambda x: TF.adaptive_max_pool2d(x, size), x)
+
+
+def test_adaptive_pool_unsupported_size_says_so():
+    with pytest.raises(NotImplementedError, match="must divide the input size"):
+        pool.adaptive_avg_pool2d(rg.randn(1, 1, 7, 7), 3)
+
+
+def test_max_unpool2d_matches_torch():
+    x = rng.standard_normal((2, 3, 8, 8))
+    values_t, indices_t = TF.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    values = values_t.numpy()
+    assert_parity(lambda v: pool.max_unpool2d(v, rg.tensor(indices_t.numpy()), 2),
+                  lambda v: TF.max_unpool2d(v, indices_t, 2), values)
+
+
+def test_pool_layers_match_torch():
+    x = rng.standard_normal((2, 3, 8, 8))
+    for ours, theirs in [(rg.nn.MaxPool2d(2), torch.nn.MaxPool2d(2)), (rg.nn.AvgPool2d(3, 2, 1),
+                                                                        torch.nn.AvgPool2d(3, 2, 1)),
+                         (rg.nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1)),
+                         (rg.nn.AdaptiveMaxPool2d((2, 2)), torch.nn.AdaptiveMaxPool2d((2, 2)))]:
+        assert_module_parity(ours, theirs, x)
+    assert_module_parity(rg.nn.MaxPool1d(3, 2), torch.nn.MaxPool1d(3, 2), x[:, :, 0])
+
+
+def test_pool_errors():
+    with pytest.raises(ValueError, match="max_pool2d: expected a 4-D input"):
+        pool.max_pool2d(rg.randn(4, 4), 2)
+    with pytest.raises(ValueError, match="pad should be at most half"):
+        pool.max_pool2d(rg.randn(1, 1, 4, 4), 2, padding=2)
+    with pytest.raises(ValueError, match="too small"):
+        pool.avg_pool2d(rg.randn(1, 1, 2, 2), 3)
+
+
+def test_dropout2d_drops_whole_channels():
+    rg.manual_seed(0)
+    x = rg.ones(50, 40, 3, 3, requires_grad=True)
+    y = rg.nn.Dropout2d(0.5)(x)
+    per_map = y.array.reshape(50, 40, 9)
+    assert np.all((per_map == 0).all(-1) | (per_map == 2).all(-1))
+    assert abs((per_map[..., 0] == 0).mean() - 0.5) < 0.05
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.array, y.array)
