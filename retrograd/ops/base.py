@@ -102,9 +102,9 @@ def unbroadcast(grad, shape):
 
 
 def default_float():
-    from .. import tensor
+    from ..tensor import _default_dtype  # `from .. import tensor` finds the function retrograd.tensor
 
-    return tensor._default_dtype[0]
+    return _default_dtype[0]
 
 
 def to_float(array):
