@@ -1,38 +1,483 @@
-"""Reductions with `dim` and `keepdim`."""
+"""Reductions with `dim` and `keepdim`, each with its VJP.
+
+Notation: y is the output, g = dL/dy (`grad_out`), g~ is g with the reduced
+axes put back as size-1 axes (`_unreduce`), so that it broadcasts against x.
+`dim` follows PyTorch: an int, a tuple/list of ints (negative allowed), or None;
+an empty tuple means "all dims" (except for `all`/`any`, where it reduces nothing).
+Ties: `max()`/`min()` without dim, `amax`/`amin` and the inf-norm split the
+gradient evenly among tied entries; `max`/`min` with dim send it to the returned
+index, the first occurrence (PyTorch's choices).
+"""
+import builtins
+import collections
+import math
+import warnings
+
 import numpy as np
 
-from .base import array_of, normalize_dims, record
+from ..tensor import Tensor
+from .base import array_of, normalize_dims, record, to_float
+
+# PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
+MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
+
+_INT64 = np.dtype(np.int64)
 
 
+# ----- shared helpers -----------------------------------------------------------
+def _axes(dim, ndim, op_name):
+    """None (reduce everything) or a sorted tuple of distinct axes. dim=() means all dims, as in PyTorch."""
+    if dim is None:
+        return None
+    axes = normalize_dims(dim, ndim, op_name)
+    if not axes or ndim == 0:
+        return None
+    if len(set(axes)) != len(axes):
+        repeated = next(a for a in axes if axes.count(a) > 1)
+        raise RuntimeError(f"{op_name}: dim {repeated} appears multiple times in the list of dims")
+    return axes
+
+
+def _one_axis(dim, ndim, op_name):
+    """A single int `dim` as an axis (None for a 0-d input, which only dim 0/-1 can name)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op_name}: dim must be an int, got {type(dim).__name__} ({dim!r})")
+    return _axes(int(dim), ndim, op_name)
+
+
+def _count(shape, axes):
+    """How many entries of x each output entry reduces."""
+    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+
+
+def _unreduce(grad_out, axes, keepdim):
+    """g~: g with the reduced axes restored as size-1 axes (broadcasts against x)."""
+    if keepdim or axes is None:
+        return grad_out
+    return np.expand_dims(grad_out, axes)
+
+
+def _squeeze(kept, axes, keepdim):
+    """A keepdims=True result in the shape the caller asked for."""
+    if keepdim:
+        return kept
+    return kept.reshape(()) if axes is None else np.squeeze(kept, axis=axes)
+
+
+def _as_grad(grad, x_val):
+    """The gradient in x's dtype and shape (a read-only broadcast view when that is enough)."""
+    if grad.dtype != x_val.dtype:
+        grad = grad.astype(x_val.dtype)
+    return np.broadcast_to(grad, x_val.shape)
+
+
+def _require_float(x_val, op_name, what="floating point"):
+    if x_val.dtype.kind not in "fc":
+        raise RuntimeError(f"{op_name}(): expected a {what} input, got {x_val.dtype} "
+                           f"(convert with .float() or pass dtype=)")
+
+
+def _nonempty(op_name, reduce, *args, **kwargs):
+    """Run a max/min-like NumPy reduction, naming the op when a reduced dim is empty."""
+    try:
+        return reduce(*args, **kwargs)
+    except ValueError:
+        raise IndexError(f"{op_name}(): Expected reduction dim to have non-zero size "
+                         f"(the input has shape {np.shape(args[0])}).") from None
+
+
+# ----- sums and products --------------------------------------------------------
 def sum(x, dim=None, keepdim=False, dtype=None):
-    """y = sum of x over `dim` ;  dL/dx = g broadcast back over the summed axes."""
+    """y = sum of x over `dim` ;  dL/dx = g~ broadcast back over the summed axes.
+
+    bool and integer inputs sum to int64, as in PyTorch; `dtype` casts x first.
+    Saves nothing but x's shape and dtype."""
     x_val = array_of(x)
-    axes = normalize_dims(dim, x_val.ndim, "sum")
-    y = np.sum(x_val, axis=axes, keepdims=keepdim)
-    shape = x_val.shape
+    axes = _axes(dim, np.ndim(x_val), "sum")
+    if dtype is not None:
+        y = np.add.reduce(x_val.astype(dtype, copy=False), axis=axes, keepdims=keepdim)
+    elif x_val.dtype.kind in "biu":
+        y = np.add.reduce(x_val, axis=axes, dtype=_INT64, keepdims=keepdim)
+    else:
+        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim)
 
     def sum_backward(grad_out):
-        if not keepdim and axes is not None:
-            grad_out = np.expand_dims(grad_out, axes)
-        return (np.broadcast_to(grad_out, shape),)
+        return (_as_grad(_unreduce(grad_out, axes, keepdim), x_val),)
 
     return record(sum, np.asarray(y), (x,), sum_backward)
 
 
 def mean(x, dim=None, keepdim=False, dtype=None):
-    """y = mean of x over `dim` ;  dL/dx = g / n broadcast back, n = number of averaged entries."""
+    """y = (1/n) * sum of x over `dim` ;  dL/dx = g~ / n broadcast back, n = entries averaged per output.
+
+    Integer inputs are an error unless `dtype` is a float (PyTorch's rule). Saves x's shape and n."""
     x_val = array_of(x)
-    axes = normalize_dims(dim, x_val.ndim, "mean")
-    y = np.mean(x_val, axis=axes, keepdims=keepdim)
-    shape = x_val.shape
-    count = x_val.size // np.size(y) if np.size(y) else 1
+    if dtype is not None:
+        x_val = x_val.astype(dtype, copy=False)
+    _require_float(x_val, "mean", "floating point or complex")
+    axes = _axes(dim, x_val.ndim, "mean")
+    n = _count(x_val.shape, axes)
+    y = np.add.reduce(x_val, axis=axes, keepdims=keepdim) / n if n else np.mean(x_val, axis=axes, keepdims=keepdim)
+    x_dtype = array_of(x).dtype
 
     def mean_backward(grad_out):
-        if not keepdim and axes is not None:
-            grad_out = np.expand_dims(grad_out, axes)
-        return (np.broadcast_to(grad_out / count, shape),)
+        grad = _unreduce(grad_out, axes, keepdim) / n
+        return (np.broadcast_to(grad.astype(x_dtype, copy=False), x_val.shape),)
 
     return record(mean, np.asarray(y), (x,), mean_backward)
 
 
-prod = var = std = max = min = amax = amin = logsumexp = norm = argmax = argmin = None
+def prod(x, dim=None, keepdim=False, dtype=None):
+    """y = product of x over `dim` (one int dim, or all) ;  dL/dx_i = g~ * prod_{j != i} x_j.
+
+    Without zeros in x that is g~ * y / x_i. With zeros, division is wrong (0/0), so the
+    product of the others is built from exclusive cumulative products from both ends:
+    one zero in a slice gives its position the product of the rest and the others 0;
+    two or more zeros give the whole slice 0. Saves x and y."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod: dim must be a single int or None (PyTorch's prod reduces one dim or all)")
+    x_val = array_of(x)
+    axes = None if dim is None else _one_axis(dim, np.ndim(x_val), "prod")
+    if dtype is not None:
+        x_val = x_val.astype(dtype, copy=False)
+    y = np.multiply.reduce(x_val, axis=axes, keepdims=keepdim,
+                           dtype=_INT64 if x_val.dtype.kind in "biu" else None)
+    x_dtype = array_of(x).dtype
+
+    def prod_backward(grad_out):
+        g = _unreduce(grad_out, axes, keepdim)
+        if np.all(x_val != 0):
+            grad = g * (_unreduce(y, axes, keepdim) / x_val)
+        elif axes is None:
+            grad = g * _product_of_others(x_val.reshape(-1), 0).reshape(x_val.shape)
+        else:
+            grad = g * _product_of_others(x_val, axes[0])
+        return (grad.astype(x_dtype, copy=False),)
+
+    return record(prod, np.asarray(y), (x,), prod_backward)
+
+
+def _product_of_others(x_val, axis):
+    """For every entry, the product of all other entries along `axis`, without division.
+
+    before[i] = x_0 * ... * x_{i-1},  after[i] = x_{i+1} * ... * x_{n-1},  result = before * after."""
+    n = x_val.shape[axis]
+    head = (slice(None),) * axis
+    before, after = np.ones_like(x_val), np.ones_like(x_val)
+    np.cumprod(x_val[head + (slice(0, n - 1),)], axis=axis, out=before[head + (slice(1, None),)])
+    np.cumprod(np.flip(x_val, axis)[head + (slice(0, n - 1),)], axis=axis,
+               out=np.flip(after, axis)[head + (slice(1, None),)])
+    return before * after
+
+
+def cumsum(x, dim, dtype=None):
+    """y_i = x_0 + ... + x_i along `dim` ;  dL/dx_i = g_i + ... + g_{n-1}: the reversed cumulative sum of g.
+
+    bool and integer inputs give int64. Saves nothing."""
+    x_val = array_of(x)
+    axis = _one_axis(dim, np.ndim(x_val), "cumsum")
+    if dtype is None and x_val.dtype.kind in "biu":
+        dtype = _INT64
+    if axis is None:  # 0-d: the identity
+        y = np.array(x_val, dtype=dtype)
+    else:
+        y = np.cumsum(x_val, axis=axis[0], dtype=dtype)
+    x_dtype = x_val.dtype
+
+    def cumsum_backward(grad_out):
+        if axis is None:
+            return (grad_out.astype(x_dtype, copy=False),)
+        grad = np.flip(np.cumsum(np.flip(grad_out, axis[0]), axis=axis[0]), axis[0])
+        return (grad.astype(x_dtype, copy=False),)
+
+    return record(cumsum, y, (x,), cumsum_backward)
+
+
+# ----- moments --------------------------------------------------------------------
+def _correction(dim, unbiased, correction, op_name):
+    if isinstance(dim, bool):  # x.var(False): PyTorch's positional `unbiased`
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{op_name}: cannot specify both unbiased and correction")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _centered(x, dim, correction, op_name):
+    """x - mean, sum of squares (keepdims) and the degrees of freedom n - correction (clipped at 0)."""
+    x_val = array_of(x)
+    _require_float(x_val, op_name)
+    axes = _axes(dim, x_val.ndim, op_name)
+    n = _count(x_val.shape, axes)
+    centered = x_val - np.add.reduce(x_val, axis=axes, keepdims=True) / n
+    squares = np.add.reduce(centered * centered, axis=axes, keepdims=True)
+    dof = builtins.max(n - correction, 0)
+    if dof == 0:
+        warnings.warn(f"{op_name}(): degrees of freedom is <= 0 (correction {correction} for {n} entries)",
+                      RuntimeWarning, stacklevel=3)
+    return x_val, axes, centered, squares, dof
+
+
+def _divide(num, den):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return num / den
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """y = sum (x - mean)^2 / (n - c) over `dim`, c = correction (default 1; unbiased=False means 0)
+
+    dL/dx = g~ * 2 (x - mean) / (n - c)   (the mean's own dependence on x cancels: sum (x - mean) = 0).
+    Saves x - mean."""
+    dim, c = _correction(dim, unbiased, correction, "var")
+    x_val, axes, centered, squares, dof = _centered(x, dim, c, "var")
+    y = _squeeze(_divide(squares, float(dof)), axes, keepdim)
+    scale = 2.0 / dof if dof > 0 else math.inf
+
+    def var_backward(grad_out):
+        with np.errstate(invalid="ignore"):
+            return (scale * _unreduce(grad_out, axes, keepdim) * centered,)
+
+    return record(var, y, (x,), var_backward)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """y = sqrt(var(x)) (see var for dim/unbiased/correction)
+
+    dL/dx = g~ / (2 y) * 2 (x - mean) / (n - c) = g~ * (x - mean) / ((n - c) * y).
+    Where y = 0 (a constant slice) the gradient is 0, PyTorch's choice. Saves x - mean and y."""
+    dim, c = _correction(dim, unbiased, correction, "std")
+    x_val, axes, centered, squares, dof = _centered(x, dim, c, "std")
+    y_kept = np.sqrt(_divide(squares, float(dof)))
+    scale = 2.0 / dof if dof > 0 else math.inf
+
+    def std_backward(grad_out):
+        g = _unreduce(grad_out, axes, keepdim)
+        half = np.divide(g, 2 * y_kept, out=np.zeros(y_kept.shape, y_kept.dtype), where=y_kept != 0)
+        with np.errstate(invalid="ignore"):
+            return (scale * half * centered,)
+
+    return record(std, _squeeze(y_kept, axes, keepdim), (x,), std_backward)
+
+
+# ----- max and min ------------------------------------------------------------------
+def max(x, dim=None, keepdim=False):
+    """max(x): y = the largest entry ;  dL/dx = g / k on each of the k entries equal to y, 0 elsewhere.
+    max(x, dim): (values, indices) ;  dL/dx = g at the returned index along dim, 0 elsewhere.
+
+    Ties: the full reduction splits the gradient evenly (NaN counts as the maximum when y is NaN);
+    with dim the index is the first occurrence, and only it gets the gradient (PyTorch's choices).
+    max(x, other_tensor) is the elementwise maximum. Saves x and y (or the indices)."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+        return maximum(x, dim)
+    if dim is None:
+        return _extreme_all(max, x, np.max)
+    return _extreme_dim(max, x, dim, keepdim, np.argmax)
+
+
+def min(x, dim=None, keepdim=False):
+    """min(x): y = the smallest entry ;  dL/dx = g / k on each of the k entries equal to y, 0 elsewhere.
+    min(x, dim): (values, indices) ;  dL/dx = g at the returned index along dim, 0 elsewhere.
+
+    Ties as for max: split evenly without dim, first occurrence with dim.
+    min(x, other_tensor) is the elementwise minimum. Saves x and y (or the indices)."""
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+        return minimum(x, dim)
+    if dim is None:
+        return _extreme_all(min, x, np.min)
+    return _extreme_dim(min, x, dim, keepdim, np.argmin)
+
+
+def _extreme_all(op, x, reduce):
+    x_val = array_of(x)
+    if x_val.size == 0:
+        raise RuntimeError(f"{op.__name__}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           f"Specify the reduction dim with the 'dim' argument.")
+    y = np.asarray(reduce(x_val))
+
+    def extreme_backward(grad_out):
+        mask = np.isnan(x_val) if np.isnan(y) else x_val == y
+        return (mask * (grad_out / int(np.count_nonzero(mask))),)
+
+    return record(op, y, (x,), extreme_backward)
+
+
+def _extreme_dim(op, x, dim, keepdim, pick):
+    x_val = array_of(x)
+    axes = _one_axis(dim, np.ndim(x_val), op.__name__)
+    if axes is None:  # 0-d input: the value itself, index 0
+        return MaxMin(record(op, np.array(x_val), (x,), lambda grad_out: (grad_out,)),
+                      Tensor._from_array(np.zeros((), _INT64)))
+    axis = axes[0]
+    if x_val.shape[axis] == 0:
+        raise IndexError(f"{op.__name__}(): Expected reduction dim {dim} to have non-zero size.")
+    index = pick(x_val, axis=axis, keepdims=True)
+    values = np.take_along_axis(x_val, index, axis)
+
+    def extreme_dim_backward(grad_out):
+        grad = np.zeros_like(x_val)
+        np.put_along_axis(grad, index, _unreduce(grad_out, axes, keepdim), axis)
+        return (grad,)
+
+    out = record(op, _squeeze(values, axes, keepdim), (x,), extreme_dim_backward)
+    return MaxMin(out, Tensor._from_array(_squeeze(index, axes, keepdim).astype(_INT64, copy=False)))
+
+
+def amax(x, dim=(), keepdim=False):
+    """y = max of x over `dim` (default: all) ;  dL/dx = g~ / k on the k entries of each slice equal to y.
+
+    Ties split the gradient evenly (PyTorch's amax; max-with-dim picks one index instead). Saves x and y."""
+    return _amax_amin(amax, x, dim, keepdim, np.max)
+
+
+def amin(x, dim=(), keepdim=False):
+    """y = min of x over `dim` (default: all) ;  dL/dx = g~ / k on the k entries of each slice equal to y.
+
+    Ties split the gradient evenly, as for amax. Saves x and y."""
+    return _amax_amin(amin, x, dim, keepdim, np.min)
+
+
+def _amax_amin(op, x, dim, keepdim, reduce):
+    x_val = array_of(x)
+    axes = _axes(dim, np.ndim(x_val), op.__name__)
+    y = np.asarray(_nonempty(op.__name__, reduce, x_val, axis=axes, keepdims=keepdim))
+
+    def amax_amin_backward(grad_out):
+        mask = x_val == _unreduce(y, axes, keepdim)
+        ties = np.add.reduce(mask, axis=axes, keepdims=True, dtype=x_val.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN slices: 0 ties, NaN gradient as in PyTorch
+            return ((_unreduce(grad_out, axes, keepdim) / ties) * mask,)
+
+    return record(op, y, (x,), amax_amin_backward)
+
+
+def logsumexp(x, dim, keepdim=False):
+    """y = log sum exp(x) over `dim`, computed as m + log sum exp(x - m) with m = max (no overflow)
+
+    dL/dx = g~ * exp(x - y) = g~ * softmax(x) over dim. Saves exp(x - m) and its sum (the softmax's parts).
+    An infinite m is replaced by 0 so that all -inf gives -inf (PyTorch's rule)."""
+    x_val = to_float(array_of(x))
+    axes = _axes(dim, x_val.ndim, "logsumexp")
+    shift = np.max(x_val, axis=axes, keepdims=True, initial=-np.inf)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    exps = np.exp(x_val - shift)
+    total = np.add.reduce(exps, axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        y = np.log(total) + shift
+
+    def logsumexp_backward(grad_out):
+        with np.errstate(invalid="ignore"):
+            return (_unreduce(grad_out, axes, keepdim) * exps / total,)
+
+    return record(logsumexp, _squeeze(y, axes, keepdim), (x,), logsumexp_backward)
+
+
+# ----- norms -------------------------------------------------------------------------
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """y = (sum |x|^p)^(1/p) over `dim` (p = 2 or 'fro' by default; 1; inf = max|x|; -inf = min|x|; 0 = count)
+
+    p = 2:       dL/dx = g~ * x / y
+    p = 1:       dL/dx = g~ * sign(x)
+    p = +-inf:   dL/dx = g~ * sign(x) / k on the k entries with |x| = y (ties split evenly)
+    p = 0:       dL/dx = 0
+    other p:     dL/dx = g~ * sign(x) |x|^(p-1) / y^(p-1)
+    Where y = 0 the gradient is 0 (PyTorch's subgradient), and for p < 1 entries x = 0 get 0.
+    Saves x and y."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is not supported (use 'fro', a number or inf)")
+        p = 2
+    x_val = array_of(x)
+    if dtype is not None:
+        x_val = x_val.astype(dtype, copy=False)
+    _require_float(x_val, "norm")
+    axes = _axes(dim, x_val.ndim, "norm")
+    abs_x = np.abs(x_val)
+    if p == 2:
+        y = np.sqrt(np.add.reduce(x_val * x_val, axis=axes, keepdims=True))
+    elif p == 1:
+        y = np.add.reduce(abs_x, axis=axes, keepdims=True)
+    elif p == math.inf:
+        y = _nonempty("norm", np.max, abs_x, axis=axes, keepdims=True)
+    elif p == -math.inf:
+        y = _nonempty("norm", np.min, abs_x, axis=axes, keepdims=True)
+    elif p == 0:
+        y = np.add.reduce(x_val != 0, axis=axes, keepdims=True, dtype=x_val.dtype)
+    else:
+        with np.errstate(divide="ignore"):
+            y = np.add.reduce(abs_x ** p, axis=axes, keepdims=True) ** (1.0 / p)
+    x_dtype = array_of(x).dtype
+
+    def norm_backward(grad_out):
+        g = _unreduce(grad_out, axes, keepdim)
+        if p == 2:
+            grad = x_val * _safe_divide(g, y)
+        elif p == 1:
+            grad = np.sign(x_val) * g
+        elif abs(p) == math.inf:
+            mask = (abs_x == y) | np.isnan(abs_x)
+            grad = np.sign(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
+        elif p == 0:
+            grad = np.zeros_like(x_val)
+        elif p < 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scaled = np.where(x_val == 0, 0, np.sign(x_val) * abs_x ** (p - 1))
+            grad = scaled * g * y ** (1 - p)
+        else:
+            grad = np.sign(x_val) * abs_x ** (p - 1) * _safe_divide(g, y ** (p - 1))
+        return (grad.astype(x_dtype, copy=False),)
+
+    return record(norm, _squeeze(y, axes, keepdim), (x,), norm_backward)
+
+
+def _safe_divide(g, y):
+    """g / y, with 0 where y == 0 (the norm's subgradient at the origin)."""
+    return np.divide(g, y, out=np.zeros(np.broadcast_shapes(g.shape, y.shape), y.dtype), where=y != 0)
+
+
+# ----- no gradient: indices, counts, logic ---------------------------------------------
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest entry (flattened when dim is None), int64; the first one among ties. No gradient."""
+    return _arg(argmax, x, dim, keepdim, np.argmax)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest entry (flattened when dim is None), int64; the first one among ties. No gradient."""
+    return _arg(argmin, x, dim, keepdim, np.argmin)
+
+
+def _arg(op, x, dim, keepdim, pick):
+    x_val = np.asarray(array_of(x))
+    axes = None if dim is None else _one_axis(dim, x_val.ndim, op.__name__)
+    if x_val.size == 0 and (axes is None or x_val.shape[axes[0]] == 0):
+        raise IndexError(f"{op.__name__}(): Expected reduction dim to be specified for input.numel() == 0.")
+    index = pick(x_val, axis=None if axes is None else axes[0], keepdims=keepdim)
+    return record(op, np.asarray(index, dtype=_INT64), (), None)
+
+
+def count_nonzero(x, dim=None):
+    """Number of non-zero entries over `dim` (int64). No gradient."""
+    x_val = np.asarray(array_of(x))
+    axes = _axes(dim, x_val.ndim, "count_nonzero")
+    return record(count_nonzero, np.asarray(np.count_nonzero(x_val, axis=axes), dtype=_INT64), (), None)
+
+
+def all(x, dim=None, keepdim=False):
+    """Whether every entry over `dim` is non-zero (bool; uint8 for uint8 input, as in PyTorch). No gradient."""
+    return _logical(all, x, dim, keepdim, np.all)
+
+
+def any(x, dim=None, keepdim=False):
+    """Whether some entry over `dim` is non-zero (bool; uint8 for uint8 input, as in PyTorch). No gradient."""
+    return _logical(any, x, dim, keepdim, np.any)
+
+
+def _logical(op, x, dim, keepdim, reduce):
+    x_val = np.asarray(array_of(x))
+    axes = None if dim is None else normalize_dims(dim, x_val.ndim, op.__name__)  # dim=() reduces nothing
+    if x_val.ndim == 0:
+        axes = None
+    y = np.asarray(reduce(x_val, axis=axes, keepdims=keepdim))
+    return record(op, y.astype(np.uint8) if x_val.dtype == np.uint8 else y, (), None)
