@@ -87,3 +87,27 @@ def linear(x, weight, bias=None):
         return grad_x, grad_w, grad_b
 
     return record(linear, y, (x, weight, bias), linear_backward)
+
+
+def embedding(indices, weight, padding_idx=None):
+    """y[...] = weight[indices[...]]: a row lookup, i.e. onehot(indices) @ weight.
+
+    dL/dweight = onehot(indices)^T @ g: each row's gradient is the sum of g over every position
+    that looked it up (np.add.at accumulates repeated indices); the padding_idx row gets none.
+    Indices get no gradient. Saves the indices."""
+    index = np.asarray(array_of(indices))
+    w_val = array_of(weight)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= w_val.shape[0]):
+        raise IndexError(f"embedding: index {index.max() if index.max() >= w_val.shape[0] else index.min()} is out "
+                         f"of range for a table of {w_val.shape[0]} rows")
+
+    def embedding_backward(grad_out):
+        grad_w = np.zeros_like(w_val)
+        np.add.at(grad_w, index.reshape(-1), grad_out.reshape(-1, w_val.shape[1]))
+        if padding_idx is not None:
+            grad_w[padding_idx] = 0
+        return None, grad_w
+
+    return record(embedding, w_val[index], (indices, weight), embedding_backward)

@@ -1,0 +1,221 @@
+"""Truncated BPTT: the chunked loop against PyTorch, tbptt(k, k), tbptt(T, T), tbptt(k1 < k2) against an
+independent step-by-step reference, stateful continuation, clipping, and memory bounded by k2."""
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+import retrograd as rg
+from helpers import copy_torch_weights
+from retrograd import nn
+from retrograd.nn import functional as F
+from retrograd.train import tbptt
+
+rng = np.random.default_rng(0)
+B, T, I, H, C = 3, 12, 4, 5, 6
+
+
+class RgTagger(nn.Module):
+    """LSTM + Linear at every step; batch-first; forward(x, state) -> (logits, state)."""
+
+    def __init__(self, cell="LSTM"):
+        super().__init__()
+        self.rnn = getattr(nn, cell)(I, H, batch_first=True)
+        self.head = nn.Linear(H, C)
+
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return self.head(out), state
+
+
+class TorchTagger(torch.nn.Module):
+    def __init__(self, cell="LSTM"):
+        super().__init__()
+        self.rnn = getattr(torch.nn, cell)(I, H, batch_first=True)
+        self.head = torch.nn.Linear(H, C)
+
+    def forward(self, x, state=None):
+        out, state = self.rnn(x, state)
+        return self.head(out), state
+
+
+def rg_loss(logits, targets):
+    return F.cross_entropy(logits.reshape(-1, C), targets.reshape(-1))
+
+
+def torch_loss(logits, targets):
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, C), targets.reshape(-1))
+
+
+def _pair(cell="LSTM"):
+    theirs = TorchTagger(cell).double()
+    ours = copy_torch_weights(RgTagger(cell).double(), theirs)
+    return ours, theirs
+
+
+def _data(steps=T):
+    return rng.standard_normal((B, steps, I)), rng.integers(0, C, (B, steps))
+
+
+def _detach(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def _torch_chunked_loop(model, x, y, k, lr=0.1):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    state = None
+    for start in range(0, x.shape[1], k):
+        logits, state = model(torch.from_numpy(x[:, start:start + k]), state)
+        state = _detach(state)
+        loss = torch_loss(logits, torch.from_numpy(y[:, start:start + k]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def _rg_chunked_loop(model, x, y, k, lr=0.1):
+    optimizer = rg.optim.SGD(model.parameters(), lr=lr)
+    state = None
+    for start in range(0, x.shape[1], k):
+        logits, state = model(rg.tensor(x[:, start:start + k]), state)
+        state = _detach(state)
+        loss = rg_loss(logits, rg.tensor(y[:, start:start + k]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def _assert_same_parameters(ours, theirs, rtol=1e-10):
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.array, theirs_params[name].detach().numpy(), rtol=rtol, atol=1e-12,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_manual_detach_every_k_loop_matches_pytorch(cell):
+    ours, theirs = _pair(cell)
+    x, y = _data()
+    _assert_same_parameters(_rg_chunked_loop(ours, x, y, 4), _torch_chunked_loop(theirs, x, y, 4))
+
+
+@pytest.mark.parametrize("k", [1, 4, 5])
+def test_tbptt_k_k_equals_the_chunked_loop(k):
+    reference, _ = _pair()
+    ours = RgTagger().double()
+    ours.load_state_dict(reference.state_dict())
+    x, y = _data()
+    _rg_chunked_loop(reference, x, y, k)
+    result = tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), k, k)
+    assert result.updates == -(-T // k)
+    for (name, p), q in zip(ours.named_parameters(), reference.parameters()):
+        np.testing.assert_array_equal(p.array, q.array, err_msg=name)
+
+
+def test_tbptt_full_length_is_full_bptt():
+    ours, theirs = _pair()
+    x, y = _data()
+    result = tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), T, T)
+    assert result.updates == 1
+    optimizer = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    logits, _ = theirs(torch.from_numpy(x))
+    loss = torch_loss(logits, torch.from_numpy(y))
+    loss.backward()
+    optimizer.step()
+    assert result.losses[0] == pytest.approx(loss.item(), rel=1e-12)
+    _assert_same_parameters(ours, theirs)
+
+
+def _torch_naive_tbptt(model, x, y, k1, k2, lr=0.1):
+    """Williams & Peng's TBPTT(k1, k2) written step by step in PyTorch, independently of retrograd's pieces:
+    every k1 steps, rerun the last k2 steps one step at a time from the state stored when the previous window
+    passed that step, and backpropagate the losses of the last k1 steps."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps = x.shape[1]
+    stored = {0: None}  # step -> detached state entering that step
+    ends = list(range(k1, steps, k1)) + [steps]
+    window_start = 0
+    for end in ends:
+        state = stored[window_start]
+        logits = []
+        for t in range(window_start, end):
+            if t > window_start:  # the latest pass over a step defines the state stored there
+                stored[t] = _detach(state)
+            out, state = model(torch.from_numpy(x[:, t:t + 1]), state)
+            logits.append(out)
+        loss_start = max(end - k1, window_start)
+        loss = torch_loss(torch.cat(logits[loss_start - window_start:], dim=1),
+                          torch.from_numpy(y[:, loss_start:end]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        next_start = max(end + k1 - k2, window_start)
+        if next_start == end:
+            stored[end] = _detach(state)
+        stored = {t: s for t, s in stored.items() if t >= next_start}
+        window_start = next_start
+    return model
+
+
+@pytest.mark.parametrize("k1,k2", [(2, 5), (3, 4), (4, 8), (1, 3), (5, 12)])
+def test_tbptt_k1_less_than_k2_matches_a_naive_reference(k1, k2):
+    ours, theirs = _pair()
+    x, y = _data()
+    tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), k1, k2)
+    _assert_same_parameters(ours, _torch_naive_tbptt(theirs, x, y, k1, k2), rtol=1e-9)
+
+
+def test_stateful_continuation_across_calls_equals_one_call():
+    """Two tbptt calls over the halves of a sequence, passing the state on, equal one call over the whole."""
+    x, y = _data(16)
+    whole, _ = _pair()
+    halves = RgTagger().double()
+    halves.load_state_dict(whole.state_dict())
+    tbptt(whole, rg_loss, rg.optim.SGD(whole.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 4)
+    optimizer = rg.optim.SGD(halves.parameters(), lr=0.1)
+    first = tbptt(halves, rg_loss, optimizer, rg.tensor(x[:, :8]), rg.tensor(y[:, :8]), 4)
+    assert all(not s.requires_grad for s in first.state)
+    tbptt(halves, rg_loss, optimizer, rg.tensor(x[:, 8:]), rg.tensor(y[:, 8:]), 4, state=first.state)
+    for p, q in zip(whole.parameters(), halves.parameters()):
+        np.testing.assert_array_equal(p.array, q.array)
+
+
+def test_clipping_reports_the_norm_before_clipping():
+    ours, _ = _pair()
+    x, y = _data()
+    result = tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 4,
+                   clip=1e-3)
+    assert len(result.grad_norms) == result.updates == 3
+    assert all(norm > 1e-3 for norm in result.grad_norms)
+
+
+def test_bad_k_values_are_rejected():
+    ours, _ = _pair()
+    x, y = _data()
+    with pytest.raises(ValueError, match="1 <= k1 <= k2"):
+        tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 5, 3)
+    with pytest.raises(ValueError, match="targets have"):
+        tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y[:, :5]), 4)
+
+
+def _peak_bytes(steps, k2):
+    rg.manual_seed(0)
+    model = RgTagger()
+    x = rg.tensor(np.random.default_rng(1).standard_normal((4, steps, I)).astype(np.float32))
+    y = rg.tensor(np.random.default_rng(2).integers(0, C, (4, steps)))
+    optimizer = rg.optim.SGD(model.parameters(), lr=0.01)
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    baseline = tracemalloc.get_traced_memory()[0]
+    tbptt(model, rg_loss, optimizer, x, y, k1=k2 // 2, k2=k2)
+    peak = tracemalloc.get_traced_memory()[1] - baseline
+    tracemalloc.stop()
+    return peak
+
+
+def test_memory_is_bounded_by_k2_not_by_sequence_length():
+    short, long = _peak_bytes(1_000, 20), _peak_bytes(10_000, 20)
+    assert abs(long - short) <= 0.10 * short, f"peak {short} bytes for T=1,000 vs {long} for T=10,000"
