@@ -124,13 +124,14 @@ def _needed_nodes(root_nodes, consumers, targets):
     return needed
 
 
-def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None):
+def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None, observer=None):
     """Propagate `root_grads` (arrays) from `roots` (tensors) back through the tape.
 
     Without `capture`, gradients accumulate into the `.grad` of reached leaves.
     With `capture` ({(node, output_nr): slot}), nothing accumulates; the gradient
     arriving at each captured (node, output) is returned in a list by slot.
-    `wrap` turns an array into a Tensor for hooks.
+    `wrap` turns an array into a Tensor for hooks. `observer(node, grads, input_grads)`,
+    if given, sees every step (retrograd.explain uses it); leaves then accumulate nothing.
     """
     buffers = {}
     root_nodes = []
@@ -170,8 +171,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None)
                     captured[slot] = grad
 
         runs = grads is not None and (needed is None or node in needed)
+        if observer is not None and runs:
+            observer(node, grads, None)
         if type(node) is AccumulateGrad:
-            if runs and capture is None:
+            if runs and capture is None and observer is None:
                 node.leaf._accumulate(grads[0], wrap)
             continue
 
@@ -186,6 +189,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None)
                 input_grads = backward_fn(_fill_missing(grads, node.output_meta))
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)
+            if observer is not None:
+                observer(node, grads, input_grads)
 
         for i, edge in enumerate(node.next_edges):
             if edge is None:
