@@ -98,7 +98,7 @@ def unbroadcast(grad, shape):
     kept_ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if kept_ones:
         grad = grad.sum(axis=kept_ones, keepdims=True)
-    return grad
+    return np.asarray(grad)  # a full sum gives a NumPy scalar; gradients are always arrays
 
 
 def default_float():
