@@ -119,7 +119,8 @@ def _needed_nodes(root_nodes, consumers, targets):
                     ready.append(edge[0])
     needed = set()
     for node in reversed(order):
-        if node in targets or any(edge is not None and edge[0] in needed for edge in node.next_edges):
+        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # edges gone: run it, so it raises
+        if node in targets or freed or any(edge is not None and edge[0] in needed for edge in node.next_edges):
             needed.add(node)
     return needed
 

@@ -147,7 +147,7 @@ def result_dtype(a, b):
             dimmed, scalar = (a, b) if a_dim else (b, a)
             if _category(scalar.dtype) <= _category(dimmed.dtype):
                 return dimmed.dtype
-            return default_float() if _category(scalar.dtype) == 2 else scalar.dtype
+            return scalar.dtype  # a 0-dim tensor of a higher category keeps its own dtype (int64 + float64 0-d -> float64)
         ca, cb = _category(a.dtype), _category(b.dtype)
         if ca != cb:
             return a.dtype if ca > cb else b.dtype
@@ -163,6 +163,10 @@ def result_dtype(a, b):
 def binary_operands(a, b):
     """The arrays (or numbers) a binary op computes with, cast to PyTorch's result dtype."""
     a, b = array_of(a), array_of(b)
+    if isinstance(a, np.generic):  # NumPy scalars promote like Python numbers, as in PyTorch
+        a = a.item()
+    if isinstance(b, np.generic):
+        b = b.item()
     if type(b) is float and isinstance(a, np.ndarray) and a.dtype.kind == "f":
         return a, b  # the common fast path: float tensor with a Python float
     if type(a) is float and isinstance(b, np.ndarray) and b.dtype.kind == "f":

@@ -123,7 +123,10 @@ def pow(base, exponent):
             if isinstance(exp_val, (int, float)) and exp_val == 0:
                 grad_base = np.zeros_like(grad_out)
             else:
-                grad_base = unbroadcast(grad_out * exp_val * np.power(base_val, exp_val - 1), _shape(base_val))
+                grad_base = grad_out * exp_val * np.power(base_val, exp_val - 1)
+                if isinstance(exp_val, np.ndarray):  # 0 where exponent == 0, even at base 0 (PyTorch's choice)
+                    grad_base = np.where(exp_val == 0, 0.0, grad_base).astype(grad_out.dtype, copy=False)
+                grad_base = unbroadcast(grad_base, _shape(base_val))
         if needs_grad(exponent):
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_base = np.where((base_val == 0) & (exp_val >= 0), 0.0, np.log(base_val))

@@ -19,6 +19,10 @@ def matmul(a, b):
     try:
         y = np.matmul(a_val, b_val)
     except ValueError:
+        inner_b = b_val.shape[0] if b_val.ndim == 1 else b_val.shape[-2]
+        if a_val.shape[-1] == inner_b:  # the matrix dimensions agree: the batch dimensions do not
+            raise RuntimeError(f"matmul: batch dimensions {a_val.shape[:-2]} and {b_val.shape[:-2]} of shapes "
+                               f"{a_val.shape} and {b_val.shape} cannot be broadcast together") from None
         raise RuntimeError(
             f"matmul: shapes {a_val.shape} and {b_val.shape} cannot be multiplied "
             f"(a's last dimension {a_val.shape[-1]} must equal b's "
@@ -69,6 +73,9 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {x_val.shape} does not match weight of shape {w_val.shape} "
             f"(expected input (..., {w_val.shape[-1] if w_val.ndim else '?'}))"
         )
+    if b_val is not None and np.shape(b_val) not in ((w_val.shape[0],), ()):
+        raise RuntimeError(f"linear: bias of shape {np.shape(b_val)} does not match weight of shape {w_val.shape} "
+                           f"(expected bias ({w_val.shape[0]},))")
     if x_val.dtype != w_val.dtype:
         x_val, w_val = binary_operands(x_val, w_val)
     y = x_val @ w_val.T
