@@ -1,0 +1,238 @@
+"""DataLoader and default_collate, with PyTorch's batching rules.
+
+Fast path: when the dataset (or the dataset under a chain of Subsets) builds batches
+itself (`_gather`, see dataset.py) and no collate_fn is given, each batch is one NumPy
+gather per array -- no Python loop over items. Otherwise items are fetched one by one and
+collated.
+"""
+import collections.abc
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor, default_generator
+from .dataset import Subset
+
+__all__ = ["DataLoader", "default_collate", "stateful_batches", "StatefulBatches", "StatefulBatch"]
+
+
+def default_collate(batch):
+    """Stack a list of samples into a batch, as PyTorch's default_collate does.
+
+    Tensors and arrays -> one Tensor with a new first dimension (dtype kept); Python floats
+    -> float64 Tensor, ints -> int64, bools -> bool; NumPy scalars keep their dtype; strings
+    stay a list; dicts collate per key; tuples and lists of fields -> a list of batches
+    (PyTorch returns a list for tuples too); namedtuples keep their type."""
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return Tensor._from_array(_stack([t.array for t in batch]))
+    if isinstance(elem, np.ndarray):
+        if elem.dtype.kind not in "biufc":
+            raise TypeError(f"default_collate: cannot batch arrays of dtype {elem.dtype}")
+        return Tensor._from_array(_stack(batch))
+    if isinstance(elem, (str, bytes, np.str_, np.bytes_)):
+        return list(batch)
+    if isinstance(elem, np.generic):
+        return Tensor._from_array(np.array(batch))
+    if isinstance(elem, bool):
+        return Tensor._from_array(np.array(batch, dtype=np.bool_))
+    if isinstance(elem, numbers.Integral):
+        return Tensor._from_array(np.array(batch, dtype=np.int64))
+    if isinstance(elem, float):
+        return Tensor._from_array(np.array(batch, dtype=np.float64))
+    if isinstance(elem, collections.abc.Mapping):
+        return {key: default_collate([sample[key] for sample in batch]) for key in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(default_collate(list(field)) for field in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        if any(len(sample) != len(elem) for sample in batch):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size "
+                               f"(got sizes {sorted({len(s) for s in batch})})")
+        return [default_collate(list(field)) for field in zip(*batch)]
+    raise TypeError(f"default_collate: batch must contain Tensors, NumPy arrays, numbers, strings, dicts or "
+                    f"sequences; found {type(elem).__name__}")
+
+
+def _stack(arrays):
+    first = np.shape(arrays[0])
+    for array in arrays:
+        if np.shape(array) != first:
+            raise RuntimeError(f"default_collate: stack expects each item to be equal size, but got {first} and "
+                               f"{np.shape(array)}")
+    return np.stack(arrays)
+
+
+def _resolve(dataset):
+    """(base dataset, index map or None): a chain of Subsets flattened into one index array."""
+    if isinstance(dataset, Subset):
+        base, index_map = _resolve(dataset.dataset)
+        own = np.asarray(dataset.indices, dtype=np.int64)
+        return base, (own if index_map is None else index_map[own])
+    return dataset, None
+
+
+def _can_gather(dataset):
+    return callable(getattr(dataset, "_gather", None)) and getattr(dataset, "_gather_enabled", True)
+
+
+class DataLoader:
+    """Iterate over `dataset` in batches.
+
+    shuffle: a new permutation every epoch, drawn from `generator` (a NumPy Generator), else
+    from a Generator seeded once with `seed`, else from retrograd's generator, so that
+    `retrograd.manual_seed(s)` makes the whole run reproducible. drop_last drops a final
+    short batch. `num_workers` is accepted for PyTorch compatibility; loading always runs
+    in the calling process (the fast path makes workers unnecessary for in-memory data)."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
+                 seed=None, num_workers=0):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator (or use seed=), "
+                            f"got {type(generator).__name__}")
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: pass generator or seed, not both")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self.generator = generator if seed is None else np.random.default_rng(seed)
+        self.num_workers = num_workers
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self, n):
+        if not self.shuffle:
+            return None
+        rng = self.generator if self.generator is not None else default_generator()
+        return rng.permutation(n)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        stop = (n // self.batch_size) * self.batch_size if self.drop_last else n
+        order = self._order(n)
+        base, index_map = _resolve(self.dataset)
+        if self.collate_fn is None and _can_gather(base):
+            if order is None and index_map is None:  # sequential: contiguous slices
+                for start in range(0, stop, self.batch_size):
+                    yield base._gather(slice(start, min(start + self.batch_size, n)))
+                return
+            indices = index_map if order is None else (order if index_map is None else index_map[order])
+            for start in range(0, stop, self.batch_size):
+                yield base._gather(indices[start:start + self.batch_size])
+            return
+        collate = self.collate_fn or default_collate
+        indices = range(n) if order is None else order.tolist()
+        for start in range(0, stop, self.batch_size):
+            yield collate([self.dataset[i] for i in indices[start:start + self.batch_size]])
+
+
+# ----- stateful layout ---------------------------------------------------------------------
+StatefulBatch = collections.namedtuple("StatefulBatch", ["inputs", "targets", "reset"])
+
+
+class StatefulBatches:
+    """Sequences laid out for stateful training (Keras `stateful=True`): row i of batch b+1
+    continues row i of batch b, so the recurrent state left by one batch is the right
+    initial state for the next one. Built by `stateful_batches`; iterable any number of times
+    (one epoch each); `len()` is the number of batches per epoch.
+
+    Each batch is a StatefulBatch(inputs, targets, reset): inputs and targets are Tensors
+    (B, k, ...) (the last chunk of a row group may be shorter than k), and reset is a bool
+    ndarray (B,) marking the rows where a new sequence starts, whose state must be zeroed
+    first -- `state = None` when reset.all(), else multiply the state by ~reset."""
+
+    def __init__(self, inputs, targets, batch_size, k, single_stream, drop_last, shuffle, generator):
+        self.inputs, self.targets = inputs, targets
+        self.batch_size, self.k = batch_size, k
+        self.single_stream, self.drop_last, self.shuffle, self.generator = single_stream, drop_last, shuffle, generator
+        self.steps = inputs.shape[1]  # time steps per row
+        rows = inputs.shape[0]
+        self.num_row_groups = (rows // batch_size if drop_last else -(-rows // batch_size)) if not single_stream else 1
+        self.chunks_per_group = self.steps // k if drop_last else -(-self.steps // k)
+
+    def __len__(self):
+        return self.num_row_groups * self.chunks_per_group
+
+    def __iter__(self):
+        B, k = self.batch_size, self.k
+        order = None
+        if self.shuffle:
+            rng = self.generator if self.generator is not None else default_generator()
+            order = rng.permutation(self.inputs.shape[0])
+        for group in range(self.num_row_groups):
+            rows = slice(group * B, (group + 1) * B) if order is None else order[group * B:(group + 1) * B]
+            group_inputs, group_targets = self.inputs[rows], self.targets[rows]  # (rows, steps, ...)
+            for chunk in range(self.chunks_per_group):
+                t0 = chunk * k
+                reset = np.full(len(group_inputs), chunk == 0)
+                yield StatefulBatch(Tensor._from_array(group_inputs[:, t0:t0 + k]),
+                                    Tensor._from_array(group_targets[:, t0:t0 + k]), reset)
+
+
+def stateful_batches(sequences, batch_size, k, targets=None, drop_last=False, shuffle=False, generator=None):
+    """Lay sequences out in (inputs, targets, reset) chunks of k steps for stateful / truncated-BPTT training.
+
+    One stream (a 1-D array of T tokens): cut into batch_size contiguous rows of
+    L = (T - 1) // batch_size steps -- row i holds tokens [i*L, (i+1)*L) and its targets are
+    the same tokens shifted by one -- then into chunks of k steps along time (char-rnn's
+    layout). Only the first chunk resets the state. With `targets` (same length as the
+    stream) rows of L = T // batch_size steps of both are used instead, unshifted.
+
+    Many sequences (an array (N, T, ...): sequence, time, then any feature dims): each
+    sequence stays in one row; sequences are grouped batch_size at a time into
+    ceil(N / batch_size) row groups, and each group gives ceil(T / k) consecutive chunks
+    (row i of each chunk continues row i of the previous one). Every row starts a new
+    sequence at the first chunk of a group, so `reset` is all True there and all False
+    elsewhere; the last group may have fewer rows (its state starts from zeros anyway).
+    Targets: `targets` (N, T, ...) when given (per-step labels), else next-step prediction
+    within each sequence -- inputs seq[:, :-1], targets seq[:, 1:], T - 1 steps. `shuffle`
+    permutes the sequences among rows each epoch (never the time order).
+    drop_last drops a final incomplete row group and a final chunk shorter than k.
+
+    Memory: a stateful run backpropagates through one chunk at a time, so activation memory
+    is ~ batch_size x k x hidden per layer, independent of the sequence length. For example
+    125,973 sequences x 1,000 steps with k = 25: batch_size B gives ceil(125973 / B) row
+    groups x 40 chunks each (B = 64: 1,969 groups, 78,760 batches per epoch), and each
+    step of training holds activations for 64 x 25 steps instead of 64 x 1,000 for full
+    BPTT -- 40 times less, whatever the sequence length; a larger B trades memory
+    (linear in B) for fewer, larger GEMMs per epoch."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"stateful_batches: batch_size must be a positive integer, got {batch_size!r}")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"stateful_batches: k must be a positive integer, got {k!r}")
+    data = sequences.array if isinstance(sequences, Tensor) else np.asarray(sequences)
+    if data.dtype == object:
+        raise ValueError("stateful_batches: sequences of different lengths (a ragged array); pad them to one "
+                         "length, or concatenate them into one stream")
+    if targets is not None:
+        targets = targets.array if isinstance(targets, Tensor) else np.asarray(targets)
+        if targets.shape[:min(2, data.ndim)] != data.shape[:min(2, data.ndim)]:
+            raise ValueError(f"stateful_batches: targets of shape {targets.shape} do not match sequences of shape "
+                             f"{data.shape} in their leading (sequence, time) dimensions")
+    if data.ndim == 0:
+        raise ValueError("stateful_batches: expected a 1-D stream or an (N, T, ...) array of sequences, got a scalar")
+    if data.ndim == 1:
+        if shuffle:
+            raise ValueError("stateful_batches: shuffle applies to many sequences (N, T, ...); one stream's rows "
+                             "must stay in order")
+        shift = 1 if targets is None else 0
+        steps = (len(data) - shift) // batch_size
+        if steps < 1:
+            raise ValueError(f"stateful_batches: a stream of {len(data)} tokens is too short for {batch_size} rows")
+        source = data if targets is None else targets
+        inputs = data[:batch_size * steps].reshape(batch_size, steps)
+        outputs = source[shift:shift + batch_size * steps].reshape(batch_size, steps)
+        return StatefulBatches(inputs, outputs, batch_size, int(k), True, drop_last, False, generator)
+    if targets is None:
+        if data.shape[1] < 2:
+            raise ValueError(f"stateful_batches: next-step targets need sequences of at least 2 steps, got "
+                             f"{data.shape}")
+        inputs, outputs = data[:, :-1], data[:, 1:]
+    else:
+        inputs, outputs = data, targets
+    return StatefulBatches(inputs, outputs, batch_size, int(k), False, drop_last, shuffle, generator)
