@@ -61,8 +61,7 @@ def _reflected(fn):
 
 
 def _zero_(self):
-    with _NoGrad():
-        self.array[...] = 0
+    self.array[...] = 0
     return self
 
 
@@ -93,15 +92,6 @@ def _uniform_(self, a=0.0, b=1.0, generator=None):
     rng = generator or default_generator()
     self.array[...] = rng.uniform(a, b, self.array.shape)
     return self
-
-
-class _NoGrad:
-    def __enter__(self):
-        self.previous = _grad_state[0]
-        _grad_state[0] = False
-
-    def __exit__(self, *exc):
-        _grad_state[0] = self.previous
 
 
 def _view(self, *size):
@@ -168,6 +158,7 @@ METHODS = {
     "sum": reduce.sum, "mean": reduce.mean, "prod": reduce.prod, "var": reduce.var, "std": reduce.std,
     "max": reduce.max, "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin,
     "logsumexp": reduce.logsumexp, "norm": reduce.norm, "argmax": reduce.argmax, "argmin": reduce.argmin,
+    "cumsum": reduce.cumsum, "count_nonzero": reduce.count_nonzero, "all": reduce.all, "any": reduce.any,
     # shape
     "reshape": shape.reshape, "view": _view, "flatten": shape.flatten, "squeeze": shape.squeeze,
     "unsqueeze": shape.unsqueeze, "transpose": shape.transpose, "permute": shape.permute,
@@ -175,6 +166,9 @@ METHODS = {
     "gather": shape.gather, "index_select": shape.index_select, "masked_fill": shape.masked_fill,
     "unbind": shape.unbind, "expand_as": shape.expand_as, "reshape_as": shape.reshape_as,
     "view_as": shape.reshape_as, "t": shape.t, "swapaxes": shape.transpose,
+    "flip": shape.flip, "roll": shape.roll, "narrow": shape.narrow, "movedim": shape.movedim,
+    "moveaxis": shape.movedim, "tril": shape.tril, "triu": shape.triu, "scatter_add": shape.scatter_add,
+    "index_put": shape.index_put,
     # in-place
     "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "normal_": _normal_, "uniform_": _uniform_,
 }
@@ -184,7 +178,8 @@ INPLACE = {
     "pow_": elementwise.pow, "neg_": elementwise.neg, "abs_": elementwise.abs, "sqrt_": elementwise.sqrt,
     "exp_": elementwise.exp, "log_": elementwise.log, "clamp_": activation.clamp, "clip_": activation.clamp,
     "sigmoid_": activation.sigmoid, "tanh_": activation.tanh, "relu_": activation.relu,
-    "masked_fill_": shape.masked_fill,
+    "masked_fill_": shape.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
+    "scatter_add_": shape.scatter_add, "index_put_": shape.index_put,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
 }
@@ -194,8 +189,7 @@ def bind():
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
     for name, fn in INPLACE.items():
-        if fn is not None:  # TEMP while ops are being written
-            setattr(Tensor, name, _make_inplace(fn, name))
+        setattr(Tensor, name, _make_inplace(fn, name))
     Tensor.T = property(_T)
     Tensor.mT = property(_mT)
     Tensor.__hash__ = lambda self: id(self)
