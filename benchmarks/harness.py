@@ -1,0 +1,248 @@
+"""Time retrograd against PyTorch on the reference workloads, in the same run, and report ratios.
+
+For each workload and each round, a fresh process times the workload in
+retrograd (workloads.py), then another times it in PyTorch (torch_ref.py):
+r, t, r, t, ... Fresh processes make the thread settings apply (BLAS sizes its
+pool when numpy or torch loads) and keep one library's warm caches and heap out
+of the other's timings; interleaving spreads the machine's drift over both.
+Per workload the report gives the median of each library's per-round medians,
+the median of the per-round ratios retrograd/torch (the figure that counts on a
+shared, noisy machine), both final losses and whether they disagree.
+
+gemm_bound_mlp is numpy on both sides, so it is timed once per round, alone, as
+the floor for mlp: when both are run, mlp's row also says how many times its
+GEMMs alone retrograd's mlp step takes.
+"""
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from . import workloads as wl
+
+DEFAULT_STEPS, DEFAULT_WARMUP = 50, 10
+STEPS = {  # per-workload (steps, warmup) per round: short rounds for slow steps, long ones for fast steps
+    "ops_small": (100, 10),
+    "mlp_tiny": (100, 10),
+    "ops_large": (20, 3),
+    "cnn": (30, 5),
+    "lstm": (20, 3),
+    "gru": (20, 3),
+    "rnn": (30, 5),
+}
+LOSS_RTOL = {"float32": 1e-3, "float64": 1e-6}  # relative difference above which final losses "mismatch"
+FLOOR, FLOORED = "gemm_bound_mlp", "mlp"
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+HOW_TO_COMPARE = ("to compare with PyTorch: pip install torch==2.13.0 (CPU) and pass --torch-ref "
+                  "PATH/TO/torch_ref.py (or set RETROGRAD_TORCH_REF)")
+
+
+class BenchError(RuntimeError):
+    """A benchmark subprocess failed."""
+
+
+def _repo_root():
+    """The directory holding the retrograd package (a source checkout's root), found without importing it."""
+    spec = importlib.util.find_spec("retrograd")
+    return Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
+
+
+def find_torch_ref(path=None):
+    """torch_ref.py: `path`, else $RETROGRAD_TORCH_REF, else ../shared/bench/torch_ref.py relative to the
+    current directory, then to the repo root. None when none exists; an explicit path that does not exist
+    is an error."""
+    for explicit, source in ((path, "--torch-ref"), (os.environ.get("RETROGRAD_TORCH_REF"), "RETROGRAD_TORCH_REF")):
+        if explicit:
+            if not Path(explicit).is_file():
+                raise FileNotFoundError(f"{source}: no torch_ref.py at {explicit}")
+            return Path(explicit).resolve()
+    relative = Path("..", "shared", "bench", "torch_ref.py")
+    for base in (Path.cwd(), _repo_root()):
+        if base is not None and (base / relative).is_file():
+            return (base / relative).resolve()
+    return None
+
+
+def torch_available():
+    return importlib.util.find_spec("torch") is not None
+
+
+def steps_for(name, steps=None, warmup=None):
+    """(steps, warmup) for one round of a workload: the given values, else its default."""
+    default_steps, default_warmup = STEPS.get(name, (DEFAULT_STEPS, DEFAULT_WARMUP))
+    return (default_steps if steps is None else steps), (default_warmup if warmup is None else warmup)
+
+
+def _environment(threads):
+    """The subprocesses' environment: the thread counts, and this retrograd first on the path when it is a
+    source checkout (so the child times the code the parent imported, installed or not)."""
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    root = _repo_root()
+    if root is not None and (root / "pyproject.toml").is_file():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_script(script, name, steps, warmup, threads, dtype, python=None, env=None, timeout=1800):
+    """Run `script --workload name ... --json` in a fresh process; its JSON result (BenchError on failure)."""
+    command = [python or sys.executable, str(script), "--workload", name, "--steps", str(steps),
+               "--warmup", str(warmup), "--threads", str(threads), "--dtype", dtype, "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        why = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"{Path(script).name} --workload {name} failed (exit {done.returncode}): {why}")
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        raise BenchError(f"{Path(script).name} --workload {name}: last line is not JSON: {lines[-1][:200]}") from None
+
+
+def _median(values):
+    return statistics.median(values) if values else None
+
+
+def loss_mismatch(ours, theirs, dtype):
+    """(relative difference, mismatch flag) of two final losses; (None, None) when either is missing."""
+    if ours is None or theirs is None:
+        return None, None
+    scale = max(abs(ours), abs(theirs))
+    rel = 0.0 if scale == 0 else abs(ours - theirs) / scale
+    return rel, rel > LOSS_RTOL[dtype]
+
+
+def summarize(name, retrograd_runs, torch_runs, threads, dtype, steps, warmup, error=None):
+    """One workload's report from its rounds' results (dicts as printed by the scripts)."""
+    ours = [run["median_s"] for run in retrograd_runs]
+    theirs = [run["median_s"] for run in torch_runs]
+    ratios = [a / b for a, b in zip(ours, theirs)]
+    our_loss = retrograd_runs[-1].get("final_loss") if retrograd_runs else None
+    their_loss = torch_runs[-1].get("final_loss") if torch_runs else None
+    rel, mismatch = loss_mismatch(our_loss, their_loss, dtype)
+    return {
+        "workload": name,
+        "lib": retrograd_runs[0].get("lib", "retrograd") if retrograd_runs else "retrograd",
+        "retrograd_median_s": _median(ours),
+        "torch_median_s": _median(theirs),
+        "ratio": _median(ratios),
+        "retrograd_final_loss": our_loss,
+        "torch_final_loss": their_loss,
+        "loss_rel_diff": rel,
+        "mismatch": mismatch,
+        "mismatch_rtol": LOSS_RTOL[dtype],
+        "rounds": len(ours),
+        "threads": threads,
+        "dtype": dtype,
+        "steps": steps,
+        "warmup": warmup,
+        "retrograd_round_s": ours,
+        "torch_round_s": theirs,
+        "round_ratios": ratios,
+        "error": error,
+    }
+
+
+def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref=None, dtype="float32",
+              retrograd_script=None, python=None, log=None, timeout=1800):
+    """Time `workloads` in retrograd and PyTorch, interleaved, `rounds` rounds each; one report dict per workload.
+
+    torch_ref: the path of torch_ref.py; None looks it up (find_torch_ref); False times retrograd alone. Without
+    torch_ref.py or an importable torch, retrograd is timed alone and `log` says how to compare.
+    steps/warmup: per round; None takes each workload's default (STEPS, else 50 and 10).
+    retrograd_script: the script timing retrograd (default workloads.py; tests pass a fake)."""
+    log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    unknown = [name for name in workloads if name not in wl.WORKLOADS]
+    if unknown:
+        raise ValueError(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(wl.WORKLOADS)}")
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if torch_ref is None:
+        torch_ref = find_torch_ref()
+        if torch_ref is None:
+            log(f"torch_ref.py not found: timing retrograd alone; {HOW_TO_COMPARE}")
+        elif python is None and not torch_available():
+            log(f"torch is not importable: timing retrograd alone; {HOW_TO_COMPARE}")
+            torch_ref = None
+    retrograd_script = retrograd_script or wl.__file__
+    env = _environment(threads)
+    results = []
+    for name in workloads:
+        n_steps, n_warmup = steps_for(name, steps, warmup)
+        ours, theirs, error = [], [], None
+        compare = bool(torch_ref) and name != FLOOR  # numpy against numpy would measure nothing
+        for round_ in range(1, rounds + 1):
+            try:
+                ours.append(run_script(retrograd_script, name, n_steps, n_warmup, threads, dtype, python, env, timeout))
+            except BenchError as failure:
+                error = str(failure)
+                log(f"{name}: {error}")
+                break
+            if compare:
+                try:
+                    theirs.append(run_script(torch_ref, name, n_steps, n_warmup, threads, dtype, python, env, timeout))
+                except BenchError as failure:
+                    error, compare = str(failure), False
+                    log(f"{name}: {error}; timing retrograd alone")
+                    theirs = []
+            log(f"{name} round {round_}/{rounds}: retrograd {ours[-1]['median_s'] * 1e3:.3f} ms"
+                + (f", torch {theirs[-1]['median_s'] * 1e3:.3f} ms" if compare and theirs else ""))
+        results.append(summarize(name, ours, theirs, threads, dtype, n_steps, n_warmup, error))
+    _add_floor(results)
+    return results
+
+
+def _add_floor(results):
+    """Put gemm_bound_mlp's time into mlp's report as its floor, when both were run."""
+    by_name = {result["workload"]: result for result in results}
+    floor, floored = by_name.get(FLOOR), by_name.get(FLOORED)
+    if floor and floored and floor["retrograd_median_s"] and floored["retrograd_median_s"]:
+        floored["gemm_floor_s"] = floor["retrograd_median_s"]
+        floored["ratio_to_gemm_floor"] = floored["retrograd_median_s"] / floor["retrograd_median_s"]
+        if floored["torch_median_s"]:
+            floored["torch_ratio_to_gemm_floor"] = floored["torch_median_s"] / floor["retrograd_median_s"]
+
+
+def _ms(seconds):
+    return "-" if seconds is None else f"{seconds * 1e3:.3f}"
+
+
+def _loss(value):
+    return "-" if value is None else f"{value:.6g}"
+
+
+def format_table(results):
+    """The human report: one row per workload, then the notes the rows need."""
+    header = f"{'workload':<15} {'retrograd ms':>12} {'torch ms':>10} {'ratio':>7}  {'retrograd loss':>14} " \
+             f"{'torch loss':>12}"
+    lines = [header, "-" * len(header)]
+    notes = []
+    for r in results:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        mark = "  MISMATCH" if r["mismatch"] else ""
+        lines.append(f"{r['workload']:<15} {_ms(r['retrograd_median_s']):>12} {_ms(r['torch_median_s']):>10} "
+                     f"{ratio:>7}  {_loss(r['retrograd_final_loss']):>14} {_loss(r['torch_final_loss']):>12}{mark}")
+        if r["error"]:
+            notes.append(f"{r['workload']}: {r['error']}")
+        if r["mismatch"]:
+            notes.append(f"{r['workload']}: final losses differ by {r['loss_rel_diff']:.2e} relative "
+                         f"(> {r['mismatch_rtol']:g} for {r['dtype']})")
+        if r.get("ratio_to_gemm_floor"):
+            torch_part = (f", PyTorch's {r['torch_ratio_to_gemm_floor']:.2f}x"
+                          if r.get("torch_ratio_to_gemm_floor") else "")
+            notes.append(f"{r['workload']}: retrograd's step takes {r['ratio_to_gemm_floor']:.2f}x its GEMMs alone "
+                         f"({FLOOR}, numpy){torch_part}")
+    if results:
+        r = results[0]
+        notes.append(f"medians over {max(x['rounds'] for x in results)} rounds of per-round median step times; "
+                     f"ratio = median of per-round ratios retrograd/torch; {r['threads']} threads, {r['dtype']}")
+    return "\n".join(lines + notes)
+
+
+def format_json(results):
+    """One JSON object per workload per line."""
+    return "\n".join(json.dumps(result) for result in results)

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""retrograd's side of the reference workloads in ../shared/bench/torch_ref.py.
+
+Each workload is built exactly as the reference spec says (that file's module
+docstring and WORKLOADS, copied below): the same data pools
+(np.random.default_rng(0)), the same initial parameters (default_rng(1) in
+PyTorch's named_parameters() order, cast to --dtype), the same
+hyper-parameters, so both libraries end on the same final_loss up to rounding.
+
+    python3 workloads.py --list
+    python3 workloads.py --workload mlp [--steps 200] [--warmup 20] [--threads 2]
+                         [--dtype float32|float64] [--json]
+
+The command line and the printed fields are torch_ref.py's, with lib
+"retrograd". A workload is a small function registered with the retrograd
+names it needs; `missing(name)` says which of those this build of retrograd
+lacks, and `build(name, dtype)` raises WorkloadUnavailable naming them instead
+of failing half-way. retrograd is imported when a workload is built, never when
+this module is imported, so the list and the harness work on any build.
+"""
+import argparse
+import importlib
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import types
+
+WORKLOADS = {  # the spec, copied verbatim from torch_ref.py
+    "mlp": "x (128, 784), 10 classes; Linear 784-256-256-10, ReLU; SGD lr 0.1 momentum 0.9",
+    "mlp_tiny": "x (32, 64), 10 classes; Linear 64-32-10, sigmoid; SGD lr 0.5 (overhead-bound)",
+    "cnn": "x (64, 1, 28, 28), 10 classes; LeNet: [Conv2d(1,6,5) ReLU MaxPool2d(2)], "
+    "[Conv2d(6,16,5) ReLU MaxPool2d(2)], Flatten, Linear 256-120-84-10 with ReLU; SGD lr 0.05 momentum 0.9",
+    "lstm": "tokens (32, 50); Embedding(65,64), LSTM(64,256, batch_first), Linear(256,65) at every step, CE mean "
+    "over all 32*50 positions; Adam lr 2e-3, clip grad norm 5; stateful: state carried to the next step, detached",
+    "gru": "as lstm, with GRU(64,256)",
+    "rnn": "as lstm, with RNN(64,128) (tanh) and Linear(128,65)",
+    "resmlp": "x (128, 784), 10 classes; Linear(784,256), 8 blocks x = x + Linear(ReLU(Linear(x))) "
+    "of width 256, Linear(256,10); SGD lr 0.01 momentum 0.9",
+    "gemm_bound_mlp": "numpy, no autograd: only the 8 GEMMs of an mlp step (forward 3, weight grads 3, "
+    "input grads 2); the floor for mlp",
+    "ops_small": "autograd overhead: x (64, 64) requiring grad, w (64, 64) U(-1/8, 1/8) from default_rng(1); "
+    "10 times y = tanh((y @ w) * 0.1) + y * 0.5 starting from y = x; loss (y * y).mean(); backward; no optimizer",
+    "ops_large": "as ops_small with x and w (512, 512), w U(-1/sqrt(512), 1/sqrt(512)): GEMM-bound",
+}
+OPS = {"ops_small", "ops_large"}
+RECURRENT = {"lstm", "gru", "rnn"}
+INPUT_SHAPES = {  # feed-forward workloads: (batch, *features)
+    "mlp": (128, 784),
+    "mlp_tiny": (32, 64),
+    "cnn": (64, 1, 28, 28),
+    "resmlp": (128, 784),
+    "gemm_bound_mlp": (128, 784),
+    "ops_small": (64, 64),
+    "ops_large": (512, 512),
+}
+SGD_SETTINGS = {"mlp": (0.1, 0.9), "mlp_tiny": (0.5, 0.0), "cnn": (0.05, 0.9), "resmlp": (0.01, 0.9)}
+ADAM_LR, CLIP_NORM = 2e-3, 5.0  # the recurrent workloads
+POOL = 10  # batches of data per workload, used in turn
+VOCAB, SEQ, RNN_BATCH = 65, 50, 32
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="retrograd's side of the torch_ref.py workloads")
+    parser.add_argument("--workload", choices=WORKLOADS)
+    parser.add_argument("--list", action="store_true", help="print the workload names and exit")
+    parser.add_argument("--steps", type=int, default=200, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed steps before them")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if not (args.list or args.workload):
+        parser.error("--workload or --list is required")
+    return args
+
+
+if __name__ == "__main__":
+    # OpenMP, MKL and OpenBLAS size their thread pools when numpy loads, so
+    # --threads must reach the environment before that import (as in torch_ref.py).
+    ARGS = parse_args()
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+
+
+class WorkloadUnavailable(RuntimeError):
+    """This build of retrograd lacks something a workload needs."""
+
+
+# ----- the registry ---------------------------------------------------------------------------------
+REGISTRY = {}  # name -> (builder, names of the retrograd features it needs)
+
+CORE = ("retrograd.from_numpy", "retrograd.tanh", "retrograd.Tensor.backward")
+MODEL = ("retrograd.from_numpy", "retrograd.nn.Module", "retrograd.nn.Linear", "retrograd.nn.Sequential",
+         "retrograd.nn.functional.cross_entropy", "retrograd.nn.Module.named_parameters",
+         "retrograd.nn.Module.get_submodule", "retrograd.nn.Module.to")
+TRAINING = MODEL + ("retrograd.optim.SGD",)
+RECURRENT_NEEDS = MODEL + ("retrograd.nn.Embedding", "retrograd.optim.Adam", "retrograd.nn.utils.clip_grad_norm_")
+
+
+def workload(name, needs=()):
+    """Register `builder(dtype) -> (step, params, lib)` as the workload `name`."""
+    def register(builder):
+        REGISTRY[name] = (builder, tuple(needs))
+        return builder
+    return register
+
+
+def _lookup(dotted):
+    """Find 'retrograd.nn.Linear' and the like, importing submodules as needed. None when found, else
+    (the shortest missing prefix, such as 'retrograd.optim', and why)."""
+    parts = dotted.split(".")
+    try:
+        found = importlib.import_module(parts[0])
+    except ImportError as error:
+        return parts[0], f"{type(error).__name__}: {error}"
+    for i, part in enumerate(parts[1:], start=2):
+        name = ".".join(parts[:i])
+        if hasattr(found, part):
+            found = getattr(found, part)
+        elif isinstance(found, types.ModuleType):
+            try:
+                found = importlib.import_module(name)
+            except ImportError as error:  # absent, or present but failing to import
+                return name, f"{type(error).__name__}: {error}"
+        else:
+            return name, f"{parts[i - 2]} has no attribute {part!r}"
+    return None
+
+
+def missing(name):
+    """What workload `name` needs that this build of retrograd lacks, {missing name: why}; empty when it can
+    run. A module that fails to import is named once, not once per feature taken from it."""
+    gaps = {}
+    for dotted in REGISTRY[name][1]:
+        gap = _lookup(dotted)
+        if gap is not None:
+            gaps.setdefault(*gap)
+    return gaps
+
+
+def available(name):
+    return not missing(name)
+
+
+def build(name, dtype="float32"):
+    """The workload's (step, params, lib): step(x, y) runs one step and returns its loss (or None)."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(REGISTRY)}")
+    builder, _ = REGISTRY[name]
+    gaps = missing(name)
+    area = "retrograd.nn" if name not in OPS | {"gemm_bound_mlp"} else "retrograd"
+    if gaps:
+        first = next(iter(gaps.values()))
+        raise WorkloadUnavailable(f"workload {name} needs {area} (not yet available): missing {', '.join(gaps)} "
+                                  f"(first error: {first})")
+    try:
+        return builder(np.dtype(dtype))
+    except (ImportError, AttributeError) as error:  # at build time only: a step's own errors surface as they are
+        raise WorkloadUnavailable(f"workload {name} needs {area} (not yet available): {error}") from error
+
+
+# ----- data and parameters, per the spec --------------------------------------------------------------
+def make_data(name, dtype):
+    """The workload's pool of batches as numpy (inputs, targets) pairs (torch_ref.make_data, verbatim)."""
+    rng = np.random.default_rng(0)
+    if name in RECURRENT:
+        tokens = rng.integers(0, VOCAB, size=(RNN_BATCH, POOL * SEQ + 1))
+        return [(tokens[:, t:t + SEQ], tokens[:, t + 1:t + SEQ + 1]) for t in range(0, POOL * SEQ, SEQ)]
+    batch, *features = INPUT_SHAPES[name]
+    x = rng.standard_normal((POOL, batch, *features)).astype(dtype)
+    y = rng.integers(0, 10, size=(POOL, batch))
+    return list(zip(x, y))
+
+
+def as_retrograd_batches(name, batches):
+    """numpy batches -> what the workload's step takes, converted once, outside the timed steps."""
+    import retrograd as rg
+
+    if name == "gemm_bound_mlp":
+        return batches
+    if name in OPS:
+        return [(rg.from_numpy(x), None) for x, _ in batches]
+    return [(rg.from_numpy(x), rg.from_numpy(np.ascontiguousarray(y).reshape(-1))) for x, y in batches]
+
+
+def init_parameters(model, dtype):
+    """torch_ref.init_parameters with numpy: PyTorch's default distributions from default_rng(1), in
+    named_parameters() order, written into each parameter's array."""
+    import retrograd.nn as nn
+
+    embedding = getattr(nn, "Embedding", ())  # isinstance(layer, ()) is False: feed-forward models need no Embedding
+    rng = np.random.default_rng(1)
+    for name, p in model.named_parameters():
+        layer = model.get_submodule(name.rpartition(".")[0])
+        if isinstance(layer, embedding):
+            value = rng.standard_normal(p.array.shape)
+        else:
+            hidden = getattr(layer, "hidden_size", None)  # only the recurrent layers have one here
+            n = hidden if hidden is not None else math.prod(layer.weight.array.shape[1:])
+            value = rng.uniform(-(n**-0.5), n**-0.5, p.array.shape)
+        p.array[...] = value.astype(dtype)
+
+
+def training_step(name, model, dtype):
+    """torch_ref.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
+    import retrograd.nn.functional as F
+    import retrograd.optim as optim
+    from retrograd.nn.utils import clip_grad_norm_
+
+    model.to(dtype)
+    init_parameters(model, dtype)
+    params = list(model.parameters())
+    if name in RECURRENT:
+        optimizer, clip = optim.Adam(params, lr=ADAM_LR), CLIP_NORM
+    else:
+        lr, momentum = SGD_SETTINGS[name]
+        optimizer, clip = optim.SGD(params, lr=lr, momentum=momentum), None
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        if clip:
+            clip_grad_norm_(params, clip)
+        optimizer.step()
+        return loss
+
+    return step, sum(p.array.size for p in params), "retrograd"
+
+
+# ----- the workloads ----------------------------------------------------------------------------------
+@workload("mlp", needs=TRAINING + ("retrograd.nn.ReLU",))
+def mlp(dtype):
+    from retrograd import nn
+
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    return training_step("mlp", model, dtype)
+
+
+@workload("mlp_tiny", needs=TRAINING + ("retrograd.nn.Sigmoid",))
+def mlp_tiny(dtype):
+    from retrograd import nn
+
+    return training_step("mlp_tiny", nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10)), dtype)
+
+
+@workload("cnn", needs=TRAINING + ("retrograd.nn.ReLU", "retrograd.nn.Conv2d", "retrograd.nn.MaxPool2d",
+                                   "retrograd.nn.Flatten"))
+def cnn(dtype):
+    from retrograd import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    return training_step("cnn", model, dtype)
+
+
+@workload("resmlp", needs=TRAINING + ("retrograd.nn.ReLU", "retrograd.nn.ModuleList"))
+def resmlp(dtype):
+    from retrograd import nn
+
+    class ResMLP(nn.Module):
+        def __init__(self, width=256, blocks=8):
+            super().__init__()
+            self.proj = nn.Linear(784, width)
+            self.blocks = nn.ModuleList(
+                nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)) for _ in range(blocks)
+            )
+            self.head = nn.Linear(width, 10)
+
+        def forward(self, x):
+            x = self.proj(x)
+            for block in self.blocks:
+                x = x + block(x)
+            return self.head(x)
+
+    return training_step("resmlp", ResMLP(), dtype)
+
+
+def char_rnn(name, dtype):
+    """torch_ref.CharRNN: Embedding, the recurrent layer, Linear at every step; stateful (state detached)."""
+    from retrograd import nn
+
+    class CharRNN(nn.Module):
+        def __init__(self, rnn):
+            super().__init__()
+            self.embed = nn.Embedding(VOCAB, rnn.input_size)
+            self.rnn = rnn
+            self.head = nn.Linear(rnn.hidden_size, VOCAB)
+            self.state = None
+
+        def forward(self, tokens):
+            out, state = self.rnn(self.embed(tokens), self.state)
+            self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            return self.head(out).reshape(-1, VOCAB)  # (batch * time, VOCAB), batch-major like the targets
+
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[name]
+    return training_step(name, CharRNN(layer(64, 128 if name == "rnn" else 256, batch_first=True)), dtype)
+
+
+@workload("lstm", needs=RECURRENT_NEEDS + ("retrograd.nn.LSTM",))
+def lstm(dtype):
+    return char_rnn("lstm", dtype)
+
+
+@workload("gru", needs=RECURRENT_NEEDS + ("retrograd.nn.GRU",))
+def gru(dtype):
+    return char_rnn("gru", dtype)
+
+
+@workload("rnn", needs=RECURRENT_NEEDS + ("retrograd.nn.RNN",))
+def rnn(dtype):
+    return char_rnn("rnn", dtype)
+
+
+def ops_step(name, dtype):
+    """The ops_* chain in retrograd, op for op as torch_ref.ops_step: 10 blocks of a GEMM and elementwise
+    ops, then backward. Measures per-op and tape overhead (ops_small) or GEMM throughput (ops_large)."""
+    import retrograd as rg
+
+    n = INPUT_SHAPES[name][1]
+    w = rg.from_numpy(np.random.default_rng(1).uniform(-(n**-0.5), n**-0.5, (n, n)).astype(dtype))
+    w.requires_grad_(True)
+
+    def step(x, _):
+        x = x.detach().requires_grad_(True)
+        w.grad = None
+        y = x
+        for _ in range(10):
+            y = rg.tanh((y @ w) * 0.1) + y * 0.5
+        loss = (y * y).mean()
+        loss.backward()
+        return loss
+
+    return step, n * n, "retrograd"
+
+
+@workload("ops_small", needs=CORE)
+def ops_small(dtype):
+    return ops_step("ops_small", dtype)
+
+
+@workload("ops_large", needs=CORE)
+def ops_large(dtype):
+    return ops_step("ops_large", dtype)
+
+
+@workload("gemm_bound_mlp")
+def gemm_bound_mlp(dtype):
+    """torch_ref.gemm_bound_step, verbatim: the GEMMs of an mlp step on mlp's shapes, nothing else."""
+    rng = np.random.default_rng(1)
+    w1, w2, w3 = (rng.uniform(-0.05, 0.05, shape).astype(dtype) for shape in [(256, 784), (256, 256), (10, 256)])
+
+    def step(x, _):
+        a1 = x @ w1.T  # forward (ReLU left out)
+        a2 = a1 @ w2.T
+        g3 = a2 @ w3.T  # the logits, standing in for the loss gradient of the same shape
+        dw3, g2 = g3.T @ a2, g3 @ w3  # backward, layer 3
+        dw2, g1 = g2.T @ a1, g2 @ w2  # layer 2
+        dw1 = g1.T @ x  # layer 1: no gradient for the input
+        return dw1, dw2, dw3
+
+    return step, None, "numpy-gemm"
+
+
+assert set(REGISTRY) == set(WORKLOADS), "every workload of the spec has a retrograd builder"
+
+
+# ----- timing -----------------------------------------------------------------------------------------
+def time_steps(step, batches, warmup, steps):
+    """Run warmup + steps steps, step i on batch i % len(batches); the times of the last steps and the last loss."""
+    times = []
+    loss = None
+    for i in range(warmup + steps):
+        x, y = batches[i % len(batches)]
+        start = time.perf_counter()
+        loss = step(x, y)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times, loss
+
+
+def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
+    """Build and time one workload in this process; torch_ref.py's result fields, lib "retrograd"."""
+    dtype = np.dtype(dtype)
+    step, params, lib = build(name, dtype)
+    batches = make_data(name, dtype)
+    batches = as_retrograd_batches(name, batches)
+    times, loss = time_steps(step, batches, warmup, steps)
+    return {
+        "workload": name,
+        "lib": lib,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "steps": steps,
+        "threads": threads,
+        "dtype": dtype.name,
+        "params": params,
+        "final_loss": loss.item() if lib == "retrograd" else None,
+    }
+
+
+def main(args=None):
+    """The torch_ref.py command line. Thread counts reach BLAS only if set before numpy loads: run this
+    file as a script (as the harness does), or set OMP/OPENBLAS/MKL_NUM_THREADS yourself."""
+    args = parse_args(args) if args is None or isinstance(args, list) else args
+    if args.list:
+        print("\n".join(WORKLOADS))
+        return 0
+    try:
+        result = run(args.workload, args.steps, args.warmup, args.threads, args.dtype)
+    except WorkloadUnavailable as error:
+        print(error, file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(result))
+    else:
+        params = result["params"]
+        print(
+            f"{args.workload} [{result['lib']}, {args.dtype}, {args.threads} threads]: median "
+            f"{result['median_s'] * 1e3:.3f} ms, min {result['min_s'] * 1e3:.3f} ms over {args.steps} steps"
+            + (f"; {params:,} params, final loss {result['final_loss']:.4f}" if params else "")
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(ARGS))

@@ -1,0 +1,303 @@
+"""The benchmark harness, the retrograd workloads against torch_ref.py, and the `retrograd` command."""
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from retrograd.cli import load_benchmarks, main
+
+load_benchmarks()
+from retrograd.benchmarks import harness, workloads  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH_REF = Path(__file__).resolve().parents[2] / "shared" / "bench" / "torch_ref.py"
+
+
+@pytest.fixture(scope="module")
+def torch_ref():
+    """torch_ref.py imported as a module (its command line does not run)."""
+    spec = importlib.util.spec_from_file_location("torch_ref", TORCH_REF)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----- the harness, with fake scripts ---------------------------------------------------------------------
+FAKE = """
+import json, os, sys
+args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+name = args["--workload"]
+log = os.environ["FAKE_LOG"]
+with open(log, "a") as f:
+    f.write(f"{LIB} {name} {args['--steps']} {args['--warmup']} {args['--threads']} {args['--dtype']} "
+            f"{os.environ['OMP_NUM_THREADS']}\\n")
+if name == os.environ.get("FAKE_FAIL_" + LIB):
+    print(f"workload {name} needs retrograd.nn (not yet available)", file=sys.stderr)
+    sys.exit(3)
+with open(log) as f:
+    round_ = sum(line.split()[:2] == [LIB, name] for line in f) - 1
+medians = json.loads(os.environ.get(f"FAKE_MEDIANS_{LIB}_{name}") or os.environ["FAKE_MEDIANS_" + LIB])
+print("some chatter first")
+print(json.dumps({"workload": name, "lib": "numpy-gemm" if name == "gemm_bound_mlp" else LIB,
+                  "median_s": medians[round_ % len(medians)], "min_s": 0.0,
+                  "final_loss": float(os.environ["FAKE_LOSS_" + LIB])}))
+"""
+
+
+@pytest.fixture
+def fakes(tmp_path, monkeypatch):
+    """Fake retrograd and torch_ref scripts that log their calls and print the JSON they are told to."""
+    scripts = {}
+    for lib in ("retrograd", "torch"):
+        scripts[lib] = tmp_path / f"fake_{lib}.py"
+        scripts[lib].write_text(f"LIB = {lib!r}\n" + textwrap.dedent(FAKE))
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd", "[0.003, 0.004, 0.010]")
+    monkeypatch.setenv("FAKE_MEDIANS_torch", "[0.001, 0.004, 0.002]")
+    monkeypatch.setenv("FAKE_LOSS_retrograd", "1.0")
+    monkeypatch.setenv("FAKE_LOSS_torch", "1.0005")
+
+    def bench(names, **kwargs):
+        kwargs.setdefault("rounds", 3)
+        kwargs.setdefault("torch_ref", scripts["torch"])
+        results = harness.run_bench(names, retrograd_script=scripts["retrograd"], log=lambda message: None, **kwargs)
+        calls = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
+        log.unlink(missing_ok=True)
+        return results, calls
+
+    bench.scripts = scripts
+    return bench
+
+
+def test_rounds_interleave_retrograd_then_torch_in_fresh_processes(fakes):
+    results, calls = fakes(["ops_small", "mlp"], threads=3)
+    order = [(lib, name) for lib, name, *_ in calls]
+    assert order == ([("retrograd", "ops_small"), ("torch", "ops_small")] * 3
+                     + [("retrograd", "mlp"), ("torch", "mlp")] * 3)
+    # each process got the workload's default steps, the threads as argument and in the environment
+    assert {tuple(c[2:]) for c in calls if c[1] == "ops_small"} == {("100", "10", "3", "float32", "3")}
+    assert {tuple(c[2:]) for c in calls if c[1] == "mlp"} == {("50", "10", "3", "float32", "3")}
+    assert [r["workload"] for r in results] == ["ops_small", "mlp"]
+
+
+def test_ratio_is_the_median_of_per_round_ratios(fakes):
+    (result,), _ = fakes(["ops_small"])
+    assert result["retrograd_round_s"] == [0.003, 0.004, 0.010]
+    assert result["round_ratios"] == pytest.approx([3.0, 1.0, 5.0])
+    assert result["ratio"] == pytest.approx(3.0)  # not 0.004 / 0.002 = 2, the ratio of the medians
+    assert result["retrograd_median_s"] == pytest.approx(0.004)
+    assert result["torch_median_s"] == pytest.approx(0.002)
+    assert result["rounds"] == 3 and result["threads"] == 2
+
+
+@pytest.mark.parametrize("dtype, theirs, mismatch", [
+    ("float32", "1.0005", False),  # 5e-4 relative: float32 rounding over a run
+    ("float32", "1.002", True),
+    ("float64", "1.0000001", False),
+    ("float64", "1.00001", True),
+])
+def test_mismatch_flag(fakes, monkeypatch, dtype, theirs, mismatch):
+    monkeypatch.setenv("FAKE_LOSS_torch", theirs)
+    (result,), calls = fakes(["mlp_tiny"], rounds=1, dtype=dtype)
+    assert calls[0][5] == dtype
+    assert result["retrograd_final_loss"] == 1.0 and result["torch_final_loss"] == float(theirs)
+    assert result["mismatch"] is mismatch
+    assert ("MISMATCH" in harness.format_table([result])) is mismatch
+
+
+def test_gemm_floor_runs_alone_and_divides_mlp(fakes, monkeypatch):
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd_gemm_bound_mlp", "[0.001, 0.002]")
+    results, calls = fakes(["mlp", "gemm_bound_mlp"], rounds=2, steps=7, warmup=2)
+    assert [(lib, name) for lib, name, *_ in calls] == [("retrograd", "mlp"), ("torch", "mlp")] * 2 + [
+        ("retrograd", "gemm_bound_mlp")] * 2
+    assert {tuple(c[2:4]) for c in calls} == {("7", "2")}
+    mlp, gemm = results
+    assert gemm["lib"] == "numpy-gemm" and gemm["torch_median_s"] is None and gemm["ratio"] is None
+    assert mlp["gemm_floor_s"] == gemm["retrograd_median_s"] == pytest.approx(0.0015)
+    assert mlp["ratio_to_gemm_floor"] == pytest.approx(0.0035 / 0.0015)
+    assert mlp["torch_ratio_to_gemm_floor"] == pytest.approx(0.0025 / 0.0015)
+    assert "its GEMMs alone" in harness.format_table(results)
+
+
+def test_a_failing_workload_is_reported_and_the_others_run(fakes, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_retrograd", "cnn")
+    results, calls = fakes(["cnn", "ops_small"], rounds=2)
+    assert [(lib, name) for lib, name, *_ in calls][:2] == [("retrograd", "cnn"), ("retrograd", "ops_small")]
+    cnn, ops = results
+    assert "needs retrograd.nn (not yet available)" in cnn["error"] and cnn["rounds"] == 0
+    assert ops["error"] is None and ops["rounds"] == 2
+    assert "cnn: " in harness.format_table(results)
+
+
+def test_retrograd_alone_without_torch_ref(fakes):
+    (result,), calls = fakes(["ops_small"], rounds=2, torch_ref=False)
+    assert [lib for lib, *_ in calls] == ["retrograd", "retrograd"]
+    assert result["torch_median_s"] is None and result["ratio"] is None and result["mismatch"] is None
+    assert result["retrograd_median_s"] == pytest.approx(0.0035)
+
+
+def test_json_output_one_object_per_workload(fakes):
+    results, _ = fakes(["ops_small", "mlp_tiny"], rounds=1)
+    lines = harness.format_json(results).splitlines()
+    assert len(lines) == 2
+    for line, name in zip(lines, ["ops_small", "mlp_tiny"]):
+        record = json.loads(line)
+        assert record["workload"] == name
+        for key in ("retrograd_median_s", "torch_median_s", "ratio", "retrograd_final_loss", "torch_final_loss",
+                    "rounds", "threads", "mismatch"):
+            assert key in record
+
+
+def test_bad_arguments_are_errors():
+    with pytest.raises(ValueError, match="unknown workload"):
+        harness.run_bench(["nope"], torch_ref=False)
+    with pytest.raises(FileNotFoundError, match="--torch-ref"):
+        harness.find_torch_ref("/no/such/torch_ref.py")
+
+
+def test_torch_ref_lookup_order(tmp_path, monkeypatch):
+    given = tmp_path / "given.py"
+    given.write_text("")
+    from_env = tmp_path / "env.py"
+    from_env.write_text("")
+    monkeypatch.setenv("RETROGRAD_TORCH_REF", str(from_env))
+    assert harness.find_torch_ref(given) == given.resolve()
+    assert harness.find_torch_ref() == from_env.resolve()
+    monkeypatch.delenv("RETROGRAD_TORCH_REF")
+    shared = tmp_path / "shared" / "bench"
+    shared.mkdir(parents=True)
+    (shared / "torch_ref.py").write_text("")
+    (tmp_path / "clone").mkdir()
+    monkeypatch.chdir(tmp_path / "clone")
+    assert harness.find_torch_ref() == (shared / "torch_ref.py").resolve()
+
+
+# ----- the workloads against torch_ref.py ---------------------------------------------------------------
+def test_registry_matches_the_spec(torch_ref):
+    assert workloads.WORKLOADS == torch_ref.WORKLOADS
+    assert set(workloads.REGISTRY) == set(torch_ref.WORKLOADS)
+    for name in ("INPUT_SHAPES", "SGD_SETTINGS", "POOL", "VOCAB", "SEQ", "RNN_BATCH", "OPS", "RECURRENT"):
+        assert getattr(workloads, name) == getattr(torch_ref, name), name
+
+
+@pytest.mark.parametrize("name", ["mlp_tiny", "cnn", "lstm", "ops_small"])
+def test_data_is_torch_refs(torch_ref, name):
+    ours, theirs = workloads.make_data(name, np.dtype("float32")), torch_ref.make_data(name, np.dtype("float32"))
+    assert len(ours) == len(theirs) == workloads.POOL
+    for (x, y), (tx, ty) in zip(ours, theirs):
+        np.testing.assert_array_equal(x, tx)
+        np.testing.assert_array_equal(y, ty)
+        assert x.dtype == tx.dtype
+
+
+def _final_losses(name, dtype, torch_ref, steps=3):
+    dtype = np.dtype(dtype)
+    step, params, lib = workloads.build(name, dtype)
+    batches = workloads.as_retrograd_batches(name, workloads.make_data(name, dtype))
+    _, ours = workloads.time_steps(step, batches, 0, steps)
+    if name in workloads.OPS:
+        torch_step = torch_ref.ops_step(name, dtype)
+        torch_batches = [(torch.from_numpy(x), None) for x, _ in torch_ref.make_data(name, dtype)]
+    else:
+        torch_step, _ = torch_ref.torch_step(name, dtype)
+        torch_batches = [(torch.from_numpy(x), torch.from_numpy(y).flatten())
+                         for x, y in torch_ref.make_data(name, dtype)]
+    _, theirs = torch_ref.time_steps(torch_step, torch_batches, 0, steps)
+    assert lib == "retrograd" and ours.dtype == dtype
+    return ours.item(), theirs.item()
+
+
+@pytest.mark.parametrize("name, dtype, rtol", [
+    ("ops_small", "float32", 2e-5),  # numpy and torch sum the mean's 4096 squares in different orders
+    ("ops_small", "float64", 1e-12),
+    ("ops_large", "float32", 2e-5),
+])
+def test_ops_final_loss_equals_torchs(torch_ref, name, dtype, rtol):
+    ours, theirs = _final_losses(name, dtype, torch_ref)
+    assert ours == pytest.approx(theirs, rel=rtol)
+    assert ours > 0
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_tiny", "resmlp", "cnn", "lstm", "gru", "rnn"])
+def test_training_final_loss_equals_torchs(torch_ref, name):
+    gaps = workloads.missing(name)
+    if gaps:  # the workload waits for retrograd.nn / retrograd.optim; build says so clearly
+        with pytest.raises(workloads.WorkloadUnavailable, match=f"workload {name} needs"):
+            workloads.build(name)
+        pytest.skip(f"{name} needs {', '.join(gaps)}")
+    ours, theirs = _final_losses(name, "float32", torch_ref, steps=3)
+    assert ours == pytest.approx(theirs, rel=1e-4)
+
+
+def test_gemm_bound_mlp_is_torch_refs_step(torch_ref):
+    x = workloads.make_data("gemm_bound_mlp", np.dtype("float32"))[0][0]
+    step, params, lib = workloads.build("gemm_bound_mlp")
+    assert lib == "numpy-gemm" and params is None
+    for ours, theirs in zip(step(x, None), torch_ref.gemm_bound_step(np.dtype("float32"))(x, None)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_unavailable_workload_names_what_it_needs(monkeypatch):
+    builder, needs = workloads.REGISTRY["mlp"]
+    monkeypatch.setitem(workloads.REGISTRY, "mlp", (builder, needs + ("retrograd.nn.NoSuchLayer",)))
+    assert "retrograd.nn.NoSuchLayer" in workloads.missing("mlp") or "retrograd.nn" in workloads.missing("mlp")
+    with pytest.raises(workloads.WorkloadUnavailable, match=r"workload mlp needs retrograd.nn \(not yet available\)"):
+        workloads.build("mlp")
+
+    def broken(dtype):
+        raise AttributeError("module 'retrograd.optim' has no attribute 'SGD'")
+
+    monkeypatch.setitem(workloads.REGISTRY, "mlp", (broken, ()))
+    with pytest.raises(workloads.WorkloadUnavailable, match="has no attribute 'SGD'"):
+        workloads.build("mlp")
+
+
+def test_workload_script_prints_torch_refs_fields():
+    done = subprocess.run([sys.executable, workloads.__file__, "--workload", "ops_small", "--steps", "3",
+                           "--warmup", "1", "--threads", "1", "--json"], capture_output=True, text=True,
+                          env=harness._environment(1), timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result.keys() == {"workload", "lib", "median_s", "min_s", "steps", "threads", "dtype", "params",
+                             "final_loss"}
+    assert result["lib"] == "retrograd" and result["steps"] == 3 and result["params"] == 64 * 64
+
+
+# ----- the command ----------------------------------------------------------------------------------------
+def test_bench_list(capsys):
+    assert main(["bench", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in workloads.WORKLOADS:
+        assert name in out
+    assert "ops_small       ready" in out
+
+
+def test_bench_command_json_with_a_fake_torch_ref(fakes, capsys):
+    status = main(["bench", "--workload", "ops_small", "--rounds", "2", "--steps", "2", "--warmup", "1",
+                   "--threads", "1", "--torch-ref", str(fakes.scripts["torch"]), "--json"])
+    assert status == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["workload"] == "ops_small" and record["rounds"] == 2 and record["threads"] == 1
+    assert record["torch_final_loss"] == 1.0005 and record["retrograd_final_loss"] > 0
+    assert record["mismatch"] is True  # the fake's loss is not ops_small's
+
+
+def test_bench_rejects_unknown_workload():
+    with pytest.raises(SystemExit):
+        main(["bench", "--workload", "nope", "--torch-ref", str(TORCH_REF)])
+
+
+def test_python_m_retrograd_demo_quick():
+    done = subprocess.run([sys.executable, "-m", "retrograd", "demo", "--quick"], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "gradcheck (float64" in done.stdout and ": passed" in done.stdout
+    assert "final accuracy" in done.stdout and "loss" in done.stdout
