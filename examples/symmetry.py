@@ -54,7 +54,8 @@ def unit_spread(model):
     """How different the 8 hidden units are: the largest difference between any unit's parameters
     (incoming weights, bias, outgoing weight) and unit 0's."""
     hidden, output = model[0], model[2]
-    per_unit = np.concatenate([hidden.weight.detach().numpy(), hidden.bias.detach().numpy()[:, None], output.weight.detach().numpy().T], axis=1)
+    per_unit = np.concatenate([hidden.weight.detach().numpy(), hidden.bias.detach().numpy()[:, None],
+                               output.weight.detach().numpy().T], axis=1)
     return float(np.max(np.abs(per_unit - per_unit[0])))
 
 

@@ -126,7 +126,7 @@ def main():
     print(f"   tape vs NumPy {results['tape_vs_numpy']:.1e}, fused op vs NumPy {results['fused_vs_numpy']:.1e}, "
           f"tape vs fused op {results['tape_vs_fused']:.1e}")
 
-    print(f"\n2. truncated to the last k steps (scan(truncate_gradient=k))")
+    print("\n2. truncated to the last k steps (scan(truncate_gradient=k))")
     print("      k   tape vs NumPy(k)   fused(k) vs NumPy(k)   dL/dx last k == full   dW_hh == last k terms   "
           "||dW_hh(k) - dW_hh|| / ||dW_hh||")
     results["truncated"] = {}

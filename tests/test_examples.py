@@ -108,7 +108,8 @@ def test_coursera_cost_matches_the_closed_form():
         cost = float(module.coursera_cost(model, lam)(model(x), y).item())
     y_np = y.numpy()
     data = -np.sum(y_np * np.log(h) + (1 - y_np) * np.log(1 - h)) / 20
-    penalty = lam / 40 * (np.sum(model.hidden.weight.detach().numpy() ** 2) + np.sum(model.output.weight.detach().numpy() ** 2))
+    weights = (model.hidden.weight.detach().numpy(), model.output.weight.detach().numpy())
+    penalty = lam / 40 * sum(np.sum(w ** 2) for w in weights)
     assert cost == pytest.approx(data + penalty, rel=1e-12)
 
 
