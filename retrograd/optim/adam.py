@@ -1,0 +1,109 @@
+"""Adam and AdamW (PyTorch's single-tensor implementation, step for step)."""
+import numpy as np
+
+from .optimizer import Optimizer
+from ..tensor import Tensor
+
+
+class Adam(Optimizer):
+    r"""Adam, update for parameter theta with gradient g at step t = 1, 2, ... (PyTorch's rule):
+
+        g     <- -g                                    if maximize
+        theta <- theta * (1 - lr * weight_decay)       if decoupled (AdamW)
+        g     <- g + weight_decay * theta              otherwise, if weight_decay != 0
+        m_t   <- m_{t-1} + (1 - beta1) * (g - m_{t-1})           (= beta1 m + (1 - beta1) g, as lerp)
+        v_t   <- beta2 * v_{t-1} + (1 - beta2) * g^2
+        vmax_t <- max(vmax_{t-1}, v_t);  v_t <- vmax_t in the denominator  if amsgrad
+        step_size <- lr / (1 - beta1^t)
+        denom     <- sqrt(v_t) / sqrt(1 - beta2^t) + eps
+        theta <- theta - step_size * m_t / denom
+
+    State per parameter: 'step' (a number), 'exp_avg' (m), 'exp_avg_sq' (v) and, with amsgrad,
+    'max_exp_avg_sq' (vmax); m, v, vmax start at zero.
+    """
+
+    _decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._evaluate(closure)
+        decoupled = self._decoupled_weight_decay
+        for group in self.param_groups:
+            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                param, grad = p.array, p.grad.array
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = Tensor._from_array(np.zeros_like(param))
+                    state["exp_avg_sq"] = Tensor._from_array(np.zeros_like(param))
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = Tensor._from_array(np.zeros_like(param))
+                state["step"] = step = state["step"] + 1
+                exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
+
+                if maximize:
+                    grad = np.negative(grad)
+                if weight_decay != 0:
+                    if decoupled:
+                        param *= 1 - lr * weight_decay
+                    else:
+                        grad = grad + weight_decay * param
+
+                scratch = np.subtract(grad, exp_avg)             # m <- m + (1 - beta1) (g - m)
+                scratch *= 1 - beta1
+                exp_avg += scratch
+                np.multiply(grad, 1 - beta2, out=scratch)        # v <- beta2 v + (1 - beta2) g g
+                scratch *= grad
+                exp_avg_sq *= beta2
+                exp_avg_sq += scratch
+
+                step_size = lr / (1 - beta1 ** step)
+                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                if amsgrad:
+                    second = state["max_exp_avg_sq"].array
+                    np.maximum(second, exp_avg_sq, out=second)
+                else:
+                    second = exp_avg_sq
+                denom = np.sqrt(second, out=scratch)              # sqrt(v) / sqrt(1 - beta2^t) + eps
+                denom /= bias_correction2_sqrt
+                denom += eps
+                np.divide(exp_avg, denom, out=denom)             # theta <- theta - step_size m / denom
+                denom *= step_size
+                param -= denom
+        return loss
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter): before the Adam update,
+
+        theta <- theta * (1 - lr * weight_decay)
+
+    and the gradient is left undecayed; everything else is Adam's rule (see `Adam`).
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

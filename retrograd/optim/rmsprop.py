@@ -1,0 +1,89 @@
+"""RMSprop (PyTorch's variant: eps outside the square root, optional centring and momentum)."""
+import numpy as np
+
+from .optimizer import Optimizer
+from ..tensor import Tensor
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop, update for parameter theta with gradient g (PyTorch's rule):
+
+        g     <- -g                                  if maximize
+        g     <- g + weight_decay * theta            if weight_decay != 0
+        v_t   <- alpha * v_{t-1} + (1 - alpha) * g^2
+        a_t   <- a_{t-1} + (1 - alpha) * (g - a_{t-1})       if centered (running mean of g)
+        denom <- sqrt(v_t - a_t^2) + eps  if centered  else  sqrt(v_t) + eps
+        b_t   <- momentum * b_{t-1} + g / denom;  theta <- theta - lr * b_t     if momentum > 0
+        theta <- theta - lr * g / denom                                         otherwise
+
+    State per parameter: 'step', 'square_avg' (v), 'momentum_buffer' (b, if momentum > 0),
+    'grad_avg' (a, if centered); all buffers start at zero.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
+                 maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if alpha < 0.0:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                        centered=centered, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+            momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                param, grad = p.array, p.grad.array
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["square_avg"] = Tensor._from_array(np.zeros_like(param))
+                    if momentum > 0:
+                        state["momentum_buffer"] = Tensor._from_array(np.zeros_like(param))
+                    if centered:
+                        state["grad_avg"] = Tensor._from_array(np.zeros_like(param))
+                state["step"] += 1
+                square_avg = state["square_avg"].array
+
+                if maximize:
+                    grad = np.negative(grad)
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param
+
+                scratch = np.multiply(grad, 1 - alpha)            # v <- alpha v + (1 - alpha) g g
+                scratch *= grad
+                square_avg *= alpha
+                square_avg += scratch
+                if centered:
+                    grad_avg = state["grad_avg"].array
+                    np.subtract(grad, grad_avg, out=scratch)     # a <- a + (1 - alpha) (g - a)
+                    scratch *= 1 - alpha
+                    grad_avg += scratch
+                    np.multiply(grad_avg, grad_avg, out=scratch)  # denom <- sqrt(v - a a) + eps
+                    np.subtract(square_avg, scratch, out=scratch)
+                    denom = np.sqrt(scratch, out=scratch)
+                else:
+                    denom = np.sqrt(square_avg, out=scratch)      # denom <- sqrt(v) + eps
+                denom += eps
+                np.divide(grad, denom, out=denom)                # g / denom, then b <- momentum b + g / denom
+                if momentum > 0:
+                    buf = state["momentum_buffer"].array
+                    buf *= momentum
+                    buf += denom
+                    np.multiply(buf, lr, out=denom)              # theta <- theta - lr b
+                else:
+                    denom *= lr                                  # theta <- theta - lr g / denom
+                param -= denom
+        return loss

@@ -1,0 +1,82 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay (PyTorch's SGD)."""
+import numpy as np
+
+from .optimizer import Optimizer, required
+from ..tensor import Tensor
+
+
+class SGD(Optimizer):
+    r"""SGD, update for parameter theta with gradient g at step t (PyTorch's rule, exactly):
+
+        g   <- -g                          if maximize
+        g   <- g + weight_decay * theta    if weight_decay != 0
+        b_1 <- g                           (the momentum buffer starts at the first gradient)
+        b_t <- momentum * b_{t-1} + (1 - dampening) * g      for t > 1
+        g   <- g + momentum * b_t  if nesterov  else  b_t    if momentum != 0
+        theta <- theta - lr * g
+
+    State per parameter: 'momentum_buffer' (only when momentum != 0).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param = p.array
+                d_p = grad.array
+                owned = False  # whether d_p is a temporary we may overwrite (never the user's .grad)
+                if weight_decay != 0:
+                    update = np.multiply(param, weight_decay)
+                    if maximize:
+                        update -= d_p
+                    else:
+                        update += d_p
+                    d_p, owned = update, True
+                elif maximize:
+                    d_p, owned = np.negative(d_p), True
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = d_p.copy()  # first step: b_1 = g, undamped
+                        state["momentum_buffer"] = Tensor._from_array(buf)
+                    else:
+                        buf = buf.array
+                        buf *= momentum
+                        if dampening != 0:
+                            buf += (1 - dampening) * d_p
+                        else:
+                            buf += d_p
+                    if not nesterov:
+                        d_p, owned = buf, False
+                    elif owned:
+                        d_p += momentum * buf
+                    else:
+                        d_p, owned = np.multiply(buf, momentum), True
+                        d_p += grad.array
+                if owned:
+                    d_p *= lr
+                    param -= d_p
+                else:
+                    param -= lr * d_p
+        return loss
