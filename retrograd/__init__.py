@@ -9,7 +9,7 @@ from .tensor import (  # noqa: F401
     randn_like, randperm, set_default_dtype, set_rng_state, short, tensor, uint8, zeros, zeros_like,
 )
 from . import _methods  # noqa: F401,E402  (binds Tensor methods and operators)
-from . import autograd  # noqa: E402
+from . import autograd, nn, optim  # noqa: F401,E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401,E402
 from .ops.elementwise import (  # noqa: F401,E402
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
@@ -18,14 +18,19 @@ from .ops.elementwise import (  # noqa: F401,E402
 from .ops.activation import clamp, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401,E402
 from .ops.linalg import matmul  # noqa: F401,E402
 from .ops.reduce import (  # noqa: F401,E402
-    amax, amin, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var,
+    all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, logsumexp, max, mean, min, norm, prod, std, sum,
+    var,
 )
 from .ops.shape import (  # noqa: F401,E402
-    cat, chunk, flatten, gather, index_select, masked_fill, permute, reshape, split, squeeze, stack,
-    transpose, unbind, unsqueeze,
+    cat, chunk, clone, flatten, flip, gather, index_put, index_select, masked_fill, movedim, narrow, permute,
+    reshape, roll, scatter_add, split, squeeze, stack, t, transpose, tril, triu, unbind, unsqueeze,
 )
+from . import data, diagnostics, models, train, utils  # noqa: F401,E402
+from .explain import explain  # noqa: F401,E402
+from .serialization import CheckpointError, load, save  # noqa: F401,E402
 
 clip = clamp
+moveaxis = movedim
 mm = bmm = matmul
 concat = concatenate = cat
 __version__ = "0.1.0"

@@ -1,10 +1,19 @@
 """retrograd.nn: modules with PyTorch's names, parameter layouts and default initialisation."""
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
     Softplus, Tanh,
 )
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
-from .dropout import Dropout  # noqa: F401
+from .conv import Conv1d, Conv2d  # noqa: F401
+from .dropout import Dropout, Dropout2d  # noqa: F401
 from .linear import Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
+)
 from .module import Module, Parameter  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .pooling import (  # noqa: F401
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool2d,
+)
+from .rnn import GRU, LSTM, RNN, Embedding, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401

@@ -11,7 +11,18 @@ from ..ops.activation import (  # noqa: F401
     softmin, softplus, tanh,
 )
 from ..ops.elementwise import mul as _mul
+from ..ops.conv import conv1d, conv2d  # noqa: F401
+from ..ops.linalg import embedding as _embedding
 from ..ops.linalg import linear  # noqa: F401
+from ..ops.loss import (  # noqa: F401
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
+    nll_loss, smooth_l1_loss,
+)
+from ..ops.norm import batch_norm as _batch_norm
+from ..ops.norm import layer_norm  # noqa: F401
+from ..ops.pool import (  # noqa: F401
+    adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
+)
 from ..ops.shape import pad  # noqa: F401
 from ..tensor import default_generator
 
@@ -26,6 +37,25 @@ def dropout(x, p=0.5, training=True, inplace=False):
     keep = default_generator().random(x.shape) >= p
     scale = np.asarray(0.0 if p == 1 else 1.0 / (1 - p), dtype=x.dtype)
     return _mul(x, keep * scale)
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of `weight` looked up by `input` (see ops.linalg.embedding for the gradient)."""
+    return _embedding(input, weight, padding_idx)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """PyTorch's argument order for ops.norm.batch_norm."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding of class indices (not differentiable), like torch.nn.functional.one_hot."""
+    from ..tensor import Tensor
+
+    index = np.asarray(tensor.array if isinstance(tensor, Tensor) else tensor)
+    classes = int(index.max()) + 1 if num_classes < 0 else num_classes
+    return Tensor._from_array(np.eye(classes, dtype=np.int64)[index])
 
 
 def relu_(x):

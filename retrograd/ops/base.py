@@ -25,6 +25,8 @@ _anomaly_state = anomaly._state
 
 def record(op, data, inputs, backward_fn):
     """The op's result as a Tensor, on the tape when a gradient can flow."""
+    if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results; tensors hold arrays
+        data = np.asarray(data)
     out = Tensor._from_array(data)
     if _grad_state[0]:
         edges = None

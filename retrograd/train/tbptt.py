@@ -56,6 +56,9 @@ class TBPTTResult:
         return sum(self.losses) / len(self.losses) if self.losses else float("nan")
 
 
+_UNSET = object()  # "no state recorded yet" (None is a valid state: zeros)
+
+
 def _window_pieces(start, loss_start, next_start, end):
     """Split [start, end) at the step boundaries where a state or the loss begins."""
     cuts = sorted({start, loss_start, next_start, end})
@@ -86,14 +89,14 @@ def tbptt(model, loss_fn, optimizer, inputs, targets, k1, k2=None, state=None, c
     while window_start < steps:
         loss_start = max(update_end - k1, window_start)
         next_start = max(update_end + k1 - k2, window_start)  # where the next window will begin
-        next_state, outputs, current = None, [], window_state
+        next_state, outputs, current = _UNSET, [], window_state
         for first, last in _window_pieces(window_start, loss_start, min(next_start, update_end), update_end):
             if first == next_start:
                 next_state = detach_state(current)
             out, current = run(first, last, current)
             if first >= loss_start:
                 outputs.append(out)
-        if next_state is None:  # the next window starts at this update's end
+        if next_state is _UNSET:  # the next window starts at this update's end
             next_state = detach_state(current)
         predictions = outputs[0] if len(outputs) == 1 else shape.cat(outputs, dim=time_dim)
         loss = loss_fn(predictions, shape.narrow(targets, time_dim, loss_start, update_end - loss_start))

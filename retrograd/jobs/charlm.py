@@ -1,0 +1,186 @@
+"""The char-LSTM job: a character-level language model trained with stateful truncated BPTT.
+
+`retrograd train --data text [--file PATH] --model lstm` lays the corpus out in the stateful
+layout (row i of each chunk continues row i of the previous one), trains with
+`retrograd.train.tbptt` carrying the state across chunks, reports the validation loss in
+nats per character, samples text with a temperature, and saves a checkpoint it can resume
+from. The default corpus is the excerpt of tinyshakespeare embedded in the package.
+"""
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import retrograd as rg
+from retrograd import nn
+from retrograd.nn import functional as F
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+@dataclass
+class CharConfig:
+    file: str = None
+    model: str = "lstm"
+    hidden: int = 256
+    layers: int = 1
+    embed: int = 64
+    batch_size: int = 32
+    k1: int = 50
+    k2: int = 50
+    lr: float = 2e-3
+    clip: float = 5.0
+    epochs: int = 1
+    minutes: float = None
+    val_fraction: float = 0.1
+    temperature: float = 0.8
+    sample_length: int = 300
+    seed: int = 0
+    out_dir: str = "retrograd-runs/charlm"
+    resume: str = None
+    progress: bool = True
+
+
+class CharLM(nn.Module):
+    """Embedding -> recurrent layer(s) -> Linear at every step. forward(x (B, T), state) -> (logits (B, T, V), state)."""
+
+    def __init__(self, vocab_size, embed=64, hidden=256, layers=1, cell="lstm"):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"char model: unknown cell {cell!r}; choose from {sorted(CELLS)}")
+        self.embed = nn.Embedding(vocab_size, embed)
+        self.rnn = CELLS[cell](embed, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, tokens, state=None):
+        out, state = self.rnn(self.embed(tokens), state)
+        return self.head(out), state
+
+
+def per_char_loss(logits, targets):
+    """Mean cross-entropy per character, in nats."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def stateful_rows(tokens, batch_size):
+    """Cut one token stream into `batch_size` rows read in parallel: row i is the i-th contiguous
+    stretch, so chunk c + 1 of a row continues chunk c (the stateful layout). Returns (inputs, targets)
+    of shape (batch_size, L), the targets shifted by one character."""
+    length = (len(tokens) - 1) // batch_size
+    if length < 2:
+        raise ValueError(f"char job: {len(tokens)} characters are too few for batch size {batch_size}")
+    usable = tokens[:batch_size * length + 1]
+    inputs = usable[:-1].reshape(batch_size, length)
+    targets = usable[1:].reshape(batch_size, length)
+    return inputs, targets
+
+
+def evaluate_nats(model, tokens, batch_size, chunk):
+    """Validation loss in nats per character, running the state through the whole stretch without gradients."""
+    inputs, targets = stateful_rows(tokens, min(batch_size, max(1, (len(tokens) - 1) // (chunk + 1))))
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with rg.no_grad():
+        for start in range(0, inputs.shape[1], chunk):
+            x = rg.from_numpy(inputs[:, start:start + chunk])
+            y = rg.from_numpy(targets[:, start:start + chunk])
+            logits, state = model(x, state)
+            n = y.numel()
+            total += per_char_loss(logits, y).item() * n
+            count += n
+    model.train()
+    return total / count
+
+
+def sample(model, vocab, length=300, temperature=0.8, prime="\n", seed=0):
+    """Generate text one character at a time, drawing from softmax(logits / temperature)."""
+    rng = np.random.default_rng(seed)
+    model.eval()
+    state, text = None, []
+    indices = vocab.encode(prime)
+    with rg.no_grad():
+        logits, state = model(rg.from_numpy(np.asarray(indices, np.int64)[None, :]), state)
+        for _ in range(length):
+            scores = logits.array[0, -1].astype(np.float64) / max(temperature, 1e-6)
+            probs = np.exp(scores - scores.max())
+            probs /= probs.sum()
+            index = int(rng.choice(len(probs), p=probs))
+            text.append(index)
+            logits, state = model(rg.from_numpy(np.array([[index]], np.int64)), state)
+    model.train()
+    return vocab.decode(text)
+
+
+def run(config, log=print):
+    from retrograd.data import text as text_data
+
+    started = time.perf_counter()
+    rg.manual_seed(config.seed)
+    corpus = text_data.load_text(config.file)
+    vocab = text_data.CharVocab(corpus)
+    tokens = np.asarray(vocab.encode(corpus), dtype=np.int64)
+    split = int(len(tokens) * (1 - config.val_fraction))
+    train_tokens, val_tokens = tokens[:split], tokens[split:]
+    source = config.file or "embedded tinyshakespeare excerpt"
+    log(f"corpus: {source}, {len(tokens):,} characters, vocabulary {len(vocab)}; "
+        f"{len(train_tokens):,} for training, {len(val_tokens):,} held out")
+
+    model = CharLM(len(vocab), config.embed, config.hidden, config.layers, config.model)
+    optimizer = rg.optim.Adam(model.parameters(), lr=config.lr)
+    log(f"model: {config.model} {config.layers}x{config.hidden}, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters; TBPTT(k1={config.k1}, k2={config.k2}), "
+        f"batch {config.batch_size}, Adam lr {config.lr}, clip {config.clip}")
+
+    os.makedirs(config.out_dir, exist_ok=True)
+    checkpoint_path = os.path.join(config.out_dir, "checkpoint.safetensors")
+    start_epoch, history = 0, rg.train.History()
+    if config.resume:
+        state = rg.train.load_checkpoint(config.resume, model, optimizer)
+        start_epoch, history = state["epoch"], state["history"]
+        log(f"resumed from {config.resume} after epoch {start_epoch}")
+
+    inputs, targets = stateful_rows(train_tokens, config.batch_size)
+    segment = config.k1 * 10  # steps per tbptt call: one progress update each
+    deadline = started + 60 * config.minutes if config.minutes else None
+    val_nats = None
+    for epoch in range(start_epoch, start_epoch + config.epochs):
+        state, losses = None, []
+        segments = range(0, inputs.shape[1], segment)
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            segments = tqdm(segments, desc=f"epoch {epoch + 1}", dynamic_ncols=True, mininterval=0.5)
+        stopped = False
+        for start in segments:
+            x = rg.from_numpy(inputs[:, start:start + segment])
+            y = rg.from_numpy(targets[:, start:start + segment])
+            result = rg.train.tbptt(model, per_char_loss, optimizer, x, y, config.k1, config.k2, state=state,
+                                    clip=config.clip)
+            state = result.state
+            losses += result.losses
+            if config.progress:
+                segments.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
+            if deadline and time.perf_counter() > deadline:
+                stopped = True
+                break
+        val_nats = evaluate_nats(model, val_tokens, config.batch_size, config.k1)
+        history.append(epoch, {"loss": float(np.mean(losses)), "val_loss": val_nats,
+                               "time": time.perf_counter() - started})
+        log(f"epoch {epoch + 1}: train {np.mean(losses):.4f} nats/char, validation {val_nats:.4f} nats/char "
+            f"({val_nats / math.log(2):.3f} bits/char), {time.perf_counter() - started:.0f}s")
+        rg.train.save_checkpoint(checkpoint_path, model, optimizer, epoch=epoch + 1, history=history,
+                                 extra={"vocab": vocab.chars, "config": {"model": config.model,
+                                                                        "hidden": config.hidden,
+                                                                        "layers": config.layers,
+                                                                        "embed": config.embed}})
+        if stopped:
+            log(f"time budget of {config.minutes} minutes reached")
+            break
+
+    text = sample(model, vocab, config.sample_length, config.temperature, seed=config.seed)
+    log(f"sample (temperature {config.temperature}):\n{text}")
+    log(f"checkpoint: {checkpoint_path}")
+    return {"val_nats": val_nats, "history": history, "sample": text, "checkpoint": checkpoint_path,
+            "seconds": time.perf_counter() - started}
