@@ -1,7 +1,7 @@
 """The `retrograd` command (also `python -m retrograd`).
 
-    retrograd demo [--quick]          gradient-check, then train a small network
-    retrograd train ...               train a model on a data set (placeholder, see _add_train)
+    retrograd demo [--quick]          the main job: gradient-check, then train an MLP on embedded MNIST
+    retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
     retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list]
 """
 import argparse
@@ -32,32 +32,103 @@ def load_benchmarks():
 
 # ----- demo ---------------------------------------------------------------------------------------------
 def _add_demo(commands):
-    # PLACEHOLDER (lead): the final `retrograd demo` (README: MNIST MLP) replaces run_demo here.
-    demo = commands.add_parser("demo", help="gradient-check, then train a small network (~5 s)",
-                               description="Gradient-check a two-layer tanh network written with raw tensor ops, "
-                                           "then train it on two spirals.")
-    demo.add_argument("--quick", action="store_true", help="a few hundred steps only (a smoke test)")
-    demo.add_argument("--steps", type=int, help="training steps (default 3000, 300 with --quick)")
-    demo.add_argument("--lr", type=float, help="learning rate (default 0.5)")
+    demo = commands.add_parser(
+        "demo", help="the main job: gradient-check, then train an MLP on the embedded MNIST digits",
+        description="Check every gradient of a 784-256-128-10 ReLU MLP against finite differences, train it with "
+                    "SGD + momentum on 8,000 embedded MNIST images, report the accuracy on 2,000 held-out images, "
+                    "and save a checkpoint and a plot.")
+    demo.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
+    demo.add_argument("--quick", action="store_true", help="2 epochs on 2,000 images (a smoke test)")
+    demo.add_argument("--out", default="retrograd-runs/demo", help="where to save (default retrograd-runs/demo)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--spirals", action="store_true",
+                      help="instead: a two-layer net written with raw tensor ops, trained on two spirals")
     demo.set_defaults(run=_run_demo)
 
 
 def _run_demo(args):
-    from .demo_core import run_demo
+    if args.spirals:
+        from .demo_core import run_demo
 
-    return run_demo(args)
+        args.steps, args.lr = None, None
+        return run_demo(args)
+    from .jobs import mnist
+
+    overrides = {"epochs": args.epochs, "out_dir": args.out, "progress": not args.quiet}
+    if args.quick:
+        overrides.update(epochs=2, train_size=2000, val_size=1000)
+    result = mnist.run(mnist.demo_config(**overrides))
+    return 0 if result["gradcheck"] in (True, None) else 1
 
 
 # ----- train --------------------------------------------------------------------------------------------
 def _add_train(commands):
-    # PLACEHOLDER (lead): `retrograd train --data mnist|text --model mlp|lenet|resnet|lstm ...` goes here.
-    train = commands.add_parser("train", help="train a model on a data set (not in this build yet)")
+    train = commands.add_parser(
+        "train", help="train a model: MNIST classifiers (mlp, lenet, resnet) or a char-level RNN on text",
+        description="--data mnist (the embedded digits), a directory of MNIST IDX files, or 'IMAGES,LABELS' paths, "
+                    "with --model mlp|lenet|resnet; or --data text [--file PATH] with --model lstm|gru|rnn "
+                    "(stateful truncated BPTT).")
+    train.add_argument("--data", default="mnist", help="mnist (default), a directory of IDX files, or text")
+    train.add_argument("--model", help="mlp (default for mnist), lenet, resnet; lstm (default for text), gru, rnn")
+    train.add_argument("--epochs", type=int, help="epochs (default 15 for mnist, 1 for text)")
+    train.add_argument("--lr", type=float, help="learning rate (default 0.05 SGD for mnist, 2e-3 Adam for text)")
+    train.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"],
+                       help="optimizer for mnist (default sgd with momentum 0.9)")
+    train.add_argument("--momentum", type=float, default=0.9)
+    train.add_argument("--weight-decay", type=float, default=5e-4)
+    train.add_argument("--batch-size", type=int, help="minibatch size (default 64 for mnist, 32 for text)")
+    train.add_argument("--hidden", default=None, help="mnist mlp: hidden sizes, e.g. 256,128; text: hidden size")
+    train.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid"], help="mnist mlp")
+    train.add_argument("--no-augment", action="store_true", help="mnist: no random shifts")
+    train.add_argument("--no-gradcheck", action="store_true", help="mnist: skip the gradient check")
+    train.add_argument("--train-size", type=int, default=8000)
+    train.add_argument("--val-size", type=int, default=2000)
+    train.add_argument("--file", help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
+    train.add_argument("--layers", type=int, default=1, help="text: recurrent layers")
+    train.add_argument("--k1", type=int, default=50, help="text: update every k1 steps")
+    train.add_argument("--k2", type=int, help="text: backpropagate k2 steps (default k1)")
+    train.add_argument("--clip", type=float, default=5.0, help="text: gradient-norm clipping")
+    train.add_argument("--minutes", type=float, help="text: stop after this many minutes")
+    train.add_argument("--temperature", type=float, default=0.8, help="text: sampling temperature")
+    train.add_argument("--sample-length", type=int, default=300)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="output directory (default retrograd-runs/<data>-<model>)")
+    train.add_argument("--resume", help="continue from this checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_run_train)
 
 
 def _run_train(args):
-    print("retrograd train: not available in this build yet", file=sys.stderr)
-    return 2
+    if args.data == "text":
+        from .jobs import charlm
+
+        model = args.model or "lstm"
+        if model not in charlm.CELLS:
+            raise SystemExit(f"retrograd train: --model {model} does not apply to text; choose lstm, gru or rnn")
+        config = charlm.CharConfig(
+            file=args.file, model=model, hidden=int(args.hidden or 256), layers=args.layers,
+            batch_size=args.batch_size or 32, k1=args.k1, k2=args.k2 or args.k1, lr=args.lr or 2e-3,
+            clip=args.clip, epochs=args.epochs or 1, minutes=args.minutes, temperature=args.temperature,
+            sample_length=args.sample_length, seed=args.seed, out_dir=args.out or f"retrograd-runs/text-{model}",
+            resume=args.resume, progress=not args.quiet)
+        charlm.run(config)
+        return 0
+    from .jobs import mnist
+
+    model = args.model or "mlp"
+    if model not in mnist.MODELS:
+        raise SystemExit(f"retrograd train: --model {model} does not apply to MNIST; choose from "
+                         f"{', '.join(sorted(mnist.MODELS))}")
+    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (256, 128)
+    config = mnist.MnistConfig(
+        model=model, hidden=hidden, activation=args.activation, epochs=args.epochs or 15,
+        batch_size=args.batch_size or 64, lr=args.lr or 0.05, momentum=args.momentum,
+        weight_decay=args.weight_decay, optimizer=args.optimizer, augment=not args.no_augment,
+        train_size=args.train_size, val_size=args.val_size, data=args.data, seed=args.seed,
+        out_dir=args.out or f"retrograd-runs/mnist-{model}", gradcheck=not args.no_gradcheck,
+        resume=args.resume, progress=not args.quiet)
+    result = mnist.run(config)
+    return 0 if result["gradcheck"] in (True, None) else 1
 
 
 # ----- bench --------------------------------------------------------------------------------------------
@@ -124,9 +195,7 @@ def build_parser():
 def main(argv=None):
     """Entry point of the `retrograd` command; returns the exit status."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "train":  # the train placeholder takes any options
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2

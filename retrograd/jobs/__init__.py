@@ -1,0 +1,1 @@
+"""The jobs behind the `retrograd` command: MNIST classifiers and the char-level language model."""

@@ -99,6 +99,8 @@ def sample(model, vocab, length=300, temperature=0.8, prime="\n", seed=0):
     rng = np.random.default_rng(seed)
     model.eval()
     state, text = None, []
+    if any(ch not in vocab.chars for ch in prime):
+        prime = vocab.chars[0]
     indices = vocab.encode(prime)
     with rg.no_grad():
         logits, state = model(rg.from_numpy(np.asarray(indices, np.int64)[None, :]), state)

@@ -1,0 +1,81 @@
+"""The command's jobs end to end: the demo, MNIST training with LeNet, bit-identical resume, the char-LSTM job."""
+import os
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from retrograd import cli
+from retrograd.jobs import charlm, mnist
+
+
+def test_demo_quick_runs_gradcheck_trains_and_saves(tmp_path, capsys):
+    status = cli.main(["demo", "--quick", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "gradient check: PASSED" in out and "held-out accuracy" in out
+    assert (tmp_path / "checkpoint.safetensors").is_file() and (tmp_path / "history.png").is_file()
+    accuracy = float(out.split("held-out accuracy: ")[1].split("%")[0])
+    assert accuracy > 70  # 2 epochs on 2,000 images
+
+
+def _small_config(tmp_path, **overrides):
+    settings = dict(epochs=3, train_size=600, val_size=200, batch_size=50, gradcheck=False, progress=False,
+                    out_dir=str(tmp_path))
+    settings.update(overrides)
+    return mnist.MnistConfig(**settings)
+
+
+def test_killed_and_resumed_run_matches_the_uninterrupted_one(tmp_path):
+    full = mnist.run(_small_config(tmp_path / "full"), log=lambda *a: None)
+    full_state = rg.load(full["checkpoint"])["model"]
+
+    def kill_during_epoch_2(message):
+        if message.startswith("epoch 2:"):  # before epoch 2's checkpoint is written
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        mnist.run(_small_config(tmp_path / "part"), log=kill_during_epoch_2)
+    assert rg.load(tmp_path / "part" / "checkpoint.safetensors")["epoch"] == 1
+    resumed = mnist.run(_small_config(tmp_path / "resumed", resume=str(tmp_path / "part" / "checkpoint.safetensors")),
+                        log=lambda *a: None)
+    resumed_state = rg.load(resumed["checkpoint"])["model"]
+    assert len(resumed["history"]) == 3
+    for key, value in full_state.items():
+        np.testing.assert_array_equal(resumed_state[key].array, value.array, err_msg=key)
+    assert resumed["accuracy"] == full["accuracy"]
+
+
+def test_lenet_trains_on_images(tmp_path):
+    result = mnist.run(_small_config(tmp_path, model="lenet", epochs=2, train_size=1000, batch_size=32),
+                       log=lambda *a: None)
+    assert result["accuracy"] > 0.3
+    assert rg.load(result["checkpoint"])["model"]["features.0.weight"].shape == (6, 1, 5, 5)
+
+
+def test_unknown_model_and_bad_data_are_clear_errors(tmp_path):
+    with pytest.raises(SystemExit, match="--model vgg does not apply to MNIST"):
+        cli.main(["train", "--model", "vgg", "--out", str(tmp_path)])
+    with pytest.raises(FileNotFoundError, match="expected 'mnist'"):
+        mnist.run(_small_config(tmp_path, data="/nonexistent/path"), log=lambda *a: None)
+
+
+def test_char_lstm_job_trains_samples_and_resumes(tmp_path):
+    text = tmp_path / "corpus.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
+    config = charlm.CharConfig(file=str(text), hidden=32, embed=8, batch_size=4, k1=10, epochs=1, lr=1e-2,
+                               sample_length=40, out_dir=str(tmp_path / "run"), progress=False)
+    first = charlm.run(config, log=lambda *a: None)
+    assert first["val_nats"] < np.log(len(set(text.read_text())))  # better than uniform guessing
+    assert len(first["sample"]) == 40 and set(first["sample"]) <= set(text.read_text())
+    config.resume = first["checkpoint"]
+    second = charlm.run(config, log=lambda *a: None)
+    assert len(second["history"]) == 2 and second["val_nats"] < first["val_nats"]
+
+
+def test_char_job_on_the_embedded_corpus_via_the_command(tmp_path, capsys):
+    status = cli.main(["train", "--data", "text", "--model", "gru", "--hidden", "16", "--k1", "20",
+                       "--minutes", "0.02", "--sample-length", "20", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0 and "nats/char" in out and "embedded tinyshakespeare excerpt" in out
+    assert os.path.isfile(tmp_path / "checkpoint.safetensors")
