@@ -1,13 +1,45 @@
-"""Activation functions, each with its VJP; kinks follow PyTorch (stated per op)."""
+"""Activation functions, each with its VJP; kinks follow PyTorch (stated per op).
+
+Notation: y is the output, g = dL/dy the incoming gradient (`grad_out`). Constants
+are Python floats so that float32 inputs stay float32 (NumPy's NEP 50 rules).
+The ops PyTorch has no integer kernel for reject integer input the same way;
+sigmoid and tanh turn it into the default float, relu/relu6/hardtanh/clamp keep it.
+"""
+import math
+
 import numpy as np
 
-from .base import array_of, record, to_float
+from ..tensor import Tensor
+from .base import array_of, binary_operands, needs_grad, normalize_dims, record, to_float, unbroadcast
 
 
+def _float_input(x, op_name):
+    """The input's array, which must be floating point (PyTorch has no integer kernel for these ops)."""
+    x_val = array_of(x)
+    if not (isinstance(x_val, (np.ndarray, np.generic)) and x_val.dtype.kind == "f"):
+        kind = x_val.dtype if isinstance(x_val, (np.ndarray, np.generic)) else type(x_val).__name__
+        raise TypeError(f"{op_name}: expected a floating-point tensor, got {kind} "
+                        f"(PyTorch has no integer kernel for it either; convert with .float() first)")
+    return x_val
+
+
+def _write_back(x, result, op_name):
+    """`inplace=True`: make `x` hold the result, with PyTorch's in-place rules (see `_methods`)."""
+    from .._methods import _inplace  # imported late: _methods imports this module
+
+    return _inplace(x, result, op_name)
+
+
+def _sigmoid_of(x_val):
+    """1 / (1 + e^-x): exact to rounding for every x; e^-x overflows to inf for very negative x, giving 0."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x_val))
+
+
+# ----- the sigmoid family ---------------------------------------------------------
 def sigmoid(x):
     """y = 1 / (1 + e^-x) ;  dL/dx = g * y * (1 - y).  Saves y: the derivative needs only the output."""
-    x_val = to_float(array_of(x))
-    y = 0.5 * (1 + np.tanh(0.5 * x_val))  # no overflow for large |x|, unlike 1 / (1 + exp(-x))
+    y = _sigmoid_of(to_float(array_of(x)))
     return record(sigmoid, y, (x,), lambda grad_out: (grad_out * y * (1 - y),))
 
 
@@ -17,21 +49,311 @@ def tanh(x):
     return record(tanh, y, (x,), lambda grad_out: (grad_out * (1 - y * y),))
 
 
-def relu(x):
+def silu(x, inplace=False):
+    """y = x * s with s = sigmoid(x) ;  dL/dx = g * (s + y * (1 - s)).
+
+    Saves y and s: with both, the derivative is three multiply-adds (no exp in the backward pass)."""
+    s = _sigmoid_of(_float_input(x, "silu"))
+    y = array_of(x) * s
+    out = record(silu, y, (x,), lambda grad_out: (grad_out * (s + y * (1 - s)),))
+    return _write_back(x, out, "silu_") if inplace else out
+
+
+def logsigmoid(x):
+    """y = log(sigmoid(x)) = min(x, 0) - log(1 + z), z = e^-|x|: finite for every x (no exp overflow).
+
+    dL/dx = g * sigmoid(-x) = g * (1 if x < 0 else z) / (1 + z).  Saves x and z (PyTorch's buffer)."""
+    x_val = _float_input(x, "logsigmoid")
+    z = np.exp(-np.abs(x_val))
+    y = np.minimum(x_val, 0) - np.log1p(z)
+    return record(logsigmoid, y, (x,), lambda grad_out: (np.where(x_val < 0, grad_out, grad_out * z) / (1 + z),))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold ;  dL/dx = g * sigmoid(beta x), or g.
+
+    Above the threshold the op is the identity (gradient exactly 1), as in PyTorch; at beta x == threshold
+    the log form still applies (PyTorch's strict '>'). Computed as logaddexp(0, beta x): no overflow.
+    Saves beta x."""
+    scaled = _float_input(x, "softplus") * beta
+
+    def softplus_backward(grad_out):
+        return (np.where(scaled > threshold, grad_out, grad_out * _sigmoid_of(scaled)),)
+
+    y = np.where(scaled > threshold, array_of(x), np.logaddexp(0, scaled) / beta)
+    return record(softplus, y, (x,), softplus_backward)
+
+
+# ----- the ReLU family ------------------------------------------------------------
+def relu(x, inplace=False):
     """y = max(x, 0) ;  dL/dx = g where y > 0, else 0.
 
     At x = 0 the subgradient is 0 (PyTorch's and JAX's choice). Saves y (x > 0 iff y > 0)."""
     y = np.maximum(array_of(x), 0)
-    return record(relu, y, (x,), lambda grad_out: (grad_out * (y > 0),))
+    out = record(relu, y, (x,), lambda grad_out: (grad_out * (y > 0),))
+    return _write_back(x, out, "relu_") if inplace else out
 
 
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    """y = x if x > 0 else negative_slope * x ;  dL/dx = g if x > 0 else negative_slope * g.
+
+    At x = 0 the gradient is negative_slope (PyTorch's 'x > 0' test). Saves x: the output cannot
+    tell the sides apart when negative_slope <= 0."""
+    x_val = _float_input(x, "leaky_relu")
+    y = np.where(x_val > 0, x_val, x_val * negative_slope)
+    out = record(leaky_relu, y, (x,),
+                 lambda grad_out: (np.where(x_val > 0, grad_out, grad_out * negative_slope),))
+    return _write_back(x, out, "leaky_relu_") if inplace else out
+
+
+def elu(x, alpha=1.0, inplace=False):
+    """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g if x > 0 else g * (y + alpha)  (= g * alpha * e^x).
+
+    At x = 0 the gradient is alpha (PyTorch's 'x > 0' test puts 0 on the exponential side).
+    Saves y: for alpha >= 0, y > 0 exactly where x > 0, so the derivative needs only the output
+    (x is kept as well only for alpha < 0)."""
+    x_val = _float_input(x, "elu")
+    y = np.where(x_val > 0, x_val, alpha * np.expm1(np.minimum(x_val, 0)))  # min: no overflow on the unused side
+    positive_side = x_val if alpha < 0 else y
+
+    def elu_backward(grad_out):
+        return (np.where(positive_side > 0, grad_out, grad_out * (y + alpha)),)
+
+    out = record(elu, y, (x,), elu_backward)
+    return _write_back(x, out, "elu_") if inplace else out
+
+
+def _hardtanh(op, x, min_val, max_val):
+    x_val = array_of(x)
+    y = np.clip(x_val, min_val, max_val)
+    if y.dtype != x_val.dtype:  # integer input with float bounds stays integer, as in PyTorch
+        y = y.astype(x_val.dtype)
+    return record(op, y, (x,), lambda grad_out: (grad_out * ((y > min_val) & (y < max_val)),))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
+    """y = min(max(x, min_val), max_val) ;  dL/dx = g where min_val < x < max_val, else 0.
+
+    At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there).
+    Saves y: min_val < y < max_val exactly where min_val < x < max_val."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
+    out = _hardtanh(hardtanh, x, min_val, max_val)
+    return _write_back(x, out, "hardtanh_") if inplace else out
+
+
+def relu6(x, inplace=False):
+    """y = min(max(x, 0), 6) ;  dL/dx = g where 0 < x < 6, else 0.
+
+    PyTorch computes relu6 as hardtanh(x, 0, 6), so the gradient is 0 at both 0 and 6. Saves y."""
+    out = _hardtanh(relu6, x, 0.0, 6.0)
+    return _write_back(x, out, "relu6_") if inplace else out
+
+
+def gelu(x, approximate="none"):
+    """y = x * Phi(x), Phi the standard normal CDF: Phi(x) = (1 + erf(x / sqrt 2)) / 2 ;
+    dL/dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi).  Saves x and Phi(x).
+
+    approximate='tanh':  y = x * (1 + t) / 2, t = tanh(k (x + 0.044715 x^3)), k = sqrt(2 / pi) ;
+    dL/dx = g * ((1 + t) / 2 + x (1 - t^2) k (1 + 3 * 0.044715 x^2) / 2).  Saves x and t."""
+    x_val = _float_input(x, "gelu")
+    if approximate == "none":
+        cdf = 0.5 * (1 + _erf(x_val * _SQRT_HALF))
+
+        def gelu_backward(grad_out):
+            return (grad_out * (cdf + x_val * (_INV_SQRT_2PI * np.exp(-0.5 * x_val * x_val))),)
+
+        return record(gelu, x_val * cdf, (x,), gelu_backward)
+    if approximate != "tanh":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x_sq = x_val * x_val
+    t = np.tanh(_GELU_K * (x_val + _GELU_C * x_sq * x_val))
+
+    def gelu_tanh_backward(grad_out):
+        slope = 0.5 * (1 + t) + 0.5 * x_val * (1 - t * t) * _GELU_K * (1 + 3 * _GELU_C * x_val * x_val)
+        return (grad_out * slope,)
+
+    return record(gelu, 0.5 * x_val * (1 + t), (x,), gelu_tanh_backward)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_GELU_K, _GELU_C = math.sqrt(2 / math.pi), 0.044715
+
+
+# ----- clamp ------------------------------------------------------------------------
 def clamp(x, min=None, max=None):
-    raise NotImplementedError
+    """y = min(max(x, min), max)   (where min > max, y = max everywhere, as in PyTorch)
+
+    dL/dx   = g where min <= x <= max, else 0: the gradient PASSES at the bounds (1, not 0). This is
+              PyTorch's clamp convention: clamp is the identity on the closed interval, so a value
+              sitting exactly on a bound keeps its gradient. relu uses the opposite, threshold
+              convention (relu'(0) = 0), so clamp(x, min=0) and relu(x) differ only at x = 0.
+    dL/dmin = g where x < min and min < max ;  dL/dmax = g where x > max or max < min
+              (tensor bounds only, summed over broadcast axes). Saves x and the bounds."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(x, min, max)
+    if isinstance(min, np.generic) or isinstance(max, np.generic):  # a NumPy scalar bound acts as a Python number
+        min, max = (v.item() if isinstance(v, np.generic) else v for v in (min, max))
+    x_val = array_of(x)
+    if x_val.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
+        x_val = to_float(x_val)  # an integer tensor clamped to a float bound becomes the default float
+    if max is None:
+        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (grad_out * (x_val >= min),))
+    if min is None:
+        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (grad_out * (x_val <= max),))
+    return record(clamp, np.clip(x_val, min, max), (x,),
+                  lambda grad_out: (grad_out * ((x_val >= min) & (x_val <= max)),))
 
 
-def softmax(x, dim=None):
-    raise NotImplementedError
+def _clamp_tensor(x, min, max):
+    """clamp with tensor bounds: everything broadcasts together, the bounds get gradients."""
+    x_val, lo, hi = array_of(x), min, max
+    if lo is not None:
+        x_val, lo = binary_operands(x_val, lo)
+    if hi is not None:
+        x_val, hi = binary_operands(x_val, hi)
+        if isinstance(lo, np.ndarray) and lo.dtype != x_val.dtype:
+            lo = lo.astype(x_val.dtype)
+    try:
+        y = x_val if lo is None else np.maximum(x_val, lo)
+        y = y if hi is None else np.minimum(y, hi)
+    except ValueError:
+        shapes = ", ".join(f"{name} {np.shape(v)}" for name, v in (("input", x_val), ("min", lo), ("max", hi))
+                           if v is not None)
+        raise ValueError(f"clamp: shapes cannot be broadcast together: {shapes}") from None
+
+    def to_input(grad, t):
+        """The gradient for input t: summed over broadcast axes, in t's dtype."""
+        grad = unbroadcast(grad, np.shape(array_of(t)))
+        return grad.astype(t.dtype, copy=False)
+
+    def clamp_backward(grad_out):
+        grad_x = grad_lo = grad_hi = None
+        if needs_grad(x):
+            inside = True if lo is None else x_val >= lo
+            inside = inside if hi is None else inside & (x_val <= hi)
+            grad_x = to_input(grad_out * inside, x)
+        if needs_grad(min):
+            below = x_val < lo if hi is None else (x_val < lo) & (lo < hi)
+            grad_lo = to_input(grad_out * below, min)
+        if needs_grad(max):
+            above = x_val > hi if lo is None else (x_val > hi) | (hi < lo)
+            grad_hi = to_input(grad_out * above, max)
+        return grad_x, grad_lo, grad_hi
+
+    return record(clamp, y, (x, min, max), clamp_backward)
 
 
-def log_softmax(x, dim=None):
-    raise NotImplementedError
+# ----- softmax family ---------------------------------------------------------------
+def _softmax_axis(dim, ndim, op_name):
+    """The axis to normalise over. dim=None is PyTorch's legacy implicit choice (its _get_softmax_dim):
+    0 for 0-, 1- and 3-dimensional input, else 1; unlike PyTorch, no deprecation warning."""
+    if dim is None:
+        dim = 0 if ndim in (0, 1, 3) else 1
+    elif not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op_name}: dim must be an int, got {dim!r}")
+    (axis,) = normalize_dims(dim, ndim, op_name)
+    return axis if ndim else None
+
+
+def _softmax_input(x, dim, dtype, op_name):
+    x_val = array_of(x)
+    if dtype is not None:
+        x_val = x_val.astype(dtype, copy=False)
+    x_val = _float_input(x_val, op_name)
+    return x_val, _softmax_axis(dim, x_val.ndim, op_name)
+
+
+def _as_input_dtype(grad, x):
+    """With dtype=..., the op computed in another dtype than x's: its gradient goes back in x's."""
+    return grad if grad.dtype == x.dtype else grad.astype(x.dtype)
+
+
+def softmax(x, dim=None, dtype=None):
+    """y = e^(x - m) / sum(e^(x - m)) over dim, m = max over dim (exact, and no overflow for large x)
+
+    dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
+    x_val, axis = _softmax_input(x, dim, dtype, "softmax")
+    y = np.exp(x_val - np.max(x_val, axis=axis, keepdims=True))
+    y /= np.sum(y, axis=axis, keepdims=True)
+
+    def softmax_backward(grad_out):
+        gy = grad_out * y
+        return (_as_input_dtype(gy - y * np.sum(gy, axis=axis, keepdims=True), x),)
+
+    return record(softmax, y, (x,), softmax_backward)
+
+
+def softmin(x, dim=None, dtype=None):
+    """y = softmax(-x) over dim, computed as e^(min - x) / sum(e^(min - x))
+
+    dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
+    x_val, axis = _softmax_input(x, dim, dtype, "softmin")
+    y = np.exp(np.min(x_val, axis=axis, keepdims=True) - x_val)
+    y /= np.sum(y, axis=axis, keepdims=True)
+
+    def softmin_backward(grad_out):
+        gy = grad_out * y
+        return (_as_input_dtype(y * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
+
+    return record(softmin, y, (x,), softmin_backward)
+
+
+def log_softmax(x, dim=None, dtype=None):
+    """y = (x - m) - log(sum(e^(x - m))) over dim, m = max over dim (no overflow, no log(0) for large x)
+
+    dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y.  Saves y (the output, so no extra
+    memory) and recomputes e^y in the backward pass, as PyTorch does."""
+    x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
+    y = x_val - np.max(x_val, axis=axis, keepdims=True)
+    y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
+
+    def log_softmax_backward(grad_out):
+        return (_as_input_dtype(grad_out - np.exp(y) * np.sum(grad_out, axis=axis, keepdims=True), x),)
+
+    return record(log_softmax, y, (x,), log_softmax_backward)
+
+
+# ----- erf, for gelu ---------------------------------------------------------------------
+def _erf(x_val):
+    """erf elementwise: SciPy's ufunc when SciPy is installed (fast), else `_erf_numpy` (same values
+    to a few units in the last place). Resolved on first use so that importing retrograd stays light."""
+    global _erf_impl
+    if _erf_impl is None:
+        try:
+            from scipy.special import erf as _erf_impl
+        except ImportError:
+            _erf_impl = _erf_numpy
+    return _erf_impl(x_val)
+
+
+_erf_impl = None
+_ERF_SERIES = [1 / math.prod(range(1, 2 * n + 2, 2)) for n in reversed(range(32))]  # 1/(2n+1)!!, Horner order
+_ERF_FRACTION_DEPTH = 48
+
+
+def _erf_numpy(x_val):
+    """erf in NumPy alone, accurate to a few ulp in float64 (checked against math.erf in the tests).
+
+    |x| < 2:  erf(a) = 2/sqrt(pi) * a e^(-a^2) * sum_n (2a^2)^n / (2n+1)!!   (all terms positive: no
+              cancellation; 32 terms)
+    |x| >= 2: erf(a) = 1 - erfc(a), erfc(a) = e^(-a^2) / sqrt(pi) / (a + (1/2) / (a + (2/2) / (a + ...)))
+              (Laplace's continued fraction, 48 levels, evaluated bottom-up)."""
+    a = np.abs(np.asarray(x_val))
+    out = np.empty_like(a)
+    near = a < 2
+    s = a[near]
+    z, total = 2 * s * s, np.zeros_like(s)
+    for coefficient in _ERF_SERIES:
+        total = total * z + coefficient
+    out[near] = (2 / math.sqrt(math.pi)) * s * np.exp(-s * s) * total
+    far = ~near
+    s = a[far]
+    fraction = s.copy()
+    for k in range(_ERF_FRACTION_DEPTH, 0, -1):
+        fraction = s + (0.5 * k) / fraction
+    out[far] = 1 - np.exp(-s * s) / (math.sqrt(math.pi) * fraction)
+    return np.copysign(out, x_val)

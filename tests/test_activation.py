@@ -1,0 +1,325 @@
+"""Activation ops: gradcheck in float64, PyTorch parity (float64 and float32), kinks, stability, dtypes, errors.
+
+One table drives the gradient and parity tests: each row names the op (with its hyper-parameters),
+the kink points random samples must stay away from (central differences are meaningless there) and
+the scale of the random inputs. The kinks themselves are tested exactly, against PyTorch's choice,
+in `test_kinks_match_pytorch`.
+"""
+import math
+import warnings
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from helpers import assert_parity, numerical_check
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes
+
+import retrograd as rg
+from retrograd.ops import activation as A
+
+
+def case(op, kinks=(), scale=2, **kwargs):
+    """A table row: the op (PyTorch's name) with its hyper-parameters, on retrograd and on PyTorch."""
+    torch_op = getattr(torch, op) if op in ("sigmoid", "tanh", "clamp") else getattr(F, op)
+    label = op + (f"({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else "")
+    return pytest.param(partial(getattr(A, op), **kwargs), partial(torch_op, **kwargs), kinks, scale, id=label)
+
+
+CASES = [
+    #    op            kinks             scale  hyper-parameters
+    case("sigmoid",    (),               4),
+    case("tanh",       (),               2),
+    case("relu",       (0.0,),           2),
+    case("leaky_relu", (0.0,),           2),
+    case("leaky_relu", (0.0,),           2,     negative_slope=0.2),
+    case("leaky_relu", (0.0,),           2,     negative_slope=-0.5),
+    case("elu",        (0.0,),           2),
+    case("elu",        (0.0,),           2,     alpha=0.5),
+    case("elu",        (0.0,),           2,     alpha=-0.5),
+    case("gelu",       (),               3),
+    case("gelu",       (),               3,     approximate="tanh"),
+    case("softplus",   (20.0,),          3),
+    case("softplus",   (0.5,),           2,     beta=2, threshold=1),
+    case("silu",       (),               3),
+    case("relu6",      (0.0, 6.0),       4),
+    case("hardtanh",   (-1.0, 1.0),      2),
+    case("hardtanh",   (-0.5, 2.0),      2,     min_val=-0.5, max_val=2.0),
+    case("logsigmoid", (),               4),
+    case("clamp",      (-0.5, 0.7),      1,     min=-0.5, max=0.7),
+    case("clamp",      (0.2,),           1,     min=0.2),
+    case("clamp",      (-0.3,),          1,     max=-0.3),
+    case("softmax",    (),               3,     dim=-1),
+    case("softmax",    (),               3,     dim=0),
+    case("log_softmax", (),              3,     dim=-1),
+    case("log_softmax", (),              3,     dim=0),
+    case("softmin",    (),               3,     dim=-1),
+]
+SHAPES = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+def sample(shape, seed, scale, kinks, dtype=np.float64, gap=0.05):
+    """Random inputs, pushed at least `gap` away from every kink (central differences need a smooth neighbourhood)."""
+    x = np.random.default_rng(seed).standard_normal(shape) * scale
+    for k in kinks:
+        x = np.where(np.abs(x - k) < gap, k + np.where(x >= k, gap, -gap), x)
+    return np.asarray(x, dtype=dtype)  # 0-dim stays an array, not a NumPy scalar
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn, kinks, scale", CASES)
+@given(shape=SHAPES, seed=SEEDS)
+def test_gradient_matches_central_differences(rg_fn, torch_fn, kinks, scale, shape, seed):
+    numerical_check(rg_fn, sample(shape, seed, scale, kinks))
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn, kinks, scale", CASES)
+@given(shape=SHAPES, seed=SEEDS)
+def test_parity_float64(rg_fn, torch_fn, kinks, scale, shape, seed):
+    assert_parity(rg_fn, torch_fn, sample(shape, seed, scale, kinks), rtol=1e-10, atol=1e-12, seed=seed)
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn, kinks, scale", CASES)
+def test_parity_float32_keeps_dtype(rg_fn, torch_fn, kinks, scale):
+    x = sample((5, 7), 7, scale, kinks, dtype=np.float32)
+    assert_parity(rg_fn, torch_fn, x, rtol=1e-5, atol=1e-6)  # also asserts the output is float32
+    leaf = rg.tensor(x, requires_grad=True)
+    (rg_fn(leaf) * rg.tensor(np.ones_like(x))).sum().backward()
+    assert leaf.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn, kinks, scale", CASES)
+def test_kinks_match_pytorch(rg_fn, torch_fn, kinks, scale):
+    """Exactly at each kink and one ulp either side, forward and gradient equal PyTorch's."""
+    points = [0.0, -0.0, 1.0]
+    for k in kinks:
+        points += [k, np.nextafter(k, -np.inf), np.nextafter(k, np.inf)]
+    x = np.array(points)
+    assert_parity(rg_fn, torch_fn, x, rtol=1e-10, atol=1e-12)
+    assert_parity(rg_fn, torch_fn, x.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+def grad_at(fn, value):
+    x = rg.tensor(np.array([value]), requires_grad=True)
+    fn(x).sum().backward()
+    return x.grad.item()
+
+
+@pytest.mark.parametrize("fn, value, expected", [
+    (A.relu, 0.0, 0.0),                                       # relu'(0) = 0
+    (lambda x: A.leaky_relu(x, 0.2), 0.0, 0.2),               # x > 0 test: 0 takes the negative slope
+    (lambda x: A.elu(x, alpha=2.0), 0.0, 2.0),                # 0 is on the exponential side: alpha * e^0
+    (A.relu6, 0.0, 0.0), (A.relu6, 6.0, 0.0),                 # hardtanh: 0 at both bounds
+    (A.hardtanh, -1.0, 0.0), (A.hardtanh, 1.0, 0.0),
+    (lambda x: A.clamp(x, -1.0, 1.0), -1.0, 1.0),             # clamp: 1 at both bounds
+    (lambda x: A.clamp(x, -1.0, 1.0), 1.0, 1.0),
+    (lambda x: A.clamp(x, min=0.0), 0.0, 1.0),                # ... so clamp(min=0) and relu differ at 0
+    (lambda x: A.clamp(x, 3.0, 1.0), 2.0, 0.0),               # min > max: y = max, no gradient to x
+    (A.softplus, 20.0, 1 / (1 + math.exp(-20.0))),            # at the threshold: still the log form
+    (A.softplus, np.nextafter(20.0, np.inf), 1.0),            # above it: the identity
+])
+def test_documented_subgradients(fn, value, expected):
+    assert grad_at(fn, value) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+# ----- softmax family ---------------------------------------------------------------
+@pytest.mark.parametrize("rg_fn, torch_fn", [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax),
+                                             (A.softmin, F.softmin)], ids=["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_large_inputs_stay_finite(rg_fn, torch_fn, dtype):
+    x = np.array([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1000.0]], dtype=dtype)
+    out = assert_parity(lambda t: rg_fn(t, dim=1), lambda t: torch_fn(t, dim=1), x, rtol=1e-5, atol=1e-6)[0]
+    assert np.all(np.isfinite(out.array))
+    leaf = rg.tensor(x, requires_grad=True)
+    (rg_fn(leaf, dim=1) * rg.tensor(np.arange(9.0, dtype=dtype).reshape(3, 3))).sum().backward()
+    assert np.all(np.isfinite(leaf.grad.array))
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn", [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax)],
+                         ids=["softmax", "log_softmax"])
+def test_softmax_equal_values_and_minus_inf(rg_fn, torch_fn):
+    equal = np.full((2, 4), 1.5)
+    out = assert_parity(lambda t: rg_fn(t, -1), lambda t: torch_fn(t, -1), equal, rtol=1e-12, atol=1e-14)[0]
+    expected = 0.25 if rg_fn is A.softmax else math.log(0.25)
+    np.testing.assert_allclose(out.array, expected, rtol=1e-15)
+    masked = np.array([[-np.inf, 0.0, 1.0], [2.0, -np.inf, -np.inf]])
+    assert_parity(lambda t: rg_fn(t, -1), lambda t: torch_fn(t, -1), masked, grad=False)
+
+
+@pytest.mark.parametrize("ndim", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("rg_fn, torch_fn", [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax),
+                                             (A.softmin, F.softmin)], ids=["softmax", "log_softmax", "softmin"])
+def test_implicit_dim_follows_pytorch_without_warning(rg_fn, torch_fn, ndim):
+    """dim=None: PyTorch's legacy rule (0 for 0-, 1-, 3-d input, else 1), but no deprecation warning."""
+    x = np.random.default_rng(ndim).standard_normal((2, 3, 4, 5)[:ndim])
+
+    def torch_implicit(t):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return torch_fn(t, dim=None)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_parity(lambda t: rg_fn(t), torch_implicit, x, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn", [(A.softmax, F.softmax), (A.log_softmax, F.log_softmax)],
+                         ids=["softmax", "log_softmax"])
+def test_softmax_dtype_argument(rg_fn, torch_fn):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    out = assert_parity(lambda t: rg_fn(t, 1, dtype=rg.float64), lambda t: torch_fn(t, 1, dtype=torch.float64),
+                        x, rtol=1e-6, atol=1e-7)[0]
+    assert out.dtype == np.float64
+    assert incoming_grad_dtype(lambda h: rg_fn(h, 1, dtype=rg.float64), x) == np.float32
+
+
+def incoming_grad_dtype(fn, x):
+    """The dtype of the gradient an op sends to a non-leaf input (leaves would cast it silently)."""
+    seen = []
+    hidden = rg.tensor(x, requires_grad=True) * 1
+    hidden.register_hook(lambda grad: seen.append(grad.dtype))
+    fn(hidden).sum().backward()
+    return seen[0]
+
+
+def test_softmax_method_and_rows_sum_to_one():
+    x = rg.tensor(np.random.default_rng(1).standard_normal((4, 6)))
+    np.testing.assert_allclose(x.softmax(-1).array.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(x.log_softmax(-1).array, np.log(x.softmax(-1).array), rtol=1e-12)
+
+
+# ----- clamp with tensor bounds -----------------------------------------------------------
+def test_clamp_tensor_bounds_broadcast_match_pytorch():
+    rng = np.random.default_rng(3)
+    x, lo, hi = rng.standard_normal((3, 4)), rng.standard_normal(4) - 0.5, rng.standard_normal((3, 1)) + 0.5
+    out = assert_parity(lambda a, b, c: A.clamp(a, b, c), lambda a, b, c: torch.clamp(a, b, c), x, lo, hi)
+    assert out[0].shape == (3, 4)
+    assert_parity(lambda a, b: A.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b), x, lo)
+    assert_parity(lambda a, c: A.clamp(a, max=c), lambda a, c: torch.clamp(a, max=c), x, hi)
+    # the output broadcasts to the bounds' shape too, as in PyTorch
+    assert_parity(lambda a, b: A.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b), x[0], lo.reshape(1, 4) + hi)
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3), seed=SEEDS)
+def test_clamp_tensor_bounds_gradcheck(shape, seed):
+    rng = np.random.default_rng(seed)
+    lo_shape = tuple(n if keep else 1 for n, keep in zip(shape, rng.integers(0, 2, len(shape))))[1:]
+    hi_shape = tuple(n if keep else 1 for n, keep in zip(shape, rng.integers(0, 2, len(shape))))
+    x = rng.standard_normal(shape)
+    lo = np.asarray(rng.standard_normal(lo_shape) - 0.3)  # 0-dim when lo_shape is ()
+    hi = rng.standard_normal(hi_shape) + 0.3
+    numerical_check(lambda a, b, c: A.clamp(a, b, c), x, lo, hi)
+    assert_parity(lambda a, b, c: A.clamp(a, b, c), lambda a, b, c: torch.clamp(a, b, c), x, lo, hi,
+                  rtol=1e-12, atol=1e-14)
+
+
+def test_clamp_tensor_bounds_ties_and_crossed_bounds_match_pytorch():
+    """x on a bound, min == max, and min > max: who gets the gradient is PyTorch's choice exactly."""
+    x = np.array([-1.0, 0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 0.5])
+    lo = np.array([-1.0, 0.5, 1.0, 3.0, 1.0, 1.0, 1.0, 0.5])
+    hi = np.array([0.0, 0.0, 1.0, 2.0, 1.0, 1.0, 1.0, 0.5])
+    assert_parity(lambda a, b, c: A.clamp(a, b, c), lambda a, b, c: torch.clamp(a, b, c), x, lo, hi)
+    assert_parity(lambda a, b: A.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b), x, lo)
+    assert_parity(lambda a, c: A.clamp(a, max=c), lambda a, c: torch.clamp(a, max=c), x, hi)
+
+
+def test_clamp_dtypes_follow_pytorch():
+    ints = np.array([1, 5, -3])
+    assert A.clamp(rg.tensor(ints), min=2.5).dtype == np.float32
+    assert A.clamp(rg.tensor(ints), min=2, max=4).dtype == np.int64
+    assert A.clamp(rg.tensor(ints), max=np.int64(2)).dtype == np.int64
+    floats = rg.tensor([0.5, 3.0], dtype=rg.float32)
+    assert A.clamp(floats, min=np.float64(1.0)).dtype == np.float32       # a NumPy scalar acts as a number
+    assert A.clamp(floats, min=rg.tensor(1.0, dtype=rg.float64)).dtype == np.float32  # 0-dim: like a number
+    leaf = rg.tensor([0.5, 3.0], dtype=rg.float32, requires_grad=True)
+    bound = rg.tensor([1.0, 1.0], dtype=rg.float64, requires_grad=True)
+    out = A.clamp(leaf, min=bound)
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert leaf.grad.dtype == np.float32 and bound.grad.dtype == np.float64
+    np.testing.assert_array_equal(leaf.grad.array, [0, 1])
+    np.testing.assert_array_equal(bound.grad.array, [1, 0])
+    assert incoming_grad_dtype(lambda h: A.clamp(h, min=bound), np.array([0.5, 3.0], np.float32)) == np.float32
+
+
+def test_clamp_method_and_inplace():
+    x = rg.tensor([-2.0, 0.5, 3.0])
+    np.testing.assert_array_equal(x.clamp(min=-1, max=1).array, [-1, 0.5, 1])
+    x.clamp_(max=0.0)
+    np.testing.assert_array_equal(x.array, [-2, 0, 0])
+
+
+# ----- dtypes, inplace, errors ---------------------------------------------------------------
+def test_integer_inputs_follow_pytorch():
+    ints = np.array([1, -2, 7])
+    for rg_fn, torch_fn in [(A.sigmoid, torch.sigmoid), (A.tanh, torch.tanh)]:
+        out = rg_fn(rg.tensor(ints))
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out.array, torch_fn(torch.from_numpy(ints)).numpy(), rtol=1e-6)
+    for rg_fn, torch_fn in [(A.relu, F.relu), (A.relu6, F.relu6), (lambda t: A.hardtanh(t, -1.0, 3.0),
+                                                                    lambda t: F.hardtanh(t, -1.0, 3.0))]:
+        out = rg_fn(rg.tensor(ints))
+        assert out.dtype == np.int64
+        np.testing.assert_array_equal(out.array, torch_fn(torch.from_numpy(ints)).numpy())
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu", "gelu", "softplus", "silu", "logsigmoid", "softmax",
+                                  "log_softmax", "softmin"])
+def test_integer_input_rejected_like_pytorch(name):
+    with pytest.raises(TypeError, match=f"^{name}: expected a floating-point tensor, got int64"):
+        getattr(A, name)(rg.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: A.clamp(x), ValueError, "clamp: at least one of 'min' or 'max'"),
+    (lambda x: A.clamp(x, rg.tensor([0.0, 1.0, 2.0]), rg.tensor([1.0, 2.0])), ValueError,
+     r"clamp: shapes cannot be broadcast together: input \(2,\), min \(3,\), max \(2,\)"),
+    (lambda x: A.hardtanh(x, 2.0, 1.0), ValueError, "hardtanh: max_val"),
+    (lambda x: A.gelu(x, approximate="erf"), ValueError, "gelu: approximate must be 'none' or 'tanh'"),
+    (lambda x: A.softmax(x, dim=2), IndexError, "softmax: dimension out of range"),
+    (lambda x: A.log_softmax(x, dim=(0, 1)), TypeError, "log_softmax: dim must be an int"),
+])
+def test_errors_name_the_op(call, error, message):
+    with pytest.raises(error, match=message):
+        call(rg.tensor([0.5, -0.5]))
+
+
+@pytest.mark.parametrize("rg_fn, torch_fn", [
+    (lambda x: A.relu(x, inplace=True), lambda x: F.relu(x, inplace=True)),
+    (lambda x: A.leaky_relu(x, 0.1, inplace=True), lambda x: F.leaky_relu(x, 0.1, inplace=True)),
+    (lambda x: A.elu(x, inplace=True), lambda x: F.elu(x, inplace=True)),
+    (lambda x: A.relu6(x, inplace=True), lambda x: F.relu6(x, inplace=True)),
+    (lambda x: A.hardtanh(x, inplace=True), lambda x: F.hardtanh(x, inplace=True)),
+    (lambda x: A.silu(x, inplace=True), lambda x: F.silu(x, inplace=True)),
+], ids=["relu", "leaky_relu", "elu", "relu6", "hardtanh", "silu"])
+def test_inplace_writes_into_the_input(rg_fn, torch_fn):
+    x = sample((2, 5), 4, 3, (0.0, -1.0, 1.0, 6.0))
+    assert_parity(lambda t: rg_fn(t * 2), lambda t: torch_fn(t * 2), x)  # in place on a non-leaf, like PyTorch
+    hidden = rg.tensor(x) * 2
+    assert rg_fn(hidden) is hidden
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        rg_fn(rg.tensor(x, requires_grad=True))
+
+
+# ----- erf (gelu's exact form) -------------------------------------------------------------------
+def test_erf_numpy_fallback_matches_math_erf():
+    x = np.concatenate([np.linspace(-7, 7, 20001), [0.0, -0.0, 5e-324, 1e-300, 1e-8, 2.0, np.nextafter(2.0, 0), 30.0]])
+    expected = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(A._erf_numpy(x), expected, rtol=1e-15, atol=0)
+    assert np.signbit(A._erf_numpy(np.array([-0.0]))[0])
+    np.testing.assert_array_equal(A._erf_numpy(np.array([np.inf, -np.inf])), [1.0, -1.0])
+    assert np.isnan(A._erf_numpy(np.array([np.nan]))[0])
+    single = A._erf_numpy(x.astype(np.float32))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, expected, rtol=2e-6, atol=1e-7)
+    assert A._erf_numpy(np.float64(0.5)) == pytest.approx(math.erf(0.5), rel=1e-15)
+
+
+def test_gelu_with_the_numpy_erf_matches_pytorch(monkeypatch):
+    monkeypatch.setattr(A, "_erf_impl", A._erf_numpy)
+    x = sample((4, 6), 5, 4, ())
+    assert_parity(A.gelu, F.gelu, x, rtol=1e-10, atol=1e-12)
+    assert_parity(A.gelu, F.gelu, x.astype(np.float32), rtol=1e-5, atol=1e-6)
