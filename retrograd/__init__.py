@@ -15,7 +15,10 @@ from .ops.elementwise import (  # noqa: F401,E402
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
 )
-from .ops.activation import clamp, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401,E402
+from .ops.activation import (  # noqa: F401,E402
+    clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax, softmin,
+    softplus, tanh,
+)
 from .ops.linalg import matmul  # noqa: F401,E402
 from .ops.reduce import (  # noqa: F401,E402
     all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, logsumexp, max, mean, min, norm, prod, std, sum,

@@ -153,7 +153,8 @@ METHODS = {
     # activations
     "sigmoid": activation.sigmoid, "tanh": activation.tanh, "relu": activation.relu,
     "clamp": activation.clamp, "clip": activation.clamp,
-    "softmax": activation.softmax, "log_softmax": activation.log_softmax,
+    "softmax": activation.softmax, "log_softmax": activation.log_softmax, "softmin": activation.softmin,
+    "logsigmoid": activation.logsigmoid, "silu": activation.silu,
     # reductions
     "sum": reduce.sum, "mean": reduce.mean, "prod": reduce.prod, "var": reduce.var, "std": reduce.std,
     "max": reduce.max, "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin,
@@ -178,6 +179,8 @@ INPLACE = {
     "pow_": elementwise.pow, "neg_": elementwise.neg, "abs_": elementwise.abs, "sqrt_": elementwise.sqrt,
     "exp_": elementwise.exp, "log_": elementwise.log, "clamp_": activation.clamp, "clip_": activation.clamp,
     "sigmoid_": activation.sigmoid, "tanh_": activation.tanh, "relu_": activation.relu,
+    "leaky_relu_": activation.leaky_relu, "elu_": activation.elu, "hardtanh_": activation.hardtanh,
+    "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": shape.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": shape.scatter_add, "index_put_": shape.index_put,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,

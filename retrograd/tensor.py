@@ -60,10 +60,11 @@ def _infer_array(data, dtype=None):
             raise TypeError(
                 f"tensor: expected numbers, nested lists of numbers or an array, got {type(data).__name__}"
             )
-        if array.dtype.kind == "f":
-            array = array.astype(_default_dtype[0])
-        elif array.dtype.kind in "iu":
-            array = array.astype(np.int64)
+        if dtype is None:  # an explicit dtype converts from full precision, not via the default
+            if array.dtype.kind == "f":
+                array = array.astype(_default_dtype[0])
+            elif array.dtype.kind in "iu":
+                array = array.astype(np.int64)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array

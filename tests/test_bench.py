@@ -296,7 +296,7 @@ def test_bench_rejects_unknown_workload():
 
 
 def test_python_m_retrograd_demo_quick():
-    done = subprocess.run([sys.executable, "-m", "retrograd", "demo", "--quick"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "retrograd", "demo", "--spirals", "--quick"], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "gradcheck (float64" in done.stdout and ": passed" in done.stdout
