@@ -1,0 +1,405 @@
+"""The tape and its user-facing controls: backward, autograd.grad, grad modes, Function, anomaly mode,
+hooks, retain_grad, graph freeing. Gradients are compared with PyTorch."""
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+import torch
+
+import retrograd as rg
+from retrograd.autograd import Function, gradcheck
+
+rng = np.random.default_rng(0)
+A = rng.standard_normal((3, 4))
+W = rng.standard_normal((3, 4))
+DOUT = rng.standard_normal((3, 4))
+
+
+def pair(array, requires_grad=True):
+    """The same float64 values as a retrograd and a torch leaf."""
+    return (rg.tensor(array.copy(), requires_grad=requires_grad),
+            torch.tensor(array.copy(), requires_grad=requires_grad))
+
+
+def close(rg_value, torch_value, **kwargs):
+    expected = torch_value.detach().numpy() if isinstance(torch_value, torch.Tensor) else torch_value
+    np.testing.assert_allclose(rg_value.array if isinstance(rg_value, rg.Tensor) else rg_value, expected,
+                               rtol=1e-10, atol=1e-12, **kwargs)
+
+
+# ----- backward, accumulation, retain_graph -------------------------------------------
+def test_gradients_accumulate_across_backward_calls():
+    x, tx = pair(A)
+    for lib, leaf in ((rg, x), (torch, tx)):
+        (lib.tanh(leaf) * lib.tensor(DOUT)).sum().backward()
+        (leaf * leaf * lib.tensor(DOUT)).sum().backward()
+    close(x.grad, tx.grad)
+    x.grad = None
+    (x * 2).sum().backward()
+    close(x.grad, np.full(A.shape, 2.0))
+
+
+def test_retain_graph_allows_a_second_backward():
+    x, tx = pair(A)
+    for lib, leaf in ((rg, x), (torch, tx)):
+        loss = (lib.exp(leaf) * lib.tensor(DOUT)).sum()
+        loss.backward(retain_graph=True)
+        loss.backward()
+    close(x.grad, tx.grad)
+    close(x.grad, 2 * np.exp(A) * DOUT)
+
+
+def test_second_backward_without_retain_graph_says_retain_graph():
+    x = rg.tensor(A, requires_grad=True)
+    loss = (rg.exp(x) * 3).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        rg.autograd.grad(loss, x)
+
+
+def test_grad_through_a_freed_graph_raises_instead_of_returning_none():
+    u = rg.tensor([1.0, 2.0], requires_grad=True)
+    unused = rg.tensor([3.0], requires_grad=True)
+    doubled = u * 2
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        rg.autograd.grad(doubled.sum(), [u, unused])  # runs (and frees) the graph of `doubled`, then complains
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        rg.autograd.grad(doubled.sum(), [u, unused], allow_unused=True)
+
+
+def test_a_20000_op_chain_backward_needs_no_recursion():
+    x = rg.tensor(0.5, dtype=rg.float64, requires_grad=True)
+    h = x
+    for _ in range(10000):
+        h = h * 1.0001
+        h = h + 0.001
+    limit = sys.getrecursionlimit()
+    h.backward()
+    assert sys.getrecursionlimit() == limit
+    np.testing.assert_allclose(x.grad.array, 1.0001 ** 10000, rtol=1e-10)
+
+
+def test_backward_of_a_non_scalar_without_gradient_says_what_to_pass():
+    x = rg.tensor(A, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*shape \(3, 4\).*gradient="):
+        y.backward()
+    y.backward(rg.tensor(DOUT))
+    close(x.grad, 2 * DOUT)
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(4,\) but the output has shape \(3, 4\)"):
+        (x * 2).backward(rg.ones(4, dtype=rg.float64))
+
+
+def test_backward_on_a_tensor_without_grad_fn_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (rg.tensor(A) * 2).sum().backward()
+
+
+# ----- grad modes ---------------------------------------------------------------------
+def test_no_grad_as_context_and_decorator():
+    x = rg.tensor(A, requires_grad=True)
+    with rg.no_grad():
+        y = x * 2
+        assert not rg.is_grad_enabled()
+    assert rg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+
+    @rg.no_grad()
+    def double(t):
+        return t * 2
+
+    assert not double(x).requires_grad
+    assert rg.is_grad_enabled() and (x * 2).requires_grad
+
+
+def test_enable_grad_inside_no_grad():
+    x = rg.tensor(A, requires_grad=True)
+    with rg.no_grad():
+        with rg.enable_grad():
+            y = x * 2
+        z = x * 2
+    assert y.requires_grad and y.grad_fn is not None
+    assert not z.requires_grad
+
+    @rg.enable_grad()
+    def recorded(t):
+        return t * 2
+
+    with rg.no_grad():
+        assert recorded(x).requires_grad
+
+
+def test_set_grad_enabled_as_function_and_context():
+    x = rg.tensor(A, requires_grad=True)
+    with rg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    rg.set_grad_enabled(False)
+    try:
+        assert not rg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        rg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+    with rg.set_grad_enabled(True):
+        assert (x * 2).requires_grad
+
+
+def test_grad_mode_is_restored_after_an_exception():
+    with pytest.raises(ValueError):
+        with rg.no_grad():
+            raise ValueError
+    assert rg.is_grad_enabled()
+
+
+# ----- autograd.grad ------------------------------------------------------------------
+def test_autograd_grad_with_grad_outputs_does_not_accumulate():
+    (x, tx), (w, tw) = pair(A), pair(W)
+    out, tout = rg.tanh(x * w), torch.tanh(tx * tw)
+    gx, gw = rg.autograd.grad(out, [x, w], grad_outputs=rg.tensor(DOUT))
+    tgx, tgw = torch.autograd.grad(tout, [tx, tw], grad_outputs=torch.tensor(DOUT))
+    close(gx, tgx)
+    close(gw, tgw)
+    assert x.grad is None and w.grad is None
+
+
+def test_autograd_grad_allow_unused():
+    (x, _), (w, _) = pair(A), pair(W)
+    with pytest.raises(RuntimeError, match="input 1 .*not used.*allow_unused=True"):
+        rg.autograd.grad((x * 3).sum(), [x, w])
+    gx, gw = rg.autograd.grad((x * 3).sum(), [x, w], allow_unused=True)
+    close(gx, np.full(A.shape, 3.0))
+    assert gw is None
+    gx, gw = rg.autograd.grad((x * 3).sum(), [x, w], materialize_grads=True)
+    close(gw, np.zeros(W.shape))
+
+
+def test_autograd_grad_with_respect_to_non_leaves():
+    x, tx = pair(A)
+    results = []
+    for lib, leaf in ((rg, x), (torch, tx)):
+        hidden = lib.exp(leaf)
+        out = (lib.sin(hidden) * hidden * lib.tensor(DOUT)).sum()
+        results.append(lib.autograd.grad(out, [hidden, leaf]))
+    for r, t in zip(*results):
+        close(r, t)
+
+
+def test_autograd_grad_of_multiple_outputs_sums_them():
+    x, tx = pair(A)
+    results = []
+    for lib, leaf in ((rg, x), (torch, tx)):
+        outputs = [(lib.exp(leaf) * lib.tensor(DOUT)).sum(), leaf * 2]
+        results.append(lib.autograd.grad(outputs, leaf, grad_outputs=[None, lib.tensor(W)]))
+    close(results[0][0], results[1][0])
+
+
+def test_autograd_grad_rejects_inputs_that_do_not_require_grad():
+    x = rg.tensor(A, requires_grad=True)
+    with pytest.raises(RuntimeError, match="input 0 does not require grad"):
+        rg.autograd.grad((x * 2).sum(), rg.tensor(A))
+
+
+# ----- Function -----------------------------------------------------------------------
+def make_scaled_exp(base):
+    """The same custom op for retrograd and torch: outputs (e^x * scale * w, e^x * scale + w)."""
+
+    class ScaledExp(base):
+        needs = []
+
+        @staticmethod
+        def forward(ctx, x, scale, w):
+            y = x.exp() * scale
+            ctx.save_for_backward(y, w)
+            ScaledExp.needs.append(tuple(ctx.needs_input_grad))
+            return y * w, y + w
+
+        @staticmethod
+        def backward(ctx, grad_product, grad_sum):
+            y, w = ctx.saved_tensors
+            grad_x = (grad_product * w + grad_sum) * y if ctx.needs_input_grad[0] else None
+            grad_w = grad_product * y + grad_sum if ctx.needs_input_grad[2] else None
+            return grad_x, None, grad_w
+
+    return ScaledExp
+
+
+@pytest.mark.parametrize("w_requires_grad", [True, False])
+def test_function_with_saved_tensors_non_tensor_argument_and_two_outputs_matches_torch(w_requires_grad):
+    RgExp, TorchExp = make_scaled_exp(Function), make_scaled_exp(torch.autograd.Function)
+    (x, tx), (w, tw) = pair(A), pair(W, w_requires_grad)
+    p, q = RgExp.apply(x, 2.5, w)
+    tp, tq = TorchExp.apply(tx, 2.5, tw)
+    assert RgExp.needs == TorchExp.needs == [(True, False, w_requires_grad)]
+    assert p.grad_fn is q.grad_fn and p.grad_fn.name == "ScaledExpBackward"
+    close(p, tp)
+    close(q, tq)
+    (p * rg.tensor(DOUT) + q * rg.tensor(W)).sum().backward()
+    (tp * torch.tensor(DOUT) + tq * torch.tensor(W)).sum().backward()
+    close(x.grad, tx.grad)
+    if w_requires_grad:
+        close(w.grad, tw.grad)
+    else:
+        assert w.grad is None
+
+
+def test_function_gets_zeros_for_an_unused_output():
+    RgExp, TorchExp = make_scaled_exp(Function), make_scaled_exp(torch.autograd.Function)
+    (x, tx), (w, tw) = pair(A), pair(W)
+    (RgExp.apply(x, 1.0, w)[1] * rg.tensor(DOUT)).sum().backward()
+    (TorchExp.apply(tx, 1.0, tw)[1] * torch.tensor(DOUT)).sum().backward()
+    close(x.grad, tx.grad)
+    close(w.grad, tw.grad)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        y, = ctx.saved_tensors
+        return grad_output * y
+
+
+class ExpWrongBackward(Exp):
+    @staticmethod
+    def backward(ctx, grad_output):
+        y, = ctx.saved_tensors
+        return grad_output * y * y
+
+
+def test_a_wrong_function_backward_fails_gradcheck_and_the_right_one_passes():
+    x = rg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    assert gradcheck(Exp.apply, (x,))
+    assert not gradcheck(ExpWrongBackward.apply, (x,), raise_exception=False)
+
+
+def test_function_saved_tensors_are_freed_after_backward():
+    x = rg.tensor(A, requires_grad=True)
+    y = Exp.apply(x)
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.sum().backward()
+
+
+def test_function_backward_with_a_wrong_gradient_shape_is_reported():
+    class BadShape(Exp):
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output.sum(0)
+
+    with pytest.raises(RuntimeError, match=r"BadShape.backward returned a gradient of shape \(4,\) for input 0"):
+        BadShape.apply(rg.tensor(A, requires_grad=True)).sum().backward()
+
+
+# ----- anomaly mode -------------------------------------------------------------------
+def test_detect_anomaly_names_the_forward_op_and_the_line():
+    x = rg.tensor([-1.0, 2.0], requires_grad=True)
+    with rg.autograd.detect_anomaly(), np.errstate(invalid="ignore"):
+        with pytest.raises(RuntimeError) as info:
+            line = sys._getframe().f_lineno + 1
+            rg.log(x)
+    message = str(info.value)
+    assert "'log'" in message and "nan" in message
+    assert f"{__file__}:{line}" in message
+
+
+def test_detect_anomaly_names_the_backward_that_produced_inf():
+    x = rg.tensor([0.0, 4.0], requires_grad=True)
+    with np.errstate(divide="ignore"):
+        rg.sqrt(x).sum().backward()  # outside anomaly mode an inf gradient passes silently, as in PyTorch
+        assert np.isinf(x.grad.array[0])
+        with rg.autograd.detect_anomaly():
+            y = rg.sqrt(x)
+            line = sys._getframe().f_lineno - 1
+            with pytest.raises(RuntimeError) as info:
+                y.sum().backward()
+    message = str(info.value)
+    assert "SqrtBackward" in message and "inf" in message
+    assert f"{__file__}:{line}" in message
+
+
+def test_detect_anomaly_is_off_again_afterwards():
+    with rg.autograd.detect_anomaly():
+        pass
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(rg.log(rg.tensor([-1.0], requires_grad=True)).array).all()
+
+
+# ----- hooks and retain_grad ----------------------------------------------------------
+def run_hooks(lib):
+    x = lib.tensor(A.copy(), requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.detach().numpy().copy() if lib is torch else g.array.copy()))
+    x.register_hook(lambda g: g + 1)  # runs after the first: the recorded grad is the unmodified one
+    y = x * x
+    y.register_hook(lambda g: g * 10)
+    y.retain_grad()
+    z = lib.sin(y)
+    z.retain_grad()
+    (z * lib.tensor(DOUT)).sum().backward()
+    return x.grad, y.grad, z.grad, seen[0]
+
+
+def test_hooks_on_leaves_and_non_leaves_modify_gradients_like_torch():
+    for r, t in zip(run_hooks(rg), run_hooks(torch)):
+        close(r, t)
+
+
+def test_removed_hook_no_longer_runs():
+    x = rg.tensor(A, requires_grad=True)
+    handle = x.register_hook(lambda g: g * 0)
+    handle.remove()
+    (x * 2).sum().backward()
+    close(x.grad, np.full(A.shape, 2.0))
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        rg.tensor(A).register_hook(lambda g: g)
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_retain_grad_keeps_non_leaf_gradients():
+    x, tx = pair(A)
+    results = []
+    for lib, leaf in ((rg, x), (torch, tx)):
+        hidden = leaf * 3
+        kept = lib.tanh(hidden)
+        kept.retain_grad()
+        (kept * kept * lib.tensor(DOUT)).sum().backward()
+        assert kept.retains_grad and not hidden.retains_grad
+        results.append((kept.grad, hidden.grad))
+    close(results[0][0], results[1][0])
+    assert results[0][1] is None and results[1][1] is None
+
+
+# ----- graph shapes and memory --------------------------------------------------------
+def test_diamond_graph_sums_both_paths_like_torch():
+    (x, tx), (w, tw) = pair(A), pair(W)
+    for lib, a, b in ((rg, x, w), (torch, tx, tw)):
+        shared = lib.exp(a)
+        out = shared * a + lib.sin(shared) * b + shared  # shared used three times, a twice
+        (out * lib.tensor(DOUT)).sum().backward()
+    close(x.grad, tx.grad)
+    close(w.grad, tw.grad)
+
+
+def test_backward_releases_the_saved_arrays():
+    x = rg.tensor(rng.standard_normal(1000), requires_grad=True)
+    hidden = rg.exp(x)
+    node = hidden.grad_fn
+    saved = weakref.ref(hidden.array)  # saved by exp's VJP (its output) and by mul's (an input)
+    loss = (hidden * 2).sum()
+    del hidden
+    loss.backward(retain_graph=True)
+    gc.collect()
+    assert saved() is not None and node.backward_fn is not None  # retained
+    loss.backward()
+    gc.collect()
+    assert node.backward_fn is None and loss.grad_fn.backward_fn is None
+    assert saved() is None
