@@ -164,11 +164,11 @@ def result_dtype(a, b):
 
 def binary_operands(a, b):
     """The arrays (or numbers) a binary op computes with, cast to PyTorch's result dtype."""
-    a, b = array_of(a), array_of(b)
-    if isinstance(a, np.generic):  # NumPy scalars promote like Python numbers, as in PyTorch
+    if isinstance(a, np.generic):  # a user's NumPy scalar promotes like a Python number, as in PyTorch
         a = a.item()
     if isinstance(b, np.generic):
         b = b.item()
+    a, b = array_of(a), array_of(b)
     if type(b) is float and isinstance(a, np.ndarray) and a.dtype.kind == "f":
         return a, b  # the common fast path: float tensor with a Python float
     if type(a) is float and isinstance(b, np.ndarray) and b.dtype.kind == "f":
