@@ -115,6 +115,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x_padded = np.pad(x_val, pads, constant_values=fill) if any(map(sum, pads)) else x_val
     n, c = x_val.shape[:2]
     k = kernel[0] * kernel[1]
+    if ties == "first" and not return_indices:
+        fast = _max_pool_first_by_offsets(max_pool2d, x, x_padded, pads, kernel, stride, dilation, out)
+        if fast is not None:
+            return fast
     flat = _windows(x_padded, kernel, stride, dilation, out).reshape(n, c, out[0], out[1], k)  # copy
     first = flat.argmax(axis=-1)  # (N, C, Ho, Wo): np.argmax returns the first maximum
     y = np.take_along_axis(flat, first[..., None], axis=-1)[..., 0]
@@ -151,6 +155,47 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     cols = np.arange(out[1])[None, :] * stride[1] - pad[1] + v * dilation[1]
     indices = (rows * x_val.shape[3] + cols).astype(np.int64)
     return result, record(max_pool2d, indices, (), None)
+
+
+def _offset_slices(kernel, stride, dilation, out):
+    """(u, v, rows, cols): for each window offset in row-major order, the strided slice of the padded
+    input that holds that offset's entry of every window."""
+    for u in range(kernel[0]):
+        rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (out[0] - 1) + 1, stride[0])
+        for v in range(kernel[1]):
+            yield rows, slice(v * dilation[1], v * dilation[1] + stride[1] * (out[1] - 1) + 1, stride[1])
+
+
+def _max_pool_first_by_offsets(op, x, x_padded, pads, kernel, stride, dilation, out):
+    """max_pool2d with ties="first", as kh*kw whole-batch passes over strided slices instead of an
+    (N, C, Ho, Wo, K) copy and an argmax along a short axis. The same result and gradient: the
+    maximum, and each window's g sent to the first offset (row-major) equal to it. Returns None
+    when a NaN is present (NaN propagation is left to the general path)."""
+    slices = [x_padded[:, :, rows, cols] for rows, cols in _offset_slices(kernel, stride, dilation, out)]
+    y = slices[0].copy()
+    for part in slices[1:]:
+        np.maximum(y, part, out=y)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        return None
+    chosen = np.zeros(y.shape, np.int16)  # the offset whose entry is the first maximum of each window
+    found = slices[0] == y
+    for offset, part in enumerate(slices[1:], 1):
+        hit = part == y
+        hit &= ~found
+        np.copyto(chosen, offset, where=hit)
+        found |= hit
+    del slices, found
+    x_shape = x_padded.shape
+    size = array_of(x).shape[2:]
+
+    def max_pool2d_backward(grad_out):
+        grad_padded = np.zeros(x_shape, grad_out.dtype)
+        zero = np.zeros((), grad_out.dtype)
+        for offset, (rows, cols) in enumerate(_offset_slices(kernel, stride, dilation, out)):
+            grad_padded[:, :, rows, cols] += np.where(chosen == offset, grad_out, zero)
+        return (_crop(grad_padded, pads, size),)
+
+    return record(op, y, (x,), max_pool2d_backward)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
