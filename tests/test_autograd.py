@@ -403,3 +403,9 @@ def test_backward_releases_the_saved_arrays():
     gc.collect()
     assert node.backward_fn is None and loss.grad_fn.backward_fn is None
     assert saved() is None
+
+
+def test_detect_anomaly_checks_ops_whose_inputs_need_no_grad():
+    with rg.autograd.detect_anomaly():
+        with pytest.raises(RuntimeError, match="op 'log' returned nan"):
+            rg.log(rg.tensor([-1.0]))  # grad mode on, nothing requires grad

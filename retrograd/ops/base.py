@@ -41,7 +41,8 @@ def record(op, data, inputs, backward_fn):
             out._requires_grad = True
             if _anomaly_state[0]:
                 _trace(op, node, data)
-    elif _anomaly_state[0]:
+                return out
+    if _anomaly_state[0]:  # ops off the tape are checked too: the first NaN is the one to name
         anomaly.check_forward(op.__name__, data, user_frame_summary())
     return out
 
