@@ -64,28 +64,15 @@ def per_char_loss(logits, targets):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-def stateful_rows(tokens, batch_size):
-    """Cut one token stream into `batch_size` rows read in parallel: row i is the i-th contiguous
-    stretch, so chunk c + 1 of a row continues chunk c (the stateful layout). Returns (inputs, targets)
-    of shape (batch_size, L), the targets shifted by one character."""
-    length = (len(tokens) - 1) // batch_size
-    if length < 2:
-        raise ValueError(f"char job: {len(tokens)} characters are too few for batch size {batch_size}")
-    usable = tokens[:batch_size * length + 1]
-    inputs = usable[:-1].reshape(batch_size, length)
-    targets = usable[1:].reshape(batch_size, length)
-    return inputs, targets
-
-
 def evaluate_nats(model, tokens, batch_size, chunk):
     """Validation loss in nats per character, running the state through the whole stretch without gradients."""
-    inputs, targets = stateful_rows(tokens, min(batch_size, max(1, (len(tokens) - 1) // (chunk + 1))))
+    from retrograd.data import stateful_batches
+
+    rows = min(batch_size, max(1, (len(tokens) - 1) // (chunk + 1)))
     model.eval()
     total, count, state = 0.0, 0, None
     with rg.no_grad():
-        for start in range(0, inputs.shape[1], chunk):
-            x = rg.from_numpy(inputs[:, start:start + chunk])
-            y = rg.from_numpy(targets[:, start:start + chunk])
+        for x, y, _ in stateful_batches(tokens, rows, chunk):
             logits, state = model(x, state)
             n = y.numel()
             total += per_char_loss(logits, y).item() * n
@@ -143,21 +130,22 @@ def run(config, log=print):
         start_epoch, history = state["epoch"], state["history"]
         log(f"resumed from {config.resume} after epoch {start_epoch}")
 
-    inputs, targets = stateful_rows(train_tokens, config.batch_size)
     segment = config.k1 * 10  # steps per tbptt call: one progress update each
+    # the stateful layout: row i of each segment continues row i of the previous one
+    batches = rg.data.stateful_batches(train_tokens, config.batch_size, segment)
     deadline = started + 60 * config.minutes if config.minutes else None
     val_nats = None
     for epoch in range(start_epoch, start_epoch + config.epochs):
         state, losses = None, []
-        segments = range(0, inputs.shape[1], segment)
+        segments = batches
         if config.progress:
             from tqdm.auto import tqdm
 
-            segments = tqdm(segments, desc=f"epoch {epoch + 1}", dynamic_ncols=True, mininterval=0.5)
+            segments = tqdm(batches, desc=f"epoch {epoch + 1}", dynamic_ncols=True, mininterval=0.5)
         stopped = False
-        for start in segments:
-            x = rg.from_numpy(inputs[:, start:start + segment])
-            y = rg.from_numpy(targets[:, start:start + segment])
+        for x, y, reset in segments:
+            if reset.all():
+                state = None
             result = rg.train.tbptt(model, per_char_loss, optimizer, x, y, config.k1, config.k2, state=state,
                                     clip=config.clip)
             state = result.state
