@@ -71,6 +71,27 @@ def test_ties_first_matches_torch():
     np.testing.assert_array_equal(xt.grad.array[0, 0], expected)
 
 
+@pytest.mark.parametrize("kernel", [2, (1, 2), (2, 1), (3, 3), (2, 3), (1, 1)])
+def test_tiling_windows_match_torch_under_many_ties(kernel):
+    """Windows that tile the input exactly take a two-stage path (row maxima, then across rows);
+    values drawn from {0, 1, 2} make most windows tie, so the first-maximum rule is exercised."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    x = rng.integers(0, 3, size=(3, 2, 2 * kh, 3 * kw)).astype(np.float64)
+    assert_parity(lambda x: pool.max_pool2d(x, kernel), lambda x: TF.max_pool2d(x, kernel), x)
+    assert_parity(lambda x: pool.max_pool2d(x.float(), kernel), lambda x: TF.max_pool2d(x.float(), kernel), x)
+
+
+def test_tiling_windows_with_nan_and_non_finite_gradients_match_torch():
+    x = rng.standard_normal((1, 2, 4, 4))
+    x[0, 0, 1, 1] = np.nan  # NaN propagates to its window's output, and the gradient goes to it
+    assert_parity(lambda x: pool.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), x)
+    grad = np.array([np.inf, 1.0, -np.inf, 2.0] * 2).reshape(1, 2, 2, 2)  # unchosen entries stay exactly 0
+    xt, xtorch = rg.tensor(x[:, 1:], requires_grad=True), torch.tensor(x[:, 1:], requires_grad=True)
+    pool.max_pool2d(xt, 2).backward(rg.tensor(grad[:, 1:]))
+    TF.max_pool2d(xtorch, 2).backward(torch.tensor(grad[:, 1:]))
+    np.testing.assert_array_equal(xt.grad.array, xtorch.grad.numpy())
+
+
 def test_ties_split_shares_evenly():
     x = _tied_input()
     xt = rg.tensor(x, requires_grad=True)

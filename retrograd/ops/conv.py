@@ -1,19 +1,23 @@
-"""Convolution as one fused op: im2col (a strided view, one copy) and one GEMM.
+"""Convolution as one fused op: im2col (a strided view, one copy) and one batched GEMM.
 
 Legend: N batch, C input channels, O output channels, G groups (C = G*Cg, O = G*Og),
-kh x kw kernel, H x W padded input, Ho x Wo output, K = Cg*kh*kw, P = N*Ho*Wo.
+kh x kw kernel, H x W padded input, Ho x Wo output, K = Cg*kh*kw, Q = Ho*Wo pixels per image.
 
 Forward (cross-correlation, like PyTorch):
     y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] * x[n, c, i*s + u*d, j*s + v*d]
-    cols (G, K, P) = the receptive field of every output pixel, gathered once (im2col, transposed)
-    y (G, Og, P)   = w @ cols per group       -- the single GEMM
+    cols (N, G, K, Q) = the receptive field of every output pixel, gathered once (im2col)
+    y (N, G, Og, Q)   = w @ cols per image and group  -- the GEMM, already in (N, O, Ho, Wo) order
 
-Backward, with g = dL/dy reshaped to (G, Og, P):
-    dL/dw = g @ cols^T per group              (Og, P) @ (P, K)
+Backward, with g = dL/dy reshaped to (N, G, Og, Q):
+    dL/dw = sum over n of g[n] @ cols[n]^T             (Og, Q) @ (Q, K)
     dL/db = sum over N, Ho, Wo of g
-    dL/dx = col2im(g @ w): every output pixel sends g * w back to the inputs it read,
+    dL/dx = col2im(w^T @ g): every output pixel sends g * w back to the inputs it read,
             i.e. a "full" convolution of g with the kernel flipped in both axes; col2im
-            adds the kh*kw shifted slices of (g @ w) into the input gradient.
+            adds the kh*kw shifted slices of (w^T @ g) into the input gradient.
+
+Batch-major columns cost the same copy as one (K, N*Q) matrix but need no transposes
+of y or g, and the per-image GEMMs run several times faster than one GEMM whose inner
+dimension is N*Q long and whose other sides are tiny (O x K), the usual CNN shape.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -49,24 +53,22 @@ def _padding_amounts(padding, kernel, dilation, stride):
 
 
 def _columns(x_padded, kernel, stride, dilation, out_size):
-    """The im2col matrix, transposed: (C, kh, kw, N, Ho, Wo) from one strided view, reshaped (copied) to (K*G, P).
-
-    Channel-and-offset-major order keeps the copy's inner loop on contiguous output rows, which is
-    several times faster than the pixel-major (P, K) layout for small kernels."""
+    """The im2col matrices, one per image: (N, C, kh, kw, Ho, Wo) from one strided view, reshaped (copied)
+    to (N, C*kh*kw, Ho*Wo). The copy's inner loop runs along contiguous input rows."""
     sN, sC, sH, sW = x_padded.strides
     n, c = x_padded.shape[:2]
     view = as_strided(
         x_padded,
-        shape=(c, kernel[0], kernel[1], n, out_size[0], out_size[1]),
-        strides=(sC, dilation[0] * sH, dilation[1] * sW, sN, stride[0] * sH, stride[1] * sW),
+        shape=(n, c, kernel[0], kernel[1], out_size[0], out_size[1]),
+        strides=(sN, sC, dilation[0] * sH, dilation[1] * sW, stride[0] * sH, stride[1] * sW),
         writeable=False,
     )
-    return view.reshape(c * kernel[0] * kernel[1], n * out_size[0] * out_size[1])
+    return view.reshape(n, c * kernel[0] * kernel[1], out_size[0] * out_size[1])
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of x (N, C, H, W) with weight (O, C/groups, kh, kw); see the module docstring for
-    the forward and both gradients. Saves the im2col matrix (reused by dL/dw) and the weight."""
+    the forward and both gradients. Saves the im2col matrices (reused by dL/dw) and the weight."""
     x_val, w_val = array_of(x), array_of(weight)
     b_val = None if bias is None else array_of(bias)
     if x_val.ndim != 4:
@@ -89,42 +91,73 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"({hp}, {wp})")
     og = o // groups
     k = cg * kh * kw
-    p = n * ho * wo
+    q = ho * wo
 
-    cols = _columns(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(groups, k, p)  # (G, K, P)
+    cols = _columns(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
     w_groups = w_val.reshape(groups, og, k)  # (G, Og, K)
-    y = (w_groups[0] @ cols[0] if groups == 1 else np.matmul(w_groups, cols)).reshape(o, n, ho, wo)  # the GEMM
+    y = np.matmul(w_groups, cols)  # (N, G, Og, Q): the GEMM, one per image and group
+    y = y.reshape(n, o, ho, wo)
     if b_val is not None:
-        y += b_val.reshape(o, 1, 1, 1)
-    y = np.ascontiguousarray(y.transpose(1, 0, 2, 3))  # (N, O, Ho, Wo)
+        y += b_val.reshape(o, 1, 1)
 
     def conv2d_backward(grad_out):
-        grad_rows = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(groups, og, p)  # (G, Og, P)
+        grad_rows = grad_out.reshape(n, groups, og, q)  # (N, G, Og, Q)
         grad_x = grad_w = grad_b = None
-        if needs_grad(weight):
-            if groups == 1:
-                grad_w = (grad_rows[0] @ cols[0].T).reshape(w_val.shape)  # (O, P) @ (P, K)
-            else:
-                grad_w = np.matmul(grad_rows, cols.transpose(0, 2, 1)).reshape(w_val.shape)
+        if needs_grad(weight):  # sum_n cols[n] @ g[n]^T, as (G, K, Og), then laid out like w
+            grad_w = np.matmul(cols, grad_rows.transpose(0, 1, 3, 2)).sum(axis=0)
+            grad_w = np.ascontiguousarray(grad_w.transpose(0, 2, 1)).reshape(w_val.shape)
         if b_val is not None and needs_grad(bias):
-            grad_b = grad_rows.reshape(o, p).sum(axis=1)
+            grad_b = grad_out.sum(axis=(0, 2, 3))
         if needs_grad(x):
-            if groups == 1:
-                grad_cols = w_groups[0].T @ grad_rows[0]  # (K, P)
-            else:
-                grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_rows)  # (G, K, P)
-            grad_cols = grad_cols.reshape(c, kh, kw, n, ho, wo)
-            grad_padded = np.zeros((c, n, hp, wp), grad_out.dtype)  # channel-major, like the columns
-            for u in range(kh):  # col2im: a loop over kernel offsets, each a strided slice of the whole batch
-                rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
-                for v in range(kw):
-                    columns = slice(v * dilation[1], v * dilation[1] + stride[1] * (wo - 1) + 1, stride[1])
-                    grad_padded[:, :, rows, columns] += grad_cols[:, u, v]
+            grad_x = (_input_grad_unit_stride if stride == (1, 1) else _input_grad)(
+                grad_out, w_groups, (n, c, hp, wp), (kh, kw), stride, dilation)
             (top, _), (left, _) = pads
-            grad_x = grad_padded[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
+            grad_x = grad_x[:, :, top:top + h, left:left + w]
         return grad_x, grad_w, grad_b
 
     return record(conv2d, y, (x, weight, bias), conv2d_backward)
+
+
+def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
+    """dL/dx_padded = col2im(w^T @ g): kh*kw strided slice-adds over the whole batch."""
+    n, c, hp, wp = padded_shape
+    groups, og, _ = w_groups.shape
+    ho, wo = grad_out.shape[2:]
+    kh, kw = kernel
+    grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_out.reshape(n, groups, og, ho * wo))  # (N, G, K, Q)
+    grad_cols = grad_cols.reshape(n, c, kh, kw, ho, wo)
+    grad_padded = np.zeros(padded_shape, grad_out.dtype)
+    for u in range(kh):
+        rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
+        for v in range(kw):
+            columns = slice(v * dilation[1], v * dilation[1] + stride[1] * (wo - 1) + 1, stride[1])
+            grad_padded[:, :, rows, columns] += grad_cols[:, :, u, v]
+    return grad_padded
+
+
+def _input_grad_unit_stride(grad_out, w_groups, padded_shape, kernel, stride, dilation):
+    """dL/dx_padded for stride 1, with col2im as kh*kw one-dimensional adds.
+
+    Lay g out on the padded input's grid, channel-major (O, N, Hp, Wp), zero outside the Ho x Wo
+    corner. In flat coordinates of that grid, output pixel m reads input m + u*d*Wp + v*d for
+    kernel offset (u, v): each offset is one constant shift. So after the GEMM w^T @ g, the
+    row of offset (u, v) is added, shifted, into the flat (C, N*Hp*Wp) input gradient in one
+    contiguous pass. The zero margins make shifts that run into the next image add nothing."""
+    n, c, hp, wp = padded_shape
+    groups, og, _ = w_groups.shape
+    ho, wo = grad_out.shape[2:]
+    kh, kw = kernel
+    length = n * hp * wp
+    grad_grid = np.zeros((groups, og, n, hp, wp), grad_out.dtype)
+    grad_grid[..., :ho, :wo] = grad_out.reshape(n, groups, og, ho, wo).transpose(1, 2, 0, 3, 4)
+    grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_grid.reshape(groups, og, length))  # (G, K, L)
+    grad_cols = grad_cols.reshape(c, kh, kw, length)
+    shifts = [[u * dilation[0] * wp + v * dilation[1] for v in range(kw)] for u in range(kh)]
+    grad_flat = np.zeros((c, length + shifts[-1][-1]), grad_out.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            grad_flat[:, shifts[u][v]:shifts[u][v] + length] += grad_cols[:, u, v]
+    return grad_flat[:, :length].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

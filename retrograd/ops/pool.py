@@ -116,7 +116,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     n, c = x_val.shape[:2]
     k = kernel[0] * kernel[1]
     if ties == "first" and not return_indices:
-        fast = _max_pool_first_by_offsets(max_pool2d, x, x_padded, pads, kernel, stride, dilation, out)
+        tiles = kernel == stride and dilation == (1, 1) and x_padded.shape[2:] == (out[0] * kernel[0],
+                                                                                  out[1] * kernel[1])
+        if tiles:
+            fast = _max_pool_first_by_tiles(max_pool2d, x, x_padded, kernel, out)
+        else:
+            fast = _max_pool_first_by_offsets(max_pool2d, x, x_padded, pads, kernel, stride, dilation, out)
         if fast is not None:
             return fast
     flat = _windows(x_padded, kernel, stride, dilation, out).reshape(n, c, out[0], out[1], k)  # copy
@@ -194,6 +199,73 @@ def _max_pool_first_by_offsets(op, x, x_padded, pads, kernel, stride, dilation, 
         for offset, (rows, cols) in enumerate(_offset_slices(kernel, stride, dilation, out)):
             grad_padded[:, :, rows, cols] += np.where(chosen == offset, grad_out, zero)
         return (_crop(grad_padded, pads, size),)
+
+    return record(op, y, (x,), max_pool2d_backward)
+
+
+def _first_maximum(parts):
+    """The elementwise maximum of equal-shape arrays and, per element, the index of the first part
+    holding it (a bool array for two parts, int8 otherwise). Comparisons are strict, so a later
+    part wins only when it is larger: ties go to the first."""
+    if len(parts) == 1:
+        return parts[0], None
+    best = np.maximum(parts[0], parts[1])
+    choice = parts[1] > parts[0]
+    if len(parts) > 2:
+        choice = choice.astype(np.int8)
+        for index, part in enumerate(parts[2:], 2):
+            np.copyto(choice, index, where=part > best)
+            np.maximum(best, part, out=best)
+    return best, choice
+
+
+def _spread(grad, choice, parts_out):
+    """parts_out[:, i] = grad where choice == i, else 0 (the VJP of _first_maximum).
+
+    Multiplying by the mask is several times faster than a masked copy (no data-dependent branch);
+    a non-finite grad takes the masked copy so that unchosen entries stay exactly 0, as in PyTorch."""
+    count = parts_out.shape[1]
+    if choice is None:
+        parts_out[:, 0] = grad
+        return
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, the answer we want here
+        finite = np.isfinite(grad.sum())
+    for index in range(count):
+        mask = choice if count == 2 and index == 1 else ~choice if count == 2 else choice == index
+        if finite:
+            np.multiply(grad, mask, out=parts_out[:, index])
+        else:
+            parts_out[:, index] = 0
+            np.copyto(parts_out[:, index], grad, where=mask)
+
+
+def _max_pool_first_by_tiles(op, x, x_values, kernel, out):
+    """max_pool2d with ties="first" when the windows tile the input exactly (stride = kernel, no
+    padding or dilation, sizes divisible): the usual MaxPool2d(2). Two stages over flat views
+    whose inner loops run over contiguous memory: the maximum along each window row (kw entries
+    next to each other), then along the kh rows. Taking the first maximum at each stage gives the
+    first maximum in row-major window order. The backward writes every input entry once: no
+    zero-fill and no accumulation. Returns None when a NaN is present (left to the general path)."""
+    n, c = x_values.shape[:2]
+    kh, kw = kernel
+    ho, wo = out
+    pairs = x_values.reshape(-1, kw)  # each window row's kw entries
+    row_max, col_choice = _first_maximum([pairs[:, v] for v in range(kw)])  # (N*C*H*Wo,)
+    rows = row_max.reshape(n * c * ho, kh, wo)
+    y, row_choice = _first_maximum([rows[:, u] for u in range(kh)])  # (N*C*Ho, Wo)
+    if y.dtype.kind == "f":
+        with np.errstate(invalid="ignore", over="ignore"):
+            if np.isnan(y.sum()):  # NaN iff some y is NaN (or +inf meets -inf): the general path decides
+                return None
+    y = y.reshape(n, c, ho, wo) if kh > 1 else y.reshape(n, c, ho, wo).copy()
+    shape = x_values.shape
+
+    def max_pool2d_backward(grad_out):
+        grad_rows = np.empty((n * c * ho, kh, wo), grad_out.dtype)
+        _spread(grad_out.reshape(n * c * ho, wo), row_choice, grad_rows)
+        grad_x = np.empty(shape, grad_out.dtype)
+        _spread(grad_rows.reshape(-1), col_choice, grad_x.reshape(-1, kw))
+        return (grad_x,)
 
     return record(op, y, (x,), max_pool2d_backward)
 
