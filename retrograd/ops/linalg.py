@@ -78,17 +78,20 @@ def linear(x, weight, bias=None):
                            f"(expected bias ({w_val.shape[0]},))")
     if x_val.dtype != w_val.dtype:
         x_val, w_val = binary_operands(x_val, w_val)
-    y = x_val @ w_val.T
+    lead = x_val.shape[:-1]
+    x_2d = x_val.reshape(-1, x_val.shape[-1])  # one GEMM over all leading axes, not a batch of small ones
+    y = x_2d @ w_val.T
     if b_val is not None:
         y += b_val
+    y = y.reshape(lead + (w_val.shape[0],))
 
     def linear_backward(grad_out):
         grad_2d = grad_out.reshape(-1, grad_out.shape[-1])  # (N, out)
         grad_x = grad_w = grad_b = None
         if needs_grad(x):
-            grad_x = grad_out @ w_val  # (..., in)
+            grad_x = (grad_2d @ w_val).reshape(lead + (w_val.shape[1],))  # (..., in)
         if needs_grad(weight):
-            grad_w = grad_2d.T @ x_val.reshape(-1, x_val.shape[-1])  # (out, in)
+            grad_w = grad_2d.T @ x_2d  # (out, in)
         if bias is not None and needs_grad(bias):
             grad_b = grad_2d.sum(axis=0)  # (out,)
         return grad_x, grad_w, grad_b
@@ -100,8 +103,9 @@ def embedding(indices, weight, padding_idx=None):
     """y[...] = weight[indices[...]]: a row lookup, i.e. onehot(indices) @ weight.
 
     dL/dweight = onehot(indices)^T @ g: each row's gradient is the sum of g over every position
-    that looked it up (np.add.at accumulates repeated indices); the padding_idx row gets none.
-    Indices get no gradient. Saves the indices."""
+    that looked it up; the padding_idx row gets none. Indices get no gradient. Saves the indices.
+    The sum groups positions by index (a stable sort) and adds each group with one reduceat,
+    several times faster than np.add.at's element-by-element scatter."""
     index = np.asarray(array_of(indices))
     w_val = array_of(weight)
     if index.dtype.kind not in "iu":
@@ -112,7 +116,12 @@ def embedding(indices, weight, padding_idx=None):
 
     def embedding_backward(grad_out):
         grad_w = np.zeros_like(w_val)
-        np.add.at(grad_w, index.reshape(-1), grad_out.reshape(-1, w_val.shape[1]))
+        flat = index.reshape(-1)
+        if flat.size:
+            order = np.argsort(flat, kind="stable")
+            rows = flat[order]
+            starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))  # first position of each index
+            grad_w[rows[starts]] = np.add.reduceat(grad_out.reshape(-1, w_val.shape[1])[order], starts, axis=0)
         if padding_idx is not None:
             grad_w[padding_idx] = 0
         return None, grad_w

@@ -14,6 +14,7 @@ do); the backward pass lets the state gradient pass through those steps untouche
 """
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from .base import array_of, needs_grad, record, record_multi
 
 
@@ -52,6 +53,11 @@ def _weight_gradients(grad_pre, inputs, states, need_ih, need_hh):
     return grad_w_ih, grad_w_hh
 
 
+def _wants_backward(inputs):
+    """Whether an op's result will be on the tape (grad mode on and some input requires grad)."""
+    return is_grad_enabled() and any(needs_grad(t) for t in inputs)
+
+
 def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
     """A single-layer, single-direction LSTM over a whole sequence: returns (output (T, B, H), h_T, c_T).
 
@@ -59,81 +65,121 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         i, f, g, o = sigma(a_i), sigma(a_f), tanh(a_g), sigma(a_o),  a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)
+    Local derivatives of step t, computed in the forward pass while the step's values are in cache
+    and saved in place of the gates:
+        dc/da = [g * i(1-i), c_{t-1} * f(1-f), i * (1-g^2)]   for a_i, a_f, a_g   (c_t through each gate)
+        dh/da_o = tanh(c_t) * o(1-o) ;  dh/dc = o * (1 - tanh(c_t)^2)
     Backward, from t = T-1 down to 0 (BPTT), with dh_t = dL/dy_t + (gradient from step t+1):
-        do_t = dh_t * tanh(c_t)
-        dc_t = dh_t * o * (1 - tanh(c_t)^2) + dc_{t+1} * f_{t+1}   (from h_t, and from c_{t+1})
-        di_t = dc_t * g ;  df_t = dc_t * c_{t-1} ;  dg_t = dc_t * i
-        da = [di * i(1-i), df * f(1-f), dg * (1-g^2), do * o(1-o)]     (through the gate nonlinearities)
-        dh_{t-1} = da @ W_hh  (+ the output gradient at t-1)
-        dW_ih = sum_t da_t^T x_t ;  dW_hh = sum_t da_t^T h_{t-1} ;  db_ih = db_hh = sum_t da_t
-        dx_t = da_t @ W_ih
-    Saves the gate activations, the cell states, tanh(c_t) and the hidden states."""
+        dc_t = dh_t * dh/dc + dc_{t+1} * f_{t+1}       (from h_t, and from c_{t+1})
+        da = [dc_t * dc/da_i, dc_t * dc/da_f, dc_t * dc/da_g, dh_t * dh/da_o]
+        dh_{t-1} = W_hh^T da  (+ the output gradient at t-1) ;  dc_t * f_t is carried to step t-1
+        dW_ih = sum_t da_t x_t^T ;  dW_hh = sum_t da_t h_{t-1}^T ;  db_ih = db_hh = sum_t da_t
+        dx_t = W_ih^T da_t
+
+    Two choices for speed, neither changing the numbers:
+    - the recurrence runs feature-major: states (H, B) and gates (4H, B), so each gate is a
+      contiguous block and the per-step GEMM is W_hh (4H, H) @ h (H, B), the faster orientation
+      for a small batch; results are transposed back to (T, B, H) once, after the loop;
+    - sigma(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: the i, f, o rows of the
+      weights and biases are halved once per call (exact in floating point)."""
     x_val, w_ih_val, w_hh_val = array_of(x), array_of(w_ih), array_of(w_hh)
     steps, batch, _ = x_val.shape
     hidden = w_hh_val.shape[1]
     dtype = x_val.dtype
-    bias = None
-    if b_ih is not None:
-        bias = array_of(b_ih) + array_of(b_hh)
     masks = _step_masks(lengths, steps, dtype)
+    keep_fm = None if masks is None else masks.transpose(0, 2, 1)  # (T, 1, B)
+    backward_needed = _wants_backward((x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+    rows_i, rows_f, rows_g, rows_o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+    sigmoid_rows = (slice(0, 2 * hidden), rows_o)  # i, f and o
 
-    pre = _input_projection(x_val, w_ih_val, bias)  # (T, B, 4H), becomes the gate activations in place
-    h_all = np.empty((steps + 1, batch, hidden), dtype)  # h_all[t + 1] = h_t; h_all[0] = h0
-    c_all = np.empty((steps + 1, batch, hidden), dtype)
-    tanh_c = np.empty((steps, batch, hidden), dtype)
-    h_all[0], c_all[0] = array_of(h0), array_of(c0)
-    w_hh_t = w_hh_val.T
+    half = np.ones((4 * hidden, 1), dtype)
+    for rows in sigmoid_rows:
+        half[rows] = 0.5
+    gates_all = np.matmul(w_ih_val * half, x_val.transpose(0, 2, 1))  # (T, 4H, B): the input projection
+    if b_ih is not None:
+        gates_all += (array_of(b_ih) + array_of(b_hh))[:, None] * half
+    w_hh_half = w_hh_val * half  # (4H, H)
+
+    h_all = np.empty((steps + 1, hidden, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
+    c_all = np.empty((steps + 1, hidden, batch), dtype)
+    h_all[0], c_all[0] = array_of(h0).T, array_of(c0).T
+    tanh_c = np.empty((hidden, batch), dtype)
+    if backward_needed:
+        local = np.empty((steps, 4 * hidden, batch), dtype)  # [dc/da_i, dc/da_f, dc/da_g, dh/da_o]
+        dh_dc = np.empty((steps, hidden, batch), dtype)
     for t in range(steps):
-        gates = pre[t]  # (B, 4H)
-        gates += h_all[t] @ w_hh_t
-        _sigmoid(gates[:, :2 * hidden], out=gates[:, :2 * hidden])  # i, f
-        np.tanh(gates[:, 2 * hidden:3 * hidden], out=gates[:, 2 * hidden:3 * hidden])  # g
-        _sigmoid(gates[:, 3 * hidden:], out=gates[:, 3 * hidden:])  # o
-        i, f, g, o = gates[:, :hidden], gates[:, hidden:2 * hidden], gates[:, 2 * hidden:3 * hidden], \
-            gates[:, 3 * hidden:]
-        c = f * c_all[t]
-        c += i * g
-        np.tanh(c, out=tanh_c[t])
-        h = o * tanh_c[t]
-        if masks is not None:  # finished sequences keep their state
-            keep = masks[t]
-            c = keep * c + (1 - keep) * c_all[t]
-            h = keep * h + (1 - keep) * h_all[t]
-        c_all[t + 1], h_all[t + 1] = c, h
+        gates = gates_all[t]  # (4H, B)
+        gates += w_hh_half @ h_all[t]
+        np.tanh(gates, out=gates)  # tau = tanh(a/2) for i, f, o; g itself
+        if backward_needed:  # slopes: sigma' = (1 - tau^2) / 4, tanh' = 1 - g^2
+            slopes = local[t]
+            np.multiply(gates, gates, out=slopes)
+            np.subtract(1, slopes, out=slopes)
+            for rows in sigmoid_rows:
+                slopes[rows] *= 0.25
+        for rows in sigmoid_rows:  # sigma = (1 + tau) / 2
+            gates[rows] *= 0.5
+            gates[rows] += 0.5
+        i, f, g, o = gates[rows_i], gates[rows_f], gates[rows_g], gates[rows_o]
+        c = c_all[t + 1]
+        np.multiply(f, c_all[t], out=c)
+        np.multiply(i, g, out=tanh_c)
+        c += tanh_c
+        np.tanh(c, out=tanh_c)
+        h = np.multiply(o, tanh_c, out=h_all[t + 1])
+        if backward_needed:
+            slopes[rows_i] *= g
+            slopes[rows_f] *= c_all[t]
+            slopes[rows_g] *= i
+            slopes[rows_o] *= tanh_c
+            np.multiply(tanh_c, tanh_c, out=dh_dc[t])
+            np.subtract(1, dh_dc[t], out=dh_dc[t])
+            dh_dc[t] *= o
+        if keep_fm is not None:  # finished sequences keep their state
+            keep = keep_fm[t]
+            c[...] = keep * c + (1 - keep) * c_all[t]
+            h[...] = keep * h + (1 - keep) * h_all[t]
+    del c_all
+    h_all = np.ascontiguousarray(h_all.transpose(0, 2, 1))  # (T + 1, B, H), time-major again
+    c_n = c.T.copy()
     output = h_all[1:] if masks is None else h_all[1:] * masks
 
     def lstm_sequence_backward(grads):
         grad_output, grad_h_n, grad_c_n = grads
-        grad_pre = np.empty_like(pre)  # (T, B, 4H): dL/da at every step
-        grad_h = grad_h_n.copy()  # (B, H): dL/dh_t arriving from step t+1
-        grad_c = grad_c_n.copy()  # (B, H): dL/dc_t arriving from step t+1
-        w_hh_val_local = w_hh_val
+        if masks is not None:
+            grad_output = grad_output * masks
+        grad_output = np.ascontiguousarray(grad_output.transpose(0, 2, 1))  # (T, H, B)
+        grad_pre = np.empty((steps, 4 * hidden, batch), dtype)  # dL/da at every step, feature-major
+        grad_h = grad_h_n.T.copy()  # (H, B): dL/dh_t arriving from step t+1
+        grad_c = grad_c_n.T.copy()  # (H, B): dL/dc_t arriving from step t+1
+        w_hh_t = np.ascontiguousarray(w_hh_val.T)  # (H, 4H)
         for t in range(steps - 1, -1, -1):
-            i, f, g, o = pre[t, :, :hidden], pre[t, :, hidden:2 * hidden], pre[t, :, 2 * hidden:3 * hidden], \
-                pre[t, :, 3 * hidden:]
-            keep = None if masks is None else masks[t]
-            dh = grad_h + (grad_output[t] if keep is None else grad_output[t] * keep)  # (B, H)
+            f = gates_all[t, rows_f]
+            keep = None if keep_fm is None else keep_fm[t]
+            dh = grad_h + grad_output[t]  # (H, B)
             dh_step = dh if keep is None else dh * keep
-            dc = grad_c if keep is None else grad_c * keep
-            dc = dc + dh_step * o * (1 - tanh_c[t] * tanh_c[t])  # dc_t: from h_t and from c_{t+1}
+            dc = dh_step * dh_dc[t]  # dc_t: from h_t ...
+            dc += grad_c if keep is None else grad_c * keep  # ... and from c_{t+1}
             da = grad_pre[t]
-            np.multiply(dc * g, i * (1 - i), out=da[:, :hidden])  # term di
-            np.multiply(dc * c_all[t], f * (1 - f), out=da[:, hidden:2 * hidden])  # term df
-            np.multiply(dc * i, 1 - g * g, out=da[:, 2 * hidden:3 * hidden])  # term dg
-            np.multiply(dh_step * tanh_c[t], o * (1 - o), out=da[:, 3 * hidden:])  # term do
-            grad_h_prev = da @ w_hh_val_local  # dh_{t-1} through the recurrent weights
+            np.multiply(local[t, :3 * hidden].reshape(3, hidden, batch), dc,
+                        out=da[:3 * hidden].reshape(3, hidden, batch))  # da_i, da_f, da_g
+            np.multiply(dh_step, local[t, rows_o], out=da[rows_o])  # da_o
+            grad_h_prev = w_hh_t @ da  # dh_{t-1} through the recurrent weights
             grad_c_prev = dc * f  # dc_{t-1} through the forget gate
             if keep is not None:  # a finished row passes its state gradient straight through
                 grad_h_prev += dh * (1 - keep)
                 grad_c_prev += grad_c * (1 - keep)
             grad_h, grad_c = grad_h_prev, grad_c_prev
-        grad_w_ih, grad_w_hh = _weight_gradients(grad_pre, x_val, h_all[:-1], needs_grad(w_ih), needs_grad(w_hh))
-        grad_bias = grad_pre.sum(axis=(0, 1)) if b_ih is not None else None
-        grad_x = (grad_pre.reshape(steps * batch, -1) @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
-        return (grad_x, grad_h if needs_grad(h0) else None, grad_c if needs_grad(c0) else None, grad_w_ih,
+        rows = steps * batch
+        grad_2d = np.ascontiguousarray(grad_pre.transpose(1, 0, 2)).reshape(4 * hidden, rows)  # (4H, T*B)
+        grad_w_ih = grad_2d @ x_val.reshape(rows, -1) if needs_grad(w_ih) else None
+        grad_w_hh = grad_2d @ h_all[:-1].reshape(rows, hidden) if needs_grad(w_hh) else None
+        grad_bias = grad_2d.sum(axis=1) if b_ih is not None else None
+        grad_x = (grad_2d.T @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
+        return (grad_x, grad_h.T if needs_grad(h0) else None, grad_c.T if needs_grad(c0) else None, grad_w_ih,
                 grad_w_hh, grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None)
 
-    return record_multi(lstm_sequence, (output, h_all[-1], c_all[-1]), (x, h0, c0, w_ih, w_hh, b_ih, b_hh),
+    return record_multi(lstm_sequence, (output, h_all[-1], c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh),
                         lstm_sequence_backward)
 
 
