@@ -188,79 +188,112 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
 
     Forward, per step (PyTorch's equations; r gates the *projected* previous state):
         r = sigma(W_ir x + b_ir + W_hr h + b_hr) ;  z = sigma(W_iz x + b_iz + W_hz h + b_hz)
-        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        hn = W_hn h + b_hn ;  n = tanh(W_in x + b_in + r * hn)
         h_t = (1 - z) * n + z * h_{t-1}
-    Backward, with dh = dL/dh_t (output gradient + gradient from step t+1) and hn = W_hn h + b_hn:
-        dn = dh * (1 - z) ;  dz = dh * (h_{t-1} - n)
-        da_n = dn * (1 - n^2) ;  dr = da_n * hn ;  da_r = dr * r(1-r) ;  da_z = dz * z(1-z)
-        input side:  d(W_i x + b_i) = [da_r, da_z, da_n]
-        hidden side: d(W_h h + b_h) = [da_r, da_z, da_n * r]
-        dh_{t-1} = dh * z + (hidden side) @ W_hh
-    Saves r, z, n, hn and the hidden states."""
+    Local derivatives of h_t, computed in the forward pass while the step's values are in cache:
+        dh/da_n = (1 - z)(1 - n^2)                 (a_n = W_in x + b_in + r * hn)
+        dh/da_r = dh/da_n * hn * r(1 - r) ;  dh/da_z = (h_{t-1} - n) * z(1 - z) ;  dh/dhn = dh/da_n * r
+    Backward, with dh = dL/dh_t (output gradient + gradient from step t+1):
+        input side:  d(W_i x + b_i) = dh * [dh/da_r, dh/da_z, dh/da_n]
+        hidden side: d(W_h h + b_h) = dh * [dh/da_r, dh/da_z, dh/dhn]
+        dh_{t-1} = dh * z + W_hh^T (hidden side)
+    Both sides are one (4H, B) block per step, rows [n, r, z, hn]: the input side is its first
+    three blocks and the hidden side its last three, so each weight gradient is one GEMM.
+    Like lstm_sequence, the recurrence runs feature-major ((H, B) states, one contiguous block
+    per gate), and sigma(a) = (1 + tanh(a/2)) / 2 with the r and z rows of the weights and
+    biases halved once per call (exact in floating point)."""
     x_val, w_ih_val, w_hh_val = array_of(x), array_of(w_ih), array_of(w_hh)
     steps, batch, _ = x_val.shape
     hidden = w_hh_val.shape[1]
     dtype = x_val.dtype
-    b_ih_val = None if b_ih is None else array_of(b_ih)
-    b_hh_val = None if b_hh is None else array_of(b_hh)
     masks = _step_masks(lengths, steps, dtype)
+    keep_fm = None if masks is None else masks.transpose(0, 2, 1)  # (T, 1, B)
+    backward_needed = _wants_backward((x, h0, w_ih, w_hh, b_ih, b_hh))
+    rows_r, rows_z, rows_n = (slice(k * hidden, (k + 1) * hidden) for k in range(3))  # PyTorch's order
 
-    projected = _input_projection(x_val, w_ih_val, b_ih_val)  # (T, B, 3H)
-    gates = np.empty((steps, batch, 3 * hidden), dtype)  # r, z, n after their nonlinearities
-    hidden_n = np.empty((steps, batch, hidden), dtype)  # hn = W_hn h + b_hn, needed by dr
-    h_all = np.empty((steps + 1, batch, hidden), dtype)
-    h_all[0] = array_of(h0)
-    w_hh_t = w_hh_val.T
+    # the input side in the order n, r, z (see the docstring), with r and z halved for the tanh form
+    input_order = np.r_[2 * hidden:3 * hidden, 0:2 * hidden]
+    half_in = np.full((3 * hidden, 1), 0.5, dtype)
+    half_in[:hidden] = 1
+    w_ih_in = w_ih_val[input_order]
+    projected = np.matmul(w_ih_in * half_in, x_val.transpose(0, 2, 1))  # (T, 3H, B), rows n, r, z
+    if b_ih is not None:
+        per_step = projected.reshape(steps, 3 * hidden * batch)  # a view: the += lands in projected
+        per_step += np.repeat(array_of(b_ih)[input_order] * half_in[:, 0], batch)
+    half_hh = np.full((3 * hidden, 1), 0.5, dtype)
+    half_hh[rows_n] = 1
+    w_hh_half = w_hh_val * half_hh  # (3H, H), rows r, z, n
+    b_hh_block = None if b_hh is None else np.repeat(array_of(b_hh)[:, None] * half_hh, batch, axis=1)
+
+    h_all = np.empty((steps + 1, hidden, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
+    h_all[0] = array_of(h0).T
+    if backward_needed:
+        local = np.empty((steps, 4 * hidden, batch), dtype)  # [dh/da_n, dh/da_r, dh/da_z, dh/dhn]
     for t in range(steps):
         h_prev = h_all[t]
-        recurrent = h_prev @ w_hh_t  # (B, 3H)
-        if b_hh_val is not None:
-            recurrent += b_hh_val
-        rz = gates[t, :, :2 * hidden]
-        np.add(projected[t, :, :2 * hidden], recurrent[:, :2 * hidden], out=rz)
-        _sigmoid(rz, out=rz)
-        r, z = rz[:, :hidden], rz[:, hidden:]
-        hidden_n[t] = recurrent[:, 2 * hidden:]
-        n = gates[t, :, 2 * hidden:]
-        np.multiply(r, hidden_n[t], out=n)
-        n += projected[t, :, 2 * hidden:]
+        recurrent = w_hh_half @ h_prev  # (3H, B): halved r and z parts, then hn
+        if b_hh_block is not None:
+            recurrent += b_hh_block
+        rz = projected[t, hidden:]
+        rz += recurrent[:2 * hidden]
+        np.tanh(rz, out=rz)
+        rz *= 0.5  # sigma = (1 + tau) / 2
+        rz += 0.5
+        r, z, hn = rz[:hidden], rz[hidden:], recurrent[rows_n]
+        n = projected[t, :hidden]
+        n += r * hn
         np.tanh(n, out=n)
-        h = n + z * (h_prev - n)  # (1 - z) * n + z * h_prev
-        if masks is not None:
-            keep = masks[t]
-            h = keep * h + (1 - keep) * h_prev
-        h_all[t + 1] = h
-    del projected
+        h = h_all[t + 1]
+        diff = h_prev - n
+        np.multiply(z, diff, out=h)
+        h += n  # (1 - z) * n + z * h_prev
+        if backward_needed:
+            da_n, da_r, da_z, dhn = (local[t, k * hidden:(k + 1) * hidden] for k in range(4))
+            one_minus_z = 1 - z
+            np.multiply(n, n, out=da_n)
+            np.subtract(1, da_n, out=da_n)
+            da_n *= one_minus_z
+            np.multiply(z, one_minus_z, out=da_z)
+            da_z *= diff
+            np.subtract(1, r, out=da_r)
+            da_r *= r
+            da_r *= hn
+            da_r *= da_n
+            np.multiply(da_n, r, out=dhn)
+        if keep_fm is not None:  # finished sequences keep their state
+            keep = keep_fm[t]
+            h[...] = keep * h + (1 - keep) * h_prev
+    h_all = np.ascontiguousarray(h_all.transpose(0, 2, 1))  # (T + 1, B, H), time-major again
     output = h_all[1:] if masks is None else h_all[1:] * masks
 
     def gru_sequence_backward(grads):
         grad_output, grad_h_n = grads
-        grad_in = np.empty((steps, batch, 3 * hidden), dtype)  # d(W_i x + b_i) per step
-        grad_rec = np.empty((steps, batch, 3 * hidden), dtype)  # d(W_h h + b_h) per step
-        grad_h = grad_h_n.copy()
+        if masks is not None:
+            grad_output = grad_output * masks
+        grad_pre = np.empty((4 * hidden, steps, batch), dtype)  # [n, r, z, hn] rows; (4H, T*B) follows x's rows
+        grad_h = grad_h_n.T.copy()  # (H, B)
         for t in range(steps - 1, -1, -1):
-            r, z, n = gates[t, :, :hidden], gates[t, :, hidden:2 * hidden], gates[t, :, 2 * hidden:]
-            h_prev = h_all[t]
-            keep = None if masks is None else masks[t]
-            dh = grad_h + (grad_output[t] if keep is None else grad_output[t] * keep)
+            keep = None if keep_fm is None else keep_fm[t]
+            dh = grad_h + grad_output[t].T
             dh_step = dh if keep is None else dh * keep
-            da_n = dh_step * (1 - z) * (1 - n * n)  # through n = tanh(.)
-            da_r = da_n * hidden_n[t] * r * (1 - r)
-            da_z = dh_step * (h_prev - n) * z * (1 - z)
-            grad_in[t, :, :hidden], grad_in[t, :, hidden:2 * hidden], grad_in[t, :, 2 * hidden:] = da_r, da_z, da_n
-            grad_rec[t, :, :hidden], grad_rec[t, :, hidden:2 * hidden] = da_r, da_z
-            np.multiply(da_n, r, out=grad_rec[t, :, 2 * hidden:])
-            grad_h_prev = dh_step * z + grad_rec[t] @ w_hh_val
+            da = grad_pre[:, t]  # (4H, B)
+            np.multiply(local[t].reshape(4, hidden, batch), dh_step, out=da.reshape(4, hidden, batch))
+            grad_h_prev = dh_step * projected[t, 2 * hidden:]  # through z * h_{t-1}
+            grad_h_prev += w_hh_val.T @ da[hidden:]  # and through the recurrent weights
             if keep is not None:
                 grad_h_prev += dh * (1 - keep)
             grad_h = grad_h_prev
         rows = steps * batch
-        grad_w_ih = grad_in.reshape(rows, -1).T @ x_val.reshape(rows, -1) if needs_grad(w_ih) else None
-        grad_w_hh = grad_rec.reshape(rows, -1).T @ h_all[:-1].reshape(rows, -1) if needs_grad(w_hh) else None
-        grad_b_ih = grad_in.sum(axis=(0, 1)) if b_ih is not None and needs_grad(b_ih) else None
-        grad_b_hh = grad_rec.sum(axis=(0, 1)) if b_hh is not None and needs_grad(b_hh) else None
-        grad_x = (grad_in.reshape(rows, -1) @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
-        return grad_x, grad_h if needs_grad(h0) else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+        grad_2d = grad_pre.reshape(4 * hidden, rows)
+        grad_in, grad_rec = grad_2d[:3 * hidden], grad_2d[hidden:]  # rows n, r, z and r, z, hn
+        pytorch_order = np.argsort(input_order)  # n, r, z -> r, z, n
+        grad_w_ih = (grad_in @ x_val.reshape(rows, -1))[pytorch_order] if needs_grad(w_ih) else None
+        grad_w_hh = grad_rec @ h_all[:-1].reshape(rows, hidden) if needs_grad(w_hh) else None
+        ones = np.ones(rows, dtype)
+        grad_b_ih = (grad_in @ ones)[pytorch_order] if b_ih is not None and needs_grad(b_ih) else None
+        grad_b_hh = grad_rec @ ones if b_hh is not None and needs_grad(b_hh) else None
+        grad_x = (grad_in.T @ w_ih_in).reshape(x_val.shape) if needs_grad(x) else None
+        return grad_x, grad_h.T if needs_grad(h0) else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
     return record_multi(gru_sequence, (output, h_all[-1]), (x, h0, w_ih, w_hh, b_ih, b_hh), gru_sequence_backward)
 
