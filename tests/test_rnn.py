@@ -224,6 +224,18 @@ def test_pad_sequence_and_pack_sequence_match_torch():
     np.testing.assert_array_equal(lengths.array, lengths_t.numpy())
 
 
+@pytest.mark.parametrize("shape", [(200,), (4, 50), (0,)])
+def test_embedding_gradient_sums_repeated_rows_like_torch(shape):
+    """The backward groups positions by index (sort + reduceat): many repeats, unused rows, no indices."""
+    ours, theirs = nn.Embedding(10, 4).double(), torch.nn.Embedding(10, 4).double()
+    copy_torch_weights(ours, theirs)
+    indices = rng.integers(0, 7, size=shape)  # rows 7..9 never used
+    dout = rng.standard_normal(shape + (4,))
+    (ours(rg.tensor(indices)) * rg.tensor(dout)).sum().backward()
+    (theirs(torch.tensor(indices)) * torch.from_numpy(dout)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.array, theirs.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_embedding_matches_torch_and_padding_row_gets_no_gradient():
     ours, theirs = nn.Embedding(7, 3, padding_idx=2).double(), torch.nn.Embedding(7, 3, padding_idx=2).double()
     copy_torch_weights(ours, theirs)

@@ -76,7 +76,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         dW_ih = sum_t da_t x_t^T ;  dW_hh = sum_t da_t h_{t-1}^T ;  db_ih = db_hh = sum_t da_t
         dx_t = W_ih^T da_t
 
-    Two choices for speed, neither changing the numbers:
+    Two choices for speed, neither changing the mathematics:
     - the recurrence runs feature-major: states (H, B) and gates (4H, B), so each gate is a
       contiguous block and the per-step GEMM is W_hh (4H, H) @ h (H, B), the faster orientation
       for a small batch; results are transposed back to (T, B, H) once, after the loop;
