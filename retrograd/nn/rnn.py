@@ -88,7 +88,7 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}(input_size={self.input_size}): input.size(-1) must be equal to input_size, "
                              f"got {x.shape[-1]} (input shape {tuple(x.shape)})")
-        steps, batch = x.shape[0], x.shape[1]
+        batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.hidden_size)
 

@@ -66,7 +66,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         c_t = f * c_{t-1} + i * g
         h_t = o * tanh(c_t)
     Local derivatives of step t, computed in the forward pass while the step's values are in cache
-    and saved in place of the gates:
+    and saved for the backward pass (which then needs only f among the gates):
         dc/da = [g * i(1-i), c_{t-1} * f(1-f), i * (1-g^2)]   for a_i, a_f, a_g   (c_t through each gate)
         dh/da_o = tanh(c_t) * o(1-o) ;  dh/dc = o * (1 - tanh(c_t)^2)
     Backward, from t = T-1 down to 0 (BPTT), with dh_t = dL/dy_t + (gradient from step t+1):
@@ -209,7 +209,7 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
     masks = _step_masks(lengths, steps, dtype)
     keep_fm = None if masks is None else masks.transpose(0, 2, 1)  # (T, 1, B)
     backward_needed = _wants_backward((x, h0, w_ih, w_hh, b_ih, b_hh))
-    rows_r, rows_z, rows_n = (slice(k * hidden, (k + 1) * hidden) for k in range(3))  # PyTorch's order
+    rows_n = slice(2 * hidden, 3 * hidden)  # in PyTorch's order r, z, n
 
     # the input side in the order n, r, z (see the docstring), with r and z halved for the tanh form
     input_order = np.r_[2 * hidden:3 * hidden, 0:2 * hidden]
