@@ -323,3 +323,21 @@ def test_gelu_with_the_numpy_erf_matches_pytorch(monkeypatch):
     x = sample((4, 6), 5, 4, ())
     assert_parity(A.gelu, F.gelu, x, rtol=1e-10, atol=1e-12)
     assert_parity(A.gelu, F.gelu, x.astype(np.float32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("ours,theirs", [
+    (rg.relu, torch.relu),
+    (lambda x: rg.nn.functional.hardtanh(x), lambda x: torch.nn.functional.hardtanh(x)),
+    (lambda x: rg.clamp(x, min=0.0), lambda x: torch.clamp(x, min=0.0)),
+    (lambda x: rg.clamp(x, max=0.0), lambda x: torch.clamp(x, max=0.0)),
+    (lambda x: rg.clamp(x, -0.5, 0.5), lambda x: torch.clamp(x, -0.5, 0.5)),
+])
+def test_blocked_entries_stay_zero_under_non_finite_upstream_gradients(ours, theirs):
+    """An inf or NaN arriving at an entry the op blocks gives 0 there, not inf * 0 = NaN (PyTorch's result);
+    at an entry the op passes, it passes."""
+    x = np.array([-2.0, -0.25, 0.25, 2.0, -3.0, 3.0])
+    grad = np.array([np.inf, -np.inf, np.nan, np.inf, np.nan, 1.0])
+    xr, xt = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours(xr).backward(rg.tensor(grad))
+    theirs(xt).backward(torch.tensor(grad))
+    np.testing.assert_array_equal(xr.grad.array, xt.grad.numpy())

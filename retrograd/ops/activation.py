@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import array_of, binary_operands, needs_grad, normalize_dims, record, to_float, unbroadcast
+from .base import array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float, unbroadcast
 
 
 def _float_input(x, op_name):
@@ -90,7 +90,7 @@ def relu(x, inplace=False):
 
     At x = 0 the subgradient is 0 (PyTorch's and JAX's choice). Saves y (x > 0 iff y > 0)."""
     y = np.maximum(array_of(x), 0)
-    out = record(relu, y, (x,), lambda grad_out: (grad_out * (y > 0),))
+    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y > 0),))
     return _write_back(x, out, "relu_") if inplace else out
 
 
@@ -128,7 +128,7 @@ def _hardtanh(op, x, min_val, max_val):
     y = np.clip(x_val, min_val, max_val)
     if y.dtype != x_val.dtype:  # integer input with float bounds stays integer, as in PyTorch
         y = y.astype(x_val.dtype)
-    return record(op, y, (x,), lambda grad_out: (grad_out * ((y > min_val) & (y < max_val)),))
+    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y > min_val) & (y < max_val)),))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
@@ -201,11 +201,11 @@ def clamp(x, min=None, max=None):
     if x_val.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         x_val = to_float(x_val)  # an integer tensor clamped to a float bound becomes the default float
     if max is None:
-        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (grad_out * (x_val >= min),))
+        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (pass_where(grad_out, x_val >= min),))
     if min is None:
-        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (grad_out * (x_val <= max),))
+        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (pass_where(grad_out, x_val <= max),))
     return record(clamp, np.clip(x_val, min, max), (x,),
-                  lambda grad_out: (grad_out * ((x_val >= min) & (x_val <= max)),))
+                  lambda grad_out: (pass_where(grad_out, (x_val >= min) & (x_val <= max)),))
 
 
 def _clamp_tensor(x, min, max):

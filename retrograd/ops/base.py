@@ -88,6 +88,22 @@ def array_of(x):
     raise TypeError(f"expected a Tensor, a number or an array, got {type(x).__name__}: {x!r:.80}")
 
 
+def pass_where(grad_out, mask):
+    """grad_out where `mask` holds, else exactly 0: the VJP of ops that pass or block their gradient
+    (relu, hardtanh, clamp).
+
+    Multiplying by the mask is several times faster than a masked copy (no data-dependent branch),
+    but inf * 0 is NaN: when grad_out is not all finite, the masked copy keeps blocked entries at 0,
+    as PyTorch does."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        grad = grad_out * mask
+        if np.isfinite(grad.sum()):  # overflow in the sum only sends finite input down the exact path
+            return grad
+    grad = np.zeros(np.broadcast_shapes(np.shape(grad_out), np.shape(mask)), np.result_type(grad_out))
+    np.copyto(grad, grad_out, where=mask)
+    return grad
+
+
 def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`, undoing NumPy broadcasting (the one place it is undone).
 
