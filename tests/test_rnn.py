@@ -120,6 +120,53 @@ def test_packed_variable_length_batches_match_torch(kind, bidirectional, enforce
                                    err_msg=name)
 
 
+P = 2  # proj_size in the projection tests
+
+
+@pytest.mark.parametrize("num_layers,bidirectional,batch_first,with_state",
+                         list(itertools.product([1, 2], [False, True], [False, True], [False, True])))
+def test_lstm_with_projection_matches_torch(num_layers, bidirectional, batch_first, with_state):
+    kwargs = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, proj_size=P)
+    ours, theirs = nn.LSTM(I, H, **kwargs).double(), torch.nn.LSTM(I, H, **kwargs).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # weight_hr_l{k} after the biases
+    assert ours.weight_hr_l0.shape == (P, H) and ours.weight_hh_l0.shape == (4 * H, P)
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
+    directions = 2 if bidirectional else 1
+    if with_state:  # h_0 has the projected size, c_0 the hidden size
+        state = (rng.standard_normal((num_layers * directions, B, P)),
+                 rng.standard_normal((num_layers * directions, B, H)))
+        _parity_with_state(ours, theirs, x, state)
+    else:
+        assert_module_parity(ours, theirs, x)
+
+
+def test_lstm_with_projection_on_packed_batches_and_gradcheck():
+    lengths = [5, 3, 2]
+    ours, theirs = nn.LSTM(I, H, proj_size=P).double(), torch.nn.LSTM(I, H, proj_size=P).double()
+    copy_torch_weights(ours, theirs)
+    x = rng.standard_normal((T, B, I))
+    out_ours, (h_ours, c_ours) = ours(rnn_utils.pack_padded_sequence(rg.tensor(x), lengths))
+    out_theirs, (h_theirs, c_theirs) = theirs(torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths))
+    np.testing.assert_allclose(out_ours.data.array, out_theirs.data.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h_ours.array, h_theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c_ours.array, c_theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w_ih, w_hh = rng.standard_normal((4 * H, I)) * 0.5, rng.standard_normal((4 * H, P)) * 0.5
+    b_ih, b_hh, w_hr = rng.standard_normal(4 * H), rng.standard_normal(4 * H), rng.standard_normal((P, H)) * 0.5
+    h0, c0 = rng.standard_normal((B, P)), rng.standard_normal((B, H))
+    numerical_check(lambda x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr: recurrent.lstm_sequence(
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, np.array(lengths), w_hr)[0], x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr)
+
+
+def test_proj_size_errors_match_torch():
+    with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):
+        nn.GRU(4, 3, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(4, 3, proj_size=3)
+    with pytest.raises(RuntimeError, match=r"LSTM: expected hidden state h_0 of shape \(1, 2, 2\), got \(1, 2, 3\)"):
+        nn.LSTM(4, 3, proj_size=2)(rg.randn(5, 2, 4), (rg.zeros(1, 2, 3), rg.zeros(1, 2, 3)))
+    assert "proj_size=2" in repr(nn.LSTM(4, 3, proj_size=2))
+
+
 def test_fused_ops_gradcheck_with_lengths():
     lengths = np.array([5, 2, 3])
     x, h0, c0 = rng.standard_normal((T, B, I)), rng.standard_normal((B, H)), rng.standard_normal((B, H))

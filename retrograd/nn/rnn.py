@@ -3,6 +3,8 @@
 Parameter names, shapes, gate orders and default initialisation are PyTorch's:
 weight_ih_l{k}{_reverse} (G*H, in), weight_hh_l{k}{_reverse} (G*H, H), bias_ih_l{k}, bias_hh_l{k},
 with G = 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n) or 1 (RNN), all drawn from U(-1/sqrt(H), 1/sqrt(H)).
+An LSTM with proj_size = P > 0 also has weight_hr_l{k}{_reverse} (P, H); its states h (and so
+weight_hh's second dimension and the next layer's input) have size P.
 The equations and the backward pass through time are in ops/recurrent.py; the layers here only
 stack layers and directions, apply inter-layer dropout and handle batch_first and packed input.
 
@@ -35,22 +37,30 @@ class RNNBase(Module):
             raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers!r}")
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not supported")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size should be a non-negative integer, got {proj_size!r}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got proj_size={proj_size} and "
+                             f"hidden_size={hidden_size}")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         directions = 2 if bidirectional else 1
         gate_size = GATES[mode] * hidden_size
+        state_size = proj_size or hidden_size
         for layer in range(num_layers):
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                layer_input = input_size if layer == 0 else hidden_size * directions
+                layer_input = input_size if layer == 0 else state_size * directions
                 setattr(self, "weight_ih" + suffix, Parameter(empty(gate_size, layer_input, dtype=dtype)))
-                setattr(self, "weight_hh" + suffix, Parameter(empty(gate_size, hidden_size, dtype=dtype)))
+                setattr(self, "weight_hh" + suffix, Parameter(empty(gate_size, state_size, dtype=dtype)))
                 if bias:
                     setattr(self, "bias_ih" + suffix, Parameter(empty(gate_size, dtype=dtype)))
                     setattr(self, "bias_hh" + suffix, Parameter(empty(gate_size, dtype=dtype)))
+                if proj_size:
+                    setattr(self, "weight_hr" + suffix, Parameter(empty(proj_size, hidden_size, dtype=dtype)))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -62,7 +72,7 @@ class RNNBase(Module):
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = self._parameters.get
         return (get("weight_ih" + suffix), get("weight_hh" + suffix), get("bias_ih" + suffix),
-                get("bias_hh" + suffix))
+                get("bias_hh" + suffix), get("weight_hr" + suffix))
 
     def _check_state(self, state, expected, what):
         if tuple(state.shape) != expected:
@@ -90,20 +100,21 @@ class RNNBase(Module):
                              f"got {x.shape[-1]} (input shape {tuple(x.shape)})")
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
+        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
 
-        h0, c0 = self._initial_state(hx, state_shape, x.dtype, unbatched, packed and input, is_lstm)
+        h0, c0 = self._initial_state(hx, state_shape, cell_shape, x.dtype, unbatched, packed and input, is_lstm)
         h_finals, c_finals = [], []
         layer_input = x
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 sequence = layer_input if direction == 0 else recurrent.reverse_sequences(layer_input, lengths)
                 if is_lstm:
                     out, h_n, c_n = recurrent.lstm_sequence(sequence, h0[index], c0[index], w_ih, w_hh, b_ih, b_hh,
-                                                            lengths)
+                                                            lengths, w_hr)
                     c_finals.append(c_n)
                 elif self.mode == "GRU":
                     out, h_n = recurrent.gru_sequence(sequence, h0[index], w_ih, w_hh, b_ih, b_hh, lengths)
@@ -134,11 +145,11 @@ class RNNBase(Module):
             output = shape.transpose(layer_input, 0, 1) if self.batch_first else layer_input
         return output, ((h_n, c_n) if is_lstm else h_n)
 
-    def _initial_state(self, hx, state_shape, dtype, unbatched, packed_input, is_lstm):
-        """(h0, c0) of shape (layers * directions, B, H), zeros by default; reordered like a packed batch."""
+    def _initial_state(self, hx, state_shape, cell_shape, dtype, unbatched, packed_input, is_lstm):
+        """(h0, c0) of shapes (layers * directions, B, P) and (layers * directions, B, H), zeros by default;
+        reordered like a packed batch."""
         if hx is None:
-            zero = zeros(*state_shape, dtype=dtype)
-            return zero, zero
+            return zeros(*state_shape, dtype=dtype), zeros(*cell_shape, dtype=dtype) if is_lstm else None
         if is_lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
@@ -152,7 +163,7 @@ class RNNBase(Module):
             c0 = shape.unsqueeze(c0, 1) if c0 is not None else None
         self._check_state(h0, state_shape, "hidden state h_0")
         if c0 is not None:
-            self._check_state(c0, state_shape, "cell state c_0")
+            self._check_state(c0, cell_shape, "cell state c_0")
         if packed_input and packed_input.sorted_indices is not None:
             h0 = shape.index_select(h0, 1, packed_input.sorted_indices)
             c0 = shape.index_select(c0, 1, packed_input.sorted_indices) if c0 is not None else None
@@ -173,6 +184,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
@@ -180,12 +193,12 @@ class RNN(RNNBase):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh (default) or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=None, device=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; choose 'tanh' or 'relu'")
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, dtype=dtype)
+                         bias, batch_first, dropout, bidirectional, proj_size, dtype=dtype)
 
 
 class LSTM(RNNBase):
@@ -201,9 +214,9 @@ class GRU(RNNBase):
     """GRU with gates r, z, n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h_t = (1 - z) * n + z * h_{t-1}."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None, device=None):
+                 bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+                         proj_size, dtype=dtype)
 
 
 # ----- cells: one time step, composed from primitive ops (the reference the fused layers are tested against) ---

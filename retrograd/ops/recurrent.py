@@ -58,20 +58,22 @@ def _wants_backward(inputs):
     return is_grad_enabled() and any(needs_grad(t) for t in inputs)
 
 
-def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
-    """A single-layer, single-direction LSTM over a whole sequence: returns (output (T, B, H), h_T, c_T).
+def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_hr=None):
+    """A single-layer, single-direction LSTM over a whole sequence: returns (output (T, B, P), h_T, c_T).
 
     Forward, per step t (PyTorch's equations):
         i, f, g, o = sigma(a_i), sigma(a_f), tanh(a_g), sigma(a_o),  a = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
         c_t = f * c_{t-1} + i * g
-        h_t = o * tanh(c_t)
+        h_t = o * tanh(c_t)                 or, with a projection w_hr (P, H):  h_t = W_hr m_t,  m_t = o * tanh(c_t)
+    P is the state size: H, or proj_size with a projection (then W_hh is (4H, P)).
     Local derivatives of step t, computed in the forward pass while the step's values are in cache
     and saved for the backward pass (which then needs only f among the gates):
         dc/da = [g * i(1-i), c_{t-1} * f(1-f), i * (1-g^2)]   for a_i, a_f, a_g   (c_t through each gate)
         dh/da_o = tanh(c_t) * o(1-o) ;  dh/dc = o * (1 - tanh(c_t)^2)
     Backward, from t = T-1 down to 0 (BPTT), with dh_t = dL/dy_t + (gradient from step t+1):
-        dc_t = dh_t * dh/dc + dc_{t+1} * f_{t+1}       (from h_t, and from c_{t+1})
-        da = [dc_t * dc/da_i, dc_t * dc/da_f, dc_t * dc/da_g, dh_t * dh/da_o]
+        dm_t = dh_t, or W_hr^T dh_t with a projection (then dW_hr = sum_t dh_t m_t^T)
+        dc_t = dm_t * dh/dc + dc_{t+1} * f_{t+1}       (from h_t, and from c_{t+1})
+        da = [dc_t * dc/da_i, dc_t * dc/da_f, dc_t * dc/da_g, dm_t * dh/da_o]
         dh_{t-1} = W_hh^T da  (+ the output gradient at t-1) ;  dc_t * f_t is carried to step t-1
         dW_ih = sum_t da_t x_t^T ;  dW_hh = sum_t da_t h_{t-1}^T ;  db_ih = db_hh = sum_t da_t
         dx_t = W_ih^T da_t
@@ -83,12 +85,14 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
     - sigma(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: the i, f, o rows of the
       weights and biases are halved once per call (exact in floating point)."""
     x_val, w_ih_val, w_hh_val = array_of(x), array_of(w_ih), array_of(w_hh)
+    w_hr_val = None if w_hr is None else array_of(w_hr)
     steps, batch, _ = x_val.shape
-    hidden = w_hh_val.shape[1]
+    hidden = w_hh_val.shape[0] // 4
+    state_size = w_hh_val.shape[1]  # P
     dtype = x_val.dtype
     masks = _step_masks(lengths, steps, dtype)
     keep_fm = None if masks is None else masks.transpose(0, 2, 1)  # (T, 1, B)
-    backward_needed = _wants_backward((x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+    backward_needed = _wants_backward((x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr))
     rows_i, rows_f, rows_g, rows_o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
     sigmoid_rows = (slice(0, 2 * hidden), rows_o)  # i, f and o
 
@@ -102,13 +106,15 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         per_step += np.repeat(bias, batch)
     w_hh_half = w_hh_val * half  # (4H, H)
 
-    h_all = np.empty((steps + 1, hidden, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
+    h_all = np.empty((steps + 1, state_size, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
     c_all = np.empty((steps + 1, hidden, batch), dtype)
     h_all[0], c_all[0] = array_of(h0).T, array_of(c0).T
     tanh_c = np.empty((hidden, batch), dtype)
     if backward_needed:
         local = np.empty((steps, 4 * hidden, batch), dtype)  # [dc/da_i, dc/da_f, dc/da_g, dh/da_o]
         dh_dc = np.empty((steps, hidden, batch), dtype)
+    if w_hr is not None:
+        m_all = np.empty((hidden, steps, batch), dtype)  # m_t = o * tanh(c_t); as (H, T*B) it follows x's rows
     for t in range(steps):
         gates = gates_all[t]  # (4H, B)
         gates += w_hh_half @ h_all[t]
@@ -128,7 +134,11 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         np.multiply(i, g, out=tanh_c)
         c += tanh_c
         np.tanh(c, out=tanh_c)
-        h = np.multiply(o, tanh_c, out=h_all[t + 1])
+        if w_hr is None:
+            h = np.multiply(o, tanh_c, out=h_all[t + 1])
+        else:
+            m = np.multiply(o, tanh_c, out=m_all[:, t])
+            h = np.matmul(w_hr_val, m, out=h_all[t + 1])  # the projection, (P, H) @ (H, B)
         if backward_needed:
             slopes[rows_i] *= g
             slopes[rows_f] *= c_all[t]
@@ -142,7 +152,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
             c[...] = keep * c + (1 - keep) * c_all[t]
             h[...] = keep * h + (1 - keep) * h_all[t]
     del c_all
-    h_all = np.ascontiguousarray(h_all.transpose(0, 2, 1))  # (T + 1, B, H), time-major again
+    h_all = np.ascontiguousarray(h_all.transpose(0, 2, 1))  # (T + 1, B, P), time-major again
     c_n = c.T.copy()
     output = h_all[1:] if masks is None else h_all[1:] * masks
 
@@ -151,19 +161,26 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         if masks is not None:
             grad_output = grad_output * masks
         grad_pre = np.empty((4 * hidden, steps, batch), dtype)  # dL/da; as (4H, T*B) its columns follow x's rows
-        grad_h = grad_h_n.T.copy()  # (H, B): dL/dh_t arriving from step t+1
+        grad_h = grad_h_n.T.copy()  # (P, B): dL/dh_t arriving from step t+1
+        if w_hr is not None:
+            grad_h_all = np.empty((state_size, steps, batch), dtype)  # dh_t, for dW_hr
         grad_c = grad_c_n.T.copy()  # (H, B): dL/dc_t arriving from step t+1
         for t in range(steps - 1, -1, -1):
             f = gates_all[t, rows_f]
             keep = None if keep_fm is None else keep_fm[t]
-            dh = grad_h + grad_output[t].T  # (H, B)
+            dh = grad_h + grad_output[t].T  # (P, B)
             dh_step = dh if keep is None else dh * keep
-            dc = dh_step * dh_dc[t]  # dc_t: from h_t ...
+            if w_hr is None:
+                dm = dh_step
+            else:
+                grad_h_all[:, t] = dh_step
+                dm = w_hr_val.T @ dh_step  # back through the projection
+            dc = dm * dh_dc[t]  # dc_t: from h_t ...
             dc += grad_c if keep is None else grad_c * keep  # ... and from c_{t+1}
             da = grad_pre[:, t]  # (4H, B)
             np.multiply(local[t, :3 * hidden].reshape(3, hidden, batch), dc,
                         out=da[:3 * hidden].reshape(3, hidden, batch))  # da_i, da_f, da_g
-            np.multiply(dh_step, local[t, rows_o], out=da[rows_o])  # da_o
+            np.multiply(dm, local[t, rows_o], out=da[rows_o])  # da_o
             grad_h_prev = w_hh_val.T @ da  # dh_{t-1} through the recurrent weights
             grad_c_prev = dc * f  # dc_{t-1} through the forget gate
             if keep is not None:  # a finished row passes its state gradient straight through
@@ -173,13 +190,16 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         rows = steps * batch
         grad_2d = grad_pre.reshape(4 * hidden, rows)  # (4H, T*B)
         grad_w_ih = grad_2d @ x_val.reshape(rows, -1) if needs_grad(w_ih) else None
-        grad_w_hh = grad_2d @ h_all[:-1].reshape(rows, hidden) if needs_grad(w_hh) else None
+        grad_w_hh = grad_2d @ h_all[:-1].reshape(rows, state_size) if needs_grad(w_hh) else None
         grad_bias = grad_2d @ np.ones(rows, dtype) if b_ih is not None else None  # a GEMV: faster than .sum
         grad_x = (grad_2d.T @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
+        grad_w_hr = None
+        if w_hr is not None and needs_grad(w_hr):
+            grad_w_hr = grad_h_all.reshape(state_size, rows) @ m_all.reshape(hidden, rows).T  # sum_t dh_t m_t^T
         return (grad_x, grad_h.T if needs_grad(h0) else None, grad_c.T if needs_grad(c0) else None, grad_w_ih,
-                grad_w_hh, grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None)
+                grad_w_hh, grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None, grad_w_hr)
 
-    return record_multi(lstm_sequence, (output, h_all[-1], c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh),
+    return record_multi(lstm_sequence, (output, h_all[-1], c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr),
                         lstm_sequence_backward)
 
 
