@@ -140,9 +140,10 @@ def _input_grad_unit_stride(grad_out, w_groups, padded_shape, kernel, stride, di
 
     Lay g out on the padded input's grid, channel-major (O, N, Hp, Wp), zero outside the Ho x Wo
     corner. In flat coordinates of that grid, output pixel m reads input m + u*d*Wp + v*d for
-    kernel offset (u, v): each offset is one constant shift. So after the GEMM w^T @ g, the
-    row of offset (u, v) is added, shifted, into the flat (C, N*Hp*Wp) input gradient in one
-    contiguous pass. The zero margins make shifts that run into the next image add nothing."""
+    kernel offset (u, v): each offset is one constant shift. So offset (u, v)'s share of
+    col2im(w^T @ g), the small GEMM w[:, :, u, v]^T @ g, is added, shifted, into the flat
+    (C, N*Hp*Wp) input gradient in one contiguous pass while it is still in cache. The zero
+    margins make shifts that run into the next image add nothing."""
     n, c, hp, wp = padded_shape
     groups, og, _ = w_groups.shape
     ho, wo = grad_out.shape[2:]
@@ -150,13 +151,14 @@ def _input_grad_unit_stride(grad_out, w_groups, padded_shape, kernel, stride, di
     length = n * hp * wp
     grad_grid = np.zeros((groups, og, n, hp, wp), grad_out.dtype)
     grad_grid[..., :ho, :wo] = grad_out.reshape(n, groups, og, ho, wo).transpose(1, 2, 0, 3, 4)
-    grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_grid.reshape(groups, og, length))  # (G, K, L)
-    grad_cols = grad_cols.reshape(c, kh, kw, length)
+    grad_grid = grad_grid.reshape(groups, og, length)
+    w_offsets = w_groups.reshape(groups, og, c // groups, kh, kw)
     shifts = [[u * dilation[0] * wp + v * dilation[1] for v in range(kw)] for u in range(kh)]
     grad_flat = np.zeros((c, length + shifts[-1][-1]), grad_out.dtype)
     for u in range(kh):
-        for v in range(kw):
-            grad_flat[:, shifts[u][v]:shifts[u][v] + length] += grad_cols[:, u, v]
+        for v in range(kw):  # offset (u, v)'s share, w[:, :, u, v]^T @ g, made and added while in cache
+            share = np.matmul(w_offsets[..., u, v].transpose(0, 2, 1), grad_grid).reshape(c, length)
+            grad_flat[:, shifts[u][v]:shifts[u][v] + length] += share
     return grad_flat[:, :length].reshape(c, n, hp, wp).transpose(1, 0, 2, 3)
 
 
