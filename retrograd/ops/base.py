@@ -88,18 +88,18 @@ def array_of(x):
     raise TypeError(f"expected a Tensor, a number or an array, got {type(x).__name__}: {x!r:.80}")
 
 
-def pass_where(grad_out, mask):
-    """grad_out where `mask` holds, else exactly 0: the VJP of ops that pass or block their gradient
-    (relu, hardtanh, clamp).
+def pass_where(grad_out, mask, out=None):
+    """grad_out where `mask` holds, else exactly 0 (written into `out` if given): the VJP of ops that
+    pass or block their gradient (relu, hardtanh, clamp, max-pooling's choice of entry).
 
     Multiplying by the mask is several times faster than a masked copy (no data-dependent branch),
     but inf * 0 is NaN: when grad_out is not all finite, the masked copy keeps blocked entries at 0,
     as PyTorch does."""
     with np.errstate(invalid="ignore", over="ignore"):
-        grad = grad_out * mask
+        grad = np.multiply(grad_out, mask, out=out)
         if np.isfinite(grad.sum()):  # overflow in the sum only sends finite input down the exact path
             return grad
-    grad = np.zeros(np.broadcast_shapes(np.shape(grad_out), np.shape(mask)), np.result_type(grad_out))
+    grad[...] = 0
     np.copyto(grad, grad_out, where=mask)
     return grad
 

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import default_generator
-from .base import array_of, record
+from .base import array_of, pass_where, record
 
 TIE_POLICIES = ("first", "split", "random")
 
@@ -220,23 +220,21 @@ def _first_maximum(parts):
 
 
 def _spread(grad, choice, parts_out):
-    """parts_out[:, i] = grad where choice == i, else 0 (the VJP of _first_maximum).
-
-    Multiplying by the mask is several times faster than a masked copy (no data-dependent branch);
-    a non-finite grad takes the masked copy so that unchosen entries stay exactly 0, as in PyTorch."""
-    count = parts_out.shape[1]
+    """parts_out[:, i] = grad where choice == i, else 0: the VJP of _first_maximum. One finiteness
+    check serves all parts; a non-finite grad goes through pass_where, which keeps unchosen
+    entries at exactly 0."""
     if choice is None:
         parts_out[:, 0] = grad
         return
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, the answer we want here
+    with np.errstate(invalid="ignore", over="ignore"):
         finite = np.isfinite(grad.sum())
+    count = parts_out.shape[1]
     for index in range(count):
-        mask = choice if count == 2 and index == 1 else ~choice if count == 2 else choice == index
+        mask = (choice if index else ~choice) if count == 2 else choice == index
         if finite:
             np.multiply(grad, mask, out=parts_out[:, index])
         else:
-            parts_out[:, index] = 0
-            np.copyto(parts_out[:, index], grad, where=mask)
+            pass_where(grad, mask, out=parts_out[:, index])
 
 
 def _max_pool_first_by_tiles(op, x, x_values, kernel, out):
