@@ -12,7 +12,7 @@ So retrograd, at import, fixes the two glibc thresholds with `mallopt`:
 - up to TRIM_THRESHOLD of free memory stays at the top of the heap for the next step.
 
 The price is that a process keeps up to TRIM_THRESHOLD of freed memory instead of returning it, the
-same trade PyTorch's caching allocators make. It is process-wide (it also affects other libraries'
+trade every caching allocator makes (PyTorch's GPU allocator, jemalloc, tcmalloc). It is process-wide (it also affects other libraries'
 allocations), so it can be switched off before import with the environment variable
 RETROGRAD_RETAIN_FREED_MEMORY=0. On other C libraries (macOS, musl, Windows) nothing is changed.
 """
