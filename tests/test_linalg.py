@@ -110,6 +110,44 @@ def test_linear_matches_its_composite_twin():
         np.testing.assert_allclose(f.grad.array, c.grad.array, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("memory_shape, view_order", [
+    ((6, 3, 4), (1, 0, 2)),  # the batch_first view of a time-major (T, B, I) RNN output
+    ((2, 3, 5, 4), (2, 0, 1, 3)),
+    ((6, 3, 4), (0, 1, 2)),  # contiguous
+])
+def test_linear_on_a_view_with_permuted_leading_axes(memory_shape, view_order):
+    """The GEMM runs over x's rows in memory order; values, gradients and y's layout follow."""
+    stored, w, b = randn(*memory_shape), randn(5, 4), randn(5)
+    x = rg.tensor(stored, requires_grad=True)
+    x_view = x.permute(*view_order)
+    weight, bias = rg.tensor(w, requires_grad=True), rg.tensor(b, requires_grad=True)
+    y = linear(x_view, weight, bias)
+    inverse = tuple(np.argsort(view_order[:-1])) + (len(view_order) - 1,)
+    assert y.array.transpose(inverse).flags.c_contiguous  # y is a view in x's memory order, not a copy
+    dout = randn(*y.shape)
+    (y * rg.tensor(dout)).sum().backward()
+
+    x_t = torch.tensor(stored, requires_grad=True)
+    w_t, b_t = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    y_t = F.linear(x_t.permute(*view_order), w_t, b_t)
+    (y_t * torch.tensor(dout)).sum().backward()
+    np.testing.assert_allclose(y.array, y_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for ours, theirs in ((x, x_t), (weight, w_t), (bias, b_t)):
+        np.testing.assert_allclose(ours.grad.array, theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_linear_on_a_strided_view_that_is_not_a_permutation():
+    x = rg.tensor(randn(4, 6, 4), requires_grad=True)
+    w = rg.tensor(randn(5, 4), requires_grad=True)
+    x_view = x[:, ::2]  # every other row: no memory order makes it contiguous, so it is copied
+    y = linear(x_view, w)
+    y.sum().backward()
+    np.testing.assert_allclose(y.array, x.array[:, ::2] @ w.array.T, rtol=1e-12)
+    expected = np.zeros((4, 6, 4))
+    expected[:, ::2] = w.array.sum(axis=0)
+    np.testing.assert_allclose(x.grad.array, expected, rtol=1e-12)
+
+
 def test_linear_float32():
     args = [randn(2, 4).astype(np.float32), randn(5, 4).astype(np.float32), randn(5).astype(np.float32)]
     out = assert_parity(linear, F.linear, *args, rtol=1e-5, atol=1e-6)

@@ -58,6 +58,17 @@ def rmatmul(a, b):
     return matmul(b, a)
 
 
+def _leading_axes_in_memory_order(x_val):
+    """The permutation of x's leading axes that lists them in memory order (largest stride first),
+    when x is a view with merely permuted leading axes of a C-contiguous array (e.g. the batch_first
+    view of a time-major RNN output); None when x is already C-contiguous or is not such a view."""
+    if x_val.flags.c_contiguous or x_val.ndim < 3 or x_val.strides[-1] != x_val.itemsize:
+        return None
+    order = tuple(sorted(range(x_val.ndim - 1), key=lambda axis: -x_val.strides[axis]))
+    permuted = x_val.transpose(order + (x_val.ndim - 1,))
+    return order if permuted.flags.c_contiguous else None
+
+
 def linear(x, weight, bias=None):
     """y = x @ W^T + b, one fused op (PyTorch's layout: W is (out, in)).
 
@@ -65,7 +76,10 @@ def linear(x, weight, bias=None):
       dL/dx = g @ W              (N, out) @ (out, in)
       dL/dW = g^T @ x            (out, N) @ (N, in)   one GEMM over all leading axes
       dL/db = sum_N g
-    Saves x and W. The input gradient is skipped when x needs none (a first layer)."""
+    Saves x and W. The input gradient is skipped when x needs none (a first layer).
+    The N rows go through the GEMM in x's memory order: a view with permuted leading axes (the
+    batch_first output of a time-major RNN) is not copied; y is the same permuted view of the
+    GEMM's result, and the small (N, out) gradient is put in that order in the backward pass."""
     x_val, w_val = array_of(x), array_of(weight)
     b_val = None if bias is None else array_of(bias)
     if w_val.ndim != 2 or x_val.ndim == 0 or x_val.shape[-1] != w_val.shape[1]:
@@ -78,18 +92,28 @@ def linear(x, weight, bias=None):
                            f"(expected bias ({w_val.shape[0]},))")
     if x_val.dtype != w_val.dtype:
         x_val, w_val = binary_operands(x_val, w_val)
-    lead = x_val.shape[:-1]
-    x_2d = x_val.reshape(-1, x_val.shape[-1])  # one GEMM over all leading axes, not a batch of small ones
+    order = _leading_axes_in_memory_order(x_val)
+    last = (x_val.ndim - 1,)
+    restore = None if order is None else tuple(np.argsort(order)) + last
+    rows = x_val if order is None else x_val.transpose(order + last)
+    lead = rows.shape[:-1]
+    x_2d = rows.reshape(-1, rows.shape[-1])  # one GEMM over all leading axes, not a batch of small ones
     y = x_2d @ w_val.T
     if b_val is not None:
         y += b_val
     y = y.reshape(lead + (w_val.shape[0],))
+    if restore is not None:
+        y = y.transpose(restore)
 
     def linear_backward(grad_out):
+        if order is not None:
+            grad_out = grad_out.transpose(order + last)  # rows in x_2d's order
         grad_2d = grad_out.reshape(-1, grad_out.shape[-1])  # (N, out)
         grad_x = grad_w = grad_b = None
         if needs_grad(x):
             grad_x = (grad_2d @ w_val).reshape(lead + (w_val.shape[1],))  # (..., in)
+            if restore is not None:
+                grad_x = grad_x.transpose(restore)
         if needs_grad(weight):
             grad_w = grad_2d.T @ x_2d  # (out, in)
         if bias is not None and needs_grad(bias):
