@@ -5,8 +5,9 @@ x (T, B, I), states (B, H). Weights use PyTorch's layout and gate order:
     LSTM  w_ih (4H, I), w_hh (4H, H), gates i, f, g, o
     GRU   w_ih (3H, I), w_hh (3H, H), gates r, z, n
     RNN   w_ih (H, I),  w_hh (H, H)
-The input projection of all T steps is one GEMM before the recurrence; the weight
-gradients are one GEMM each after it. Only the recurrence itself loops over time.
+The input projection of all T steps is one matmul before the recurrence (for LSTM and GRU
+a batched one, W_ih @ x_t^T for every t, so that each step's gates are one contiguous block);
+the weight gradients are one GEMM each after it. Only the recurrence itself loops over time.
 
 `lengths` (B,) makes a batch of variable-length sequences: at steps t >= lengths[b]
 row b's state stops changing and its output is zero (what PyTorch's packed sequences
@@ -51,6 +52,16 @@ def _weight_gradients(grad_pre, inputs, states, need_ih, need_hh):
     grad_w_ih = flat.T @ inputs.reshape(rows, -1) if need_ih else None
     grad_w_hh = flat.T @ states.reshape(rows, -1) if need_hh else None
     return grad_w_ih, grad_w_hh
+
+
+def _with_ones_column(x_val):
+    """[x, 1] as (T*B, I + 1): a bias becomes one more weight column of the input-projection GEMM,
+    and its gradient one more column of the weight-gradient GEMM."""
+    steps, batch, size = x_val.shape
+    inputs = np.empty((steps, batch, size + 1), x_val.dtype)
+    inputs[..., :size] = x_val
+    inputs[..., size] = 1
+    return inputs.reshape(steps * batch, size + 1)
 
 
 def _wants_backward(inputs):
@@ -99,11 +110,10 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
     half = np.ones((4 * hidden, 1), dtype)
     for rows in sigmoid_rows:
         half[rows] = 0.5
-    gates_all = np.matmul(w_ih_val * half, x_val.transpose(0, 2, 1))  # (T, 4H, B): the input projection
-    if b_ih is not None:  # added as one (4H*B) row per step: broadcasting a column over B = 32 is slow
-        bias = (array_of(b_ih) + array_of(b_hh)) * half[:, 0]
-        per_step = gates_all.reshape(steps, 4 * hidden * batch)  # a view: the += lands in gates_all
-        per_step += np.repeat(bias, batch)
+    # the input projection, bias included: [W_ih | b_ih + b_hh] @ [x_t; 1] for every t, as (T, 4H, B)
+    inputs = _with_ones_column(x_val) if b_ih is not None else x_val.reshape(steps * batch, -1)  # (T*B, I [+1])
+    w_in = w_ih_val if b_ih is None else np.concatenate([w_ih_val, (array_of(b_ih) + array_of(b_hh))[:, None]], 1)
+    gates_all = np.matmul(w_in * half, inputs.reshape(steps, batch, -1).transpose(0, 2, 1))
     w_hh_half = w_hh_val * half  # (4H, H)
 
     h_all = np.empty((steps + 1, state_size, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
@@ -160,7 +170,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
         grad_output, grad_h_n, grad_c_n = grads
         if masks is not None:
             grad_output = grad_output * masks
-        grad_pre = np.empty((4 * hidden, steps, batch), dtype)  # dL/da; as (4H, T*B) its columns follow x's rows
+        grad_pre = np.empty((steps, 4 * hidden, batch), dtype)  # dL/da_t: a contiguous block per step
         grad_h = grad_h_n.T.copy()  # (P, B): dL/dh_t arriving from step t+1
         if w_hr is not None:
             grad_h_all = np.empty((state_size, steps, batch), dtype)  # dh_t, for dW_hr
@@ -177,7 +187,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
                 dm = w_hr_val.T @ dh_step  # back through the projection
             dc = dm * dh_dc[t]  # dc_t: from h_t ...
             dc += grad_c if keep is None else grad_c * keep  # ... and from c_{t+1}
-            da = grad_pre[:, t]  # (4H, B)
+            da = grad_pre[t]  # (4H, B)
             np.multiply(local[t, :3 * hidden].reshape(3, hidden, batch), dc,
                         out=da[:3 * hidden].reshape(3, hidden, batch))  # da_i, da_f, da_g
             np.multiply(dm, local[t, rows_o], out=da[rows_o])  # da_o
@@ -188,10 +198,15 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
                 grad_c_prev += grad_c * (1 - keep)
             grad_h, grad_c = grad_h_prev, grad_c_prev
         rows = steps * batch
-        grad_2d = grad_pre.reshape(4 * hidden, rows)  # (4H, T*B)
-        grad_w_ih = grad_2d @ x_val.reshape(rows, -1) if needs_grad(w_ih) else None
+        # (4H, T*B), its columns in x's row order, for the GEMMs over all steps: one transposing copy,
+        # cheaper than writing each step's dL/da_t as 4H rows of B values scattered across it
+        grad_2d = np.ascontiguousarray(grad_pre.transpose(1, 0, 2)).reshape(4 * hidden, rows)
+        grad_w_in = None  # [dW_ih | db]: the bias gradient is the GEMM's column for the ones
+        if needs_grad(w_ih) or needs_grad(b_ih) or needs_grad(b_hh):
+            grad_w_in = grad_2d @ inputs
+        grad_w_ih = grad_w_in[:, :x_val.shape[2]] if needs_grad(w_ih) else None
         grad_w_hh = grad_2d @ h_all[:-1].reshape(rows, state_size) if needs_grad(w_hh) else None
-        grad_bias = grad_2d @ np.ones(rows, dtype) if b_ih is not None else None  # a GEMV: faster than .sum
+        grad_bias = grad_w_in[:, -1] if b_ih is not None and grad_w_in is not None else None
         grad_x = (grad_2d.T @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
         grad_w_hr = None
         if w_hr is not None and needs_grad(w_hr):
