@@ -305,13 +305,13 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         grad_output, grad_h_n = grads
         if masks is not None:
             grad_output = grad_output * masks
-        grad_pre = np.empty((4 * hidden, steps, batch), dtype)  # [n, r, z, hn] rows; (4H, T*B) follows x's rows
+        grad_pre = np.empty((steps, 4 * hidden, batch), dtype)  # rows [n, r, z, hn]: a contiguous block per step
         grad_h = grad_h_n.T.copy()  # (H, B)
         for t in range(steps - 1, -1, -1):
             keep = None if keep_fm is None else keep_fm[t]
             dh = grad_h + grad_output[t].T
             dh_step = dh if keep is None else dh * keep
-            da = grad_pre[:, t]  # (4H, B)
+            da = grad_pre[t]  # (4H, B)
             np.multiply(local[t].reshape(4, hidden, batch), dh_step, out=da.reshape(4, hidden, batch))
             grad_h_prev = dh_step * projected[t, 2 * hidden:]  # through z * h_{t-1}
             grad_h_prev += w_hh_val.T @ da[hidden:]  # and through the recurrent weights
@@ -319,7 +319,7 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
                 grad_h_prev += dh * (1 - keep)
             grad_h = grad_h_prev
         rows = steps * batch
-        grad_2d = grad_pre.reshape(4 * hidden, rows)
+        grad_2d = np.ascontiguousarray(grad_pre.transpose(1, 0, 2)).reshape(4 * hidden, rows)  # as in lstm_sequence
         grad_in, grad_rec = grad_2d[:3 * hidden], grad_2d[hidden:]  # rows n, r, z and r, z, hn
         pytorch_order = np.argsort(input_order)  # n, r, z -> r, z, n
         grad_w_ih = (grad_in @ x_val.reshape(rows, -1))[pytorch_order] if needs_grad(w_ih) else None
