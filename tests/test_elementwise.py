@@ -144,6 +144,22 @@ def test_maximum_minimum_ties_split_the_gradient_like_torch(fn_name):
     np.testing.assert_array_equal(y.grad.array[ties], 0.5)
 
 
+@pytest.mark.parametrize("fn_name", ["maximum", "minimum"])
+def test_maximum_minimum_with_nan_inputs_and_non_finite_gradients_like_torch(fn_name):
+    """PyTorch: the losing input gets exactly 0 even for an inf or NaN gradient, and a NaN input is
+    neither a tie nor a loss, so both inputs get the whole gradient there."""
+    rg_fn, torch_fn = getattr(rg, fn_name), getattr(torch, fn_name)
+    a = np.array([1.0, 2.0, 0.0, np.nan, 3.0, 2.0, np.nan])
+    b = np.array([1.0, 0.0, 2.0, 1.0, np.nan, 2.0, np.nan])
+    for g in (np.array([np.inf, np.inf, np.nan, 1.0, 1.0, -np.inf, 2.0]), np.ones(7)):
+        x, y = rg.tensor(a, requires_grad=True), rg.tensor(b, requires_grad=True)
+        rg_fn(x, y).backward(rg.tensor(g))
+        xt, yt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+        torch_fn(xt, yt).backward(torch.tensor(g))
+        np.testing.assert_array_equal(x.grad.array, xt.grad.numpy())
+        np.testing.assert_array_equal(y.grad.array, yt.grad.numpy())
+
+
 def test_maximum_with_a_zero_dim_tensor_like_relu():
     assert_parity(lambda x, z: rg.maximum(x, z), torch.maximum, np.array([-1.0, 0.0, 2.0]), np.array(0.0))
 

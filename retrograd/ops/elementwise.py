@@ -225,35 +225,34 @@ def cos(x):
 
 
 # ----- selection --------------------------------------------------------------
+def _selection_grads(grad_out, a, b, a_val, b_val, a_loses, b_loses):
+    """The VJP of maximum/minimum, PyTorch's formula: g, halved where a == b, and exactly 0 for the
+    input that lost (`a_loses`/`b_loses`) -- 0 even when g is inf or NaN. A NaN in either input is a
+    tie for no one and a loss for no one, so both inputs get all of g there."""
+    shared = np.where(a_val == b_val, grad_out / 2, grad_out)
+    return (unbroadcast(np.where(a_loses, 0, shared), _shape(a_val)) if needs_grad(a) else None,
+            unbroadcast(np.where(b_loses, 0, shared), _shape(b_val)) if needs_grad(b) else None)
+
+
 def maximum(a, b):
     """y = max(a, b) elementwise
 
-    dL/da = g where a > b, g/2 where a == b ; dL/db likewise.
+    dL/da = g where a > b, g/2 where a == b, 0 where a < b ; dL/db likewise.
     On ties the gradient is split evenly between the two inputs, PyTorch's choice."""
     a_val, b_val = binary_operands(a, b)
     y = _binary(maximum, a_val, b_val, np.maximum)
-
-    def maximum_backward(grad_out):
-        share_a = (a_val > b_val) + 0.5 * (a_val == b_val)
-        return (unbroadcast(grad_out * share_a, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(grad_out * (1 - share_a), _shape(b_val)) if needs_grad(b) else None)
-
-    return record(maximum, y, (a, b), maximum_backward)
+    return record(maximum, y, (a, b),
+                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val < b_val, a_val > b_val))
 
 
 def minimum(a, b):
     """y = min(a, b) elementwise
 
-    dL/da = g where a < b, g/2 where a == b ; dL/db likewise (ties split evenly, as in PyTorch)."""
+    dL/da = g where a < b, g/2 where a == b, 0 where a > b ; dL/db likewise (ties split evenly, as in PyTorch)."""
     a_val, b_val = binary_operands(a, b)
     y = _binary(minimum, a_val, b_val, np.minimum)
-
-    def minimum_backward(grad_out):
-        share_a = (a_val < b_val) + 0.5 * (a_val == b_val)
-        return (unbroadcast(grad_out * share_a, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(grad_out * (1 - share_a), _shape(b_val)) if needs_grad(b) else None)
-
-    return record(minimum, y, (a, b), minimum_backward)
+    return record(minimum, y, (a, b),
+                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val > b_val, a_val < b_val))
 
 
 def where(condition, a, b):
