@@ -215,17 +215,26 @@ def _loss(value):
     return "-" if value is None else f"{value:.6g}"
 
 
+def _spread(round_ratios):
+    """The lowest and highest per-round ratio, e.g. '1.21-1.44'; '-' without a comparison."""
+    if not round_ratios:
+        return "-"
+    return f"{min(round_ratios):.2f}-{max(round_ratios):.2f}"
+
+
 def format_table(results):
     """The human report: one row per workload, then the notes the rows need."""
-    header = f"{'workload':<15} {'retrograd ms':>12} {'torch ms':>10} {'ratio':>7}  {'retrograd loss':>14} " \
-             f"{'torch loss':>12}"
+    header = f"{'workload':<15} {'retrograd ms':>12} {'torch ms':>10} {'ratio':>7} {'rounds':>11}  " \
+             f"{'retrograd loss':>14} {'torch loss':>12}"
     lines = [header, "-" * len(header)]
     notes = []
     for r in results:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        spread = _spread(r.get("round_ratios"))
         mark = "  MISMATCH" if r["mismatch"] else ""
         lines.append(f"{r['workload']:<15} {_ms(r['retrograd_median_s']):>12} {_ms(r['torch_median_s']):>10} "
-                     f"{ratio:>7}  {_loss(r['retrograd_final_loss']):>14} {_loss(r['torch_final_loss']):>12}{mark}")
+                     f"{ratio:>7} {spread:>11}  {_loss(r['retrograd_final_loss']):>14} "
+                     f"{_loss(r['torch_final_loss']):>12}{mark}")
         if r["error"]:
             notes.append(f"{r['workload']}: {r['error']}")
         if r["mismatch"]:
@@ -239,7 +248,8 @@ def format_table(results):
     if results:
         r = results[0]
         notes.append(f"medians over {max(x['rounds'] for x in results)} rounds of per-round median step times; "
-                     f"ratio = median of per-round ratios retrograd/torch; {r['threads']} threads, {r['dtype']}")
+                     f"ratio = median of per-round ratios retrograd/torch, rounds = their lowest and highest "
+                     f"(the machine's noise); {r['threads']} threads, {r['dtype']}")
     return "\n".join(lines + notes)
 
 

@@ -95,6 +95,8 @@ def test_ratio_is_the_median_of_per_round_ratios(fakes):
     assert result["retrograd_median_s"] == pytest.approx(0.004)
     assert result["torch_median_s"] == pytest.approx(0.002)
     assert result["rounds"] == 3 and result["threads"] == 2
+    row = next(line for line in harness.format_table([result]).splitlines() if line.startswith("ops_small"))
+    assert " 3.00x   1.00-5.00 " in row  # the median ratio, then the lowest and highest round's
 
 
 @pytest.mark.parametrize("dtype, theirs, mismatch", [
