@@ -19,15 +19,6 @@ from ..autograd.grad_mode import is_grad_enabled
 from .base import array_of, needs_grad, record, record_multi
 
 
-def _sigmoid(a, out=None):
-    """sigma(a) = (1 + tanh(a / 2)) / 2: no overflow for large |a|."""
-    out = np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1
-    out *= 0.5
-    return out
-
-
 def _step_masks(lengths, steps, dtype):
     """(T, B, 1) masks: 1 where step t is inside sequence b, else 0; None when all are full length."""
     if lengths is None:
