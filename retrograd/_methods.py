@@ -7,8 +7,12 @@ variants (`add_`, `x += y`, ...) follow PyTorch's rules:
   written into the existing array, so tensors sharing it (`.data`, views made
   with `from_numpy`) see the change -- this is how optimizers update weights;
 - with grad recording on, a leaf that requires grad may not be modified
-  (PyTorch's error); a non-leaf takes the result's values and `grad_fn`.
-  Arrays saved by earlier ops stay untouched, so their VJPs remain correct.
+  (PyTorch's error); a non-leaf takes the result's values and `grad_fn` (the
+  result is computed out of place, so the op's own VJP keeps the old values,
+  as PyTorch's in-place ops keep a copy of the original when they need it).
+
+Either way the tensor's version goes up by one, and a backward that needs a
+value saved before the change raises (see `ops.base.record`'s `saved=`).
 """
 import numpy as np
 
@@ -17,7 +21,7 @@ from .ops import activation, elementwise, linalg, reduce, shape
 from .tensor import Tensor
 
 
-def _inplace(self, result, op_name):
+def _inplace(self, result, op_name, self_is_also_an_operand=False):
     """Make `self` hold `result` (the out-of-place op's value), PyTorch-style."""
     if _grad_state[0] and (self._requires_grad or result._requires_grad):
         if self.grad_fn is None and self._requires_grad:
@@ -28,10 +32,7 @@ def _inplace(self, result, op_name):
         if result.array.shape != self.array.shape:
             raise RuntimeError(f"{op_name}: output with shape {tuple(self.shape)} doesn't match the broadcast "
                                f"shape {tuple(result.shape)}")
-        self.array = result.array.astype(self.array.dtype, copy=False)
-        self.grad_fn = result.grad_fn
-        self._output_nr = result._output_nr
-        self._requires_grad = result._requires_grad
+        _rebind(self, result, op_name, self_is_also_an_operand)
         return self
     try:
         np.copyto(self.array, result.array, casting="same_kind")
@@ -41,12 +42,46 @@ def _inplace(self, result, op_name):
     except ValueError:
         raise RuntimeError(f"{op_name}: output with shape {tuple(self.shape)} doesn't match the broadcast shape "
                            f"{tuple(result.shape)}") from None
+    self._bump_version()
     return self
+
+
+def _rebind(self, result, op_name, self_is_also_an_operand):
+    """The recorded in-place op: `self` takes the result's new array, node and version counter.
+
+    Ops recorded earlier that saved `self` see its old counter move on and raise in backward, as in
+    PyTorch. This op's own node may have saved self's old array (as PyTorch saves a copy of the
+    original): nothing can change that array now but an alias of it, so that entry is dropped --
+    unless self was also passed as the other operand (`y.mul_(y)`), which PyTorch saves as itself
+    and so refuses in backward. Aliases (views of self, or self a view) hold the old array, which no
+    longer shows self's values: they are marked stale and refuse to be used (PyTorch would write
+    through them; retrograd cannot)."""
+    old_counter = self._counter()
+    self._bump_version()
+    new_counter = result._counter()
+    new_counter.value = old_counter.value  # x._version keeps counting up, as in PyTorch
+    node = result.grad_fn
+    if node is not None and node.saved is not None:
+        node.saved = tuple((counter, new_counter.value if counter is new_counter else version, array)
+                           for counter, version, array in node.saved
+                           if counter is not old_counter or self_is_also_an_operand) or None
+    if old_counter.shared:
+        old_counter.stale_reason = (
+            f"a view (or detach()) of a tensor that {op_name} changed in place while recording gradients, "
+            f"or the base of such a view, was used afterwards: retrograd's recorded in-place ops give the "
+            f"tensor a new array, so its aliases keep the old values. Make the change out of place "
+            f"(y = y.{op_name.strip('_')}(...)) or under no_grad()."
+        )
+    self.array = result.array.astype(self.array.dtype, copy=False)
+    self.grad_fn = node
+    self._output_nr = result._output_nr
+    self._requires_grad = result._requires_grad
+    self._version_counter = new_counter
 
 
 def _make_inplace(fn, name):
     def method(self, *args, **kwargs):
-        return _inplace(self, fn(self, *args, **kwargs), name)
+        return _inplace(self, fn(self, *args, **kwargs), name, any(arg is self for arg in args))
 
     method.__name__ = name
     method.__doc__ = f"In-place version of {fn.__name__} (see `_methods` for the rules)."
@@ -60,21 +95,42 @@ def _reflected(fn):
     return method
 
 
+def _check_leaf(self, op_name):
+    if self.grad_fn is None and self._requires_grad and _grad_state[0]:
+        raise RuntimeError(f"{op_name}: a leaf Variable that requires grad is being used in an in-place "
+                           f"operation. Wrap the update in `with retrograd.no_grad():` or use the out-of-place op.")
+
+
+def _records(self, other=None):
+    """Whether an in-place op on `self` (with `other`) must be recorded on the tape."""
+    return _grad_state[0] and (self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
+
+
 def _zero_(self):
-    self.array[...] = 0
-    return self
+    return _fill_(self, 0)
 
 
 def _fill_(self, value):
+    """self = value everywhere; recorded, self's old graph gets gradient 0 (and value the sum of g)."""
+    name = "zero_" if isinstance(value, int) and value == 0 else "fill_"
+    _check_leaf(self, name)
+    if _records(self, value):
+        return _inplace(self, shape.masked_fill(self, np.True_, value), name)
+    self._bump_version()
     self.array[...] = value.item() if isinstance(value, Tensor) else value
     return self
 
 
 def _copy_(self, src):
-    if self.grad_fn is None and self._requires_grad and _grad_state[0]:
-        raise RuntimeError("copy_: a leaf Variable that requires grad is being used in an in-place operation.")
-    np.copyto(self.array, np.broadcast_to(np.asarray(src.array if isinstance(src, Tensor) else src),
-                                          self.array.shape), casting="unsafe")
+    """self = src (broadcast, cast to self's dtype); recorded, src gets g and self's old graph 0."""
+    _check_leaf(self, "copy_")
+    if _records(self, src):
+        # where(True, src, self): src's gradient is g, and self's old graph still runs, with 0 (as in PyTorch)
+        source = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+        return _inplace(self, elementwise.where(np.True_, shape.cast(source, self.dtype), self), "copy_")
+    source = np.broadcast_to(np.asarray(src.array if isinstance(src, Tensor) else src), self.array.shape)
+    self._bump_version()
+    np.copyto(self.array, source, casting="unsafe")
     return self
 
 
@@ -82,6 +138,8 @@ def _normal_(self, mean=0.0, std=1.0, generator=None):
     from .tensor import default_generator
 
     rng = generator or default_generator()
+    _check_leaf(self, "normal_")
+    self._bump_version()
     self.array[...] = rng.normal(mean, std, self.array.shape)
     return self
 
@@ -90,6 +148,8 @@ def _uniform_(self, a=0.0, b=1.0, generator=None):
     from .tensor import default_generator
 
     rng = generator or default_generator()
+    _check_leaf(self, "uniform_")
+    self._bump_version()
     self.array[...] = rng.uniform(a, b, self.array.shape)
     return self
 

@@ -83,11 +83,29 @@ def _nested_arrays(items):
             for x in items]
 
 
+class VersionCounter:
+    """How many times a tensor's values were changed in place, shared by the tensor, its views and
+    `.detach()` (PyTorch's semantics; `.data` gets a counter of its own).
+
+    An op that saves a tensor for its backward records the count; backward refuses the saved
+    tensor if the count moved (`autograd.engine.check_saved_versions`). `shared` says a view or a
+    detached alias holds this counter too; `stale_reason` is set when such an alias can no longer
+    see the tensor's values (see `_methods._inplace`), so using it raises instead of computing
+    with old values."""
+
+    __slots__ = ("value", "shared", "stale_reason")
+
+    def __init__(self):
+        self.value = 0
+        self.shared = False
+        self.stale_reason = None
+
+
 class Tensor:
     """An n-dimensional array that records the ops applied to it for reverse-mode autodiff."""
 
     __slots__ = ("array", "grad_fn", "_requires_grad", "_output_nr", "_grad", "_hooks", "_accumulator",
-                 "_retains_grad", "__weakref__", "__dict__")
+                 "_retains_grad", "_version_counter", "__weakref__", "__dict__")
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
@@ -100,6 +118,7 @@ class Tensor:
         self._hooks = None
         self._accumulator = None
         self._retains_grad = False
+        self._version_counter = None
         if requires_grad:
             self.requires_grad = True
 
@@ -115,7 +134,35 @@ class Tensor:
         t._hooks = None
         t._accumulator = None
         t._retains_grad = False
+        t._version_counter = None  # made on first need: most tensors are never saved, viewed or modified
         return t
+
+    # ----- version counter: in-place changes ---------------------------------
+    def _counter(self):
+        """This tensor's VersionCounter (created on first use)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        return counter
+
+    def _share_counter_with(self, alias):
+        """Make `alias` (a view of this tensor's memory, or its detach()) count the same changes."""
+        counter = self._counter()
+        counter.shared = True
+        alias._version_counter = counter
+
+    def _bump_version(self):
+        """Record one in-place change of the values (every in-place op and optimizer step calls this)."""
+        counter = self._counter()
+        if counter.stale_reason is not None:
+            raise RuntimeError(counter.stale_reason)
+        counter.value += 1
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's values (through it or an alias) have seen."""
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
 
     # ----- autograd state -------------------------------------------------
     @property
@@ -155,6 +202,9 @@ class Tensor:
 
     def _edge(self):
         """Where a gradient for this tensor goes: (grad_fn, output_nr) or (AccumulateGrad, 0)."""
+        counter = self._version_counter
+        if counter is not None and counter.stale_reason is not None:
+            raise RuntimeError(counter.stale_reason)
         if self.grad_fn is not None:
             return (self.grad_fn, self._output_nr)
         if self._requires_grad:
@@ -219,8 +269,10 @@ class Tensor:
         return self._retains_grad
 
     def detach(self):
-        """The same storage, cut from the tape."""
-        return Tensor._from_array(self.array)
+        """The same storage, cut from the tape; in-place changes through it bump this tensor's version."""
+        detached = Tensor._from_array(self.array)
+        self._share_counter_with(detached)
+        return detached
 
     def detach_(self):
         self.grad_fn = None
@@ -229,6 +281,8 @@ class Tensor:
 
     @property
     def data(self):
+        """The same storage, cut from the tape, with a version counter of its own: changes made
+        through `.data` are invisible to autograd (PyTorch's escape hatch; prefer `detach()`)."""
         return Tensor._from_array(self.array)
 
     @data.setter

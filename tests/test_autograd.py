@@ -409,3 +409,26 @@ def test_detect_anomaly_checks_ops_whose_inputs_need_no_grad():
     with rg.autograd.detect_anomaly(), np.errstate(invalid="ignore"):
         with pytest.raises(RuntimeError, match="op 'log' returned nan"):
             rg.log(rg.tensor([-1.0]))  # grad mode on, nothing requires grad
+
+
+def test_a_vjp_returning_the_wrong_shape_raises_naming_the_op():
+    """Before, AccumulateGrad broadcast a (1, 3) gradient into a (2, 3) leaf's .grad without a word."""
+    from retrograd.ops.base import record
+
+    def squash(x):
+        def squash_backward(grad_out):
+            return (grad_out[:1],)  # wrong: one row for a two-row input
+        return record(squash, x.array * 2, (x,), squash_backward)
+
+    x = rg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Function SquashBackward returned an invalid gradient at index 0 - "
+                                           r"got \[1, 3\] but expected shape compatible with \[2, 3\]"):
+        squash(x).sum().backward()
+    assert x.grad is None
+
+
+def test_the_root_error_names_the_output_that_has_no_graph():
+    a = rg.ones(2, requires_grad=True) * 2
+    b = rg.ones(2)
+    with pytest.raises(RuntimeError, match="element 1 of tensors does not require grad"):
+        rg.autograd.backward([a.sum(), b.sum()])

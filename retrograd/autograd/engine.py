@@ -32,7 +32,8 @@ RETAIN_GRAPH_HINT = (
 class Node:
     """One recorded op. `name` is what PyTorch calls its grad_fn, e.g. TanhBackward."""
 
-    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "__weakref__")
+    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "saved",
+                 "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, output_meta=None):
         self.op = op
@@ -41,6 +42,7 @@ class Node:
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
+        self.saved = None  # ((version counter, its value when saved, saved array), ...): see check_saved_versions
 
     @property
     def name(self):
@@ -71,6 +73,21 @@ class AccumulateGrad(Node):
     @property
     def name(self):
         return "AccumulateGrad"
+
+
+def check_saved_versions(node):
+    """Refuse to run a VJP whose saved tensors were changed in place after the forward op saved them:
+    the VJP would compute with values the forward never used (PyTorch's error, same wording)."""
+    for counter, saved_version, array in node.saved:
+        if counter.value != saved_version:
+            where = f" The forward op ran at {node.trace}." if node.trace else ""
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [{array.dtype} tensor of shape {list(array.shape)}], saved by {node.name}, is at "
+                f"version {counter.value}; expected version {saved_version} instead. Hint: an in-place op "
+                f"(mul_, add_, x[i] = v, an optimizer step, ...) changed it after the forward pass used it; "
+                f"use the out-of-place op or clone() it first (detect_anomaly() names the forward op)." + where
+            )
 
 
 def _camel(name):
@@ -136,11 +153,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
     """
     buffers = {}
     root_nodes = []
-    for tensor, grad in zip(roots, root_grads):
+    for position, (tensor, grad) in enumerate(zip(roots, root_grads)):
         node, output_nr = tensor._edge()
         if node is None:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                f"element {position} of tensors does not require grad and does not have a grad_fn: "
                 "nothing to differentiate (did you forget requires_grad=True, or run under no_grad?)"
             )
         _add_to_buffer(buffers, node, output_nr, grad)
@@ -184,6 +201,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
             backward_fn = node.backward_fn
             if backward_fn is None:
                 raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
+            if node.saved is not None:
+                check_saved_versions(node)
             if node.output_meta is None:
                 input_grads = backward_fn(grads[0])
             else:
@@ -198,6 +217,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
                 continue
             child, output_nr = edge
             if input_grads is not None and input_grads[i] is not None:
+                _check_gradient_shape(node, i, input_grads[i], child, output_nr)
                 _add_to_buffer(buffers, child, output_nr, input_grads[i])
             consumers[child] -= 1
             if consumers[child] == 0:
@@ -205,7 +225,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
         if runs and not retain_graph:
             node.backward_fn = None  # frees the arrays the VJP closed over
             node.next_edges = ()
+            node.saved = None
     return captured
+
+
+def _check_gradient_shape(node, index, grad, child, output_nr):
+    """A VJP must return each input's gradient in that input's shape (PyTorch's check and wording);
+    where the input is a leaf or one output of a multi-output op, the engine knows the shape."""
+    if type(child) is AccumulateGrad:
+        expected = child.leaf.array.shape
+    elif child.output_meta is not None:
+        expected = child.output_meta[output_nr][0]
+    else:
+        return
+    if np.shape(grad) != expected:
+        raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {index} - got "
+                           f"{list(np.shape(grad))} but expected shape compatible with {list(expected)}")
 
 
 def _add_to_buffer(buffers, node, output_nr, grad):

@@ -33,13 +33,25 @@ class FunctionCtx:
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors):
+        """Keep `tensors` for backward; changing one in place before then makes `saved_tensors` raise."""
         self._saved = tensors
+        self._saved_versions = [(t._counter(), t._counter().value) if isinstance(t, Tensor) else None
+                                for t in tensors]
 
     @property
     def saved_tensors(self):
         if self._released:
             raise RuntimeError(RETAIN_GRAPH_HINT)
-        return () if self._saved is None else self._saved
+        if self._saved is None:
+            return ()
+        for t, entry in zip(self._saved, self._saved_versions):
+            if entry is not None and entry[0].value != entry[1]:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.dtype} tensor of shape {list(t.shape)}], saved with ctx.save_for_backward, "
+                    f"is at version {entry[0].value}; expected version {entry[1]} instead."
+                )
+        return self._saved
 
     def mark_non_differentiable(self, *tensors):
         self._non_differentiable = {id(t) for t in tensors}

@@ -234,8 +234,12 @@ def _check_vjp_attributes(out, o, inputs, checked):
 
     cotangent = np.random.default_rng(0).standard_normal(out.array.shape).astype(out.array.dtype)
     capture = {inputs[i]._edge(): slot for slot, i in enumerate(checked)}
-    run_backward([out], [cotangent], retain_graph=True, capture=capture, observer=observer,
-                 wrap=Tensor._from_array)
+    try:
+        run_backward([out], [cotangent], retain_graph=True, capture=capture, observer=observer,
+                     wrap=Tensor._from_array)
+    except RuntimeError:  # the engine refuses a wrong shape; the observer has already said which
+        if not problems:
+            raise
     if problems:
         raise GradcheckError(f"Backward of output {o} returns malformed gradients:\n  " + "\n  ".join(problems))
 

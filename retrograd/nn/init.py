@@ -40,6 +40,7 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 
 def _fill(tensor, values):
+    tensor._bump_version()
     tensor.array[...] = values
     return tensor
 

@@ -224,6 +224,7 @@ class Module:
             if assign:
                 target.array = np.array(array, dtype=target.array.dtype)
             else:
+                target._bump_version()  # PyTorch's copy_: a graph that saved the old values cannot backward
                 np.copyto(target.array, array, casting="unsafe")
         return _IncompatibleKeys(missing, unexpected)
 

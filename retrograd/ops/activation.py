@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float, unbroadcast
+from .base import OUTPUT, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float, unbroadcast
 
 
 def _float_input(x, op_name):
@@ -40,13 +40,13 @@ def _sigmoid_of(x_val):
 def sigmoid(x):
     """y = 1 / (1 + e^-x) ;  dL/dx = g * y * (1 - y).  Saves y: the derivative needs only the output."""
     y = _sigmoid_of(to_float(array_of(x)))
-    return record(sigmoid, y, (x,), lambda grad_out: (grad_out * y * (1 - y),))
+    return record(sigmoid, y, (x,), lambda grad_out: (grad_out * y * (1 - y),), saved=(OUTPUT,))
 
 
 def tanh(x):
     """y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves y: the derivative needs only the output."""
     y = np.tanh(to_float(array_of(x)))
-    return record(tanh, y, (x,), lambda grad_out: (grad_out * (1 - y * y),))
+    return record(tanh, y, (x,), lambda grad_out: (grad_out * (1 - y * y),), saved=(OUTPUT,))
 
 
 def silu(x, inplace=False):
@@ -55,7 +55,7 @@ def silu(x, inplace=False):
     Saves y and s: with both, the derivative is three multiply-adds (no exp in the backward pass)."""
     s = _sigmoid_of(_float_input(x, "silu"))
     y = array_of(x) * s
-    out = record(silu, y, (x,), lambda grad_out: (grad_out * (s + y * (1 - s)),))
+    out = record(silu, y, (x,), lambda grad_out: (grad_out * (s + y * (1 - s)),), saved=(OUTPUT,))
     return _write_back(x, out, "silu_") if inplace else out
 
 
@@ -66,7 +66,8 @@ def logsigmoid(x):
     x_val = _float_input(x, "logsigmoid")
     z = np.exp(-np.abs(x_val))
     y = np.minimum(x_val, 0) - np.log1p(z)
-    return record(logsigmoid, y, (x,), lambda grad_out: (np.where(x_val < 0, grad_out, grad_out * z) / (1 + z),))
+    return record(logsigmoid, y, (x,), lambda grad_out: (np.where(x_val < 0, grad_out, grad_out * z) / (1 + z),),
+                  saved=(x,))
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -74,14 +75,14 @@ def softplus(x, beta=1.0, threshold=20.0):
 
     Above the threshold the op is the identity (gradient exactly 1), as in PyTorch; at beta x == threshold
     the log form still applies (PyTorch's strict '>'). Computed as logaddexp(0, beta x): no overflow.
-    Saves beta x."""
+    Saves beta x (a copy; x itself is listed as saved, as PyTorch saves it)."""
     scaled = _float_input(x, "softplus") * beta
 
     def softplus_backward(grad_out):
         return (np.where(scaled > threshold, grad_out, grad_out * _sigmoid_of(scaled)),)
 
     y = np.where(scaled > threshold, array_of(x), np.logaddexp(0, scaled) / beta)
-    return record(softplus, y, (x,), softplus_backward)
+    return record(softplus, y, (x,), softplus_backward, saved=(x,))
 
 
 # ----- the ReLU family ------------------------------------------------------------
@@ -90,7 +91,7 @@ def relu(x, inplace=False):
 
     At x = 0 the subgradient is 0 (PyTorch's and JAX's choice). Saves y (x > 0 iff y > 0)."""
     y = np.maximum(array_of(x), 0)
-    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y > 0),))
+    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y > 0),), saved=(OUTPUT,))
     return _write_back(x, out, "relu_") if inplace else out
 
 
@@ -102,7 +103,7 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     x_val = _float_input(x, "leaky_relu")
     y = np.where(x_val > 0, x_val, x_val * negative_slope)
     out = record(leaky_relu, y, (x,),
-                 lambda grad_out: (np.where(x_val > 0, grad_out, grad_out * negative_slope),))
+                 lambda grad_out: (np.where(x_val > 0, grad_out, grad_out * negative_slope),), saved=(x,))
     return _write_back(x, out, "leaky_relu_") if inplace else out
 
 
@@ -119,7 +120,7 @@ def elu(x, alpha=1.0, inplace=False):
     def elu_backward(grad_out):
         return (np.where(positive_side > 0, grad_out, grad_out * (y + alpha)),)
 
-    out = record(elu, y, (x,), elu_backward)
+    out = record(elu, y, (x,), elu_backward, saved=(OUTPUT, x if alpha < 0 else None))
     return _write_back(x, out, "elu_") if inplace else out
 
 
@@ -128,7 +129,8 @@ def _hardtanh(op, x, min_val, max_val):
     y = np.clip(x_val, min_val, max_val)
     if y.dtype != x_val.dtype:  # integer input with float bounds stays integer, as in PyTorch
         y = y.astype(x_val.dtype)
-    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y > min_val) & (y < max_val)),))
+    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y > min_val) & (y < max_val)),),
+                  saved=(OUTPUT,))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
@@ -163,7 +165,7 @@ def gelu(x, approximate="none"):
         def gelu_backward(grad_out):
             return (grad_out * (cdf + x_val * (_INV_SQRT_2PI * np.exp(-0.5 * x_val * x_val))),)
 
-        return record(gelu, x_val * cdf, (x,), gelu_backward)
+        return record(gelu, x_val * cdf, (x,), gelu_backward, saved=(x,))
     if approximate != "tanh":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     x_sq = x_val * x_val
@@ -173,7 +175,7 @@ def gelu(x, approximate="none"):
         slope = 0.5 * (1 + t) + 0.5 * x_val * (1 - t * t) * _GELU_K * (1 + 3 * _GELU_C * x_val * x_val)
         return (grad_out * slope,)
 
-    return record(gelu, 0.5 * x_val * (1 + t), (x,), gelu_tanh_backward)
+    return record(gelu, 0.5 * x_val * (1 + t), (x,), gelu_tanh_backward, saved=(x,))
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -201,11 +203,13 @@ def clamp(x, min=None, max=None):
     if x_val.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         x_val = to_float(x_val)  # an integer tensor clamped to a float bound becomes the default float
     if max is None:
-        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (pass_where(grad_out, x_val >= min),))
+        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (pass_where(grad_out, x_val >= min),),
+                      saved=(x,))
     if min is None:
-        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (pass_where(grad_out, x_val <= max),))
+        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (pass_where(grad_out, x_val <= max),),
+                      saved=(x,))
     return record(clamp, np.clip(x_val, min, max), (x,),
-                  lambda grad_out: (pass_where(grad_out, (x_val >= min) & (x_val <= max)),))
+                  lambda grad_out: (pass_where(grad_out, (x_val >= min) & (x_val <= max)),), saved=(x,))
 
 
 def _clamp_tensor(x, min, max):
@@ -244,7 +248,7 @@ def _clamp_tensor(x, min, max):
             grad_hi = to_input(grad_out * above, max)
         return grad_x, grad_lo, grad_hi
 
-    return record(clamp, y, (x, min, max), clamp_backward)
+    return record(clamp, y, (x, min, max), clamp_backward, saved=(x, min, max))
 
 
 # ----- softmax family ---------------------------------------------------------------
@@ -284,7 +288,7 @@ def softmax(x, dim=None, dtype=None):
         gy = grad_out * y
         return (_as_input_dtype(gy - y * np.sum(gy, axis=axis, keepdims=True), x),)
 
-    return record(softmax, y, (x,), softmax_backward)
+    return record(softmax, y, (x,), softmax_backward, saved=(OUTPUT,))
 
 
 def softmin(x, dim=None, dtype=None):
@@ -299,7 +303,7 @@ def softmin(x, dim=None, dtype=None):
         gy = grad_out * y
         return (_as_input_dtype(y * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
 
-    return record(softmin, y, (x,), softmin_backward)
+    return record(softmin, y, (x,), softmin_backward, saved=(OUTPUT,))
 
 
 def log_softmax(x, dim=None, dtype=None):
@@ -314,7 +318,7 @@ def log_softmax(x, dim=None, dtype=None):
     def log_softmax_backward(grad_out):
         return (_as_input_dtype(grad_out - np.exp(y) * np.sum(grad_out, axis=axis, keepdims=True), x),)
 
-    return record(log_softmax, y, (x,), log_softmax_backward)
+    return record(log_softmax, y, (x,), log_softmax_backward, saved=(OUTPUT,))
 
 
 # ----- erf, for gelu ---------------------------------------------------------------------

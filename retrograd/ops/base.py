@@ -12,6 +12,13 @@ An op is written as
 The VJP returns one gradient per entry of `inputs` (None where no gradient is
 needed or the input is not a tensor). `record` wraps the array in a Tensor and,
 if grad mode is on and some input requires grad, attaches a tape Node.
+
+`saved=` names the tensors whose values the VJP reads: inputs, or `OUTPUT` for
+the result (the docstring's "Saves" line, in code). The node remembers their
+version counters, and backward refuses to run the VJP if one of them was
+changed in place since (PyTorch's check). A tensor the VJP does not read is not
+listed, so changing it in place is allowed, as in PyTorch: `a * w` saves `a`
+only if `w` needs a gradient.
 """
 import numpy as np
 
@@ -22,12 +29,18 @@ from ..tensor import Tensor
 
 _anomaly_state = anomaly._state
 
+OUTPUT = "output"  # in `saved=`: the VJP reads the op's result (exp, tanh, relu, ...)
 
-def record(op, data, inputs, backward_fn):
-    """The op's result as a Tensor, on the tape when a gradient can flow."""
+
+def record(op, data, inputs, backward_fn, saved=()):
+    """The op's result as a Tensor, on the tape when a gradient can flow.
+
+    `saved`: the inputs (and `OUTPUT`) whose values `backward_fn` reads; None entries are skipped."""
     if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results; tensors hold arrays
         data = np.asarray(data)
     out = Tensor._from_array(data)
+    if data.base is not None:
+        _share_counter_if_view(out, data, inputs)
     if _grad_state[0]:
         edges = None
         for i, t in enumerate(inputs):
@@ -37,6 +50,8 @@ def record(op, data, inputs, backward_fn):
                 edges[i] = t._edge()
         if edges is not None:
             node = Node(op, backward_fn, edges)
+            if saved:
+                node.saved = _saved_versions(saved, (out,))
             out.grad_fn = node
             out._requires_grad = True
             if _anomaly_state[0]:
@@ -47,15 +62,21 @@ def record(op, data, inputs, backward_fn):
     return out
 
 
-def record_multi(op, arrays, inputs, backward_fn):
+def record_multi(op, arrays, inputs, backward_fn, saved=()):
     """Like `record` for an op with several differentiable outputs (e.g. a whole-sequence LSTM).
 
-    The VJP receives a list with one gradient per output (zeros where none arrived)."""
+    The VJP receives a list with one gradient per output (zeros where none arrived). `OUTPUT` in
+    `saved` means all the outputs."""
     outs = [Tensor._from_array(a) for a in arrays]
+    for out, a in zip(outs, arrays):
+        if a.base is not None:
+            _share_counter_if_view(out, a, inputs)
     if _grad_state[0]:
         edges = [t._edge() if isinstance(t, Tensor) and t._requires_grad else None for t in inputs]
         if any(e is not None for e in edges):
             node = Node(op, backward_fn, edges, output_meta=[(a.shape, a.dtype) for a in arrays])
+            if saved:
+                node.saved = _saved_versions(saved, outs)
             for output_nr, out in enumerate(outs):
                 out.grad_fn = node
                 out._output_nr = output_nr
@@ -64,6 +85,38 @@ def record_multi(op, arrays, inputs, backward_fn):
                 for a in arrays:
                     _trace(op, node, a)
     return outs
+
+
+def _memory_owner(array):
+    """The object that owns an array's memory (NumPy collapses a view of a view onto it)."""
+    base = array.base
+    if base is None:
+        return array
+    if not isinstance(base, np.ndarray):  # as_strided wraps its base in a DummyArray
+        return getattr(base, "base", base)
+    return base
+
+
+def _share_counter_if_view(out, data, inputs):
+    """A result that views an input's memory shares that input's version counter, as PyTorch's views
+    do: an in-place change through either is a change of both."""
+    owner = _memory_owner(data)
+    for t in inputs:
+        if isinstance(t, Tensor) and _memory_owner(t.array) is owner:
+            t._share_counter_with(out)
+            return
+
+
+def _saved_versions(saved, outputs):
+    """(counter, current version, array) of each saved tensor, for `check_saved_versions`."""
+    entries = []
+    for t in saved:
+        if t is OUTPUT:
+            entries.extend((out._counter(), out._counter().value, out.array) for out in outputs)
+        elif isinstance(t, Tensor):
+            counter = t._counter()
+            entries.append((counter, counter.value, t.array))
+    return tuple(entries) if entries else None
 
 
 def _trace(op, node, data):

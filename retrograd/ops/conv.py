@@ -115,7 +115,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             grad_x = grad_x[:, :, top:top + h, left:left + w]
         return grad_x, grad_w, grad_b
 
-    return record(conv2d, y, (x, weight, bias), conv2d_backward)
+    return record(conv2d, y, (x, weight, bias), conv2d_backward, saved=(x, weight))
 
 
 def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):

@@ -6,7 +6,7 @@ gradient back to the input's shape.
 """
 import numpy as np
 
-from .base import array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+from .base import OUTPUT, array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
 
 
 def _shape(x):
@@ -64,20 +64,26 @@ def rsub(a, b):
 def mul(a, b):
     """y = a * b
 
-    dL/da = g * b ;  dL/db = g * a.  Saves both inputs."""
+    dL/da = g * b ;  dL/db = g * a.  Saves b if a needs a gradient, and a if b does."""
     a_val, b_val = binary_operands(a, b)
+    a_shape, b_shape = _shape(a_val), _shape(b_val)
+    saved_b = b_val if needs_grad(a) else None
+    saved_a = a_val if needs_grad(b) else None
 
     def mul_backward(grad_out):
-        return (unbroadcast(grad_out * b_val, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(grad_out * a_val, _shape(b_val)) if needs_grad(b) else None)
+        return (unbroadcast(grad_out * saved_b, a_shape) if saved_b is not None else None,
+                unbroadcast(grad_out * saved_a, b_shape) if saved_a is not None else None)
 
-    return record(mul, _binary(mul, a_val, b_val, np.multiply), (a, b), mul_backward)
+    y = _binary(mul, a_val, b_val, np.multiply)
+    return record(mul, y, (a, b), mul_backward,
+                  saved=(b if saved_b is not None else None, a if saved_a is not None else None))
 
 
 def div(a, b, rounding_mode=None):
     """y = a / b  (true division: integer inputs give floats, as in PyTorch)
 
-    dL/da = g / b ;  dL/db = -g * a / b^2 = -g * y / b.  Saves b and y.
+    dL/da = g / b ;  dL/db = -g * (a / b) / b.  Saves b, and a if b needs a gradient (PyTorch's
+    formula and choice: y is not saved, so changing y in place is allowed).
     rounding_mode 'trunc' or 'floor' gives a piecewise-constant result with zero gradient."""
     a_val, b_val = binary_operands(a, b)
     if rounding_mode is not None:
@@ -87,18 +93,22 @@ def div(a, b, rounding_mode=None):
             rounded = rounded.astype(a_val.dtype)
         return record(div, rounded, (a, b), lambda grad_out: (None, None))
     a_val, b_val = to_float(a_val), to_float(b_val)
-    y = _binary(div, a_val, b_val, np.divide)
+    a_shape, b_shape = _shape(a_val), _shape(b_val)
+    a_needs, b_needs = needs_grad(a), needs_grad(b)
+    saved_a = a_val if b_needs else None
 
     def div_backward(grad_out):
-        return (unbroadcast(grad_out / b_val, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(-grad_out * y / b_val, _shape(b_val)) if needs_grad(b) else None)
+        return (unbroadcast(grad_out / b_val, a_shape) if a_needs else None,
+                unbroadcast(-grad_out * ((saved_a / b_val) / b_val), b_shape) if b_needs else None)
 
-    return record(div, y, (a, b), div_backward)
+    y = _binary(div, a_val, b_val, np.divide)
+    return record(div, y, (a, b), div_backward, saved=(a if b_needs else None, b))
 
 
 def rdiv(a, b):
-    """y = b / a (Python's reflected division)."""
-    return div(b, a)
+    """y = b / a (Python's reflected division), computed as PyTorch does: reciprocal(a) * b, so the
+    same value, and the graph saves 1/a rather than a."""
+    return mul(reciprocal(a), b)
 
 
 def neg(x):
@@ -133,7 +143,8 @@ def pow(base, exponent):
             grad_exp = unbroadcast(grad_out * y * log_base.astype(y.dtype), _shape(exp_val))
         return grad_base, grad_exp
 
-    return record(pow, y, (base, exponent), pow_backward)
+    return record(pow, y, (base, exponent), pow_backward,
+                  saved=(base, exponent, OUTPUT if needs_grad(exponent) else None))
 
 
 def rpow(exponent, base):
@@ -144,7 +155,7 @@ def rpow(exponent, base):
 def square(x):
     """y = x^2 ;  dL/dx = 2 g x"""
     x_val = array_of(x)
-    return record(square, x_val * x_val, (x,), lambda grad_out: (2 * grad_out * x_val,))
+    return record(square, x_val * x_val, (x,), lambda grad_out: (2 * grad_out * x_val,), saved=(x,))
 
 
 # ----- unary math -------------------------------------------------------------
@@ -153,7 +164,7 @@ def abs(x):
 
     dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch."""
     x_val = array_of(x)
-    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * np.sign(x_val),))
+    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * np.sign(x_val),), saved=(x,))
 
 
 def sign(x):
@@ -167,61 +178,61 @@ def sign(x):
 def sqrt(x):
     """y = sqrt(x) ;  dL/dx = g / (2 y).  Saves y (cheaper than recomputing the root)."""
     y = np.sqrt(to_float(array_of(x)))
-    return record(sqrt, y, (x,), lambda grad_out: (grad_out / (2 * y),))
+    return record(sqrt, y, (x,), lambda grad_out: (grad_out / (2 * y),), saved=(OUTPUT,))
 
 
 def rsqrt(x):
     """y = 1 / sqrt(x) ;  dL/dx = -g y^3 / 2.  Saves y."""
     y = 1 / np.sqrt(to_float(array_of(x)))
-    return record(rsqrt, y, (x,), lambda grad_out: (-0.5 * grad_out * y * y * y,))
+    return record(rsqrt, y, (x,), lambda grad_out: (-0.5 * grad_out * y * y * y,), saved=(OUTPUT,))
 
 
 def reciprocal(x):
     """y = 1 / x ;  dL/dx = -g y^2.  Saves y."""
     y = 1 / to_float(array_of(x))
-    return record(reciprocal, y, (x,), lambda grad_out: (-grad_out * y * y,))
+    return record(reciprocal, y, (x,), lambda grad_out: (-grad_out * y * y,), saved=(OUTPUT,))
 
 
 def exp(x):
     """y = e^x ;  dL/dx = g * y.  Saves y, not x: the derivative is the output itself."""
     y = np.exp(to_float(array_of(x)))
-    return record(exp, y, (x,), lambda grad_out: (grad_out * y,))
+    return record(exp, y, (x,), lambda grad_out: (grad_out * y,), saved=(OUTPUT,))
 
 
 def expm1(x):
     """y = e^x - 1 (accurate near 0) ;  dL/dx = g * (y + 1).  Saves y."""
     y = np.expm1(to_float(array_of(x)))
-    return record(expm1, y, (x,), lambda grad_out: (grad_out * (y + 1),))
+    return record(expm1, y, (x,), lambda grad_out: (grad_out * (y + 1),), saved=(OUTPUT,))
 
 
 def log(x):
     """y = ln x ;  dL/dx = g / x.  Saves x."""
     x_val = to_float(array_of(x))
-    return record(log, np.log(x_val), (x,), lambda grad_out: (grad_out / x_val,))
+    return record(log, np.log(x_val), (x,), lambda grad_out: (grad_out / x_val,), saved=(x,))
 
 
 def log2(x):
     """y = log2 x ;  dL/dx = g / (x ln 2)."""
     x_val = to_float(array_of(x))
-    return record(log2, np.log2(x_val), (x,), lambda grad_out: (grad_out / (x_val * np.log(2.0)),))
+    return record(log2, np.log2(x_val), (x,), lambda grad_out: (grad_out / (x_val * np.log(2.0)),), saved=(x,))
 
 
 def log1p(x):
     """y = ln(1 + x) (accurate near 0) ;  dL/dx = g / (1 + x).  Saves x."""
     x_val = to_float(array_of(x))
-    return record(log1p, np.log1p(x_val), (x,), lambda grad_out: (grad_out / (1 + x_val),))
+    return record(log1p, np.log1p(x_val), (x,), lambda grad_out: (grad_out / (1 + x_val),), saved=(x,))
 
 
 def sin(x):
     """y = sin x ;  dL/dx = g cos x.  Saves x."""
     x_val = to_float(array_of(x))
-    return record(sin, np.sin(x_val), (x,), lambda grad_out: (grad_out * np.cos(x_val),))
+    return record(sin, np.sin(x_val), (x,), lambda grad_out: (grad_out * np.cos(x_val),), saved=(x,))
 
 
 def cos(x):
     """y = cos x ;  dL/dx = -g sin x.  Saves x."""
     x_val = to_float(array_of(x))
-    return record(cos, np.cos(x_val), (x,), lambda grad_out: (-grad_out * np.sin(x_val),))
+    return record(cos, np.cos(x_val), (x,), lambda grad_out: (-grad_out * np.sin(x_val),), saved=(x,))
 
 
 # ----- selection --------------------------------------------------------------
@@ -242,7 +253,8 @@ def maximum(a, b):
     a_val, b_val = binary_operands(a, b)
     y = _binary(maximum, a_val, b_val, np.maximum)
     return record(maximum, y, (a, b),
-                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val < b_val, a_val > b_val))
+                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val < b_val, a_val > b_val),
+                  saved=(a, b))
 
 
 def minimum(a, b):
@@ -252,7 +264,8 @@ def minimum(a, b):
     a_val, b_val = binary_operands(a, b)
     y = _binary(minimum, a_val, b_val, np.minimum)
     return record(minimum, y, (a, b),
-                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val > b_val, a_val < b_val))
+                  lambda grad_out: _selection_grads(grad_out, a, b, a_val, b_val, a_val > b_val, a_val < b_val),
+                  saved=(a, b))
 
 
 def where(condition, a, b):
@@ -274,7 +287,7 @@ def where(condition, a, b):
                 unbroadcast(np.where(cond, grad_out, zero), _shape(a_val)) if needs_grad(a) else None,
                 unbroadcast(np.where(cond, zero, grad_out), _shape(b_val)) if needs_grad(b) else None)
 
-    return record(where, y, (condition, a, b), where_backward)
+    return record(where, y, (condition, a, b), where_backward, saved=(condition,))
 
 
 # ----- comparisons (no gradient: the result is boolean) ------------------------

@@ -186,7 +186,7 @@ def gather(x, dim, index):
     def gather_backward(grad_out):
         return (_scatter_add(x_shape, x_dtype, lambda pos: np.take_along_axis(pos[block], idx, axis), grad_out),)
 
-    return record(gather, y, (x,), gather_backward)
+    return record(gather, y, (x,), gather_backward, saved=(index,))
 
 
 def scatter_add(x, dim, index, src):
@@ -212,7 +212,7 @@ def scatter_add(x, dim, index, src):
             grad_src[src_block] = np.take_along_axis(grad_out[block], idx, axis)
         return (grad_out if needs_grad(x) else None), grad_src
 
-    return record(scatter_add, y, (x, src), scatter_add_backward)
+    return record(scatter_add, y, (x, src), scatter_add_backward, saved=(index,))
 
 
 def index_select(x, dim, index):
@@ -233,7 +233,7 @@ def index_select(x, dim, index):
             return (grad_out.reshape(()).copy(),)
         return (_scatter_add(x_shape, x_dtype, lambda positions: np.take(positions, idx, axis=axis), grad_out),)
 
-    return record(index_select, y, (x,), index_select_backward)
+    return record(index_select, y, (x,), index_select_backward, saved=(index,))
 
 
 def masked_fill(x, mask, value):
@@ -257,4 +257,4 @@ def masked_fill(x, mask, value):
         grad_v = np.asarray(grad_out.sum(where=mask_val), dtype=value.dtype) if needs_grad(value) else None
         return grad_x, grad_v
 
-    return record(masked_fill, y, (x, value), masked_fill_backward)
+    return record(masked_fill, y, (x, value), masked_fill_backward, saved=(mask,))

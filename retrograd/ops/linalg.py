@@ -11,7 +11,8 @@ def matmul(a, b):
     A 1-D `a` acts as a row vector (a new leading axis) and a 1-D `b` as a
     column vector (a new trailing axis); the backward adds those axes to g,
     applies the matrix rule, and removes them again. Batch dimensions
-    broadcast, so each gradient is summed back to its input's batch shape."""
+    broadcast, so each gradient is summed back to its input's batch shape.
+    Saves b if a needs a gradient, and a if b does."""
     a_val, b_val = binary_operands(a, b)
     if a_val.ndim == 0 or b_val.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
@@ -51,7 +52,8 @@ def matmul(a, b):
                 grad_b = grad_b.reshape(b_val.shape)
         return grad_a, grad_b
 
-    return record(matmul, y, (a, b), matmul_backward)
+    return record(matmul, y, (a, b), matmul_backward,
+                  saved=(b if needs_grad(a) else None, a if needs_grad(b) else None))
 
 
 def rmatmul(a, b):
@@ -76,7 +78,7 @@ def linear(x, weight, bias=None):
       dL/dx = g @ W              (N, out) @ (out, in)
       dL/dW = g^T @ x            (out, N) @ (N, in)   one GEMM over all leading axes
       dL/db = sum_N g
-    Saves x and W. The input gradient is skipped when x needs none (a first layer).
+    Saves W if x needs a gradient and x if W does: a first layer keeps no W and skips dL/dx.
     The N rows go through the GEMM in x's memory order: a view with permuted leading axes (the
     batch_first output of a time-major RNN) is not copied; y is the same permuted view of the
     GEMM's result, and the small (N, out) gradient is put in that order in the backward pass."""
@@ -120,7 +122,8 @@ def linear(x, weight, bias=None):
             grad_b = grad_2d.sum(axis=0)  # (out,)
         return grad_x, grad_w, grad_b
 
-    return record(linear, y, (x, weight, bias), linear_backward)
+    return record(linear, y, (x, weight, bias), linear_backward,
+                  saved=(weight if needs_grad(x) else None, x if needs_grad(weight) else None))
 
 
 def embedding(indices, weight, padding_idx=None):
@@ -150,4 +153,4 @@ def embedding(indices, weight, padding_idx=None):
             grad_w[padding_idx] = 0
         return None, grad_w
 
-    return record(embedding, w_val[index], (indices, weight), embedding_backward)
+    return record(embedding, w_val[index], (indices, weight), embedding_backward, saved=(indices,))

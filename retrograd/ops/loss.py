@@ -106,7 +106,8 @@ def _pointwise(op, input, target, reduction, weight, value_and_slope, mean_divid
         return (_grad_for(input, grad) if needs_grad(input) else None,
                 _grad_for(target, -grad) if needs_grad(target) else None)
 
-    return record(op, _reduce(loss, reduction, denominator), (input, target), pointwise_backward)
+    return record(op, _reduce(loss, reduction, denominator), (input, target), pointwise_backward,
+                  saved=(input, target))
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -201,7 +202,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                 grad_y = _grad_for(target, -g * np.log(x_val / (1 - x_val)))
         return grad_x, grad_y
 
-    return record(binary_cross_entropy, _reduce(loss, reduction), (input, target), binary_cross_entropy_backward)
+    return record(binary_cross_entropy, _reduce(loss, reduction), (input, target), binary_cross_entropy_backward,
+                  saved=(input, target, weight))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -244,7 +246,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         return grad_z, grad_y
 
     return record(binary_cross_entropy_with_logits, _reduce(loss, reduction), (input, target),
-                  binary_cross_entropy_with_logits_backward)
+                  binary_cross_entropy_with_logits_backward, saved=(input, target))
 
 
 # ----- multi-class classification ------------------------------------------------------------------
@@ -417,8 +419,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             grad -= (smooth_part[:, None] if smooth_part.ndim else smooth_part) * (1 if w is None else w)
         return restore(grad.astype(z.dtype, copy=False)), None
 
+    # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
+    # the target is
     return record(cross_entropy, _reduce(loss.reshape(sample_shape), reduction, denominator), (input, target),
-                  cross_entropy_backward)
+                  cross_entropy_backward, saved=(target,))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -450,7 +454,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return restore(grad), None
 
     return record(nll_loss, _reduce(loss.reshape(sample_shape), reduction, denominator), (input, target),
-                  nll_loss_backward)
+                  nll_loss_backward, saved=(input, target))
 
 
 # ----- distributions -----------------------------------------------------------------------------------
@@ -498,4 +502,5 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             grad_y = _grad_for(target, grad_y)
         return grad_x, grad_y
 
-    return record(kl_div, _reduce(loss, reduction, denominator), (input, target), kl_div_backward)
+    return record(kl_div, _reduce(loss, reduction, denominator), (input, target), kl_div_backward,
+                  saved=(input, target))

@@ -93,7 +93,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
             grad_b = grad_out.sum(axis=axes)
         return grad_x, None, None, grad_w, grad_b
 
-    return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward)
+    return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
+                  saved=(x, weight))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -135,4 +136,4 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
             grad_b = grad_out.sum(axis=lead_axes)
         return grad_x, grad_w, grad_b
 
-    return record(layer_norm, y, (x, weight, bias), layer_norm_backward)
+    return record(layer_norm, y, (x, weight, bias), layer_norm_backward, saved=(x, weight))

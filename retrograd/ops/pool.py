@@ -152,7 +152,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         grad_padded = _col2im(grad_windows, x_padded.shape, kernel, stride, dilation, out)
         return (_crop(grad_padded, pads, x_val.shape[2:]),)
 
-    result = record(max_pool2d, y, (x,), max_pool2d_backward)
+    result = record(max_pool2d, y, (x,), max_pool2d_backward, saved=(x,))
     if not return_indices:
         return result
     u, v = np.divmod(first, kernel[1])
@@ -200,7 +200,7 @@ def _max_pool_first_by_offsets(op, x, x_padded, pads, kernel, stride, dilation, 
             grad_padded[:, :, rows, cols] += np.where(chosen == offset, grad_out, zero)
         return (_crop(grad_padded, pads, size),)
 
-    return record(op, y, (x,), max_pool2d_backward)
+    return record(op, y, (x,), max_pool2d_backward, saved=(x,))
 
 
 def _first_maximum(parts):
@@ -265,7 +265,7 @@ def _max_pool_first_by_tiles(op, x, x_values, kernel, out):
         _spread(grad_rows.reshape(-1), col_choice, grad_x.reshape(-1, kw))
         return (grad_x,)
 
-    return record(op, y, (x,), max_pool2d_backward)
+    return record(op, y, (x,), max_pool2d_backward, saved=(x,))
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
@@ -320,7 +320,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
         grad_padded = _col2im(grad_windows, x_padded.shape, kernel, stride, dilation, out)
         return (_crop(grad_padded, pads, x_val.shape[2:]),)
 
-    return record(avg_pool2d, y, (x,), avg_pool2d_backward)
+    return record(avg_pool2d, y, (x,), avg_pool2d_backward, saved=(x,))
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -391,4 +391,4 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         gathered = np.take_along_axis(grad_out.reshape(n, c, plane), index.reshape(n, c, -1), axis=-1)
         return gathered.reshape(x_val.shape), None
 
-    return record(max_unpool2d, y.reshape(n, c, *size), (x, indices), max_unpool2d_backward)
+    return record(max_unpool2d, y.reshape(n, c, *size), (x, indices), max_unpool2d_backward, saved=(indices,))

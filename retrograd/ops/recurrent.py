@@ -206,7 +206,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
                 grad_w_hh, grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None, grad_w_hr)
 
     return record_multi(lstm_sequence, (output, h_all[-1], c_n), (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr),
-                        lstm_sequence_backward)
+                        lstm_sequence_backward, saved=(x, h0, c0, w_ih, w_hh, w_hr))
 
 
 def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
@@ -321,7 +321,8 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         grad_x = (grad_in.T @ w_ih_in).reshape(x_val.shape) if needs_grad(x) else None
         return grad_x, grad_h.T if needs_grad(h0) else None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
-    return record_multi(gru_sequence, (output, h_all[-1]), (x, h0, w_ih, w_hh, b_ih, b_hh), gru_sequence_backward)
+    return record_multi(gru_sequence, (output, h_all[-1]), (x, h0, w_ih, w_hh, b_ih, b_hh), gru_sequence_backward,
+                        saved=(x, h0, w_ih, w_hh))
 
 
 def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", lengths=None):
@@ -379,7 +380,8 @@ def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", l
         return (grad_x, grad_h if needs_grad(h0) else None, grad_w_ih, grad_w_hh,
                 grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None)
 
-    return record_multi(rnn_sequence, (output, h_all[-1]), (x, h0, w_ih, w_hh, b_ih, b_hh), rnn_sequence_backward)
+    return record_multi(rnn_sequence, (output, h_all[-1]), (x, h0, w_ih, w_hh, b_ih, b_hh), rnn_sequence_backward,
+                        saved=(x, h0, w_ih, w_hh))
 
 
 def reverse_sequences(x, lengths=None):

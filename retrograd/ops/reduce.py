@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
-from .base import array_of, normalize_dims, record, to_float
+from .base import OUTPUT, array_of, normalize_dims, record, to_float
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -154,7 +154,7 @@ def prod(x, dim=None, keepdim=False, dtype=None):
             grad = g * _product_of_others(x_val, axes[0])
         return (grad.astype(x_dtype, copy=False),)
 
-    return record(prod, np.asarray(y), (x,), prod_backward)
+    return record(prod, np.asarray(y), (x,), prod_backward, saved=(x, OUTPUT))
 
 
 def _product_of_others(x_val, axis):
@@ -238,7 +238,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
         with np.errstate(invalid="ignore"):
             return (scale * _unreduce(grad_out, axes, keepdim) * centered,)
 
-    return record(var, y, (x,), var_backward)
+    return record(var, y, (x,), var_backward, saved=(x,))  # x - mean is a copy; x as PyTorch
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
@@ -257,7 +257,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
         with np.errstate(invalid="ignore"):
             return (scale * half * centered,)
 
-    return record(std, _squeeze(y_kept, axes, keepdim), (x,), std_backward)
+    return record(std, _squeeze(y_kept, axes, keepdim), (x,), std_backward, saved=(x, OUTPUT))
 
 
 # ----- max and min ------------------------------------------------------------------
@@ -301,7 +301,7 @@ def _extreme_all(op, x, reduce):
         mask = np.isnan(x_val) if np.isnan(y) else x_val == y
         return (mask * (grad_out / int(np.count_nonzero(mask))),)
 
-    return record(op, y, (x,), extreme_backward)
+    return record(op, y, (x,), extreme_backward, saved=(x, OUTPUT))
 
 
 def _extreme_dim(op, x, dim, keepdim, pick):
@@ -350,7 +350,7 @@ def _amax_amin(op, x, dim, keepdim, reduce):
         with np.errstate(divide="ignore", invalid="ignore"):  # NaN slices: 0 ties, NaN gradient as in PyTorch
             return ((_unreduce(grad_out, axes, keepdim) / ties) * mask,)
 
-    return record(op, y, (x,), amax_amin_backward)
+    return record(op, y, (x,), amax_amin_backward, saved=(x, OUTPUT))
 
 
 def logsumexp(x, dim, keepdim=False):
@@ -371,7 +371,7 @@ def logsumexp(x, dim, keepdim=False):
         with np.errstate(invalid="ignore"):
             return (_unreduce(grad_out, axes, keepdim) * exps / total,)
 
-    return record(logsumexp, _squeeze(y, axes, keepdim), (x,), logsumexp_backward)
+    return record(logsumexp, _squeeze(y, axes, keepdim), (x,), logsumexp_backward, saved=(x, OUTPUT))
 
 
 # ----- norms -------------------------------------------------------------------------
@@ -429,7 +429,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
             grad = np.sign(x_val) * abs_x ** (p - 1) * _safe_divide(g, y ** (p - 1))
         return (grad.astype(x_dtype, copy=False),)
 
-    return record(norm, _squeeze(y, axes, keepdim), (x,), norm_backward)
+    return record(norm, _squeeze(y, axes, keepdim), (x,), norm_backward, saved=(x, OUTPUT))
 
 
 def _safe_divide(g, y):

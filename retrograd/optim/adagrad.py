@@ -69,4 +69,5 @@ class Adagrad(Optimizer):
                 np.divide(grad, std, out=std)
                 std *= clr
                 param -= std
+                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

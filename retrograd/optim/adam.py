@@ -91,6 +91,7 @@ class Adam(Optimizer):
                 np.divide(exp_avg, denom, out=denom)             # theta <- theta - step_size m / denom
                 denom *= step_size
                 param -= denom
+                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
 
 

@@ -86,4 +86,5 @@ class RMSprop(Optimizer):
                 else:
                     denom *= lr                                  # theta <- theta - lr g / denom
                 param -= denom
+                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

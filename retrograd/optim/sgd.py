@@ -79,4 +79,5 @@ class SGD(Optimizer):
                     param -= d_p
                 else:
                     param -= lr * d_p
+                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
