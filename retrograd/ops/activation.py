@@ -86,11 +86,13 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 # ----- the ReLU family ------------------------------------------------------------
 def relu(x, inplace=False):
-    """y = max(x, 0) ;  dL/dx = g where y > 0, else 0.
+    """y = max(x, 0) ;  dL/dx = 0 where y <= 0, else g.
 
-    At x = 0 the subgradient is 0 (PyTorch's and JAX's choice). Saves y (x > 0 iff y > 0)."""
+    At x = 0 the subgradient is 0 (PyTorch's and JAX's choice); at x = NaN (y = NaN) g passes, as in
+    PyTorch, whose test is 'y <= 0' blocks. Saves y. Since y >= 0 or NaN, 'not y <= 0' is 'y != 0',
+    one comparison."""
     y = np.maximum(array_of(x), 0)
-    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y > 0),))
+    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y != 0),))
     return _write_back(x, out, "relu_") if inplace else out
 
 
@@ -107,17 +109,17 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 
 
 def elu(x, alpha=1.0, inplace=False):
-    """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g if x > 0 else g * (y + alpha)  (= g * alpha * e^x).
+    """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g * alpha * e^x where x <= 0, else g.
 
-    At x = 0 the gradient is alpha (PyTorch's 'x > 0' test puts 0 on the exponential side).
-    Saves y: for alpha >= 0, y > 0 exactly where x > 0, so the derivative needs only the output
-    (x is kept as well only for alpha < 0)."""
+    At x = 0 the gradient is alpha (PyTorch's 'x <= 0' test puts 0 on the exponential side); at
+    x = NaN it is g, as in PyTorch. Saves x, as PyTorch does: g * (y + alpha) from the output
+    would lose e^x to rounding where y is close to -alpha (x = -30 in float32 gives 0, not 1e-13)."""
     x_val = _float_input(x, "elu")
     y = np.where(x_val > 0, x_val, alpha * np.expm1(np.minimum(x_val, 0)))  # min: no overflow on the unused side
-    positive_side = x_val if alpha < 0 else y
 
     def elu_backward(grad_out):
-        return (np.where(positive_side > 0, grad_out, grad_out * (y + alpha)),)
+        with np.errstate(over="ignore"):  # e^x overflows only on the side where g passes
+            return (np.where(x_val <= 0, grad_out * alpha * np.exp(x_val), grad_out),)
 
     out = record(elu, y, (x,), elu_backward)
     return _write_back(x, out, "elu_") if inplace else out
@@ -128,14 +130,16 @@ def _hardtanh(op, x, min_val, max_val):
     y = np.clip(x_val, min_val, max_val)
     if y.dtype != x_val.dtype:  # integer input with float bounds stays integer, as in PyTorch
         y = y.astype(x_val.dtype)
-    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y > min_val) & (y < max_val)),))
+    # y is exactly a bound where x was at or beyond it, and NaN where x was: g passes at NaN (PyTorch's
+    # test is 'x <= min_val or x >= max_val' blocks)
+    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y != min_val) & (y != max_val)),))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
-    """y = min(max(x, min_val), max_val) ;  dL/dx = g where min_val < x < max_val, else 0.
+    """y = min(max(x, min_val), max_val) ;  dL/dx = 0 where x <= min_val or x >= max_val, else g.
 
-    At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there).
-    Saves y: min_val < y < max_val exactly where min_val < x < max_val."""
+    At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there);
+    at x = NaN it is g, as in PyTorch. Saves y: y is a bound exactly where x is at or beyond it."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
     out = _hardtanh(hardtanh, x, min_val, max_val)

@@ -115,7 +115,7 @@ def pow(base, exponent):
     base_val, exp_val = binary_operands(base, exponent)
     if isinstance(base_val, np.ndarray) and base_val.dtype.kind in "iu" and np.any(np.asarray(exp_val) < 0):
         raise RuntimeError("pow: integers to negative integer powers are not allowed")
-    y = _binary(pow, base_val, exp_val, np.power)
+    y = _binary(pow, base_val, exp_val, _power)
 
     def pow_backward(grad_out):
         grad_base = grad_exp = None
@@ -123,7 +123,7 @@ def pow(base, exponent):
             if isinstance(exp_val, (int, float)) and exp_val == 0:
                 grad_base = np.zeros_like(grad_out)
             else:
-                grad_base = grad_out * exp_val * np.power(base_val, exp_val - 1)
+                grad_base = grad_out * exp_val * _power(base_val, exp_val - 1)
                 if isinstance(exp_val, np.ndarray):  # 0 where exponent == 0, even at base 0 (PyTorch's choice)
                     grad_base = np.where(exp_val == 0, 0.0, grad_base).astype(grad_out.dtype, copy=False)
                 grad_base = unbroadcast(grad_base, _shape(base_val))
@@ -134,6 +134,16 @@ def pow(base, exponent):
         return grad_base, grad_exp
 
     return record(pow, y, (base, exponent), pow_backward)
+
+
+def _power(base_val, exp_val):
+    """base ** exponent as PyTorch computes it: a number exponent of 0.5 or -0.5 goes through sqrt, so
+    (-0) ** -0.5 is -inf and (-inf) ** -0.5 is NaN, where np.power gives inf and 0 (x ** 0.5's gradient)."""
+    if type(exp_val) is float and exp_val in (0.5, -0.5) and base_val.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(base_val)
+            return root if exp_val == 0.5 else 1 / root
+    return np.power(base_val, exp_val)
 
 
 def rpow(exponent, base):
@@ -148,20 +158,28 @@ def square(x):
 
 
 # ----- unary math -------------------------------------------------------------
+def signum(x_val):
+    """sign(x) in {-1, 0, 1} as PyTorch computes it: sign(NaN) = 0 (NumPy's np.sign gives NaN there)."""
+    if x_val.dtype.kind != "f":
+        return np.sign(x_val)
+    return np.subtract(x_val > 0, x_val < 0, dtype=x_val.dtype)
+
+
 def abs(x):
     """y = |x|
 
-    dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch."""
+    dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch; so is
+    sign(NaN), so a NaN entry gets 0, not NaN (PyTorch's result)."""
     x_val = array_of(x)
-    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * np.sign(x_val),))
+    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * signum(x_val),))
 
 
 def sign(x):
-    """y = sign(x) in {-1, 0, 1}
+    """y = sign(x) in {-1, 0, 1}, 0 for NaN (PyTorch's)
 
     dL/dx = 0 everywhere (also at 0, where PyTorch takes the zero subgradient)."""
     x_val = array_of(x)
-    return record(sign, np.sign(x_val), (x,), lambda grad_out: (np.zeros_like(grad_out),))
+    return record(sign, signum(np.asarray(x_val)), (x,), lambda grad_out: (np.zeros_like(grad_out),))
 
 
 def sqrt(x):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import array_of, normalize_dims, record, to_float
+from .elementwise import signum
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -133,7 +134,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
     Without zeros in x that is g~ * y / x_i. With zeros, division is wrong (0/0), so the
     product of the others is built from exclusive cumulative products from both ends:
     one zero in a slice gives its position the product of the rest and the others 0;
-    two or more zeros give the whole slice 0. Saves x and y."""
+    two or more zeros give the whole slice 0, and over all dims (dim=None) exactly 0 everywhere even
+    beside an inf or NaN, as PyTorch's shortcut does. Saves x and y."""
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod: dim must be a single int or None (PyTorch's prod reduces one dim or all)")
     x_val = array_of(x)
@@ -148,6 +150,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
         g = _unreduce(grad_out, axes, keepdim)
         if np.all(x_val != 0):
             grad = g * (_unreduce(y, axes, keepdim) / x_val)
+        elif axes is None and np.count_nonzero(x_val == 0) > 1:
+            grad = np.zeros(x_val.shape, g.dtype)
         elif axes is None:
             grad = g * _product_of_others(x_val.reshape(-1), 0).reshape(x_val.shape)
         else:
@@ -379,8 +383,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """y = (sum |x|^p)^(1/p) over `dim` (p = 2 or 'fro' by default; 1; inf = max|x|; -inf = min|x|; 0 = count)
 
     p = 2:       dL/dx = g~ * x / y
-    p = 1:       dL/dx = g~ * sign(x)
-    p = +-inf:   dL/dx = g~ * sign(x) / k on the k entries with |x| = y (ties split evenly)
+    p = 1:       dL/dx = g~ * sign(x)   (sign(NaN) = 0, as in PyTorch: a NaN entry gets 0)
+    p = +-inf:   dL/dx = g~ * sign(x) / k on the k entries with |x| = y (ties split evenly; NaN gets 0)
     p = 0:       dL/dx = 0
     other p:     dL/dx = g~ * sign(x) |x|^(p-1) / y^(p-1)
     Where y = 0 the gradient is 0 (PyTorch's subgradient), and for p < 1 entries x = 0 get 0.
@@ -415,10 +419,10 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         if p == 2:
             grad = x_val * _safe_divide(g, y)
         elif p == 1:
-            grad = np.sign(x_val) * g
+            grad = signum(x_val) * g
         elif abs(p) == math.inf:
             mask = (abs_x == y) | np.isnan(abs_x)
-            grad = np.sign(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
+            grad = signum(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
         elif p == 0:
             grad = np.zeros_like(x_val)
         elif p < 1:
