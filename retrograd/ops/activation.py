@@ -10,7 +10,10 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float, unbroadcast
+from .base import (
+    accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
+    unbroadcast,
+)
 
 
 def _float_input(x, op_name):
@@ -276,17 +279,26 @@ def _as_input_dtype(grad, x):
     return grad if grad.dtype == x.dtype else grad.astype(x.dtype)
 
 
+def _widened(array):
+    """float16 as float32, other dtypes as they are: the softmax family computes in float32 for float16
+    and rounds its output (and gradient) once, as PyTorch does on the CPU."""
+    return array.astype(accumulation_dtype(array.dtype), copy=False)
+
+
 def softmax(x, dim=None, dtype=None):
     """y = e^(x - m) / sum(e^(x - m)) over dim, m = max over dim (exact, and no overflow for large x)
 
     dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
-    y = np.exp(x_val - np.max(x_val, axis=axis, keepdims=True))
+    x_wide = _widened(x_val)
+    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True))
     y /= np.sum(y, axis=axis, keepdims=True)
+    y = y.astype(x_val.dtype, copy=False)
 
     def softmax_backward(grad_out):
-        gy = grad_out * y
-        return (_as_input_dtype(gy - y * np.sum(gy, axis=axis, keepdims=True), x),)
+        y_wide = _widened(y)
+        gy = grad_out * y_wide
+        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x),)
 
     return record(softmax, y, (x,), softmax_backward)
 
@@ -296,12 +308,15 @@ def softmin(x, dim=None, dtype=None):
 
     dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmin")
-    y = np.exp(np.min(x_val, axis=axis, keepdims=True) - x_val)
+    x_wide = _widened(x_val)
+    y = np.exp(np.min(x_wide, axis=axis, keepdims=True) - x_wide)
     y /= np.sum(y, axis=axis, keepdims=True)
+    y = y.astype(x_val.dtype, copy=False)
 
     def softmin_backward(grad_out):
-        gy = grad_out * y
-        return (_as_input_dtype(y * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
+        y_wide = _widened(y)
+        gy = grad_out * y_wide
+        return (_as_input_dtype(y_wide * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
 
     return record(softmin, y, (x,), softmin_backward)
 
@@ -312,11 +327,14 @@ def log_softmax(x, dim=None, dtype=None):
     dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y.  Saves y (the output, so no extra
     memory) and recomputes e^y in the backward pass, as PyTorch does."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
-    y = x_val - np.max(x_val, axis=axis, keepdims=True)
+    x_wide = _widened(x_val)
+    y = x_wide - np.max(x_wide, axis=axis, keepdims=True)
     y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
+    y = y.astype(x_val.dtype, copy=False)
 
     def log_softmax_backward(grad_out):
-        return (_as_input_dtype(grad_out - np.exp(y) * np.sum(grad_out, axis=axis, keepdims=True), x),)
+        g = _widened(grad_out)
+        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x),)
 
     return record(log_softmax, y, (x,), log_softmax_backward)
 

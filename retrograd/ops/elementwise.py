@@ -6,7 +6,10 @@ gradient back to the input's shape.
 """
 import numpy as np
 
-from .base import array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+from .base import (
+    array_of, binary_operands, check_broadcast, half_with_number, needs_grad, number_opmath, record, to_float,
+    unbroadcast,
+)
 
 
 def _shape(x):
@@ -14,8 +17,12 @@ def _shape(x):
 
 
 def _binary(op, a, b, compute):
-    """Run a broadcasting forward, turning NumPy's shape error into one that names the op."""
+    """Run a broadcasting forward, turning NumPy's shape error into one that names the op.
+
+    A float16 array with a Python number is computed in float32 and rounded once (`number_opmath`)."""
     try:
+        if half_with_number(a, b):
+            return number_opmath(compute, a, b)
         return compute(a, b)
     except ValueError:
         check_broadcast(op.__name__, _shape(a), _shape(b))
@@ -66,10 +73,17 @@ def mul(a, b):
 
     dL/da = g * b ;  dL/db = g * a.  Saves both inputs."""
     a_val, b_val = binary_operands(a, b)
+    in_float32 = half_with_number(a_val, b_val)  # float16 g times a number: in float32, as the forward
 
     def mul_backward(grad_out):
-        return (unbroadcast(grad_out * b_val, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(grad_out * a_val, _shape(b_val)) if needs_grad(b) else None)
+        grad_a = grad_b = None
+        if needs_grad(a):
+            grad_a = number_opmath(np.multiply, grad_out, b_val) if in_float32 else grad_out * b_val
+            grad_a = unbroadcast(grad_a, _shape(a_val))
+        if needs_grad(b):
+            grad_b = number_opmath(np.multiply, grad_out, a_val) if in_float32 else grad_out * a_val
+            grad_b = unbroadcast(grad_b, _shape(b_val))
+        return grad_a, grad_b
 
     return record(mul, _binary(mul, a_val, b_val, np.multiply), (a, b), mul_backward)
 
@@ -86,12 +100,19 @@ def div(a, b, rounding_mode=None):
         if isinstance(a_val, np.ndarray) and a_val.dtype.kind in "iu":
             rounded = rounded.astype(a_val.dtype)
         return record(div, rounded, (a, b), lambda grad_out: (None, None))
-    a_val, b_val = to_float(a_val), to_float(b_val)
+    # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
+    a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
     y = _binary(div, a_val, b_val, np.divide)
+    in_float32 = half_with_number(a_val, b_val)  # float16 g divided by a number: in float32, as the forward
 
     def div_backward(grad_out):
-        return (unbroadcast(grad_out / b_val, _shape(a_val)) if needs_grad(a) else None,
-                unbroadcast(-grad_out * y / b_val, _shape(b_val)) if needs_grad(b) else None)
+        grad_a = grad_b = None
+        if needs_grad(a):
+            grad_a = number_opmath(np.divide, grad_out, b_val) if in_float32 else grad_out / b_val
+            grad_a = unbroadcast(grad_a, _shape(a_val))
+        if needs_grad(b):
+            grad_b = unbroadcast(-grad_out * y / b_val, _shape(b_val))
+        return grad_a, grad_b
 
     return record(div, y, (a, b), div_backward)
 

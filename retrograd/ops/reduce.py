@@ -7,6 +7,9 @@ an empty tuple means "all dims" (except for `all`/`any`, where it reduces nothin
 Ties: `max()`/`min()` without dim, `amax`/`amin` and the inf-norm split the
 gradient evenly among tied entries; `max`/`min` with dim send it to the returned
 index, the first occurrence (PyTorch's choices).
+float16: sum, mean, cumsum, var, std, norm and logsumexp compute in float32 and
+round the result to float16 once, forward and backward, as PyTorch does on the CPU
+(`accumulation_dtype`).
 """
 import builtins
 import collections
@@ -16,7 +19,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
-from .base import array_of, normalize_dims, record, to_float
+from .base import accumulation_dtype, array_of, normalize_dims, record, to_float
 from .elementwise import signum
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
@@ -96,11 +99,14 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     x_val = array_of(x)
     axes = _axes(dim, np.ndim(x_val), "sum")
     if dtype is not None:
-        y = np.add.reduce(x_val.astype(dtype, copy=False), axis=axes, keepdims=keepdim)
+        summed = x_val.astype(dtype, copy=False)
+        y = np.add.reduce(summed, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(summed.dtype))
+        y = np.asarray(y).astype(summed.dtype, copy=False)
     elif x_val.dtype.kind in "biu":
         y = np.add.reduce(x_val, axis=axes, dtype=_INT64, keepdims=keepdim)
     else:
-        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim)
+        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x_val.dtype))
+        y = np.asarray(y).astype(x_val.dtype, copy=False)
 
     def sum_backward(grad_out):
         return (_as_grad(_unreduce(grad_out, axes, keepdim), x_val),)
@@ -118,11 +124,16 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     _require_float(x_val, "mean", "floating point or complex")
     axes = _axes(dim, x_val.ndim, "mean")
     n = _count(x_val.shape, axes)
-    y = np.add.reduce(x_val, axis=axes, keepdims=keepdim) / n if n else np.mean(x_val, axis=axes, keepdims=keepdim)
+    acc = accumulation_dtype(x_val.dtype)
+    if n:
+        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim, dtype=acc) / n
+    else:
+        y = np.mean(x_val, axis=axes, keepdims=keepdim)
+    y = np.asarray(y).astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
 
     def mean_backward(grad_out):
-        grad = _unreduce(grad_out, axes, keepdim) / n
+        grad = np.divide(_unreduce(grad_out, axes, keepdim), n, dtype=acc)  # n itself may exceed float16
         return (np.broadcast_to(grad.astype(x_dtype, copy=False), x_val.shape),)
 
     return record(mean, np.asarray(y), (x,), mean_backward)
@@ -185,13 +196,15 @@ def cumsum(x, dim, dtype=None):
     if axis is None:  # 0-d: the identity
         y = np.array(x_val, dtype=dtype)
     else:
-        y = np.cumsum(x_val, axis=axis[0], dtype=dtype)
+        out_dtype = x_val.dtype if dtype is None else np.dtype(dtype)
+        y = np.cumsum(x_val, axis=axis[0], dtype=accumulation_dtype(out_dtype)).astype(out_dtype, copy=False)
     x_dtype = x_val.dtype
 
     def cumsum_backward(grad_out):
         if axis is None:
             return (grad_out.astype(x_dtype, copy=False),)
-        grad = np.flip(np.cumsum(np.flip(grad_out, axis[0]), axis=axis[0]), axis[0])
+        acc = accumulation_dtype(grad_out.dtype)
+        grad = np.flip(np.cumsum(np.flip(grad_out, axis[0]), axis=axis[0], dtype=acc), axis[0])
         return (grad.astype(x_dtype, copy=False),)
 
     return record(cumsum, y, (x,), cumsum_backward)
@@ -209,12 +222,15 @@ def _correction(dim, unbiased, correction, op_name):
 
 
 def _centered(x, dim, correction, op_name):
-    """x - mean, sum of squares (keepdims) and the degrees of freedom n - correction (clipped at 0)."""
+    """x - mean, sum of squares (keepdims) and the degrees of freedom n - correction (clipped at 0).
+
+    x - mean and the squares are in the accumulation dtype (float32 for float16 x)."""
     x_val = array_of(x)
     _require_float(x_val, op_name)
     axes = _axes(dim, x_val.ndim, op_name)
     n = _count(x_val.shape, axes)
-    centered = x_val - np.add.reduce(x_val, axis=axes, keepdims=True) / n
+    x_acc = x_val.astype(accumulation_dtype(x_val.dtype), copy=False)
+    centered = x_acc - np.add.reduce(x_acc, axis=axes, keepdims=True) / n
     squares = np.add.reduce(centered * centered, axis=axes, keepdims=True)
     dof = builtins.max(n - correction, 0)
     if dof == 0:
@@ -235,12 +251,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     Saves x - mean."""
     dim, c = _correction(dim, unbiased, correction, "var")
     x_val, axes, centered, squares, dof = _centered(x, dim, c, "var")
-    y = _squeeze(_divide(squares, float(dof)), axes, keepdim)
+    y = _squeeze(_divide(squares, float(dof)), axes, keepdim).astype(x_val.dtype, copy=False)
     scale = 2.0 / dof if dof > 0 else math.inf
 
     def var_backward(grad_out):
         with np.errstate(invalid="ignore"):
-            return (scale * _unreduce(grad_out, axes, keepdim) * centered,)
+            return ((scale * _unreduce(grad_out, axes, keepdim) * centered).astype(x_val.dtype, copy=False),)
 
     return record(var, y, (x,), var_backward)
 
@@ -259,9 +275,9 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
         g = _unreduce(grad_out, axes, keepdim)
         half = np.divide(g, 2 * y_kept, out=np.zeros(y_kept.shape, y_kept.dtype), where=y_kept != 0)
         with np.errstate(invalid="ignore"):
-            return (scale * half * centered,)
+            return ((scale * half * centered).astype(x_val.dtype, copy=False),)
 
-    return record(std, _squeeze(y_kept, axes, keepdim), (x,), std_backward)
+    return record(std, _squeeze(y_kept, axes, keepdim).astype(x_val.dtype, copy=False), (x,), std_backward)
 
 
 # ----- max and min ------------------------------------------------------------------
@@ -363,6 +379,8 @@ def logsumexp(x, dim, keepdim=False):
     dL/dx = g~ * exp(x - y) = g~ * softmax(x) over dim. Saves exp(x - m) and its sum (the softmax's parts).
     An infinite m is replaced by 0 so that all -inf gives -inf (PyTorch's rule)."""
     x_val = to_float(array_of(x))
+    out_dtype = x_val.dtype
+    x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)
     axes = _axes(dim, x_val.ndim, "logsumexp")
     shift = np.max(x_val, axis=axes, keepdims=True, initial=-np.inf)
     shift = np.where(np.isfinite(shift), shift, 0)
@@ -373,9 +391,9 @@ def logsumexp(x, dim, keepdim=False):
 
     def logsumexp_backward(grad_out):
         with np.errstate(invalid="ignore"):
-            return (_unreduce(grad_out, axes, keepdim) * exps / total,)
+            return ((_unreduce(grad_out, axes, keepdim) * exps / total).astype(out_dtype, copy=False),)
 
-    return record(logsumexp, _squeeze(y, axes, keepdim), (x,), logsumexp_backward)
+    return record(logsumexp, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), logsumexp_backward)
 
 
 # ----- norms -------------------------------------------------------------------------
@@ -397,6 +415,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x_val = x_val.astype(dtype, copy=False)
     _require_float(x_val, "norm")
+    out_dtype = x_val.dtype
+    x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)  # float16: 300^2 alone overflows
     axes = _axes(dim, x_val.ndim, "norm")
     abs_x = np.abs(x_val)
     if p == 2:
@@ -433,7 +453,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
             grad = np.sign(x_val) * abs_x ** (p - 1) * _safe_divide(g, y ** (p - 1))
         return (grad.astype(x_dtype, copy=False),)
 
-    return record(norm, _squeeze(y, axes, keepdim), (x,), norm_backward)
+    return record(norm, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), norm_backward)
 
 
 def _safe_divide(g, y):
