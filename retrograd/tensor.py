@@ -7,6 +7,7 @@ detached from the tape. Methods and operators delegate to the ops in
 """
 import builtins
 import numbers
+import sys
 
 import numpy as np
 
@@ -99,6 +100,13 @@ class VersionCounter:
         self.value = 0
         self.shared = False
         self.stale_reason = None
+def _references_to(array):
+    return sys.getrefcount(array)
+
+
+# what sys.getrefcount reports inside a function for an argument nobody else holds (the figure differs
+# between CPython versions): Tensor._accumulate adopts a gradient array only at this count
+_SOLE_REFERENCE = _references_to(np.empty(0))
 
 
 class Tensor:
@@ -222,7 +230,12 @@ class Tensor:
         if grad.shape != self.array.shape:
             grad = np.broadcast_to(grad, self.array.shape)
         if self._grad is None:
-            owned = grad.base is None and grad.flags.writeable and isinstance(grad, np.ndarray)
+            # Adopt the array only if this call holds its sole reference (PyTorch's AccumulateGrad checks
+            # the use count the same way): a VJP may return one array for two inputs (add, the RNN
+            # biases), and a root gradient or a hook's tensor belongs to the user. A shared array as
+            # `.grad` would let an in-place edit of one gradient (clip_grad_norm_, mul_) change another.
+            owned = (type(grad) is np.ndarray and sys.getrefcount(grad) <= _SOLE_REFERENCE
+                     and grad.base is None and grad.flags.writeable)
             self._grad = Tensor._from_array(grad if owned else np.array(grad))
         else:
             self._grad.array = self._grad.array + grad

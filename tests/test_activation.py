@@ -102,6 +102,77 @@ def test_kinks_match_pytorch(rg_fn, torch_fn, kinks, scale):
     assert_parity(rg_fn, torch_fn, x.astype(np.float32), rtol=1e-5, atol=1e-6)
 
 
+# NaN and +-inf extend the kink table of every row: there the conventions (which side of a test NaN falls
+# on) decide the gradient, and PyTorch's answer is matched bit for bit, NaN for NaN
+SPECIAL_POINTS = np.array([math.nan, math.inf, -math.inf, 0.0, 1.0])
+SPECIAL_ROWS = np.array([[math.nan, 1.0, 2.0], [math.inf, 1.0, 2.0], [-math.inf, 1.0, 2.0], [math.inf, math.inf, 1.0],
+                         [-math.inf, -math.inf, -math.inf], [math.inf, -math.inf, 0.0], [0.5, 1.0, 2.0]])
+
+
+def value_and_grad(fn, x, dout):
+    """fn(x) and d(sum(fn(x) * dout))/dx as arrays, for a retrograd or a PyTorch fn."""
+    if fn.func.__module__.startswith("retrograd"):
+        leaf = rg.tensor(x, requires_grad=True)
+        out = fn(leaf)
+        (out * rg.tensor(dout)).sum().backward()
+        return out.array, leaf.grad.array
+    leaf = torch.tensor(x, requires_grad=True)
+    out = fn(leaf)
+    (out * torch.tensor(dout)).sum().backward()
+    return out.detach().numpy(), leaf.grad.numpy()
+
+
+def assert_same_special_values(ours, theirs, rtol, what=""):
+    """NaN where PyTorch has NaN, and the same infinities and zeros exactly; finite values within rtol."""
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{what}: NaN positions differ")
+    exact = ~np.isfinite(theirs) | (theirs == 0)
+    np.testing.assert_array_equal(ours[exact], theirs[exact], err_msg=f"{what}: special values differ")
+    np.testing.assert_allclose(ours[~exact], theirs[~exact], rtol=rtol, atol=0, err_msg=what)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's 'invalid value' on inf - inf, as intended
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rg_fn, torch_fn, kinks, scale", CASES)
+def test_nan_and_inf_match_pytorch(rg_fn, torch_fn, kinks, scale, dtype):
+    """Forward and gradient at NaN and +-inf equal PyTorch's exactly, NaN positions included.
+
+    Elementwise ops: each point goes to PyTorch on its own, through its scalar kernel. PyTorch's vectorised
+    CPU kernels disagree with its scalar ones (and with themselves, depending on where in the tensor a value
+    sits): hardtanh and relu6 give 0 at NaN instead of g, elu gives NaN instead of g, gelu(inf) in float32
+    gives NaN instead of inf. retrograd follows the scalar definition, which matches PyTorch on every
+    tensor shorter than one vector and everywhere for relu, clamp and the smooth activations.
+    Softmax family: rows holding NaN and infinities, as whole tensors."""
+    if "dim" in rg_fn.keywords:
+        x = SPECIAL_ROWS.astype(dtype)
+        dout = np.linspace(0.5, 1.5, x.size).reshape(x.shape).astype(dtype)
+        expected = value_and_grad(torch_fn, x, dout)
+    else:
+        x = SPECIAL_POINTS.astype(dtype)
+        dout = np.linspace(0.5, 1.5, x.size).astype(dtype)
+        per_point = [value_and_grad(torch_fn, x[i:i + 1], dout[i:i + 1]) for i in range(x.size)]
+        expected = [np.concatenate(parts) for parts in zip(*per_point)]
+    ours = value_and_grad(rg_fn, x, dout)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5  # float32 softmax gradients cancel: a few ulp apart
+    for what, mine, theirs in zip(("forward", "gradient"), ours, expected):
+        assert mine.dtype == dtype
+        assert_same_special_values(mine, theirs, rtol, what)
+
+
+@pytest.mark.parametrize("fn, torch_fn, expected", [
+    (A.relu, F.relu, 0.5), (A.relu6, F.relu6, 0.5), (A.hardtanh, F.hardtanh, 0.5), (A.elu, F.elu, 0.5),
+    (partial(A.leaky_relu, negative_slope=0.25), partial(F.leaky_relu, negative_slope=0.25), 0.125),
+    (partial(A.clamp, min=-1.0, max=1.0), partial(torch.clamp, min=-1.0, max=1.0), 0.0),
+], ids=["relu", "relu6", "hardtanh", "elu", "leaky_relu", "clamp"])
+def test_gradient_at_nan_is_pytorchs_choice(fn, torch_fn, expected):
+    """The reported cases: relu, hardtanh, relu6, elu and leaky_relu pass g at NaN ('x <= 0' and its kin
+    are false there); clamp blocks it ('min <= x <= max' is false)."""
+    x = rg.tensor([math.nan], requires_grad=True)
+    fn(x).backward(rg.tensor([0.5]))
+    torch_x = torch.tensor([math.nan], requires_grad=True)
+    torch_fn(torch_x).backward(torch.tensor([0.5]))
+    assert x.grad.item() == torch_x.grad.item() == expected
+
+
 def grad_at(fn, value):
     x = rg.tensor(np.array([value]), requires_grad=True)
     fn(x).sum().backward()

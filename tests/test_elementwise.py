@@ -130,6 +130,39 @@ def test_abs_and_sign_at_zero_match_torch():
     assert grad.grad.tolist() == [0.0, 0.0, -1.0, 1.0]
 
 
+SPECIAL_POINTS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 2.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's 'invalid value' / 'divide by zero', as intended
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_at_nan_inf_and_zero_match_torch(name, dtype):
+    """Forward and gradient at NaN, +-inf and +-0 equal PyTorch's: NaN exactly where PyTorch has NaN (abs'(NaN)
+    and sign(NaN) are 0; x ** 0.5 and x ** -0.5 are sqrt's, NaN at -inf), other values to rounding."""
+    rg_fn, torch_fn, _ = UNARY[name]
+    x = SPECIAL_POINTS.astype(dtype)
+    dout = np.linspace(0.5, 1.5, x.size).astype(dtype)
+    ours, theirs = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    rg_out, torch_out = rg_fn(ours), torch_fn(theirs)
+    (rg_out * rg.tensor(dout)).sum().backward()
+    (torch_out * torch.tensor(dout)).sum().backward()
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    for what, a, b in [("forward", rg_out.array, torch_out.detach().numpy()), ("gradient", ours.grad.array,
+                                                                              theirs.grad.numpy())]:
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=f"{name} {what}: NaN positions differ")
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=f"{name} {what}")
+
+
+@pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5])
+def test_square_root_powers_at_negative_zero_and_minus_inf_match_torch(exponent):
+    x = np.array([-0.0, -np.inf, -4.0, 4.0])
+    with np.errstate(all="ignore"):
+        out = assert_parity(lambda t: t ** exponent, lambda t: t ** exponent, x, rtol=1e-15, atol=0)[0]
+    expected = (torch.tensor(x) ** exponent).numpy()
+    numbers = ~np.isnan(expected)  # -0 ** 0.5 is -0 and -0 ** -0.5 is -inf, as sqrt gives them
+    np.testing.assert_array_equal(np.signbit(out.array[numbers]), np.signbit(expected[numbers]))
+
+
 @pytest.mark.parametrize("fn_name", ["maximum", "minimum"])
 def test_maximum_minimum_ties_split_the_gradient_like_torch(fn_name):
     rg_fn, torch_fn = getattr(rg, fn_name), getattr(torch, fn_name)

@@ -197,6 +197,64 @@ def test_nan_propagates_like_torch():
     assert_parity(lambda t: t.argmin(1), lambda t: t.argmin(1), x, grad=False)
 
 
+# NaN and +-inf in the reductions' table: slices holding NaN, one or two infinities of either sign, zeros
+SPECIAL = np.array([[np.nan, 1.0, 2.0, 0.5], [INF, 1.0, -2.0, 0.5], [-INF, 1.0, 2.0, 0.5], [INF, -INF, 1.0, 0.5],
+                    [0.0, 0.0, 0.0, 0.0], [INF, INF, 0.0, 1.0], [np.nan, INF, 0.0, 1.0], [1.0, 2.0, -3.0, 0.5]])
+
+
+def _value_and_grad(lib, fn, x, dim):
+    """fn's output and the gradient of sum(output * dout) for a fixed dout, as arrays."""
+    leaf = (rg.tensor if lib is rg else torch.tensor)(x.copy(), requires_grad=True)
+    out = fn(lib, leaf, dim, False)
+    out = out[0] if isinstance(out, tuple) else out
+    dout = np.linspace(0.5, 1.5, math.prod(out.shape)).reshape(tuple(out.shape)).astype(x.dtype)
+    (out * (rg.tensor if lib is rg else torch.tensor)(dout)).sum().backward()
+    grad = leaf.grad.array if lib is rg else leaf.grad.numpy()
+    return np.asarray(out.array if lib is rg else out.detach().numpy()), grad
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's 'invalid value' on inf - inf, as intended
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dim", [None, 0, 1])
+@pytest.mark.parametrize("name", OPS)
+def test_nan_and_inf_match_pytorch(name, dim, dtype):
+    """Forward and gradient with NaN and infinities in the input equal PyTorch's: NaN exactly where PyTorch
+    has NaN, infinities and zeros exactly, other values to rounding."""
+    fn, _ = OPS[name]
+    x = SPECIAL.astype(dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    for what, ours, theirs in zip(("forward", "gradient"), _value_and_grad(rg, fn, x, dim),
+                                  _value_and_grad(torch, fn, x, dim)):
+        assert ours.dtype == dtype and ours.shape == theirs.shape, what
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=f"{what}: NaN positions differ")
+        exact = ~np.isfinite(theirs) | (theirs == 0)
+        np.testing.assert_array_equal(ours[exact], theirs[exact], err_msg=f"{what}: special values differ")
+        np.testing.assert_allclose(ours[~exact], theirs[~exact], rtol=rtol, atol=0, err_msg=what)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+@pytest.mark.parametrize("name", NO_GRAD_OPS)
+def test_arg_nan_and_inf_match_pytorch(name, dim):
+    fn = NO_GRAD_OPS[name]
+    np.testing.assert_array_equal(fn(rg, rg.tensor(SPECIAL), dim, False).array,
+                                  fn(torch, torch.tensor(SPECIAL), dim, False).numpy())
+
+
+@pytest.mark.parametrize("p", [1, INF, -INF])
+def test_norm_gradient_at_nan_is_zero_like_pytorch(p):
+    """sign(NaN) = 0 in PyTorch, so the 1- and inf-norms send a NaN entry 0, not NaN."""
+    x = rg.tensor([np.nan, 2.0, -3.0], requires_grad=True)
+    R.norm(x, p=p).backward()
+    assert x.grad.array[0] == 0.0
+
+
+def test_prod_of_all_with_two_zeros_has_zero_gradient_beside_nan():
+    """PyTorch's prod over all dims returns exactly 0 everywhere when two entries are 0, even next to NaN or inf."""
+    x = rg.tensor([0.0, np.nan, 0.0, np.inf], requires_grad=True)
+    R.prod(x).backward()
+    np.testing.assert_array_equal(x.grad.array, [0.0, 0.0, 0.0, 0.0])
+
+
 def test_max_min_return_type():
     x = rg.tensor(TIES)
     result = x.max(dim=1)

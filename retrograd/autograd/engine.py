@@ -193,7 +193,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
             observer(node, grads, None)
         if type(node) is AccumulateGrad:
             if runs and capture is None and observer is None:
-                node.leaf._accumulate(grads[0], wrap)
+                node.leaf._accumulate(grads.pop(), wrap)  # popped: the leaf may adopt an array only it holds
             continue
 
         input_grads = None
@@ -222,6 +222,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
             consumers[child] -= 1
             if consumers[child] == 0:
                 ready.append(child)
+        input_grads = None  # let go of the VJP's tuple before its leaves run: they count references
         if runs and not retain_graph:
             node.backward_fn = None  # frees the arrays the VJP closed over
             node.next_edges = ()

@@ -10,7 +10,10 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .base import OUTPUT, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float, unbroadcast
+from .base import (
+    OUTPUT, accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
+    unbroadcast,
+)
 
 
 def _float_input(x, op_name):
@@ -87,11 +90,13 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 # ----- the ReLU family ------------------------------------------------------------
 def relu(x, inplace=False):
-    """y = max(x, 0) ;  dL/dx = g where y > 0, else 0.
+    """y = max(x, 0) ;  dL/dx = 0 where y <= 0, else g.
 
-    At x = 0 the subgradient is 0 (PyTorch's and JAX's choice). Saves y (x > 0 iff y > 0)."""
+    At x = 0 the subgradient is 0 (PyTorch's and JAX's choice); at x = NaN (y = NaN) g passes, as in
+    PyTorch, whose test is 'y <= 0' blocks. Saves y. Since y >= 0 or NaN, 'not y <= 0' is 'y != 0',
+    one comparison."""
     y = np.maximum(array_of(x), 0)
-    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y > 0),), saved=(OUTPUT,))
+    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y != 0),), saved=(OUTPUT,))
     return _write_back(x, out, "relu_") if inplace else out
 
 
@@ -108,19 +113,19 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 
 
 def elu(x, alpha=1.0, inplace=False):
-    """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g if x > 0 else g * (y + alpha)  (= g * alpha * e^x).
+    """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g * alpha * e^x where x <= 0, else g.
 
-    At x = 0 the gradient is alpha (PyTorch's 'x > 0' test puts 0 on the exponential side).
-    Saves y: for alpha >= 0, y > 0 exactly where x > 0, so the derivative needs only the output
-    (x is kept as well only for alpha < 0)."""
+    At x = 0 the gradient is alpha (PyTorch's 'x <= 0' test puts 0 on the exponential side); at
+    x = NaN it is g, as in PyTorch. Saves x, as PyTorch does: g * (y + alpha) from the output
+    would lose e^x to rounding where y is close to -alpha (x = -30 in float32 gives 0, not 1e-13)."""
     x_val = _float_input(x, "elu")
     y = np.where(x_val > 0, x_val, alpha * np.expm1(np.minimum(x_val, 0)))  # min: no overflow on the unused side
-    positive_side = x_val if alpha < 0 else y
 
     def elu_backward(grad_out):
-        return (np.where(positive_side > 0, grad_out, grad_out * (y + alpha)),)
+        with np.errstate(over="ignore"):  # e^x overflows only on the side where g passes
+            return (np.where(x_val <= 0, grad_out * alpha * np.exp(x_val), grad_out),)
 
-    out = record(elu, y, (x,), elu_backward, saved=(OUTPUT, x if alpha < 0 else None))
+    out = record(elu, y, (x,), elu_backward, saved=(x,))
     return _write_back(x, out, "elu_") if inplace else out
 
 
@@ -129,15 +134,17 @@ def _hardtanh(op, x, min_val, max_val):
     y = np.clip(x_val, min_val, max_val)
     if y.dtype != x_val.dtype:  # integer input with float bounds stays integer, as in PyTorch
         y = y.astype(x_val.dtype)
-    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y > min_val) & (y < max_val)),),
+    # y is exactly a bound where x was at or beyond it, and NaN where x was: g passes at NaN (PyTorch's
+    # test is 'x <= min_val or x >= max_val' blocks)
+    return record(op, y, (x,), lambda grad_out: (pass_where(grad_out, (y != min_val) & (y != max_val)),),
                   saved=(OUTPUT,))
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
-    """y = min(max(x, min_val), max_val) ;  dL/dx = g where min_val < x < max_val, else 0.
+    """y = min(max(x, min_val), max_val) ;  dL/dx = 0 where x <= min_val or x >= max_val, else g.
 
-    At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there).
-    Saves y: min_val < y < max_val exactly where min_val < x < max_val."""
+    At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there);
+    at x = NaN it is g, as in PyTorch. Saves y: y is a bound exactly where x is at or beyond it."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
     out = _hardtanh(hardtanh, x, min_val, max_val)
@@ -276,17 +283,26 @@ def _as_input_dtype(grad, x):
     return grad if grad.dtype == x.dtype else grad.astype(x.dtype)
 
 
+def _widened(array):
+    """float16 as float32, other dtypes as they are: the softmax family computes in float32 for float16
+    and rounds its output (and gradient) once, as PyTorch does on the CPU."""
+    return array.astype(accumulation_dtype(array.dtype), copy=False)
+
+
 def softmax(x, dim=None, dtype=None):
     """y = e^(x - m) / sum(e^(x - m)) over dim, m = max over dim (exact, and no overflow for large x)
 
     dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
-    y = np.exp(x_val - np.max(x_val, axis=axis, keepdims=True))
+    x_wide = _widened(x_val)
+    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True))
     y /= np.sum(y, axis=axis, keepdims=True)
+    y = y.astype(x_val.dtype, copy=False)
 
     def softmax_backward(grad_out):
-        gy = grad_out * y
-        return (_as_input_dtype(gy - y * np.sum(gy, axis=axis, keepdims=True), x),)
+        y_wide = _widened(y)
+        gy = grad_out * y_wide
+        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x),)
 
     return record(softmax, y, (x,), softmax_backward, saved=(OUTPUT,))
 
@@ -296,12 +312,15 @@ def softmin(x, dim=None, dtype=None):
 
     dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmin")
-    y = np.exp(np.min(x_val, axis=axis, keepdims=True) - x_val)
+    x_wide = _widened(x_val)
+    y = np.exp(np.min(x_wide, axis=axis, keepdims=True) - x_wide)
     y /= np.sum(y, axis=axis, keepdims=True)
+    y = y.astype(x_val.dtype, copy=False)
 
     def softmin_backward(grad_out):
-        gy = grad_out * y
-        return (_as_input_dtype(y * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
+        y_wide = _widened(y)
+        gy = grad_out * y_wide
+        return (_as_input_dtype(y_wide * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
 
     return record(softmin, y, (x,), softmin_backward, saved=(OUTPUT,))
 
@@ -312,11 +331,14 @@ def log_softmax(x, dim=None, dtype=None):
     dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y.  Saves y (the output, so no extra
     memory) and recomputes e^y in the backward pass, as PyTorch does."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
-    y = x_val - np.max(x_val, axis=axis, keepdims=True)
+    x_wide = _widened(x_val)
+    y = x_wide - np.max(x_wide, axis=axis, keepdims=True)
     y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
+    y = y.astype(x_val.dtype, copy=False)
 
     def log_softmax_backward(grad_out):
-        return (_as_input_dtype(grad_out - np.exp(y) * np.sum(grad_out, axis=axis, keepdims=True), x),)
+        g = _widened(grad_out)
+        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x),)
 
     return record(log_softmax, y, (x,), log_softmax_backward, saved=(OUTPUT,))
 

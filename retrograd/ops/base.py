@@ -188,6 +188,37 @@ def to_float(array):
     return np.asarray(array, dtype=default_float())
 
 
+_FLOAT16, _FLOAT32 = np.dtype(np.float16), np.dtype(np.float32)
+
+
+def accumulation_dtype(dtype):
+    """The dtype to reduce in: float32 for float16 data, else the dtype itself.
+
+    PyTorch accumulates float16 sums, means, variances, norms and softmaxes in float32 on the CPU and
+    rounds the result to float16 once; in float16 itself a running sum of 0.1s stalls near 256, a
+    sum of squares overflows at 65,504, and so does a count such as 70,000."""
+    return _FLOAT32 if dtype == _FLOAT16 else dtype
+
+
+def half_with_number(a, b):
+    """Whether a binary op pairs a float16 array with a Python number (see `number_opmath`).
+
+    On every binary op's path, so `type(...) is` and the dtype's identity (NumPy's native dtypes are
+    singletons) rather than isinstance and ==."""
+    if type(a) is np.ndarray:
+        return a.dtype is _FLOAT16 and type(b) is not np.ndarray
+    return type(b) is np.ndarray and b.dtype is _FLOAT16
+
+
+def number_opmath(compute, a, b):
+    """compute(a, b) for a float16 array and a Python number, as PyTorch computes it: in float32, rounded
+    to float16 once. NumPy would round the number to float16 first (70000 becomes inf, 1e-8 becomes 0)."""
+    a = a.astype(_FLOAT32) if isinstance(a, np.ndarray) else a
+    b = b.astype(_FLOAT32) if isinstance(b, np.ndarray) else b
+    with np.errstate(over="ignore"):  # a float32 result beyond float16's range rounds to inf, as in PyTorch
+        return np.asarray(compute(a, b)).astype(_FLOAT16)
+
+
 def _category(dtype):
     return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]
 

@@ -6,7 +6,10 @@ gradient back to the input's shape.
 """
 import numpy as np
 
-from .base import OUTPUT, array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+from .base import (
+    OUTPUT, array_of, binary_operands, check_broadcast, half_with_number, needs_grad, number_opmath, record,
+    to_float, unbroadcast,
+)
 
 
 def _shape(x):
@@ -14,8 +17,12 @@ def _shape(x):
 
 
 def _binary(op, a, b, compute):
-    """Run a broadcasting forward, turning NumPy's shape error into one that names the op."""
+    """Run a broadcasting forward, turning NumPy's shape error into one that names the op.
+
+    A float16 array with a Python number is computed in float32 and rounded once (`number_opmath`)."""
     try:
+        if half_with_number(a, b):
+            return number_opmath(compute, a, b)
         return compute(a, b)
     except ValueError:
         check_broadcast(op.__name__, _shape(a), _shape(b))
@@ -69,10 +76,17 @@ def mul(a, b):
     a_shape, b_shape = _shape(a_val), _shape(b_val)
     saved_b = b_val if needs_grad(a) else None
     saved_a = a_val if needs_grad(b) else None
+    in_float32 = half_with_number(a_val, b_val)  # float16 g times a number: in float32, as the forward
 
     def mul_backward(grad_out):
-        return (unbroadcast(grad_out * saved_b, a_shape) if saved_b is not None else None,
-                unbroadcast(grad_out * saved_a, b_shape) if saved_a is not None else None)
+        grad_a = grad_b = None
+        if saved_b is not None:
+            grad_a = number_opmath(np.multiply, grad_out, saved_b) if in_float32 else grad_out * saved_b
+            grad_a = unbroadcast(grad_a, a_shape)
+        if saved_a is not None:
+            grad_b = number_opmath(np.multiply, grad_out, saved_a) if in_float32 else grad_out * saved_a
+            grad_b = unbroadcast(grad_b, b_shape)
+        return grad_a, grad_b
 
     y = _binary(mul, a_val, b_val, np.multiply)
     return record(mul, y, (a, b), mul_backward,
@@ -92,14 +106,21 @@ def div(a, b, rounding_mode=None):
         if isinstance(a_val, np.ndarray) and a_val.dtype.kind in "iu":
             rounded = rounded.astype(a_val.dtype)
         return record(div, rounded, (a, b), lambda grad_out: (None, None))
-    a_val, b_val = to_float(a_val), to_float(b_val)
+    # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
+    a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
     a_shape, b_shape = _shape(a_val), _shape(b_val)
     a_needs, b_needs = needs_grad(a), needs_grad(b)
     saved_a = a_val if b_needs else None
+    in_float32 = half_with_number(a_val, b_val)  # float16 g divided by a number: in float32, as the forward
 
     def div_backward(grad_out):
-        return (unbroadcast(grad_out / b_val, a_shape) if a_needs else None,
-                unbroadcast(-grad_out * ((saved_a / b_val) / b_val), b_shape) if b_needs else None)
+        grad_a = grad_b = None
+        if a_needs:
+            grad_a = number_opmath(np.divide, grad_out, b_val) if in_float32 else grad_out / b_val
+            grad_a = unbroadcast(grad_a, a_shape)
+        if b_needs:
+            grad_b = unbroadcast(-grad_out * ((saved_a / b_val) / b_val), b_shape)
+        return grad_a, grad_b
 
     y = _binary(div, a_val, b_val, np.divide)
     return record(div, y, (a, b), div_backward, saved=(a if b_needs else None, b))
@@ -125,7 +146,7 @@ def pow(base, exponent):
     base_val, exp_val = binary_operands(base, exponent)
     if isinstance(base_val, np.ndarray) and base_val.dtype.kind in "iu" and np.any(np.asarray(exp_val) < 0):
         raise RuntimeError("pow: integers to negative integer powers are not allowed")
-    y = _binary(pow, base_val, exp_val, np.power)
+    y = _binary(pow, base_val, exp_val, _power)
 
     def pow_backward(grad_out):
         grad_base = grad_exp = None
@@ -133,7 +154,7 @@ def pow(base, exponent):
             if isinstance(exp_val, (int, float)) and exp_val == 0:
                 grad_base = np.zeros_like(grad_out)
             else:
-                grad_base = grad_out * exp_val * np.power(base_val, exp_val - 1)
+                grad_base = grad_out * exp_val * _power(base_val, exp_val - 1)
                 if isinstance(exp_val, np.ndarray):  # 0 where exponent == 0, even at base 0 (PyTorch's choice)
                     grad_base = np.where(exp_val == 0, 0.0, grad_base).astype(grad_out.dtype, copy=False)
                 grad_base = unbroadcast(grad_base, _shape(base_val))
@@ -145,6 +166,16 @@ def pow(base, exponent):
 
     return record(pow, y, (base, exponent), pow_backward,
                   saved=(base, exponent, OUTPUT if needs_grad(exponent) else None))
+
+
+def _power(base_val, exp_val):
+    """base ** exponent as PyTorch computes it: a number exponent of 0.5 or -0.5 goes through sqrt, so
+    (-0) ** -0.5 is -inf and (-inf) ** -0.5 is NaN, where np.power gives inf and 0 (x ** 0.5's gradient)."""
+    if type(exp_val) is float and exp_val in (0.5, -0.5) and base_val.dtype.kind == "f":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(base_val)
+            return root if exp_val == 0.5 else 1 / root
+    return np.power(base_val, exp_val)
 
 
 def rpow(exponent, base):
@@ -159,20 +190,28 @@ def square(x):
 
 
 # ----- unary math -------------------------------------------------------------
+def signum(x_val):
+    """sign(x) in {-1, 0, 1} as PyTorch computes it: sign(NaN) = 0 (NumPy's np.sign gives NaN there)."""
+    if x_val.dtype.kind != "f":
+        return np.sign(x_val)
+    return np.subtract(x_val > 0, x_val < 0, dtype=x_val.dtype)
+
+
 def abs(x):
     """y = |x|
 
-    dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch."""
+    dL/dx = g * sign(x), with sign(0) = 0: the subgradient at the kink is 0, as in PyTorch; so is
+    sign(NaN), so a NaN entry gets 0, not NaN (PyTorch's result)."""
     x_val = array_of(x)
-    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * np.sign(x_val),), saved=(x,))
+    return record(abs, np.abs(x_val), (x,), lambda grad_out: (grad_out * signum(x_val),), saved=(x,))
 
 
 def sign(x):
-    """y = sign(x) in {-1, 0, 1}
+    """y = sign(x) in {-1, 0, 1}, 0 for NaN (PyTorch's)
 
     dL/dx = 0 everywhere (also at 0, where PyTorch takes the zero subgradient)."""
     x_val = array_of(x)
-    return record(sign, np.sign(x_val), (x,), lambda grad_out: (np.zeros_like(grad_out),))
+    return record(sign, signum(np.asarray(x_val)), (x,), lambda grad_out: (np.zeros_like(grad_out),))
 
 
 def sqrt(x):

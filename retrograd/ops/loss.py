@@ -6,6 +6,9 @@ per-element (or per-sample) loss before reduction. `reduction` is 'mean'
 'sum', or 'none' (l itself); g~_i is then g / N, g, or g_i. The deprecated
 `size_average`/`reduce` flags are honoured as in PyTorch.
 
+float16: the reduction sums in float32 and divides there (a float16 count of 70,000 is inf), and
+cross_entropy computes its softmax in float32, each rounding its result to float16 once, as PyTorch.
+
 Weights (`weight`, `pos_weight`) are constants: no gradient flows to them.
 Targets receive the gradients PyTorch gives them (regression losses, BCE,
 KL divergence, probability targets of cross_entropy); `target.detach()`
@@ -15,7 +18,9 @@ import warnings
 
 import numpy as np
 
-from .base import array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+from .base import (
+    accumulation_dtype, array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -38,18 +43,22 @@ def _reduce(loss, reduction, denominator=None):
     """Apply the reduction to the unreduced loss array (denominator: the divisor of 'mean')."""
     if reduction == "none":
         return np.asarray(loss)  # 0-d NumPy arithmetic gives scalars; ops return arrays
-    total = np.asarray(loss.sum(), dtype=loss.dtype)
+    acc = accumulation_dtype(loss.dtype)
+    total = np.asarray(loss.sum(dtype=acc))
     if reduction == "sum":
-        return total
+        return total.astype(loss.dtype, copy=False)
+    denominator = np.asarray(loss.size if denominator is None else denominator, dtype=acc)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty or fully ignored batch gives nan, like torch
-        return np.asarray(total / (loss.size if denominator is None else denominator), dtype=loss.dtype)
+        return np.asarray(total / denominator, dtype=loss.dtype)
 
 
 def _upstream(grad_out, reduction, denominator):
-    """g~: the gradient reaching each unreduced loss entry (broadcastable against it)."""
+    """g~: the gradient reaching each unreduced loss entry (broadcastable against it); for 'mean' in the
+    accumulation dtype (float32 for float16: 1/70,000 is below float16's normal range)."""
     if reduction == "mean":
+        acc = accumulation_dtype(grad_out.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return grad_out / np.asarray(denominator, dtype=grad_out.dtype)
+            return grad_out.astype(acc, copy=False) / np.asarray(denominator, dtype=acc)
     return grad_out
 
 
@@ -99,7 +108,7 @@ def _pointwise(op, input, target, reduction, weight, value_and_slope, mean_divid
         loss = loss * w
         slope = slope * w
         if mean_divides_by_weight:
-            denominator = w.sum()
+            denominator = w.sum(dtype=accumulation_dtype(w.dtype))
 
     def pointwise_backward(grad_out):
         grad = _upstream(grad_out, reduction, loss.size if denominator is None else denominator) * slope
@@ -356,6 +365,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     z_val = to_float(array_of(input))
+    out_dtype = z_val.dtype
+    z_val = z_val.astype(accumulation_dtype(out_dtype), copy=False)  # float16: the softmax runs in float32
     y_val = np.asarray(array_of(target))
     probabilities = y_val.dtype.kind == "f"
     if probabilities and y_val.shape != z_val.shape:
@@ -383,7 +394,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         loss = log_sums - shifted.reshape(-1)[at_target]                     # (M,) -log p[y]
         if coef is not None:
             loss = loss * coef
-        denominator = n_rows if coef is None else coef.sum()
+        denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
         if eps:
             loss = loss * (1 - eps)
             w_sum = n_classes if w is None else w.sum()
@@ -401,7 +412,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if probabilities:
             g_col = g_rows[:, None] if reduction == "none" else g_rows
             if needs_grad(input):
-                grad_z = restore((exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col)   # term 1 - term 2
+                grad_z = (exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col   # term 1 - term 2
+                grad_z = restore(grad_z.astype(out_dtype, copy=False))
             if needs_grad(target):
                 grad_y = -(1 - eps) * g_col * (log_p if w is None else log_p * w)
                 grad_y = _grad_for(target, restore(grad_y))
@@ -417,12 +429,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             smooth_part = (eps / n_classes) * g_rows * (1 if kept is None else kept)
             smooth_part = np.asarray(smooth_part)
             grad -= (smooth_part[:, None] if smooth_part.ndim else smooth_part) * (1 if w is None else w)
-        return restore(grad.astype(z.dtype, copy=False)), None
+        return restore(grad.astype(out_dtype, copy=False)), None
 
     # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
     # the target is
-    return record(cross_entropy, _reduce(loss.reshape(sample_shape), reduction, denominator), (input, target),
-                  cross_entropy_backward, saved=(target,))
+    loss = _reduce(loss.reshape(sample_shape), reduction, denominator)
+    return record(cross_entropy, loss.astype(out_dtype, copy=False), (input, target), cross_entropy_backward,
+                  saved=(target,))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -442,7 +455,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     loss = -x[rows, index]                                                   # (M,)
     if coef is not None:
         loss = loss * coef
-    denominator = n_rows if coef is None else coef.sum()
+    denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
 
     def nll_loss_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)

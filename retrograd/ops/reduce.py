@@ -7,6 +7,9 @@ an empty tuple means "all dims" (except for `all`/`any`, where it reduces nothin
 Ties: `max()`/`min()` without dim, `amax`/`amin` and the inf-norm split the
 gradient evenly among tied entries; `max`/`min` with dim send it to the returned
 index, the first occurrence (PyTorch's choices).
+float16: sum, mean, cumsum, var, std, norm and logsumexp compute in float32 and
+round the result to float16 once, forward and backward, as PyTorch does on the CPU
+(`accumulation_dtype`).
 """
 import builtins
 import collections
@@ -16,7 +19,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
-from .base import OUTPUT, array_of, normalize_dims, record, to_float
+from .base import OUTPUT, accumulation_dtype, array_of, normalize_dims, record, to_float
+from .elementwise import signum
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -95,11 +99,14 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     x_val = array_of(x)
     axes = _axes(dim, np.ndim(x_val), "sum")
     if dtype is not None:
-        y = np.add.reduce(x_val.astype(dtype, copy=False), axis=axes, keepdims=keepdim)
+        summed = x_val.astype(dtype, copy=False)
+        y = np.add.reduce(summed, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(summed.dtype))
+        y = np.asarray(y).astype(summed.dtype, copy=False)
     elif x_val.dtype.kind in "biu":
         y = np.add.reduce(x_val, axis=axes, dtype=_INT64, keepdims=keepdim)
     else:
-        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim)
+        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x_val.dtype))
+        y = np.asarray(y).astype(x_val.dtype, copy=False)
 
     def sum_backward(grad_out):
         return (_as_grad(_unreduce(grad_out, axes, keepdim), x_val),)
@@ -117,11 +124,16 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     _require_float(x_val, "mean", "floating point or complex")
     axes = _axes(dim, x_val.ndim, "mean")
     n = _count(x_val.shape, axes)
-    y = np.add.reduce(x_val, axis=axes, keepdims=keepdim) / n if n else np.mean(x_val, axis=axes, keepdims=keepdim)
+    acc = accumulation_dtype(x_val.dtype)
+    if n:
+        y = np.add.reduce(x_val, axis=axes, keepdims=keepdim, dtype=acc) / n
+    else:
+        y = np.mean(x_val, axis=axes, keepdims=keepdim)
+    y = np.asarray(y).astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
 
     def mean_backward(grad_out):
-        grad = _unreduce(grad_out, axes, keepdim) / n
+        grad = np.divide(_unreduce(grad_out, axes, keepdim), n, dtype=acc)  # n itself may exceed float16
         return (np.broadcast_to(grad.astype(x_dtype, copy=False), x_val.shape),)
 
     return record(mean, np.asarray(y), (x,), mean_backward)
@@ -133,7 +145,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
     Without zeros in x that is g~ * y / x_i. With zeros, division is wrong (0/0), so the
     product of the others is built from exclusive cumulative products from both ends:
     one zero in a slice gives its position the product of the rest and the others 0;
-    two or more zeros give the whole slice 0. Saves x and y."""
+    two or more zeros give the whole slice 0, and over all dims (dim=None) exactly 0 everywhere even
+    beside an inf or NaN, as PyTorch's shortcut does. Saves x and y."""
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod: dim must be a single int or None (PyTorch's prod reduces one dim or all)")
     x_val = array_of(x)
@@ -148,6 +161,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
         g = _unreduce(grad_out, axes, keepdim)
         if np.all(x_val != 0):
             grad = g * (_unreduce(y, axes, keepdim) / x_val)
+        elif axes is None and np.count_nonzero(x_val == 0) > 1:
+            grad = np.zeros(x_val.shape, g.dtype)
         elif axes is None:
             grad = g * _product_of_others(x_val.reshape(-1), 0).reshape(x_val.shape)
         else:
@@ -181,13 +196,15 @@ def cumsum(x, dim, dtype=None):
     if axis is None:  # 0-d: the identity
         y = np.array(x_val, dtype=dtype)
     else:
-        y = np.cumsum(x_val, axis=axis[0], dtype=dtype)
+        out_dtype = x_val.dtype if dtype is None else np.dtype(dtype)
+        y = np.cumsum(x_val, axis=axis[0], dtype=accumulation_dtype(out_dtype)).astype(out_dtype, copy=False)
     x_dtype = x_val.dtype
 
     def cumsum_backward(grad_out):
         if axis is None:
             return (grad_out.astype(x_dtype, copy=False),)
-        grad = np.flip(np.cumsum(np.flip(grad_out, axis[0]), axis=axis[0]), axis[0])
+        acc = accumulation_dtype(grad_out.dtype)
+        grad = np.flip(np.cumsum(np.flip(grad_out, axis[0]), axis=axis[0], dtype=acc), axis[0])
         return (grad.astype(x_dtype, copy=False),)
 
     return record(cumsum, y, (x,), cumsum_backward)
@@ -205,12 +222,15 @@ def _correction(dim, unbiased, correction, op_name):
 
 
 def _centered(x, dim, correction, op_name):
-    """x - mean, sum of squares (keepdims) and the degrees of freedom n - correction (clipped at 0)."""
+    """x - mean, sum of squares (keepdims) and the degrees of freedom n - correction (clipped at 0).
+
+    x - mean and the squares are in the accumulation dtype (float32 for float16 x)."""
     x_val = array_of(x)
     _require_float(x_val, op_name)
     axes = _axes(dim, x_val.ndim, op_name)
     n = _count(x_val.shape, axes)
-    centered = x_val - np.add.reduce(x_val, axis=axes, keepdims=True) / n
+    x_acc = x_val.astype(accumulation_dtype(x_val.dtype), copy=False)
+    centered = x_acc - np.add.reduce(x_acc, axis=axes, keepdims=True) / n
     squares = np.add.reduce(centered * centered, axis=axes, keepdims=True)
     dof = builtins.max(n - correction, 0)
     if dof == 0:
@@ -231,12 +251,12 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     Saves x - mean."""
     dim, c = _correction(dim, unbiased, correction, "var")
     x_val, axes, centered, squares, dof = _centered(x, dim, c, "var")
-    y = _squeeze(_divide(squares, float(dof)), axes, keepdim)
+    y = _squeeze(_divide(squares, float(dof)), axes, keepdim).astype(x_val.dtype, copy=False)
     scale = 2.0 / dof if dof > 0 else math.inf
 
     def var_backward(grad_out):
         with np.errstate(invalid="ignore"):
-            return (scale * _unreduce(grad_out, axes, keepdim) * centered,)
+            return ((scale * _unreduce(grad_out, axes, keepdim) * centered).astype(x_val.dtype, copy=False),)
 
     return record(var, y, (x,), var_backward, saved=(x,))  # x - mean is a copy; x as PyTorch
 
@@ -255,9 +275,10 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
         g = _unreduce(grad_out, axes, keepdim)
         half = np.divide(g, 2 * y_kept, out=np.zeros(y_kept.shape, y_kept.dtype), where=y_kept != 0)
         with np.errstate(invalid="ignore"):
-            return (scale * half * centered,)
+            return ((scale * half * centered).astype(x_val.dtype, copy=False),)
 
-    return record(std, _squeeze(y_kept, axes, keepdim), (x,), std_backward, saved=(x, OUTPUT))
+    return record(std, _squeeze(y_kept, axes, keepdim).astype(x_val.dtype, copy=False), (x,), std_backward,
+                  saved=(x, OUTPUT))
 
 
 # ----- max and min ------------------------------------------------------------------
@@ -359,6 +380,8 @@ def logsumexp(x, dim, keepdim=False):
     dL/dx = g~ * exp(x - y) = g~ * softmax(x) over dim. Saves exp(x - m) and its sum (the softmax's parts).
     An infinite m is replaced by 0 so that all -inf gives -inf (PyTorch's rule)."""
     x_val = to_float(array_of(x))
+    out_dtype = x_val.dtype
+    x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)
     axes = _axes(dim, x_val.ndim, "logsumexp")
     shift = np.max(x_val, axis=axes, keepdims=True, initial=-np.inf)
     shift = np.where(np.isfinite(shift), shift, 0)
@@ -369,9 +392,10 @@ def logsumexp(x, dim, keepdim=False):
 
     def logsumexp_backward(grad_out):
         with np.errstate(invalid="ignore"):
-            return (_unreduce(grad_out, axes, keepdim) * exps / total,)
+            return ((_unreduce(grad_out, axes, keepdim) * exps / total).astype(out_dtype, copy=False),)
 
-    return record(logsumexp, _squeeze(y, axes, keepdim), (x,), logsumexp_backward, saved=(x, OUTPUT))
+    return record(logsumexp, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), logsumexp_backward,
+                  saved=(x, OUTPUT))
 
 
 # ----- norms -------------------------------------------------------------------------
@@ -379,8 +403,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """y = (sum |x|^p)^(1/p) over `dim` (p = 2 or 'fro' by default; 1; inf = max|x|; -inf = min|x|; 0 = count)
 
     p = 2:       dL/dx = g~ * x / y
-    p = 1:       dL/dx = g~ * sign(x)
-    p = +-inf:   dL/dx = g~ * sign(x) / k on the k entries with |x| = y (ties split evenly)
+    p = 1:       dL/dx = g~ * sign(x)   (sign(NaN) = 0, as in PyTorch: a NaN entry gets 0)
+    p = +-inf:   dL/dx = g~ * sign(x) / k on the k entries with |x| = y (ties split evenly; NaN gets 0)
     p = 0:       dL/dx = 0
     other p:     dL/dx = g~ * sign(x) |x|^(p-1) / y^(p-1)
     Where y = 0 the gradient is 0 (PyTorch's subgradient), and for p < 1 entries x = 0 get 0.
@@ -393,6 +417,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x_val = x_val.astype(dtype, copy=False)
     _require_float(x_val, "norm")
+    out_dtype = x_val.dtype
+    x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)  # float16: 300^2 alone overflows
     axes = _axes(dim, x_val.ndim, "norm")
     abs_x = np.abs(x_val)
     if p == 2:
@@ -415,10 +441,10 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         if p == 2:
             grad = x_val * _safe_divide(g, y)
         elif p == 1:
-            grad = np.sign(x_val) * g
+            grad = signum(x_val) * g
         elif abs(p) == math.inf:
             mask = (abs_x == y) | np.isnan(abs_x)
-            grad = np.sign(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
+            grad = signum(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
         elif p == 0:
             grad = np.zeros_like(x_val)
         elif p < 1:
@@ -429,7 +455,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
             grad = np.sign(x_val) * abs_x ** (p - 1) * _safe_divide(g, y ** (p - 1))
         return (grad.astype(x_dtype, copy=False),)
 
-    return record(norm, _squeeze(y, axes, keepdim), (x,), norm_backward, saved=(x, OUTPUT))
+    return record(norm, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), norm_backward,
+                  saved=(x, OUTPUT))
 
 
 def _safe_divide(g, y):

@@ -2,12 +2,16 @@
 
     total_norm = || (||g_1||_p, ..., ||g_n||_p) ||_p        (the p-norm of all gradients as one vector)
     clip_coef  = min(max_norm / (total_norm + 1e-6), 1)      and every g_i <- g_i * clip_coef
+
+float16 gradients: each norm is accumulated in float32 and rounded to float16, as PyTorch does (a float16
+sum of squares overflows at 65,504, and an inf norm would scale every gradient to 0).
 """
 import types
 import warnings
 
 import numpy as np
 
+from ...ops.base import accumulation_dtype
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -24,7 +28,8 @@ def _as_list(tensors):
 
 
 def _vector_norm(array, norm_type):
-    """||x||_p of the flattened array, as a NumPy scalar of the array's dtype."""
+    """||x||_p of the flattened array, as a NumPy scalar of its accumulation dtype (float32 for float16)."""
+    array = array.astype(accumulation_dtype(array.dtype), copy=False)
     if norm_type == 2.0:
         flat = array.reshape(-1)
         return np.sqrt(np.dot(flat, flat))
@@ -67,7 +72,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         return
     total = total_norm.array if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     with np.errstate(invalid="ignore", divide="ignore"):  # a non-finite norm spreads NaNs silently, as in PyTorch
-        clip_coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # NaN stays NaN, as torch.clamp does
+        coef = np.divide(float(max_norm), total + 1e-6, dtype=accumulation_dtype(total.dtype))  # max_norm unrounded
+        clip_coef = np.minimum(coef, 1.0).astype(total.dtype, copy=False)  # NaN stays NaN, as torch.clamp does
         for grad in grads:
             grad *= clip_coef
 
