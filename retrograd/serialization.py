@@ -18,7 +18,8 @@ Integrity of a safetensors checkpoint covers the whole file, header included: th
 metadata entry `__retrograd_sha256__` holds the SHA-256 of every byte of the file, computed
 with those 64 hex digits set to "0". Any change anywhere -- the length field, the JSON
 (tensor names, shapes, offsets, the structure with its epochs and RNG state), the padding,
-the data, the digest itself -- fails the check and raises `CheckpointError`.
+the data, the digest itself -- fails the check and raises `CheckpointError`. (A checksum
+against damage, not a signature: whoever edits a file on purpose can recompute it.)
 
 Telling a damaged retrograd file from another producer's safetensors file: a file is taken
 for a retrograd checkpoint when its JSON header contains the bytes `__retrograd` anywhere.
@@ -295,8 +296,8 @@ def load(f, map_location=None, weights_only=True):
         raise ValueError(f"retrograd.load: retrograd runs on the CPU only; map_location={map_location!r}")
     path, fh = _file_argument(f, "read")
     if path is not None:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        with open(path, "rb") as stream:
+            raw = stream.read()
         name = path
     else:
         name = str(getattr(fh, "name", f"<{type(fh).__name__}>"))
@@ -392,9 +393,10 @@ def _verify_digest(name, raw, header_bytes):
         raise CheckpointError(f"{name}: corrupted retrograd checkpoint: '{CHECKSUM_KEY}' appears {len(entries)} "
                               f"times")
     start, end = 8 + entries[0].start(1), 8 + entries[0].end(1)
-    digest = hashlib.sha256(raw[:start])
+    view = memoryview(raw)  # no copies of a large file
+    digest = hashlib.sha256(view[:start])
     digest.update(_CHECKSUM_PLACEHOLDER)
-    digest.update(raw[end:])
+    digest.update(view[end:])
     if digest.hexdigest().encode() != raw[start:end]:
         raise CheckpointError(f"{name}: corrupted retrograd checkpoint: its SHA-256 does not match the stored one "
                               f"(the file changed after it was written)")
@@ -414,7 +416,8 @@ def _parse_safetensors_header(name, header_bytes, data_size):
         fail(f"invalid JSON: {error}")
     if not isinstance(header, dict):
         fail("the header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", None)
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         fail("'__metadata__' is not a map of strings")
     tensors, spans = {}, []

@@ -125,7 +125,7 @@ def test_pytorch_lstm_state_dict_from_safetensors_torch_loads(tmp_path):
 
 
 def deflate_bomb_npz(nbytes):
-    """An .npz of one float64 zero array of `nbytes` bytes, deflated to ~nbytes / 1000 -- built without allocating it."""
+    """An .npz of one float64 zero array of `nbytes` bytes, deflated ~1000:1, built without allocating it."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
                                                   "shape": (nbytes // 8,)})

@@ -1,4 +1,4 @@
-"""Resuming training: transactional load_checkpoint, optimizer state checks, DataLoader position, char-LSTM vocabulary."""
+"""Resuming training: transactional load_checkpoint, optimizer state checks, DataLoader position, vocabulary."""
 import numpy as np
 import pytest
 
