@@ -226,7 +226,7 @@ def _safetensors_bytes(arrays, header):
     header_end = 8 + struct.unpack_from("<Q", raw)[0]
     (entry,) = _CHECKSUM_ENTRY.finditer(raw, 8, header_end)  # the quotes around it are JSON's: exactly one
     raw[entry.start(1):entry.end(1)] = hashlib.sha256(raw).hexdigest().encode()
-    return bytes(raw)
+    return raw
 
 
 def _write_safetensors(arrays, header):
