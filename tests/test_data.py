@@ -399,6 +399,44 @@ def test_mnist_pair_checks(tmp_path):
         data.load_mnist_idx(tmp_path / "flat", tmp_path / "lab")
 
 
+def test_idx_dimension_product_that_would_wrap_is_a_size_mismatch(tmp_path):
+    path = tmp_path / "wrap-idx"
+    dims = (1 << 16,) * 4  # product 2^64: 0 in 64-bit arithmetic
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + b"".join(d.to_bytes(4, "big") for d in dims))
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: IDX size mismatch: dimensions "
+                                         r"\(65536, 65536, 65536, 65536\) .*need 18446744073709551636 bytes"):
+        data.read_idx(path)
+
+
+def test_gzip_bomb_is_decompressed_only_as_far_as_the_header_declares(tmp_path):
+    path = tmp_path / "bomb-idx.gz"
+    header = bytes([0, 0, 0x08, 1]) + (10).to_bytes(4, "big")
+    path.write_bytes(gzip.compress(header + bytes(10) + bytes(50 << 20), compresslevel=1))  # 50 MB past the end
+    with pytest.raises(ValueError, match=r"size mismatch.*need 18 bytes, the \(decompressed\) file has 19$"):
+        data.read_idx(path)
+    huge = bytes([0, 0, 0x08, 3]) + b"".join((60000).to_bytes(4, "big") for _ in range(3))
+    path.write_bytes(gzip.compress(huge + bytes(1000)))
+    with pytest.raises(ValueError, match=r"announces dimensions \(60000, 60000, 60000\).*more than .* gzip data"):
+        data.read_idx(path)
+
+
+def test_labels_out_of_range_for_mnist_are_refused(tmp_path):
+    (tmp_path / "img").write_bytes(idx_bytes(np.zeros((3, 28, 28), np.uint8)))
+    (tmp_path / "lab").write_bytes(idx_bytes(np.array([3, 10, 255], np.uint8)))
+    with pytest.raises(ValueError, match=r"lab: label 10 at index 1 is out of range for MNIST's 10 classes"):
+        data.load_mnist_idx(tmp_path / "img", tmp_path / "lab")
+
+
+def test_non_utf8_text_file_error_names_the_file(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("caf\u00e9 au lait".encode("latin-1"))
+    with pytest.raises(ValueError, match=f"{re.escape(str(path))}: not utf-8 text \\(byte 0xe9"):
+        data.load_text(path)
+    with pytest.raises(ValueError, match="latin1.txt: not utf-8"):
+        data.CharDataset.from_file(path, seq_len=4)
+    assert data.load_text(path, encoding="latin-1") == "caf\u00e9 au lait"
+
+
 def write_fake_mnist(folder, prefix, n, seed=0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8)

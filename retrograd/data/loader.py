@@ -82,7 +82,14 @@ class DataLoader:
     from a Generator seeded once with `seed`, else from retrograd's generator, so that
     `retrograd.manual_seed(s)` makes the whole run reproducible. drop_last drops a final
     short batch. `num_workers` is accepted for PyTorch compatibility; loading always runs
-    in the calling process (the fast path makes workers unnecessary for in-memory data)."""
+    in the calling process (the fast path makes workers unnecessary for in-memory data).
+
+    `state_dict()` / `load_state_dict()` (as torchdata's StatefulDataLoader) make a resumed
+    run bit-identical: the state holds the loader's own generator, and, mid-epoch, the
+    generator state the epoch's permutation was drawn from and how many batches were
+    yielded, so the next iteration redraws the same permutation and continues after them.
+    With retrograd's global generator the permutation is redrawn from a private copy: the
+    global generator itself is restored with the checkpoint's 'rng'."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
                  seed=None, num_workers=0):
@@ -100,34 +107,107 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.generator = generator if seed is None else np.random.default_rng(seed)
         self.num_workers = num_workers
+        self._epoch_rng_state = None  # the generator state this epoch's permutation came from (mid-epoch)
+        self._batches_yielded = 0  # in the epoch in progress
+        self._resume = None  # (epoch_rng_state, batches to skip) for the next iteration, after load_state_dict
 
     def __len__(self):
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _order(self, n):
+    def _rng(self):
+        return self.generator if self.generator is not None else default_generator()
+
+    def _order(self, n, replay_state):
+        """This epoch's permutation (None without shuffle); replay_state redraws a saved epoch's."""
         if not self.shuffle:
             return None
-        rng = self.generator if self.generator is not None else default_generator()
-        return rng.permutation(n)
+        if replay_state is not None and self.generator is None:
+            replay = np.random.Generator(type(self._rng().bit_generator)())  # leaves the global generator alone
+            replay.bit_generator.state = replay_state
+            return replay.permutation(n)
+        if replay_state is not None:
+            self.generator.bit_generator.state = replay_state
+        return self._rng().permutation(n)
+
+    def state_dict(self):
+        """Where the loader stands: {'generator': own generator's state or None, 'epoch_rng_state': the state
+        the current epoch's permutation was drawn from (None between epochs or without shuffle),
+        'batches_yielded': batches of the current epoch so far (0 between epochs), 'shuffle'}."""
+        if self._resume is not None:  # loaded but not iterated yet: still the loaded position
+            epoch_rng_state, skip = self._resume
+        else:
+            epoch_rng_state, skip = self._epoch_rng_state, self._batches_yielded
+        return {"generator": None if self.generator is None else self.generator.bit_generator.state,
+                "epoch_rng_state": epoch_rng_state, "batches_yielded": skip,
+                "shuffle": self.shuffle}
+
+    def load_state_dict(self, state_dict):
+        """Continue from `state_dict()`: the next iteration resumes the saved epoch after its yielded batches."""
+        state = self._checked_state(state_dict)
+        if state["generator"] is not None:
+            self.generator.bit_generator.state = state["generator"]
+        mid_epoch = state["epoch_rng_state"] is not None or state["batches_yielded"] > 0
+        self._resume = (state["epoch_rng_state"], state["batches_yielded"]) if mid_epoch else None
+
+    def _checked_state(self, state_dict):
+        """`state_dict` after checking it fits this loader (raises ValueError naming the entry); changes nothing."""
+        if not isinstance(state_dict, dict) or not {"generator", "epoch_rng_state", "batches_yielded"} <= set(
+                state_dict):
+            raise ValueError(f"DataLoader.load_state_dict: expected the dict of DataLoader.state_dict() "
+                             f"(generator, epoch_rng_state, batches_yielded), got {str(state_dict)[:60]!r}")
+        if (state_dict["generator"] is None) != (self.generator is None):
+            raise ValueError("DataLoader.load_state_dict: the state was saved by a loader "
+                             + ("without" if state_dict["generator"] is None else "with")
+                             + " its own generator (seed= or generator=); this one is built "
+                             + ("with" if self.generator is not None else "without") + " one")
+        skip = state_dict["batches_yielded"]
+        if isinstance(skip, bool) or not isinstance(skip, int) or not 0 <= skip <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: batches_yielded must be an integer in [0, {len(self)}], "
+                             f"got {skip!r}")
+        if state_dict.get("shuffle", self.shuffle) != self.shuffle:
+            raise ValueError(f"DataLoader.load_state_dict: the state was saved with shuffle={state_dict['shuffle']}, "
+                             f"this loader has shuffle={self.shuffle}")
+        bit_generator_type = type(self._rng().bit_generator)
+        for entry in ("generator", "epoch_rng_state"):
+            if state_dict[entry] is not None:
+                try:  # checked on a scratch generator, so a bad state changes nothing
+                    bit_generator_type().state = state_dict[entry]
+                except (TypeError, ValueError, KeyError) as error:
+                    raise ValueError(f"DataLoader.load_state_dict: '{entry}' is not a {bit_generator_type.__name__} "
+                                     f"state ({error})") from None
+        return state_dict
 
     def __iter__(self):
+        resume, self._resume = self._resume, None
+        if resume is not None:
+            epoch_rng_state, skip = resume
+        else:
+            epoch_rng_state, skip = (self._rng().bit_generator.state if self.shuffle else None), 0
         n = len(self.dataset)
         stop = (n // self.batch_size) * self.batch_size if self.drop_last else n
-        order = self._order(n)
+        order = self._order(n, epoch_rng_state if resume is not None else None)
+        self._epoch_rng_state, self._batches_yielded = epoch_rng_state, skip
+        for batch in self._batches(order, stop, skip * self.batch_size):
+            self._batches_yielded += 1
+            yield batch
+        self._epoch_rng_state, self._batches_yielded = None, 0
+
+    def _batches(self, order, stop, first):
+        n = len(self.dataset)
         base, index_map = _resolve(self.dataset)
         if self.collate_fn is None and _can_gather(base):
             if order is None and index_map is None:  # sequential: contiguous slices
-                for start in range(0, stop, self.batch_size):
+                for start in range(first, stop, self.batch_size):
                     yield base._gather(slice(start, min(start + self.batch_size, n)))
                 return
             indices = index_map if order is None else (order if index_map is None else index_map[order])
-            for start in range(0, stop, self.batch_size):
+            for start in range(first, stop, self.batch_size):
                 yield base._gather(indices[start:start + self.batch_size])
             return
         collate = self.collate_fn or default_collate
         indices = range(n) if order is None else order.tolist()
-        for start in range(0, stop, self.batch_size):
+        for start in range(first, stop, self.batch_size):
             yield collate([self.dataset[i] for i in indices[start:start + self.batch_size]])
 
 

@@ -10,6 +10,8 @@ decides by the gzip magic number, not by the file name.
 """
 import gzip
 import hashlib
+import io
+import math
 import os
 import urllib.error
 import urllib.request
@@ -37,6 +39,8 @@ MNIST_MIRRORS = (
 )
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _GZIP_MAGIC = b"\x1f\x8b"
+_MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032:1
+NUM_CLASSES = 10  # digits 0-9: a label outside would index past the classifier's outputs
 MEAN, STD = 0.1307, 0.3081  # of the 60,000 training images scaled to [0, 1] (the usual Normalize constants)
 
 
@@ -46,14 +50,24 @@ class DownloadError(RuntimeError):
 
 # ----- IDX ---------------------------------------------------------------------------------
 def parse_idx(raw, name="<bytes>"):
-    """Decode IDX bytes (gzipped or not) into a native-endian ndarray; errors name `name`."""
+    """Decode IDX bytes (gzipped or not) into a native-endian ndarray; errors name `name`.
+
+    A gzipped file is decompressed only as far as its header declares (dimensions times
+    item size, plus one byte to detect excess), so a gzip bomb cannot exhaust memory."""
     if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ValueError(f"{name}: corrupted or truncated gzip data ({error})") from None
+        raw = _gunzip_idx(raw, name)
     if len(raw) < 4:
         raise ValueError(f"{name}: not an IDX file (only {len(raw)} bytes)")
+    dims, dtype, header = _idx_header(raw, name)
+    expected = header + math.prod(dims) * dtype.itemsize  # Python ints: a product of 2^32-1 sizes cannot wrap
+    if len(raw) != expected:
+        raise ValueError(f"{name}: IDX size mismatch: dimensions {dims} of {dtype.newbyteorder('=')} need {expected} "
+                         f"bytes, the (decompressed) file has {len(raw)}")
+    return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _idx_header(raw, name):
+    """(dims, dtype, header size) from the first bytes of an IDX file."""
     if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{name}: not an IDX file (bad magic number 0x{raw[:4].hex()}: expected 0x0000, a type code "
                          f"in {{08, 09, 0B, 0C, 0D, 0E}} and the number of dimensions)")
@@ -62,12 +76,34 @@ def parse_idx(raw, name="<bytes>"):
     if ndim == 0 or len(raw) < header:
         raise ValueError(f"{name}: IDX header announces {ndim} dimensions but the file is too short to hold them")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
-        raise ValueError(f"{name}: IDX size mismatch: dimensions {dims} of {dtype.newbyteorder('=')} need {expected} "
-                         f"bytes, the (decompressed) file has {len(raw)}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    return dims, np.dtype(_IDX_DTYPES[raw[2]]), header
+
+
+def _gunzip_idx(raw, name):
+    """Decompress at most what the IDX header inside declares (+1 byte, to tell an over-long file)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            head = stream.read(4)
+            if len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in _IDX_DTYPES:
+                head += stream.read(4 * head[3])
+                if len(head) < 4 + 4 * head[3]:
+                    return head  # too short: parse_idx says so
+                dims, dtype, header = _idx_header(head, name)
+                declared = math.prod(dims) * dtype.itemsize
+                if declared > _MAX_DEFLATE_RATIO * len(raw):
+                    raise ValueError(f"{name}: IDX header announces dimensions {dims} ({declared:,} bytes), more "
+                                     f"than {len(raw):,} bytes of gzip data can hold")
+                chunks, left = [head], declared + 1
+                while left > 0:  # in pieces: memory follows what is really there, never the declared size
+                    chunk = stream.read(min(left, 1 << 24))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    left -= len(chunk)
+                return b"".join(chunks)
+            return head  # not IDX inside: parse_idx names the bad magic number
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"{name}: corrupted or truncated gzip data ({error})") from None
 
 
 def read_idx(path):
@@ -85,6 +121,10 @@ def _check_pair(images, labels, images_name, labels_name):
     if len(images) != len(labels):
         raise ValueError(f"MNIST: {images_name} holds {len(images)} images but {labels_name} holds {len(labels)} "
                          f"labels")
+    if len(labels) and labels.max() >= NUM_CLASSES:
+        bad = int(np.argmax(labels >= NUM_CLASSES))
+        raise ValueError(f"{labels_name}: label {labels[bad]} at index {bad} is out of range for MNIST's "
+                         f"{NUM_CLASSES} classes (0-{NUM_CLASSES - 1})")
     return images, labels.astype(np.int64)
 
 

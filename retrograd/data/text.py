@@ -17,11 +17,17 @@ EMBEDDED_TEXT = "tinyshakespeare_excerpt.txt"
 
 
 def load_text(path=None, encoding="utf-8"):
-    """The text of `path`, or of the embedded tinyshakespeare excerpt when path is None."""
+    """The text of `path`, or of the embedded tinyshakespeare excerpt when path is None.
+
+    A file that is not valid `encoding` raises ValueError naming the file and a bad byte."""
     if path is None:
         return (resources.files("retrograd") / "datasets" / EMBEDDED_TEXT).read_text(encoding="utf-8")
-    with open(path, encoding=encoding) as fh:
-        return fh.read()
+    try:
+        with open(path, encoding=encoding) as fh:
+            return fh.read()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not {error.encoding} text (byte 0x{error.object[error.start]:02x}: {error.reason}); "
+                         f"pass encoding= (for example 'latin-1') if the file uses another encoding") from None
 
 
 def _code_points(text):

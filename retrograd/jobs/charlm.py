@@ -102,6 +102,19 @@ def sample(model, vocab, length=300, temperature=0.8, prime="\n", seed=0):
     return vocab.decode(text)
 
 
+def check_vocabulary(checkpoint, vocab, source):
+    """Refuse to resume on a corpus whose characters differ: embedding rows would mean other characters."""
+    extra = rg.load(checkpoint).get("extra") or {}
+    saved = extra.get("vocab") if isinstance(extra, dict) else None
+    if saved != vocab.chars:
+        def describe(chars):
+            return f"{len(chars)} characters {chars[:60]!r}{'...' if len(chars) > 60 else ''}"
+
+        found = "no vocabulary" if not isinstance(saved, str) else f"a vocabulary of {describe(saved)}"
+        raise ValueError(f"--resume {checkpoint}: the checkpoint holds {found}, but the corpus ({source}) has "
+                         f"{describe(vocab.chars)}; resume on the corpus the model was trained on")
+
+
 def run(config, log=print):
     from retrograd.data import text as text_data
 
@@ -126,6 +139,7 @@ def run(config, log=print):
     checkpoint_path = os.path.join(config.out_dir, "checkpoint.safetensors")
     start_epoch, history = 0, rg.train.History()
     if config.resume:
+        check_vocabulary(config.resume, vocab, source)
         state = rg.train.load_checkpoint(config.resume, model, optimizer)
         start_epoch, history = state["epoch"], state["history"]
         log(f"resumed from {config.resume} after epoch {start_epoch}")

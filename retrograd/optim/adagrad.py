@@ -42,6 +42,9 @@ class Adagrad(Optimizer):
         state["sum"] = Tensor._from_array(np.full_like(p.array, group["initial_accumulator_value"]))
         return state
 
+    def _state_layout(self, group):
+        return {"step": "number", "sum": "tensor"}
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)

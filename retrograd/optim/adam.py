@@ -40,6 +40,12 @@ class Adam(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults)
 
+    def _state_layout(self, group):
+        layout = {"step": "number", "exp_avg": "tensor", "exp_avg_sq": "tensor"}
+        if group["amsgrad"]:
+            layout["max_exp_avg_sq"] = "tensor"
+        return layout
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)

@@ -125,26 +125,55 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore the state and options saved by `state_dict` (from this or an identically built optimizer).
 
-        The groups must match in number and size. Saved arrays are copied and cast to the
-        dtype of their parameter ('step' counts stay numbers), so the run resumes exactly."""
+        The groups must match in number and size (PyTorch's checks and errors). Beyond
+        PyTorch, which finds these at the next step(), a state of another optimizer (a group
+        lacking one of this optimizer's options, a parameter's state with other buffers) or a
+        buffer whose shape differs from its parameter's is refused here, with a ValueError
+        naming the group or parameter. Nothing changes unless every check passes. Saved
+        arrays are copied and cast to the dtype of their parameter ('step' counts stay
+        numbers), so the run resumes exactly."""
+        self.state, self.param_groups = self._checked_state(state_dict)
+
+    def _state_layout(self, group):
+        """{name: "tensor" | "number"}: the state a parameter of `group` holds after a step (subclasses say),
+        or None to skip the check."""
+        return None
+
+    def _checked_state(self, state_dict):
+        """(state, param_groups) that load_state_dict installs, after every check; changes nothing."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict) \
+                or not isinstance(state_dict.get("param_groups"), list):
+            raise ValueError(f"{name}.load_state_dict: expected a dict with a 'state' dict and a 'param_groups' "
+                             f"list, got {_summary(state_dict)}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups: {len(saved_groups)} "
-                             f"saved, {len(self.param_groups)} in this {type(self).__name__}")
+                             f"saved, {len(self.param_groups)} in this {name}")
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), list):
+                raise ValueError(f"{name}.load_state_dict: param_groups[{i}] is not a dict with a 'params' list")
             if len(group["params"]) != len(saved["params"]):
                 raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size of "
                                  f"optimizer's group: group {i} has {len(saved['params'])} parameters saved, "
                                  f"{len(group['params'])} here")
+            missing = [option for option in self.defaults if option not in saved]
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: param_groups[{i}] lacks the option(s) {missing} that "
+                                 f"{name} needs: a state dict of another optimizer?")
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in self.param_groups)))
+        group_of = {id(p): saved for group, saved in zip(self.param_groups, saved_groups) for p in group["params"]}
         state = defaultdict(dict)
         for key, value in state_dict["state"].items():
-            if key in id_map:
-                param = id_map[key]
-                state[param] = {name: _cast_state(param, name, v) for name, v in value.items()}
-            else:
-                state[key] = value
+            if key not in id_map:
+                state[key] = value  # as PyTorch: state of no parameter here is kept, unused
+                continue
+            param = id_map[key]
+            if not isinstance(value, dict):
+                raise ValueError(f"{name}.load_state_dict: state[{key!r}] is {_summary(value)}, not a dict")
+            self._check_param_state(key, param, value, group_of[id(param)])
+            state[param] = {entry: _cast_state(param, entry, v) for entry, v in value.items()}
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new_group = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()
@@ -153,8 +182,32 @@ class Optimizer:
             if "param_names" in saved or "param_names" in group:
                 new_group["param_names"] = saved.get("param_names", group.get("param_names"))
             new_groups.append(new_group)
-        self.state = state
-        self.param_groups = new_groups
+        return state, new_groups
+
+    def _check_param_state(self, key, param, value, saved_group):
+        """One parameter's saved state: this optimizer's buffers (None entries aside), shaped like the parameter."""
+        name = type(self).__name__
+        layout = self._state_layout(saved_group)
+        present = {entry for entry, v in value.items() if v is not None}
+        if layout is not None and present and present != set(layout):
+            raise ValueError(f"{name}.load_state_dict: state[{key!r}] holds {sorted(present)}, but {name} with "
+                             f"these options keeps {sorted(layout)}: a state dict of another optimizer?")
+        for entry, v in value.items():
+            kind = (layout or {}).get(entry, "tensor" if isinstance(v, (Tensor, np.ndarray)) else "other")
+            array = v.array if isinstance(v, Tensor) else v
+            if v is None or kind == "other":
+                continue
+            if kind == "number":
+                if not (isinstance(array, (int, float, np.number)) and not isinstance(array, bool)
+                        or isinstance(array, np.ndarray) and array.shape == () and array.dtype.kind in "iuf"):
+                    raise ValueError(f"{name}.load_state_dict: state[{key!r}][{entry!r}] should be a number, got "
+                                     f"{_summary(v)}")
+            elif not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+                raise ValueError(f"{name}.load_state_dict: state[{key!r}][{entry!r}] should be a numeric tensor, "
+                                 f"got {_summary(v)}")
+            elif array.shape != param.array.shape:
+                raise ValueError(f"{name}.load_state_dict: state[{key!r}][{entry!r}] has shape {array.shape}, "
+                                 f"its parameter has shape {param.array.shape}")
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]
@@ -162,6 +215,12 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
         return "\n".join(lines) + "\n)"
+
+
+def _summary(value):
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 def _cast_state(param, name, value):

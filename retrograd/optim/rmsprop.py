@@ -36,6 +36,14 @@ class RMSprop(Optimizer):
                         centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _state_layout(self, group):
+        layout = {"step": "number", "square_avg": "tensor"}
+        if group["momentum"] > 0:
+            layout["momentum_buffer"] = "tensor"
+        if group["centered"]:
+            layout["grad_avg"] = "tensor"
+        return layout
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)

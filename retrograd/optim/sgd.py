@@ -32,6 +32,9 @@ class SGD(Optimizer):
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _state_layout(self, group):
+        return {"momentum_buffer": "tensor"} if group["momentum"] != 0 else {}
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)

@@ -46,8 +46,8 @@ class EarlyStopping:
 
 
 class ModelCheckpoint:
-    """Save a resumable checkpoint (model, optimizer, epoch, history, RNG) after each epoch,
-    or only when `monitor` improves with save_best_only."""
+    """Save a resumable checkpoint (model, optimizer, epoch, history, RNG, and the training loader's
+    position when it has a state_dict) after each epoch, or only when `monitor` improves with save_best_only."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", scheduler=None,
                  extra_state=None):
@@ -68,5 +68,7 @@ class ModelCheckpoint:
         from .checkpoint import save_checkpoint
 
         extra = self.extra_state() if callable(self.extra_state) else self.extra_state
+        loader = getattr(trainer, "train_loader", None)
         save_checkpoint(self.path, trainer.model, trainer.optimizer, epoch=trainer.epoch + 1,
-                        history=trainer.history, scheduler=self.scheduler, extra=extra)
+                        history=trainer.history, scheduler=self.scheduler, extra=extra,
+                        loader=loader if callable(getattr(loader, "state_dict", None)) else None)

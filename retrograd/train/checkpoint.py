@@ -1,18 +1,32 @@
-"""Resumable training checkpoints: model, optimizer, scheduler, epoch, history and RNG state.
+"""Resumable training checkpoints: model, optimizer, scheduler, data loader, epoch, history and RNG state.
 
 Saved with `retrograd.save` (safetensors or .npz: never pickle, written
 atomically), so a run killed at any point resumes from the last complete
 checkpoint and, given the same seed, continues bit-identically.
+
+Loading is transactional: every part is checked against what it will be loaded into
+(model keys, shapes and dtypes; the optimizer's kind, groups and buffer shapes; the
+scheduler's entries; the RNG and loader states) before anything changes, and a bad part
+raises `CheckpointError` naming the field. The model, optimizer and the rest are then
+either all restored or left as they were.
 """
+import numpy as np
+
 from .. import serialization
-from ..tensor import get_rng_state, set_rng_state
+from ..serialization import CheckpointError
+from ..tensor import Tensor, default_generator, get_rng_state, set_rng_state
 from .history import History
 
+FORMAT = "retrograd-checkpoint-1"
 
-def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, scheduler=None, extra=None):
-    """Write everything a resumed run needs to `path` (atomic: the previous file survives a crash)."""
+
+def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, scheduler=None, extra=None, loader=None):
+    """Write everything a resumed run needs to `path` (atomic: the previous file survives a crash).
+
+    loader: a DataLoader (or anything with state_dict()) whose position -- shuffling
+    generator, batches already served this epoch -- the resumed run continues from."""
     state = {
-        "format": "retrograd-checkpoint-1",
+        "format": FORMAT,
         "epoch": int(epoch),
         "model": model.state_dict(),
         "rng": get_rng_state(),
@@ -21,6 +35,8 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, schedule
         state["optimizer"] = optimizer.state_dict()
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
+    if loader is not None:
+        state["loader"] = loader.state_dict()
     if history is not None:
         state["history"] = history.to_dict()
     if extra is not None:
@@ -29,24 +45,113 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, schedule
     return path
 
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None, restore_rng=True):
-    """Load a checkpoint into `model` (and optimizer/scheduler); return a dict with 'epoch',
-    'history' (a History) and 'extra'. Restores retrograd's RNG state unless told not to."""
+def load_checkpoint(path, model, optimizer=None, scheduler=None, restore_rng=True, loader=None):
+    """Load a checkpoint into `model` (and optimizer, scheduler, loader); return a dict with 'epoch',
+    'history' (a History) and 'extra'. Restores retrograd's RNG state unless told not to.
+
+    Everything is checked before anything is changed: a checkpoint that does not fit raises
+    CheckpointError naming the field, and leaves model, optimizer, scheduler, loader and
+    RNG untouched."""
     state = serialization.load(path)
-    if not isinstance(state, dict) or state.get("format") != "retrograd-checkpoint-1":
-        raise serialization.CheckpointError(f"{path}: not a retrograd training checkpoint (no 'format' tag); "
-                                            f"use retrograd.load for plain state dicts")
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a retrograd training checkpoint (no 'format' tag); "
+                              f"use retrograd.load for plain state dicts")
+
+    def check(field, checker, *args):
+        try:
+            return checker(*args)
+        except CheckpointError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as error:
+            raise CheckpointError(f"{path}: field '{field}': {error}") from None
+
+    def part(field):
+        if field not in state:
+            raise CheckpointError(f"{path}: the checkpoint holds no '{field}' field")
+        return state[field]
+
+    epoch = check("epoch", _checked_epoch, part("epoch"))
+    check("model", _check_model_state, model, part("model"))
+    optimizer_state = check("optimizer", optimizer._checked_state, part("optimizer")) if optimizer else None
+    restore_scheduler = scheduler is not None and "scheduler" in state
+    if restore_scheduler:
+        check("scheduler", _check_scheduler_state, scheduler, state["scheduler"])
+    restore_loader = loader is not None and "loader" in state
+    if restore_loader:
+        check("loader", loader._checked_state, state["loader"])
+    restore_rng = restore_rng and "rng" in state
+    if restore_rng:
+        check("rng", _check_rng_state, state["rng"])
+    history = check("history", _checked_history, state.get("history", {}))
+
+    # every part fits: apply them all (none of these can fail now)
     model.load_state_dict(state["model"])
     if optimizer is not None:
-        if "optimizer" not in state:
-            raise serialization.CheckpointError(f"{path}: the checkpoint holds no optimizer state")
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and "scheduler" in state:
+        optimizer.state, optimizer.param_groups = optimizer_state
+    if restore_scheduler:
         scheduler.load_state_dict(state["scheduler"])
-    if restore_rng and "rng" in state:
+    if restore_loader:
+        loader.load_state_dict(state["loader"])
+    if restore_rng:
         set_rng_state(state["rng"])
-    return {
-        "epoch": int(state["epoch"]),
-        "history": History.from_dict(state.get("history", {})),
-        "extra": state.get("extra"),
-    }
+    return {"epoch": epoch, "history": history, "extra": state.get("extra")}
+
+
+def _checked_epoch(epoch):
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"expected a non-negative integer, got {epoch!r}")
+    return epoch
+
+
+def _checked_history(saved):
+    if not isinstance(saved, dict) or not isinstance(saved.get("rows", []), list) or not all(
+            isinstance(row, dict) for row in saved.get("rows", [])):
+        raise ValueError("expected {'rows': [one dict per epoch]}")
+    return History.from_dict(saved)
+
+
+def _check_model_state(model, saved):
+    """Same keys as the model's state_dict, each a numeric array of the same shape and a castable dtype."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"expected a state dict, got {type(saved).__name__}")
+    own = model.state_dict()
+    missing = [key for key in own if key not in saved]
+    unexpected = [key for key in saved if key not in own]
+    if missing or unexpected:
+        raise ValueError(f"the checkpoint's model does not match {type(model).__name__}: missing keys {missing}, "
+                         f"unexpected keys {unexpected}")
+    for key, target in own.items():
+        value = saved[key]
+        array = value.array if isinstance(value, Tensor) else value
+        if not isinstance(array, (np.ndarray, np.generic)) or array.dtype.kind not in "biuf":
+            raise ValueError(f"'{key}' should be a numeric tensor, got {type(value).__name__} "
+                             f"{getattr(array, 'dtype', '')}".rstrip())
+        if array.shape != target.shape:
+            raise ValueError(f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
+                             f"the shape in current model is {tuple(target.shape)}.")
+        if array.dtype.kind == "f" and target.array.dtype.kind in "biu":
+            raise ValueError(f"'{key}' holds {array.dtype} values; the model's buffer is {target.array.dtype}")
+
+
+def _check_scheduler_state(scheduler, saved):
+    """The entries of this scheduler's own state_dict, lists of the same lengths."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"expected a scheduler state dict, got {type(saved).__name__}")
+    own = scheduler.state_dict()
+    missing = [key for key in own if key not in saved]
+    if missing:
+        raise ValueError(f"the saved state lacks {missing} that {type(scheduler).__name__} keeps: the state of "
+                         f"another scheduler?")
+    for key, value in own.items():
+        if isinstance(value, (list, tuple)) and (not isinstance(saved[key], (list, tuple))
+                                                 or len(saved[key]) != len(value)):
+            raise ValueError(f"'{key}' should be a list of {len(value)} entries (one per parameter group), got "
+                             f"{saved[key]!r}")
+
+
+def _check_rng_state(saved):
+    generator_type = type(default_generator().bit_generator)
+    try:  # on a scratch generator: retrograd's own is set only once everything fits
+        generator_type().state = saved
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(f"not a {generator_type.__name__} state ({error})") from None

@@ -104,8 +104,9 @@ class StopTraining(Exception):
 class Trainer:
     """State shared with callbacks during `fit`: model, optimizer, epoch, history, stop flag."""
 
-    def __init__(self, model, optimizer, history):
+    def __init__(self, model, optimizer, history, train_loader=None):
         self.model, self.optimizer, self.history = model, optimizer, history
+        self.train_loader = train_loader
         self.epoch = 0
         self.stop_training = False
 
@@ -120,12 +121,14 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
       loss (the training loss without a validation set).
     - `callbacks`: objects with any of on_train_begin(trainer), on_epoch_end(trainer, logs),
       on_batch_end(trainer, step, loss), on_train_end(trainer); see `callbacks.py`.
-    - `start_epoch` and `history` resume a run from a checkpoint (see `checkpoint.py`).
+    - `start_epoch` and `history` resume a run from a checkpoint (see `checkpoint.py`);
+      `ModelCheckpoint` also saves `train_loader`'s position when it has a state_dict().
+    An epoch without a single training sample raises ValueError (it would log a loss of 0).
     """
     metric_fns = _resolve_metrics(metrics)
     callbacks = list(callbacks or [])
     history = history if history is not None else History()
-    trainer = Trainer(model, optimizer, history)
+    trainer = Trainer(model, optimizer, history, train_loader)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for callback in callbacks:
         getattr(callback, "on_train_begin", lambda t: None)(trainer)
@@ -161,7 +164,10 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
             for callback in callbacks:
                 getattr(callback, "on_batch_end", lambda t, s, lo: None)(trainer, step, loss_value)
 
-        logs = {name: total / max(seen, 1) for name, total in sums.items()}
+        if seen == 0:
+            raise ValueError(f"fit: the training loader yielded no samples in epoch {epoch + 1} (an empty dataset, "
+                             f"or drop_last with fewer samples than batch_size?); nothing to train on")
+        logs = {name: total / seen for name, total in sums.items()}
         if val_loader is not None:
             logs.update({f"val_{name}": value for name, value in evaluate(model, loss_fn, val_loader,
                                                                            metric_fns).items()})
