@@ -10,12 +10,15 @@ from .module import Module, Parameter
 
 
 class _ConvNd(Module):
+    _tensor_args = 1
     dims = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
+        if not isinstance(groups, (int, np.integer)) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
                              f"divisible by groups ({groups})")
@@ -24,6 +27,8 @@ class _ConvNd(Module):
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
         as_tuple = lambda v: (v,) * self.dims if isinstance(v, (int, np.integer)) else tuple(v)  # noqa: E731
+        if padding == "same" and any(s != 1 for s in as_tuple(stride)):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions, got stride={stride}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = as_tuple(kernel_size), as_tuple(stride)
         self.padding = padding if isinstance(padding, str) else as_tuple(padding)
