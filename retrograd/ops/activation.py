@@ -99,6 +99,8 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 
     At x = 0 the gradient is negative_slope (PyTorch's 'x > 0' test). Saves x: the output cannot
     tell the sides apart when negative_slope <= 0."""
+    if isinstance(negative_slope, (bool, str)) or not np.isscalar(negative_slope):  # NumPy: a ufunc type error
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
     x_val = _float_input(x, "leaky_relu")
     y = np.where(x_val > 0, x_val, x_val * negative_slope)
     out = record(leaky_relu, y, (x,),
@@ -277,7 +279,7 @@ def softmax(x, dim=None, dtype=None):
 
     dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
-    y = np.exp(x_val - np.max(x_val, axis=axis, keepdims=True))
+    y = np.exp(x_val - np.max(x_val, axis=axis, keepdims=True, initial=-np.inf))  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
 
     def softmax_backward(grad_out):
@@ -292,7 +294,7 @@ def softmin(x, dim=None, dtype=None):
 
     dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmin")
-    y = np.exp(np.min(x_val, axis=axis, keepdims=True) - x_val)
+    y = np.exp(np.min(x_val, axis=axis, keepdims=True, initial=np.inf) - x_val)  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
 
     def softmin_backward(grad_out):
@@ -308,7 +310,7 @@ def log_softmax(x, dim=None, dtype=None):
     dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y.  Saves y (the output, so no extra
     memory) and recomputes e^y in the backward pass, as PyTorch does."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
-    y = x_val - np.max(x_val, axis=axis, keepdims=True)
+    y = x_val - np.max(x_val, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
     y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
 
     def log_softmax_backward(grad_out):
