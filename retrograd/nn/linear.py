@@ -23,6 +23,8 @@ class Linear(Module):
     Default init (PyTorch's): W and b ~ U(-k, k) with k = 1/sqrt(in_features)
     (kaiming_uniform_ with a = sqrt(5) gives exactly that bound for W)."""
 
+    _tensor_args = 1
+
     def __init__(self, in_features, out_features, bias=True, dtype=None, device=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
@@ -51,6 +53,8 @@ class Linear(Module):
 class Flatten(Module):
     """Flattens dims start_dim..end_dim (default: all but the batch dim)."""
 
+    _tensor_args = 1
+
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
@@ -64,6 +68,8 @@ class Flatten(Module):
 
 class Unflatten(Module):
     """Unflattens dim `dim` into `unflattened_size`."""
+
+    _tensor_args = 1
 
     def __init__(self, dim, unflattened_size):
         super().__init__()

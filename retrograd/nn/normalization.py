@@ -9,11 +9,16 @@ from .module import Module, Parameter
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d. Buffers running_mean, running_var, num_batches_tracked (PyTorch's names)."""
 
+    _tensor_args = 1
+
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None,
                  device=None):
         super().__init__()
+        if not isinstance(num_features, (int, np.integer)) or num_features < 0:
+            raise RuntimeError(f"{type(self).__name__}: num_features must be a non-negative integer, got "
+                               f"{num_features!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = np.dtype(dtype or np.float32)
@@ -79,11 +84,15 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalises over the trailing `normalized_shape` dims; elementwise affine weight (ones) and bias (zeros)."""
 
+    _tensor_args = 1
+
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None, device=None):
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
+        if not all(isinstance(size, (int, np.integer)) and size >= 0 for size in self.normalized_shape):
+            raise RuntimeError(f"LayerNorm: normalized_shape must be non-negative integers, got {normalized_shape!r}")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = np.dtype(dtype or np.float32)
         if elementwise_affine:
