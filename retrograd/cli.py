@@ -98,7 +98,8 @@ def hidden_sizes(text):
 
 def existing_file(text):
     if not os.path.isfile(text):
-        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+        fault = "not a regular file" if os.path.exists(text) else "no such file"
+        raise argparse.ArgumentTypeError(f"{fault}: {text!r}")
     return text
 
 

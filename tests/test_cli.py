@@ -54,6 +54,7 @@ BAD_INVOCATIONS = [
     ("train --data /nonexistent/images,/nonexistent/labels", "--data"),
     ("train --data text --file /nonexistent/corpus.txt", "--file"),
     ("train --resume /nonexistent/checkpoint.safetensors", "--resume"),
+    ("train --resume /", "--resume"),
     ("train --optimizer lbfgs", "--optimizer"),
     ("train --activation gelu", "--activation"),
     ("train --data text --hidden 32,16", "--hidden"),
