@@ -41,6 +41,9 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        if x.dtype.kind not in "fc":  # NumPy would promote an int or bool input; PyTorch refuses it
+            raise RuntimeError(f"Linear: expected a floating-point input, got dtype {x.dtype} (convert it with "
+                               f"x.float())")
         if x.shape[-1:] != (self.in_features,):
             raise RuntimeError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                                f"input of shape {tuple(x.shape)} does not end in {self.in_features}")

@@ -6,6 +6,13 @@ from ..tensor import Tensor
 from .module import Module, Parameter
 
 
+def _check_floating(layer, x):
+    """PyTorch has no integer kernel for batch or layer norm; NumPy would quietly compute in float64."""
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f"{type(layer).__name__}: expected a floating-point input, got dtype {x.dtype} "
+                                  f"(convert it with x.float())")
+
+
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d. Buffers running_mean, running_var, num_batches_tracked (PyTorch's names)."""
 
@@ -44,6 +51,7 @@ class _BatchNorm(Module):
             self.num_batches_tracked.array[...] = 0
 
     def forward(self, x):
+        _check_floating(self, x)
         if x.ndim not in self.expected_dims:
             raise ValueError(f"{type(self).__name__}: expected {' or '.join(f'{d}D' for d in self.expected_dims)} "
                              f"input, got {x.ndim}D input of shape {tuple(x.shape)}")
@@ -106,6 +114,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        _check_floating(self, x)
         return norm.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):

@@ -31,6 +31,8 @@ class RNNBase(Module):
                  bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
+        if not isinstance(input_size, int) or input_size <= 0:
+            raise ValueError(f"{name}: input_size must be greater than zero, got {input_size!r}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size!r}")
         if not isinstance(num_layers, int) or num_layers <= 0:

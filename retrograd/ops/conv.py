@@ -28,6 +28,8 @@ from .base import array_of, needs_grad, record
 def _pair(value, name):
     if isinstance(value, (int, np.integer)):
         return (int(value), int(value))
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
+        raise TypeError(f"conv2d: {name} must be an int or a tuple of ints, got {value!r}")
     value = tuple(int(v) for v in value)
     if len(value) != 2:
         raise ValueError(f"conv2d: {name} must be an int or a pair, got {value}")
@@ -204,6 +206,9 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _single(value, name):
     """conv1d's int or 1-tuple argument as a 1-tuple."""
+    if not isinstance(value, (int, np.integer, tuple, list)) or (
+            isinstance(value, (tuple, list)) and not all(isinstance(v, (int, np.integer)) for v in value)):
+        raise TypeError(f"conv1d: {name} must be an int or a tuple of ints, got {value!r}")
     value = (int(value),) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
     if len(value) != 1:
         raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {value}")

@@ -25,6 +25,8 @@ def _pair(value, name, op):
         return None
     if isinstance(value, (int, np.integer)):
         return (int(value), int(value))
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {value!r}")
     value = tuple(int(v) for v in value)
     if len(value) == 1:
         return value * 2
@@ -286,12 +288,13 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x_val = array_of(x)
     if x_val.ndim != 3:
         raise ValueError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v: v if isinstance(v, (int, np.integer)) or v is None else v[0]  # noqa: E731
-    stride = first_of(stride)
-    _check_1d("max_pool1d", x_val, first_of(kernel_size), stride, first_of(padding), first_of(dilation), ceil_mode)
+    first_of = lambda v, name: _single("max_pool1d", v, name)  # noqa: E731
+    kernel_size, stride = first_of(kernel_size, "kernel_size"), first_of(stride, "stride")
+    padding, dilation = first_of(padding, "padding"), first_of(dilation, "dilation")
+    _check_1d("max_pool1d", x_val, kernel_size, stride, padding, dilation, ceil_mode)
     result = max_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])),
-                        (1, first_of(kernel_size)), None if stride is None else (1, stride),
-                        (0, first_of(padding)), (1, first_of(dilation)), ceil_mode, return_indices, ties)
+                        (1, kernel_size), None if stride is None else (1, stride), (0, padding), (1, dilation),
+                        ceil_mode, return_indices, ties)
     if return_indices:
         values, indices = result
         return reshape(values, values.shape[:2] + (values.shape[3],)), reshape(indices, indices.shape[:2] +
@@ -299,11 +302,19 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return reshape(result, result.shape[:2] + (result.shape[3],))
 
 
+def _single(op, value, name):
+    """A 1-D pool's int or 1-tuple argument as an int (None stays None: stride's default)."""
+    if value is None or isinstance(value, (int, np.integer)):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(value[0], (int, np.integer)):
+        return value[0]
+    raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}")
+
+
 def _check_1d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
     """The 1-D pools' argument and size errors in their own (N, C, L) terms, before they delegate to the
     2-D pools on an (N, C, 1, L) view (whose errors would speak of 2-D ops and shapes)."""
-    kernel, pad, dilation = int(kernel), int(pad), int(dilation)
-    stride = kernel if stride is None else int(stride)
+    stride = kernel if stride is None else stride
     _check_window(op, (kernel,), (stride,), (pad,), (dilation,))
     out = _out_size(x_val.shape[2], kernel, stride, pad, dilation, ceil_mode)
     if out <= 0:
@@ -355,11 +366,12 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x_val = array_of(x)
     if x_val.ndim != 3:
         raise ValueError(f"avg_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v: v if isinstance(v, (int, np.integer)) or v is None else v[0]  # noqa: E731
-    stride = first_of(stride)
-    _check_1d("avg_pool1d", x_val, first_of(kernel_size), stride, first_of(padding), 1, ceil_mode)
-    y = avg_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])), (1, first_of(kernel_size)),
-                   None if stride is None else (1, stride), (0, first_of(padding)), ceil_mode, count_include_pad)
+    first_of = lambda v, name: _single("avg_pool1d", v, name)  # noqa: E731
+    kernel_size, stride, padding = first_of(kernel_size, "kernel_size"), first_of(stride, "stride"), first_of(
+        padding, "padding")
+    _check_1d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
+    y = avg_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])), (1, kernel_size),
+                   None if stride is None else (1, stride), (0, padding), ceil_mode, count_include_pad)
     return reshape(y, y.shape[:2] + (y.shape[3],))
 
 
