@@ -186,28 +186,29 @@ def _add_train(commands):
                             "--epochs 5 trains 2 more")
     train.add_argument("--lr", type=positive_float,
                        help="learning rate (default 0.05 SGD for mnist, 2e-3 Adam for text)")
-    train.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"],
-                       help="optimizer for mnist (default sgd with momentum 0.9); --resume needs the checkpoint's")
-    train.add_argument("--momentum", type=non_negative_float, default=0.9)
-    train.add_argument("--weight-decay", type=non_negative_float, default=5e-4)
+    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"],
+                       help="mnist: the optimizer (default sgd with momentum 0.9); --resume needs the checkpoint's "
+                            "(text always uses Adam)")
+    train.add_argument("--momentum", type=non_negative_float, help="mnist: sgd/rmsprop momentum (default 0.9)")
+    train.add_argument("--weight-decay", type=non_negative_float, help="mnist: weight decay (default 5e-4)")
     train.add_argument("--batch-size", type=positive_int, help="minibatch size (default 64 for mnist, 32 for text)")
     train.add_argument("--hidden", type=hidden_sizes, default=None,
                        help="mnist mlp: hidden sizes, e.g. 256,128 (default), or 0 for none (a linear classifier); "
                             "text: one hidden size (default 256)")
-    train.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid"], help="mnist mlp")
+    train.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], help="mnist mlp (default relu)")
     train.add_argument("--no-augment", action="store_true", help="mnist: no random shifts")
     train.add_argument("--no-gradcheck", action="store_true", help="mnist: skip the gradient check")
-    train.add_argument("--train-size", type=positive_int, default=8000)
-    train.add_argument("--val-size", type=positive_int, default=2000)
+    train.add_argument("--train-size", type=positive_int, help="mnist: training images (default 8000)")
+    train.add_argument("--val-size", type=positive_int, help="mnist: held-out images (default 2000)")
     train.add_argument("--file", type=existing_file,
                        help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
-    train.add_argument("--layers", type=positive_int, default=1, help="text: recurrent layers")
-    train.add_argument("--k1", type=positive_int, default=50, help="text: update every k1 steps")
+    train.add_argument("--layers", type=positive_int, help="text: recurrent layers (default 1)")
+    train.add_argument("--k1", type=positive_int, help="text: update every k1 steps (default 50)")
     train.add_argument("--k2", type=positive_int, help="text: backpropagate k2 >= k1 steps (default k1)")
-    train.add_argument("--clip", type=positive_float, default=5.0, help="text: gradient-norm clipping")
+    train.add_argument("--clip", type=positive_float, help="text: gradient-norm clipping (default 5)")
     train.add_argument("--minutes", type=positive_float, help="text: stop after this many minutes")
-    train.add_argument("--temperature", type=positive_float, default=0.8, help="text: sampling temperature")
-    train.add_argument("--sample-length", type=non_negative_int, default=300)
+    train.add_argument("--temperature", type=positive_float, help="text: sampling temperature (default 0.8)")
+    train.add_argument("--sample-length", type=non_negative_int, help="text: characters to sample (default 300)")
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--out", help="output directory (default retrograd-runs/<data>-<model>)")
     train.add_argument("--resume", type=existing_file, help="continue from this checkpoint")
@@ -221,7 +222,27 @@ def _given(value, default):
     return default if value is None else value
 
 
+# the options only one of the train jobs reads, with their defaults; given to the other job, they are refused
+# rather than silently ignored (`--data text --optimizer sgd` would still have trained with Adam)
+MNIST_OPTIONS = {"optimizer": "sgd", "momentum": 0.9, "weight_decay": 5e-4, "activation": "relu",
+                 "no_augment": False, "no_gradcheck": False, "train_size": 8000, "val_size": 2000}
+TEXT_OPTIONS = {"file": None, "layers": 1, "k1": 50, "k2": None, "clip": 5.0, "minutes": None, "temperature": 0.8,
+                "sample_length": 300}
+
+
+def _job_options(args, text):
+    """Refuse the other job's options; fill in this job's defaults."""
+    own, other = (TEXT_OPTIONS, MNIST_OPTIONS) if text else (MNIST_OPTIONS, TEXT_OPTIONS)
+    for name in other:
+        if getattr(args, name) not in (None, False):
+            option = "--" + name.replace("_", "-")
+            args.parser.error(f"argument {option}: applies to --data {'mnist' if text else 'text'} only")
+    for name, default in own.items():
+        setattr(args, name, _given(getattr(args, name), default))
+
+
 def _run_train(args):
+    _job_options(args, text=args.data == "text")
     if args.data == "text":
         from .jobs import charlm
 

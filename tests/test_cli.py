@@ -61,6 +61,10 @@ BAD_INVOCATIONS = [
     ("train --data text --hidden 0", "--hidden"),
     ("train --model lenet --hidden 32", "--hidden"),
     ("train --no-such-option", "--no-such-option"),
+    ("train --data text --optimizer sgd", "--optimizer"),
+    ("train --data text --no-gradcheck", "--no-gradcheck"),
+    ("train --k1 20", "--k1"),
+    ("train --minutes 1", "--minutes"),
     ("demo --epochs 0", "--epochs"),
     ("demo --epochs -3", "--epochs"),
     ("bench --threads 0", "--threads"),
@@ -104,10 +108,12 @@ def test_options_are_used_as_given_not_replaced_by_defaults(monkeypatch):
     assert _configs(monkeypatch, ["train", "--hidden", ""]).hidden == ()
     defaults = _configs(monkeypatch, ["train"])
     assert (defaults.epochs, defaults.lr, defaults.batch_size, defaults.hidden) == (15, 0.05, 64, (256, 128))
+    assert (defaults.optimizer, defaults.momentum, defaults.weight_decay, defaults.train_size) == ("sgd", 0.9, 5e-4,
+                                                                                                   8000)
     text = _configs(monkeypatch, ["train", "--data", "text", "--hidden", "8", "--k1", "5", "--epochs", "3",
                                   "--lr", "0.01", "--batch-size", "2", "--temperature", "0.5"])
     assert (text.hidden, text.k1, text.k2, text.epochs, text.lr, text.batch_size) == (8, 5, 5, 3, 0.01, 2)
-    assert text.temperature == 0.5
+    assert (text.temperature, text.clip, text.layers, text.sample_length) == (0.5, 5.0, 1, 300)
 
 
 def test_version(capsys):
