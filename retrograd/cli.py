@@ -3,11 +3,119 @@
     retrograd demo [--quick]          the main job: gradient-check, then train an MLP on embedded MNIST
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
     retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list]
+    retrograd --version
+
+A bad option ends in one line naming it and exit status 2; an error while running, in one line
+`retrograd: error: ...` and exit status 1 (`--debug`, before or after the command, shows the traceback).
 """
 import argparse
 import importlib.util
+import math
+import os
 import sys
+import traceback
 from pathlib import Path
+
+# ----- the parser: every option checked as it is read ------------------------------------------------------
+# Each `type=` function below turns the option's text into its value or raises ArgumentTypeError; argparse
+# then names the option, so a bad invocation ends in one line such as
+#     retrograd train: error: argument --epochs: must be a positive integer, got '0'
+# and exit status 2, before any data is loaded or any model is built.
+
+
+class UsageError(SystemExit):
+    """A bad command line: exit status 2, and `str()` gives the message (printed already, on one line)."""
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (no usage block) that point to --help."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise UsageError(message)
+
+
+def _integer(text, minimum):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text):
+    return _integer(text, 1)
+
+
+def non_negative_int(text):
+    return _integer(text, 0)
+
+
+def _number(text, allow_zero):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        what = "a finite number >= 0" if allow_zero else "a positive finite number"
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    return _number(text, allow_zero=False)
+
+
+def non_negative_float(text):
+    return _number(text, allow_zero=True)
+
+
+def hidden_sizes(text):
+    """'256,128' -> (256, 128); '0' or '' -> () (no hidden layer)."""
+    if text.strip() in ("", "0"):
+        return ()
+    parts = text.split(",")
+    try:
+        sizes = tuple(int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers such as 256,128 (or 0 for "
+                                         f"no hidden layer), got {text!r}") from None
+    if any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"every hidden size must be a positive integer (0 alone means no hidden "
+                                         f"layer), got {text!r}")
+    return sizes
+
+
+def existing_file(text):
+    if not os.path.isfile(text):
+        fault = "not a regular file" if os.path.exists(text) else "no such file"
+        raise argparse.ArgumentTypeError(f"{fault}: {text!r}")
+    return text
+
+
+def data_source(text):
+    """mnist | text | a directory of MNIST IDX files | 'IMAGES,LABELS' (both files must exist)."""
+    if text in ("mnist", "embedded", "text"):
+        return text
+    if "," in text:
+        missing = [path for path in text.split(",", 1) if not os.path.isfile(path)]
+        if missing:
+            raise argparse.ArgumentTypeError(f"no such file: {missing[0]!r} (expected 'IMAGES,LABELS' paths)")
+        return text
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected 'mnist' (the embedded digits), 'text', a directory of MNIST "
+                                         f"IDX files or 'IMAGES,LABELS' paths, got {text!r}")
+    return text
 
 
 def load_benchmarks():
@@ -37,12 +145,13 @@ def _add_demo(commands):
         description="Check every gradient of a 784-256-128-10 ReLU MLP against finite differences, train it with "
                     "SGD + momentum on 8,000 embedded MNIST images, report the accuracy on 2,000 held-out images, "
                     "and save a checkpoint and a plot.")
-    demo.add_argument("--epochs", type=int, default=15, help="training epochs (default 15)")
+    demo.add_argument("--epochs", type=positive_int, default=15, help="training epochs (default 15)")
     demo.add_argument("--quick", action="store_true", help="2 epochs on 2,000 images (a smoke test)")
     demo.add_argument("--out", default="retrograd-runs/demo", help="where to save (default retrograd-runs/demo)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.add_argument("--spirals", action="store_true",
                       help="instead: a two-layer net written with raw tensor ops, trained on two spirals")
+    _add_debug(demo)
     demo.set_defaults(run=_run_demo)
 
 
@@ -68,64 +177,107 @@ def _add_train(commands):
         description="--data mnist (the embedded digits), a directory of MNIST IDX files, or 'IMAGES,LABELS' paths, "
                     "with --model mlp|lenet|resnet; or --data text [--file PATH] with --model lstm|gru|rnn "
                     "(stateful truncated BPTT).")
-    train.add_argument("--data", default="mnist", help="mnist (default), a directory of IDX files, or text")
+    train.add_argument("--data", default="mnist", type=data_source,
+                       help="mnist (default), a directory of IDX files, 'IMAGES,LABELS' paths, or text")
     train.add_argument("--model", help="mlp (default for mnist), lenet, resnet; lstm (default for text), gru, rnn")
-    train.add_argument("--epochs", type=int, help="epochs (default 15 for mnist, 1 for text)")
-    train.add_argument("--lr", type=float, help="learning rate (default 0.05 SGD for mnist, 2e-3 Adam for text)")
-    train.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"],
-                       help="optimizer for mnist (default sgd with momentum 0.9)")
-    train.add_argument("--momentum", type=float, default=0.9)
-    train.add_argument("--weight-decay", type=float, default=5e-4)
-    train.add_argument("--batch-size", type=int, help="minibatch size (default 64 for mnist, 32 for text)")
-    train.add_argument("--hidden", default=None, help="mnist mlp: hidden sizes, e.g. 256,128; text: hidden size")
-    train.add_argument("--activation", default="relu", choices=["relu", "tanh", "sigmoid"], help="mnist mlp")
+    train.add_argument("--epochs", type=positive_int,
+                       help="train until this many epochs in all (default 15 for mnist, 1 for text); with --resume, "
+                            "the epochs already in the checkpoint count, so a run resumed at epoch 3 with "
+                            "--epochs 5 trains 2 more")
+    train.add_argument("--lr", type=positive_float,
+                       help="learning rate (default 0.05 SGD for mnist, 2e-3 Adam for text)")
+    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"],
+                       help="mnist: the optimizer (default sgd with momentum 0.9); --resume needs the checkpoint's "
+                            "(text always uses Adam)")
+    train.add_argument("--momentum", type=non_negative_float, help="mnist: sgd/rmsprop momentum (default 0.9)")
+    train.add_argument("--weight-decay", type=non_negative_float, help="mnist: weight decay (default 5e-4)")
+    train.add_argument("--batch-size", type=positive_int, help="minibatch size (default 64 for mnist, 32 for text)")
+    train.add_argument("--hidden", type=hidden_sizes, default=None,
+                       help="mnist mlp: hidden sizes, e.g. 256,128 (default), or 0 for none (a linear classifier); "
+                            "text: one hidden size (default 256)")
+    train.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], help="mnist mlp (default relu)")
     train.add_argument("--no-augment", action="store_true", help="mnist: no random shifts")
     train.add_argument("--no-gradcheck", action="store_true", help="mnist: skip the gradient check")
-    train.add_argument("--train-size", type=int, default=8000)
-    train.add_argument("--val-size", type=int, default=2000)
-    train.add_argument("--file", help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
-    train.add_argument("--layers", type=int, default=1, help="text: recurrent layers")
-    train.add_argument("--k1", type=int, default=50, help="text: update every k1 steps")
-    train.add_argument("--k2", type=int, help="text: backpropagate k2 steps (default k1)")
-    train.add_argument("--clip", type=float, default=5.0, help="text: gradient-norm clipping")
-    train.add_argument("--minutes", type=float, help="text: stop after this many minutes")
-    train.add_argument("--temperature", type=float, default=0.8, help="text: sampling temperature")
-    train.add_argument("--sample-length", type=int, default=300)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--train-size", type=positive_int, help="mnist: training images (default 8000)")
+    train.add_argument("--val-size", type=positive_int, help="mnist: held-out images (default 2000)")
+    train.add_argument("--file", type=existing_file,
+                       help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
+    train.add_argument("--layers", type=positive_int, help="text: recurrent layers (default 1)")
+    train.add_argument("--k1", type=positive_int, help="text: update every k1 steps (default 50)")
+    train.add_argument("--k2", type=positive_int, help="text: backpropagate k2 >= k1 steps (default k1)")
+    train.add_argument("--clip", type=positive_float, help="text: gradient-norm clipping (default 5)")
+    train.add_argument("--minutes", type=positive_float, help="text: stop after this many minutes")
+    train.add_argument("--temperature", type=positive_float, help="text: sampling temperature (default 0.8)")
+    train.add_argument("--sample-length", type=non_negative_int, help="text: characters to sample (default 300)")
+    train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--out", help="output directory (default retrograd-runs/<data>-<model>)")
-    train.add_argument("--resume", help="continue from this checkpoint")
+    train.add_argument("--resume", type=existing_file, help="continue from this checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
-    train.set_defaults(run=_run_train)
+    _add_debug(train)
+    train.set_defaults(run=_run_train, parser=train)
+
+
+def _given(value, default):
+    """An option's value, or its default when it was not given (`is None`: 0 is a value, not a default)."""
+    return default if value is None else value
+
+
+# the options only one of the train jobs reads, with their defaults; given to the other job, they are refused
+# rather than silently ignored (`--data text --optimizer sgd` would still have trained with Adam)
+MNIST_OPTIONS = {"optimizer": "sgd", "momentum": 0.9, "weight_decay": 5e-4, "activation": "relu",
+                 "no_augment": False, "no_gradcheck": False, "train_size": 8000, "val_size": 2000}
+TEXT_OPTIONS = {"file": None, "layers": 1, "k1": 50, "k2": None, "clip": 5.0, "minutes": None, "temperature": 0.8,
+                "sample_length": 300}
+
+
+def _job_options(args, text):
+    """Refuse the other job's options; fill in this job's defaults."""
+    own, other = (TEXT_OPTIONS, MNIST_OPTIONS) if text else (MNIST_OPTIONS, TEXT_OPTIONS)
+    for name in other:
+        if getattr(args, name) not in (None, False):
+            option = "--" + name.replace("_", "-")
+            args.parser.error(f"argument {option}: applies to --data {'mnist' if text else 'text'} only")
+    for name, default in own.items():
+        setattr(args, name, _given(getattr(args, name), default))
 
 
 def _run_train(args):
+    _job_options(args, text=args.data == "text")
     if args.data == "text":
         from .jobs import charlm
 
-        model = args.model or "lstm"
+        model = _given(args.model, "lstm")
         if model not in charlm.CELLS:
-            raise SystemExit(f"retrograd train: --model {model} does not apply to text; choose lstm, gru or rnn")
+            args.parser.error(f"argument --model: --model {model} does not apply to text; choose lstm, gru or rnn")
+        hidden = _given(args.hidden, (256,))
+        if len(hidden) != 1:
+            args.parser.error(f"argument --hidden: a text model takes one hidden size, got "
+                              f"{','.join(map(str, hidden)) or 'none'}")
+        k2 = _given(args.k2, args.k1)
+        if k2 < args.k1:
+            args.parser.error(f"argument --k2: must be >= --k1 ({args.k1}), got {k2}")
         config = charlm.CharConfig(
-            file=args.file, model=model, hidden=int(args.hidden or 256), layers=args.layers,
-            batch_size=args.batch_size or 32, k1=args.k1, k2=args.k2 or args.k1, lr=args.lr or 2e-3,
-            clip=args.clip, epochs=args.epochs or 1, minutes=args.minutes, temperature=args.temperature,
-            sample_length=args.sample_length, seed=args.seed, out_dir=args.out or f"retrograd-runs/text-{model}",
+            file=args.file, model=model, hidden=hidden[0], layers=args.layers,
+            batch_size=_given(args.batch_size, 32), k1=args.k1, k2=k2, lr=_given(args.lr, 2e-3),
+            clip=args.clip, epochs=_given(args.epochs, 1), minutes=args.minutes, temperature=args.temperature,
+            sample_length=args.sample_length, seed=args.seed, out_dir=_given(args.out, f"retrograd-runs/text-{model}"),
             resume=args.resume, progress=not args.quiet)
         charlm.run(config)
         return 0
     from .jobs import mnist
 
-    model = args.model or "mlp"
+    model = _given(args.model, "mlp")
     if model not in mnist.MODELS:
-        raise SystemExit(f"retrograd train: --model {model} does not apply to MNIST; choose from "
-                         f"{', '.join(sorted(mnist.MODELS))}")
-    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (256, 128)
+        args.parser.error(f"argument --model: --model {model} does not apply to MNIST; choose from "
+                          f"{', '.join(sorted(mnist.MODELS))}")
+    if args.hidden is not None and model != "mlp":
+        args.parser.error(f"argument --hidden: applies to --model mlp only, not {model}")
     config = mnist.MnistConfig(
-        model=model, hidden=hidden, activation=args.activation, epochs=args.epochs or 15,
-        batch_size=args.batch_size or 64, lr=args.lr or 0.05, momentum=args.momentum,
-        weight_decay=args.weight_decay, optimizer=args.optimizer, augment=not args.no_augment,
-        train_size=args.train_size, val_size=args.val_size, data=args.data, seed=args.seed,
-        out_dir=args.out or f"retrograd-runs/mnist-{model}", gradcheck=not args.no_gradcheck,
+        model=model, hidden=_given(args.hidden, (256, 128)), activation=args.activation,
+        epochs=_given(args.epochs, 15), batch_size=_given(args.batch_size, 64), lr=_given(args.lr, 0.05),
+        momentum=args.momentum, weight_decay=args.weight_decay, optimizer=args.optimizer,
+        augment=not args.no_augment, train_size=args.train_size, val_size=args.val_size, data=args.data,
+        seed=args.seed, out_dir=_given(args.out, f"retrograd-runs/mnist-{model}"), gradcheck=not args.no_gradcheck,
         resume=args.resume, progress=not args.quiet)
     result = mnist.run(config)
     return 0 if result["gradcheck"] in (True, None) else 1
@@ -141,15 +293,18 @@ def _add_bench(commands):
     bench.add_argument("--workload", nargs="+", metavar="NAME", help="workloads to run (default: all; see --list)")
     bench.add_argument("--list", action="store_true", help="list the workloads, whether this build can run them, "
                                                            "and exit")
-    bench.add_argument("--rounds", type=int, default=5, help="rounds per workload (default 5)")
-    bench.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads for both libraries (default 2)")
-    bench.add_argument("--steps", type=int, help="timed steps per round (default: per workload, about 50)")
-    bench.add_argument("--warmup", type=int, help="untimed steps per round before them (default: per workload)")
+    bench.add_argument("--rounds", type=positive_int, default=5, help="rounds per workload (default 5)")
+    bench.add_argument("--threads", type=positive_int, default=2,
+                       help="BLAS/OpenMP threads for both libraries (default 2)")
+    bench.add_argument("--steps", type=positive_int, help="timed steps per round (default: per workload, about 50)")
+    bench.add_argument("--warmup", type=non_negative_int,
+                       help="untimed steps per round before them (default: per workload)")
     bench.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     bench.add_argument("--torch-ref", metavar="PATH",
                        help="torch_ref.py (default: $RETROGRAD_TORCH_REF, else ../shared/bench/torch_ref.py "
                             "from the current directory or the repository root)")
     bench.add_argument("--json", action="store_true", help="one JSON object per workload per line")
+    _add_debug(bench)
     bench.set_defaults(run=_run_bench, parser=bench)
 
 
@@ -183,8 +338,18 @@ def _run_bench(args):
     return 1 if any(result["error"] for result in results) else 0
 
 
+def _add_debug(parser):
+    # SUPPRESS: a subcommand's own --debug must not reset one given before the subcommand
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the Python traceback of an error")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="retrograd", description="retrograd: backpropagation you can read.")
+    from . import __version__
+
+    parser = Parser(prog="retrograd", description="retrograd: backpropagation you can read.")
+    parser.add_argument("--version", action="version", version=f"retrograd {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
     _add_train(commands)
@@ -193,13 +358,26 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the `retrograd` command; returns the exit status."""
+    """Entry point of the `retrograd` command; returns the exit status. A bad command line raises
+    SystemExit(2) (a UsageError) after printing one line; an error while running prints one line,
+    `retrograd: error: ...`, and returns 1 (with --debug, the traceback instead)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("retrograd: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 -- the command's last line of defence: one line, not a traceback
+        if args.debug:
+            traceback.print_exc()
+        else:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            print(f"retrograd: error: {message} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class CharConfig:
     k2: int = 50
     lr: float = 2e-3
     clip: float = 5.0
-    epochs: int = 1
+    epochs: int = 1  # in all, the checkpoint's included: resuming after epoch 3 with epochs=5 trains 2 more
     minutes: float = None
     val_fraction: float = 0.1
     temperature: float = 0.8
@@ -149,7 +149,9 @@ def run(config, log=print):
     batches = rg.data.stateful_batches(train_tokens, config.batch_size, segment)
     deadline = started + 60 * config.minutes if config.minutes else None
     val_nats = None
-    for epoch in range(start_epoch, start_epoch + config.epochs):
+    if start_epoch >= config.epochs:  # epochs counts all epochs, those in the checkpoint included (as in mnist)
+        log(f"the checkpoint has {start_epoch} epochs, epochs={config.epochs} in all: nothing more to train")
+    for epoch in range(start_epoch, config.epochs):
         state, losses = None, []
         segments = batches
         if config.progress:

@@ -192,13 +192,16 @@ def run(config, log=print):
     checkpoint_path = os.path.join(config.out_dir, "checkpoint.safetensors")
     start_epoch, history = 0, None
     if config.resume:
+        saved = rg.load(config.resume)  # the optimizer's name first: it explains a state that will not fit
+        _check_same_optimizer(config, saved.get("extra") if isinstance(saved, dict) else None)
         state = rg.train.load_checkpoint(config.resume, model, optimizer, scheduler)
         start_epoch, history = state["epoch"], state["history"]
         if state["extra"]:
             train_batches.load_state_dict(state["extra"]["batches"])
         log(f"resumed from {config.resume} at epoch {start_epoch}")
     saver = rg.train.ModelCheckpoint(checkpoint_path, scheduler=scheduler,
-                                     extra_state=lambda: {"batches": train_batches.state_dict()})
+                                     extra_state=lambda: {"batches": train_batches.state_dict(),
+                                                          "optimizer": config.optimizer})
     history = rg.train.fit(model, loss_fn, optimizer, train_batches, val_batches,
                            epochs=max(config.epochs - start_epoch, 0), metrics=["accuracy"], scheduler=scheduler,
                            callbacks=[saver], progress=config.progress, start_epoch=start_epoch, history=history,
@@ -218,6 +221,15 @@ def run(config, log=print):
         log(f"plot: {plot_path}")
     return {"accuracy": final["accuracy"], "loss": final["loss"], "seconds": seconds, "gradcheck": verdict,
             "checkpoint": checkpoint_path, "plot": plot_path, "history": history}
+
+
+def _check_same_optimizer(config, extra):
+    """An optimizer's state only means something to the same kind of optimizer: SGD's momentum buffers are
+    not Adam's moments. (Checkpoints written before the name was saved are not checked.)"""
+    saved = (extra or {}).get("optimizer")
+    if saved is not None and str(saved) != config.optimizer:
+        raise ValueError(f"--resume {config.resume}: the checkpoint was trained with --optimizer {saved}, this run "
+                         f"asks for --optimizer {config.optimizer}; resume with --optimizer {saved}")
 
 
 def check_gradients(model, loss_fn, x, y, flat, log):

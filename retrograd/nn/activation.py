@@ -4,6 +4,8 @@ from .module import Module
 
 
 class _Activation(Module):
+    _tensor_args = 1
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -23,11 +25,15 @@ class ReLU6(_Activation):
 
 
 class Sigmoid(Module):
+    _tensor_args = 1
+
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
+    _tensor_args = 1
+
     def forward(self, x):
         return F.tanh(x)
 
@@ -38,6 +44,8 @@ class SiLU(_Activation):
 
 
 class LogSigmoid(Module):
+    _tensor_args = 1
+
     def forward(self, x):
         return F.logsigmoid(x)
 
@@ -67,6 +75,8 @@ class ELU(_Activation):
 
 
 class GELU(Module):
+    _tensor_args = 1
+
     def __init__(self, approximate="none"):
         super().__init__()
         self.approximate = approximate
@@ -79,6 +89,8 @@ class GELU(Module):
 
 
 class Softplus(Module):
+    _tensor_args = 1
+
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
         self.beta, self.threshold = beta, threshold
@@ -91,6 +103,8 @@ class Softplus(Module):
 
 
 class Hardtanh(Module):
+    _tensor_args = 1
+
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         self.min_val, self.max_val = min_val, max_val
@@ -103,6 +117,8 @@ class Hardtanh(Module):
 
 
 class Softmax(Module):
+    _tensor_args = 1
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim

@@ -4,6 +4,8 @@ from . import functional as F
 
 
 class Dropout(Module):
+    _tensor_args = 1
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:

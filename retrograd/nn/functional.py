@@ -54,7 +54,16 @@ def one_hot(tensor, num_classes=-1):
     from ..tensor import Tensor
 
     index = np.asarray(tensor.array if isinstance(tensor, Tensor) else tensor)
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got dtype {index.dtype}")
+    if index.size == 0 and num_classes < 0:
+        raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
+    if index.size and index.min() < 0:  # numpy would wrap -1 round to the last class
+        raise RuntimeError(f"one_hot: Class values must be non-negative, got {int(index.min())}")
     classes = int(index.max()) + 1 if num_classes < 0 else num_classes
+    if index.size and index.max() >= classes:
+        raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({classes}), got "
+                           f"{int(index.max())}")
     return Tensor._from_array(np.eye(classes, dtype=np.int64)[index])
 
 

@@ -4,6 +4,7 @@ All draw from retrograd's generator (`retrograd.manual_seed`) and write in place
 without recording on the tape. fan_in = in_features * receptive field size.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -116,14 +117,27 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
+def _zero_element(tensor):
+    """PyTorch's rule: a tensor with a zero-size dimension (Linear(0, 3), Conv2d(1, 2, 0)) has no fan to
+    scale by and nothing to fill, so kaiming init warns and leaves it alone instead of dividing by zero."""
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-b, b) with b = gain * sqrt(3 / fan) (He et al., 2015)."""
+    if _zero_element(tensor):
+        return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std^2) with std = gain / sqrt(fan)."""
+    if _zero_element(tensor):
+        return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 

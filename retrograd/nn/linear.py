@@ -23,6 +23,8 @@ class Linear(Module):
     Default init (PyTorch's): W and b ~ U(-k, k) with k = 1/sqrt(in_features)
     (kaiming_uniform_ with a = sqrt(5) gives exactly that bound for W)."""
 
+    _tensor_args = 1
+
     def __init__(self, in_features, out_features, bias=True, dtype=None, device=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
@@ -39,6 +41,9 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
+        if x.dtype.kind not in "fc":  # NumPy would promote an int or bool input; PyTorch refuses it
+            raise RuntimeError(f"Linear: expected a floating-point input, got dtype {x.dtype} (convert it with "
+                               f"x.float())")
         if x.shape[-1:] != (self.in_features,):
             raise RuntimeError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                                f"input of shape {tuple(x.shape)} does not end in {self.in_features}")
@@ -50,6 +55,8 @@ class Linear(Module):
 
 class Flatten(Module):
     """Flattens dims start_dim..end_dim (default: all but the batch dim)."""
+
+    _tensor_args = 1
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
@@ -64,6 +71,8 @@ class Flatten(Module):
 
 class Unflatten(Module):
     """Unflattens dim `dim` into `unflattened_size`."""
+
+    _tensor_args = 1
 
     def __init__(self, dim, unflattened_size):
         super().__init__()

@@ -18,6 +18,7 @@ def _as_buffer(value):
 
 
 class _Loss(Module):
+    _tensor_args = 2
     _defaults = {"reduction": "mean"}
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):

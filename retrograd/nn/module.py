@@ -30,6 +30,9 @@ class Module:
     to an attribute registers it under that name, in assignment order."""
 
     _version = 1
+    # built-in layers: how many leading positional arguments must be Tensors. PyTorch raises a TypeError
+    # for a list there; NumPy would accept it and fail later with an AttributeError, or silently compute.
+    _tensor_args = 0
 
     def __init__(self):
         object.__setattr__(self, "training", True)
@@ -298,6 +301,10 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        for position, value in enumerate(args[:self._tensor_args], 1):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: argument {position} must be a Tensor, not "
+                                f"{type(value).__name__} (convert it with retrograd.tensor(...))")
         output = self.forward(*args, **kwargs)
         for hook in self._forward_hooks.values():
             result = hook(self, args, output)

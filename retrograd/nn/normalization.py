@@ -6,14 +6,26 @@ from ..tensor import Tensor
 from .module import Module, Parameter
 
 
+def _check_floating(layer, x):
+    """PyTorch has no integer kernel for batch or layer norm; NumPy would quietly compute in float64."""
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f"{type(layer).__name__}: expected a floating-point input, got dtype {x.dtype} "
+                                  f"(convert it with x.float())")
+
+
 class _BatchNorm(Module):
     """Shared by BatchNorm1d/2d. Buffers running_mean, running_var, num_batches_tracked (PyTorch's names)."""
+
+    _tensor_args = 1
 
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None,
                  device=None):
         super().__init__()
+        if not isinstance(num_features, (int, np.integer)) or num_features < 0:
+            raise RuntimeError(f"{type(self).__name__}: num_features must be a non-negative integer, got "
+                               f"{num_features!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = np.dtype(dtype or np.float32)
@@ -39,6 +51,7 @@ class _BatchNorm(Module):
             self.num_batches_tracked.zero_()
 
     def forward(self, x):
+        _check_floating(self, x)
         if x.ndim not in self.expected_dims:
             raise ValueError(f"{type(self).__name__}: expected {' or '.join(f'{d}D' for d in self.expected_dims)} "
                              f"input, got {x.ndim}D input of shape {tuple(x.shape)}")
@@ -79,11 +92,15 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalises over the trailing `normalized_shape` dims; elementwise affine weight (ones) and bias (zeros)."""
 
+    _tensor_args = 1
+
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None, device=None):
         super().__init__()
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
+        if not all(isinstance(size, (int, np.integer)) and size >= 0 for size in self.normalized_shape):
+            raise RuntimeError(f"LayerNorm: normalized_shape must be non-negative integers, got {normalized_shape!r}")
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = np.dtype(dtype or np.float32)
         if elementwise_affine:
@@ -97,6 +114,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
+        _check_floating(self, x)
         return norm.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):

@@ -4,6 +4,8 @@ from .module import Module
 
 
 class _MaxPoolNd(Module):
+    _tensor_args = 1
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False,
                  ties="first"):
         super().__init__()
@@ -32,6 +34,8 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class _AvgPoolNd(Module):
+    _tensor_args = 1
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
@@ -56,6 +60,8 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class AdaptiveAvgPool2d(Module):
+    _tensor_args = 1
+
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
@@ -77,6 +83,8 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
 
 class MaxUnpool2d(Module):
+    _tensor_args = 2
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding

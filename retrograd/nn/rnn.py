@@ -31,6 +31,8 @@ class RNNBase(Module):
                  bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
+        if not isinstance(input_size, int) or input_size <= 0:
+            raise ValueError(f"{name}: input_size must be greater than zero, got {input_size!r}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size!r}")
         if not isinstance(num_layers, int) or num_layers <= 0:
@@ -98,6 +100,14 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}(input_size={self.input_size}): input.size(-1) must be equal to input_size, "
                              f"got {x.shape[-1]} (input shape {tuple(x.shape)})")
+        if x.dtype != self.weight_ih_l0.dtype:  # NumPy would promote an int input, or fail deep in the op
+            weight_dtype = self.weight_ih_l0.dtype
+            raise ValueError(f"{name}: input dtype ({x.dtype}) does not match weight dtype ({weight_dtype}). "
+                             f"Convert input: input.to(retrograd.{weight_dtype}), or convert model: "
+                             f"model.to(retrograd.{x.dtype})")
+        if x.shape[0] == 0:
+            raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN, got input shape "
+                               f"{tuple(input.shape)}")
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
@@ -221,6 +231,8 @@ class GRU(RNNBase):
 
 # ----- cells: one time step, composed from primitive ops (the reference the fused layers are tested against) ---
 class RNNCellBase(Module):
+    _tensor_args = 1
+
     def __init__(self, input_size, hidden_size, bias, gates, dtype=None):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -241,6 +253,9 @@ class RNNCellBase(Module):
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}(input_size={self.input_size}): expected input (batch, {self.input_size}) or "
                              f"({self.input_size},), got {tuple(x.shape)}")
+        if x.dtype != self.weight_ih.dtype:  # PyTorch's GEMM refuses mixed dtypes; NumPy would promote
+            raise RuntimeError(f"{name}: mat1 and mat2 must have the same dtype, but got input dtype {x.dtype} and "
+                               f"weight dtype {self.weight_ih.dtype}")
         unbatched = x.ndim == 1
         if unbatched:
             x = shape.unsqueeze(x, 0)
@@ -248,6 +263,20 @@ class RNNCellBase(Module):
 
     def _zeros(self, x):
         return zeros(x.shape[0], self.hidden_size, dtype=x.dtype)
+
+    def _state(self, state, x, unbatched, what="hx"):
+        """A given state, batched like x and checked against it (PyTorch's messages): (batch, hidden_size)."""
+        name = type(self).__name__
+        if not isinstance(state, Tensor):
+            raise TypeError(f"{name}: {what} must be a Tensor, got {type(state).__name__}")
+        state = _maybe_batch(state, unbatched)
+        if state.ndim != 2 or state.shape[0] != x.shape[0]:
+            raise RuntimeError(f"{name}: Input batch size {x.shape[0]} doesn't match {what} batch size "
+                               f"{state.shape[0] if state.ndim else None} ({what} shape {tuple(state.shape)})")
+        if state.shape[1] != self.hidden_size:
+            raise RuntimeError(f"{name}: {what} has inconsistent hidden_size: got {state.shape[1]}, expected "
+                               f"{self.hidden_size}")
+        return state
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -266,7 +295,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, x, hx=None):
         x, unbatched = self._prepare(x, hx)
-        h = _maybe_batch(hx, unbatched) if hx is not None else self._zeros(x)
+        h = self._state(hx, x, unbatched) if hx is not None else self._zeros(x)
         pre = linalg.linear(x, self.weight_ih, self.bias_ih) + linalg.linear(h, self.weight_hh, self.bias_hh)
         h_new = activation.tanh(pre) if self.nonlinearity == "tanh" else activation.relu(pre)
         return shape.squeeze(h_new, 0) if unbatched else h_new
@@ -282,8 +311,10 @@ class LSTMCell(RNNCellBase):
         x, unbatched = self._prepare(x, hx)
         if hx is None:
             h = c = self._zeros(x)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != 2:  # unpacking a Tensor would split its rows
+            raise TypeError(f"LSTMCell: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
         else:
-            h, c = (_maybe_batch(s, unbatched) for s in hx)
+            h, c = self._state(hx[0], x, unbatched, "h_0"), self._state(hx[1], x, unbatched, "c_0")
         gates = linalg.linear(x, self.weight_ih, self.bias_ih) + linalg.linear(h, self.weight_hh, self.bias_hh)
         i, f, g, o = shape.chunk(gates, 4, dim=1)
         c_new = activation.sigmoid(f) * c + activation.sigmoid(i) * activation.tanh(g)
@@ -301,7 +332,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, x, hx=None):
         x, unbatched = self._prepare(x, hx)
-        h = _maybe_batch(hx, unbatched) if hx is not None else self._zeros(x)
+        h = self._state(hx, x, unbatched) if hx is not None else self._zeros(x)
         x_r, x_z, x_n = shape.chunk(linalg.linear(x, self.weight_ih, self.bias_ih), 3, dim=1)
         h_r, h_z, h_n = shape.chunk(linalg.linear(h, self.weight_hh, self.bias_hh), 3, dim=1)
         r = activation.sigmoid(x_r + h_r)
@@ -315,6 +346,8 @@ class Embedding(Module):
     """A lookup table: row `i` of `weight` (num_embeddings, embedding_dim) for index i; weight ~ N(0, 1).
 
     The row at `padding_idx` is initialised to zeros and never receives a gradient."""
+
+    _tensor_args = 1
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, scale_grad_by_freq=False,
                  sparse=False, _weight=None, _freeze=False, dtype=None, device=None):

@@ -105,6 +105,8 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
 
     At x = 0 the gradient is negative_slope (PyTorch's 'x > 0' test). Saves x: the output cannot
     tell the sides apart when negative_slope <= 0."""
+    if isinstance(negative_slope, (bool, str)) or not np.isscalar(negative_slope):  # NumPy: a ufunc type error
+        raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
     x_val = _float_input(x, "leaky_relu")
     y = np.where(x_val > 0, x_val, x_val * negative_slope)
     out = record(leaky_relu, y, (x,),
@@ -295,7 +297,7 @@ def softmax(x, dim=None, dtype=None):
     dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
     x_wide = _widened(x_val)
-    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True))
+    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf))  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
     y = y.astype(x_val.dtype, copy=False)
 
@@ -313,7 +315,7 @@ def softmin(x, dim=None, dtype=None):
     dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmin")
     x_wide = _widened(x_val)
-    y = np.exp(np.min(x_wide, axis=axis, keepdims=True) - x_wide)
+    y = np.exp(np.min(x_wide, axis=axis, keepdims=True, initial=np.inf) - x_wide)  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
     y = y.astype(x_val.dtype, copy=False)
 
@@ -332,7 +334,7 @@ def log_softmax(x, dim=None, dtype=None):
     memory) and recomputes e^y in the backward pass, as PyTorch does."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
     x_wide = _widened(x_val)
-    y = x_wide - np.max(x_wide, axis=axis, keepdims=True)
+    y = x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
     y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
     y = y.astype(x_val.dtype, copy=False)
 

@@ -28,6 +28,8 @@ from .base import array_of, needs_grad, record
 def _pair(value, name):
     if isinstance(value, (int, np.integer)):
         return (int(value), int(value))
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
+        raise TypeError(f"conv2d: {name} must be an int or a tuple of ints, got {value!r}")
     value = tuple(int(v) for v in value)
     if len(value) != 2:
         raise ValueError(f"conv2d: {name} must be an int or a pair, got {value}")
@@ -50,6 +52,23 @@ def _padding_amounts(padding, kernel, dilation, stride):
         raise ValueError(f"conv: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
     ph, pw = _pair(padding, "padding")
     return ((ph, ph), (pw, pw))
+
+
+def _check_arguments(op, x_shape, w_shape, bias, stride, padding, dilation, groups):
+    """PyTorch's argument checks, worded as PyTorch words them, naming `op` (conv1d or conv2d) and the
+    argument, so that conv1d's errors speak of conv1d and its 3-D shapes. Sizes are per spatial dim."""
+    for name, values in (("stride", stride), ("dilation", dilation)):
+        if any(v <= 0 for v in values):
+            raise RuntimeError(f"{op}: non-positive {name} is not supported, got {name}={values}")
+    if not isinstance(padding, str) and any(p < 0 for p in padding):
+        raise RuntimeError(f"{op}: negative padding is not supported, got padding={padding}")
+    if not isinstance(groups, (int, np.integer)) or groups <= 0:
+        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    if bias is not None and array_of(bias).shape != (w_shape[0],):
+        raise RuntimeError(f"{op}: Given weight of size {list(w_shape)}, expected bias to be 1-dimensional with "
+                           f"{w_shape[0]} elements, but got bias of size {list(array_of(bias).shape)} instead")
+    if any(k <= 0 for k in w_shape[2:]):
+        raise RuntimeError(f"{op}: kernel size should be greater than zero, got weight of size {list(w_shape)}")
 
 
 def _columns(x_padded, kernel, stride, dilation, out_size):
@@ -76,6 +95,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if w_val.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D weight (O, C/groups, kh, kw), got shape {w_val.shape}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    _check_arguments("conv2d", x_val.shape, w_val.shape, bias, stride,
+                     padding if isinstance(padding, str) else _pair(padding, "padding"), dilation, groups)
     n, c, h, w = x_val.shape
     o, cg, kh, kw = w_val.shape
     if c != cg * groups or o % groups:
@@ -172,10 +193,35 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"conv1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
     if w_val.ndim != 3:
         raise ValueError(f"conv1d: expected a 3-D weight (O, C/groups, k), got shape {w_val.shape}")
-    one = lambda value: (1, value) if isinstance(value, (int, np.integer)) else (1, *value)  # noqa: E731
-    pad = padding if isinstance(padding, str) else (0, padding if isinstance(padding, (int, np.integer))
-                                                   else padding[0])
+    stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
+    pad = padding if isinstance(padding, str) else _single(padding, "padding")
+    _check_arguments("conv1d", x_val.shape, w_val.shape, bias, stride, pad, dilation, groups)
+    _check_conv1d_sizes(x_val.shape, w_val.shape, pad, dilation[0], groups)
+    pad = pad if isinstance(pad, str) else (0, pad[0])
     x4 = reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2]))
     w4 = reshape(weight, (w_val.shape[0], w_val.shape[1], 1, w_val.shape[2]))
-    y = conv2d(x4, w4, bias, one(stride), pad, one(dilation), groups)
+    y = conv2d(x4, w4, bias, (1, *stride), pad, (1, *dilation), groups)
     return squeeze(y, 2)
+
+
+def _single(value, name):
+    """conv1d's int or 1-tuple argument as a 1-tuple."""
+    if not isinstance(value, (int, np.integer, tuple, list)) or (
+            isinstance(value, (tuple, list)) and not all(isinstance(v, (int, np.integer)) for v in value)):
+        raise TypeError(f"conv1d: {name} must be an int or a tuple of ints, got {value!r}")
+    value = (int(value),) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+    if len(value) != 1:
+        raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {value}")
+    return value
+
+
+def _check_conv1d_sizes(x_shape, w_shape, padding, dilation, groups):
+    """conv1d's shape errors in its own 3-D terms (conv2d would report the height-1 4-D view)."""
+    (n, c, length), (o, cg, k) = x_shape, w_shape
+    if c != cg * groups or o % groups:
+        raise ValueError(f"conv1d: input has {c} channels (shape {tuple(x_shape)}) but weight {tuple(w_shape)} with "
+                         f"groups={groups} expects {cg * groups} channels and O divisible by groups")
+    padded = length + (0 if isinstance(padding, str) else 2 * padding[0])
+    if not isinstance(padding, str) and padded < dilation * (k - 1) + 1:
+        raise ValueError(f"conv1d: kernel ({k},) with dilation ({dilation},) is larger than the padded input "
+                         f"({padded},)")

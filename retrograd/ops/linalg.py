@@ -1,4 +1,6 @@
 """Matrix products: matmul (1-D, 2-D and batched) and the fused linear layer op."""
+import math
+
 import numpy as np
 
 from .base import array_of, binary_operands, needs_grad, record, unbroadcast
@@ -99,7 +101,8 @@ def linear(x, weight, bias=None):
     restore = None if order is None else tuple(np.argsort(order)) + last
     rows = x_val if order is None else x_val.transpose(order + last)
     lead = rows.shape[:-1]
-    x_2d = rows.reshape(-1, rows.shape[-1])  # one GEMM over all leading axes, not a batch of small ones
+    # one GEMM over all leading axes, not a batch of small ones; sizes spelled out so that in = 0 reshapes too
+    x_2d = rows.reshape(math.prod(lead), rows.shape[-1])
     y = x_2d @ w_val.T
     if b_val is not None:
         y += b_val
@@ -110,7 +113,7 @@ def linear(x, weight, bias=None):
     def linear_backward(grad_out):
         if order is not None:
             grad_out = grad_out.transpose(order + last)  # rows in x_2d's order
-        grad_2d = grad_out.reshape(-1, grad_out.shape[-1])  # (N, out)
+        grad_2d = grad_out.reshape(math.prod(lead), grad_out.shape[-1])  # (N, out)
         grad_x = grad_w = grad_b = None
         if needs_grad(x):
             grad_x = (grad_2d @ w_val).reshape(lead + (w_val.shape[1],))  # (..., in)

@@ -25,6 +25,8 @@ def _pair(value, name, op):
         return None
     if isinstance(value, (int, np.integer)):
         return (int(value), int(value))
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {value!r}")
     value = tuple(int(v) for v in value)
     if len(value) == 1:
         return value * 2
@@ -43,6 +45,19 @@ def _out_size(size, kernel, stride, pad, dilation, ceil_mode):
     return out
 
 
+def _check_window(op, kernel, stride, pad, dilation):
+    """PyTorch's checks (its max_pool1d wording), before any size arithmetic can divide by zero."""
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+        if values is not None and any(v <= 0 for v in values):
+            raise RuntimeError(f"{op}: {name} must be greater than zero, but got {name}={values}")
+    if any(p < 0 for p in pad):
+        raise RuntimeError(f"{op}: padding must be non-negative, but got padding={pad}")
+    for k, p in zip(kernel, pad):
+        if p > k // 2:
+            raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p} and "
+                             f"kernel_size={k}")
+
+
 def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
     if x_val.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
@@ -50,10 +65,7 @@ def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
     stride = _pair(stride, "stride", op) or kernel
     pad = _pair(padding, "padding", op)
     dilation = _pair(dilation, "dilation", op)
-    for k, p in zip(kernel, pad):
-        if p > k // 2:
-            raise ValueError(f"{op}: pad should be at most half of effective kernel size, but got pad={p} and "
-                             f"kernel_size={k}")
+    _check_window(op, kernel, stride, pad, dilation)
     h, w = x_val.shape[2:]
     out = tuple(_out_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip((h, w), kernel, stride, pad,
                                                                                   dilation))
@@ -276,16 +288,38 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     x_val = array_of(x)
     if x_val.ndim != 3:
         raise ValueError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v: v if isinstance(v, (int, np.integer)) or v is None else v[0]  # noqa: E731
-    stride = first_of(stride)
+    first_of = lambda v, name: _single("max_pool1d", v, name)  # noqa: E731
+    kernel_size, stride = first_of(kernel_size, "kernel_size"), first_of(stride, "stride")
+    padding, dilation = first_of(padding, "padding"), first_of(dilation, "dilation")
+    _check_1d("max_pool1d", x_val, kernel_size, stride, padding, dilation, ceil_mode)
     result = max_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])),
-                        (1, first_of(kernel_size)), None if stride is None else (1, stride),
-                        (0, first_of(padding)), (1, first_of(dilation)), ceil_mode, return_indices, ties)
+                        (1, kernel_size), None if stride is None else (1, stride), (0, padding), (1, dilation),
+                        ceil_mode, return_indices, ties)
     if return_indices:
         values, indices = result
         return reshape(values, values.shape[:2] + (values.shape[3],)), reshape(indices, indices.shape[:2] +
                                                                                (indices.shape[3],))
     return reshape(result, result.shape[:2] + (result.shape[3],))
+
+
+def _single(op, value, name):
+    """A 1-D pool's int or 1-tuple argument as an int (None stays None: stride's default)."""
+    if value is None or isinstance(value, (int, np.integer)):
+        return value
+    if isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(value[0], (int, np.integer)):
+        return value[0]
+    raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}")
+
+
+def _check_1d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
+    """The 1-D pools' argument and size errors in their own (N, C, L) terms, before they delegate to the
+    2-D pools on an (N, C, 1, L) view (whose errors would speak of 2-D ops and shapes)."""
+    stride = kernel if stride is None else stride
+    _check_window(op, (kernel,), (stride,), (pad,), (dilation,))
+    out = _out_size(x_val.shape[2], kernel, stride, pad, dilation, ceil_mode)
+    if out <= 0:
+        raise ValueError(f"{op}: input of shape {x_val.shape} is too small for kernel {kernel}, padding {pad}, "
+                         f"dilation {dilation} (output size {out})")
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -302,7 +336,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x_padded = np.pad(x_val, pads) if any(map(sum, pads)) else x_val
     windows = _windows(x_padded, kernel, stride, dilation, out)
     sums = windows.sum(axis=(-2, -1))
-    if divisor_override:
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError("avg_pool2d: divisor must be not zero, got divisor_override=0")
         divisor = np.asarray(divisor_override, x_val.dtype)
     else:
         h, w = x_val.shape[2:]
@@ -330,10 +366,12 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     x_val = array_of(x)
     if x_val.ndim != 3:
         raise ValueError(f"avg_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v: v if isinstance(v, (int, np.integer)) or v is None else v[0]  # noqa: E731
-    stride = first_of(stride)
-    y = avg_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])), (1, first_of(kernel_size)),
-                   None if stride is None else (1, stride), (0, first_of(padding)), ceil_mode, count_include_pad)
+    first_of = lambda v, name: _single("avg_pool1d", v, name)  # noqa: E731
+    kernel_size, stride, padding = first_of(kernel_size, "kernel_size"), first_of(stride, "stride"), first_of(
+        padding, "padding")
+    _check_1d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
+    y = avg_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])), (1, kernel_size),
+                   None if stride is None else (1, stride), (0, padding), ceil_mode, count_include_pad)
     return reshape(y, y.shape[:2] + (y.shape[3],))
 
 
@@ -343,26 +381,47 @@ def _adaptive_kernel(op, x_val, output_size):
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
     size = _pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
         x_val.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0, but got "
+                           f"output_size={size}")
+    if 0 in size:
+        return size, None  # an empty output: no windows
     kernel = []
     for dim, (n_in, n_out) in enumerate(zip(x_val.shape[2:], size)):
-        if n_out <= 0 or n_in % n_out:
+        if n_in % n_out:
             raise NotImplementedError(
                 f"{op}: output size {size} must divide the input size {x_val.shape[2:]} (dim {dim + 2}); "
                 f"general adaptive windows are not implemented")
         kernel.append(n_in // n_out)
-    return tuple(kernel)
+    return size, tuple(kernel)
+
+
+def _empty_pool(x, size):
+    """An output size with a 0 (PyTorch allows it): an empty (N, C, Ho, Wo) result, still on the tape, so
+    that backward gives x a zero gradient as PyTorch does."""
+    from .shape import reshape
+
+    n, c = array_of(x).shape[:2]
+    return reshape(x[:, :, :0, :0], (n, c) + tuple(size))
 
 
 def adaptive_avg_pool2d(x, output_size):
     """Average over equal windows that tile the input exactly (input size divisible by output size):
     avg_pool2d with kernel = stride = input / output, so the same gradient."""
-    kernel = _adaptive_kernel("adaptive_avg_pool2d", array_of(x), output_size)
+    size, kernel = _adaptive_kernel("adaptive_avg_pool2d", array_of(x), output_size)
+    if kernel is None:
+        return _empty_pool(x, size)
     return avg_pool2d(x, kernel, kernel)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
     """Max over equal windows tiling the input: max_pool2d with kernel = stride = input / output."""
-    kernel = _adaptive_kernel("adaptive_max_pool2d", array_of(x), output_size)
+    size, kernel = _adaptive_kernel("adaptive_max_pool2d", array_of(x), output_size)
+    if kernel is None:
+        if return_indices:
+            raise NotImplementedError("adaptive_max_pool2d: return_indices with an empty output_size is not "
+                                      "supported")
+        return _empty_pool(x, size)
     return max_pool2d(x, kernel, kernel, return_indices=return_indices, ties=ties)
 
 

@@ -30,18 +30,18 @@ def _step_masks(lengths, steps, dtype):
 def _input_projection(x_val, w_ih, bias):
     """x @ w_ih^T + bias for all T steps at once: (T*B, I) @ (I, G*H) -- one GEMM."""
     steps, batch, _ = x_val.shape
-    projected = x_val.reshape(steps * batch, -1) @ w_ih.T
+    projected = x_val.reshape(steps * batch, x_val.shape[-1]) @ w_ih.T
     if bias is not None:
         projected += bias
-    return projected.reshape(steps, batch, -1)
+    return projected.reshape(steps, batch, projected.shape[-1])
 
 
 def _weight_gradients(grad_pre, inputs, states, need_ih, need_hh):
     """dL/dw_ih = sum_t dpre_t^T x_t and dL/dw_hh = sum_t dpre_t^T h_{t-1}, each one GEMM over all T*B rows."""
     rows = grad_pre.shape[0] * grad_pre.shape[1]
-    flat = grad_pre.reshape(rows, -1)
-    grad_w_ih = flat.T @ inputs.reshape(rows, -1) if need_ih else None
-    grad_w_hh = flat.T @ states.reshape(rows, -1) if need_hh else None
+    flat = grad_pre.reshape(rows, grad_pre.shape[-1])
+    grad_w_ih = flat.T @ inputs.reshape(rows, inputs.shape[-1]) if need_ih else None
+    grad_w_hh = flat.T @ states.reshape(rows, states.shape[-1]) if need_hh else None
     return grad_w_ih, grad_w_hh
 
 
@@ -102,9 +102,10 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None, w_h
     for rows in sigmoid_rows:
         half[rows] = 0.5
     # the input projection, bias included: [W_ih | b_ih + b_hh] @ [x_t; 1] for every t, as (T, 4H, B)
-    inputs = _with_ones_column(x_val) if b_ih is not None else x_val.reshape(steps * batch, -1)  # (T*B, I [+1])
+    # (T*B, I [+1]); explicit sizes, not -1, so that a batch of 0 reshapes too
+    inputs = _with_ones_column(x_val) if b_ih is not None else x_val.reshape(steps * batch, x_val.shape[-1])
     w_in = w_ih_val if b_ih is None else np.concatenate([w_ih_val, (array_of(b_ih) + array_of(b_hh))[:, None]], 1)
-    gates_all = np.matmul(w_in * half, inputs.reshape(steps, batch, -1).transpose(0, 2, 1))
+    gates_all = np.matmul(w_in * half, inputs.reshape(steps, batch, inputs.shape[-1]).transpose(0, 2, 1))
     w_hh_half = w_hh_val * half  # (4H, H)
 
     h_all = np.empty((steps + 1, state_size, batch), dtype)  # feature-major: h_all[t + 1] = h_t^T
@@ -313,7 +314,7 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, lengths=None):
         grad_2d = np.ascontiguousarray(grad_pre.transpose(1, 0, 2)).reshape(4 * hidden, rows)  # as in lstm_sequence
         grad_in, grad_rec = grad_2d[:3 * hidden], grad_2d[hidden:]  # rows n, r, z and r, z, hn
         pytorch_order = np.argsort(input_order)  # n, r, z -> r, z, n
-        grad_w_ih = (grad_in @ x_val.reshape(rows, -1))[pytorch_order] if needs_grad(w_ih) else None
+        grad_w_ih = (grad_in @ x_val.reshape(rows, x_val.shape[-1]))[pytorch_order] if needs_grad(w_ih) else None
         grad_w_hh = grad_rec @ h_all[:-1].reshape(rows, hidden) if needs_grad(w_hh) else None
         ones = np.ones(rows, dtype)
         grad_b_ih = (grad_in @ ones)[pytorch_order] if b_ih is not None and needs_grad(b_ih) else None
@@ -376,7 +377,8 @@ def rnn_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", l
             grad_h = grad_h_prev
         grad_w_ih, grad_w_hh = _weight_gradients(grad_pre, x_val, h_all[:-1], needs_grad(w_ih), needs_grad(w_hh))
         grad_bias = grad_pre.sum(axis=(0, 1)) if b_ih is not None else None
-        grad_x = (grad_pre.reshape(steps * batch, -1) @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
+        grad_rows = grad_pre.reshape(steps * batch, grad_pre.shape[-1])
+        grad_x = (grad_rows @ w_ih_val).reshape(x_val.shape) if needs_grad(x) else None
         return (grad_x, grad_h if needs_grad(h0) else None, grad_w_ih, grad_w_hh,
                 grad_bias if needs_grad(b_ih) else None, grad_bias if needs_grad(b_hh) else None)
 
