@@ -14,7 +14,9 @@ case for leaves.
 counts (no recursion, so a 20,000-op chain is fine), sums each node's incoming
 gradients in a buffer that is popped as soon as the node runs, and drops each
 node's VJP closure after calling it unless `retain_graph` is set, which frees
-the arrays it saved.
+the arrays it saved. The node keeps its edges (as PyTorch's `next_functions`
+outlive backward) and the shapes of the gradients that reached it, so
+`retrograd.explain` can still describe a pass that already ran.
 """
 import sys
 
@@ -32,7 +34,8 @@ RETAIN_GRAPH_HINT = (
 class Node:
     """One recorded op. `name` is what PyTorch calls its grad_fn, e.g. TanhBackward."""
 
-    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "__weakref__")
+    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "grad_shapes",
+                 "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, output_meta=None):
         self.op = op
@@ -41,6 +44,7 @@ class Node:
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
+        self.grad_shapes = None  # shapes of the gradients that reached it, kept when backward frees it
 
     @property
     def name(self):
@@ -119,7 +123,7 @@ def _needed_nodes(root_nodes, consumers, targets):
                     ready.append(edge[0])
     needed = set()
     for node in reversed(order):
-        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # edges gone: run it, so it raises
+        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # freed: run it, so it raises
         if node in targets or freed or any(edge is not None and edge[0] in needed for edge in node.next_edges):
             needed.add(node)
     return needed
@@ -204,7 +208,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
                 ready.append(child)
         if runs and not retain_graph:
             node.backward_fn = None  # frees the arrays the VJP closed over
-            node.next_edges = ()
+            node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # so that retrograd.explain
+                                else tuple(None if g is None else g.shape for g in grads))  # can describe it
     return captured
 
 
