@@ -106,7 +106,7 @@ def _replay_freed(root, steps, max_formula_lines):
         if type(node) is AccumulateGrad:
             steps.append({"op": None, "name": node.name, "grad_out": [node.leaf.shape],
                           "grad_inputs": [], "formula": [], "leaf": node.leaf.shape})
-        elif node.backward_fn is None:  # it ran; a node that no gradient reached did not, and is no step
+        elif node.grad_shapes is not None:  # it ran: backward records them as it frees a node
             steps.append({"op": node.op, "name": node.name,
                           "grad_out": list(node.grad_shapes),
                           "grad_inputs": [None if edge is None else _output_shape(*edge) for edge in node.next_edges],
