@@ -106,7 +106,7 @@ def _replay_freed(root, steps, max_formula_lines):
         if type(node) is AccumulateGrad:
             steps.append({"op": None, "name": node.name, "grad_out": [node.leaf.shape],
                           "grad_inputs": [], "formula": [], "leaf": node.leaf.shape})
-        elif node.grad_shapes is not None:  # it ran: backward records them as it frees a node
+        elif _grad_shapes(node) is not None:  # it ran: backward records them as it frees a node
             steps.append({"op": node.op, "name": node.name,
                           "grad_out": list(node.grad_shapes),
                           "grad_inputs": [None if edge is None else _output_shape(*edge) for edge in node.next_edges],
@@ -125,4 +125,10 @@ def _output_shape(node, output_nr):
         return tuple(node.leaf.shape)
     if node.output_meta is not None:
         return tuple(node.output_meta[output_nr][0])
-    return None if node.grad_shapes is None else node.grad_shapes[output_nr]
+    shapes = _grad_shapes(node)
+    return None if shapes is None else shapes[output_nr]
+
+
+def _grad_shapes(node):
+    """The shapes of the gradients that reached `node` in the backward pass that freed it; None if none did."""
+    return getattr(node, "grad_shapes", None)  # the slot is set only when the node is freed

@@ -34,6 +34,8 @@ RETAIN_GRAPH_HINT = (
 class Node:
     """One recorded op. `name` is what PyTorch calls its grad_fn, e.g. TanhBackward."""
 
+    # grad_shapes: the shapes of the gradients that reached it, set only when backward frees it (unset
+    # before, which costs the forward pass nothing), so that retrograd.explain can describe a freed graph
     __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "grad_shapes",
                  "__weakref__")
 
@@ -44,7 +46,6 @@ class Node:
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
-        self.grad_shapes = None  # shapes of the gradients that reached it, kept when backward frees it
 
     @property
     def name(self):
