@@ -1,7 +1,9 @@
 """Time retrograd against PyTorch on the reference workloads, in the same run, and report ratios.
 
 For each workload and each round, a fresh process times the workload in
-retrograd (workloads.py), then another times it in PyTorch (torch_ref.py):
+retrograd (workloads.py), then another times it in PyTorch (torch_workloads.py,
+shipped beside it: the reference spec torch_ref.py's PyTorch side, or any script
+with the same command line given as --torch-ref):
 r, t, r, t, ... Fresh processes make the thread settings apply (BLAS sizes its
 pool when numpy or torch loads) and keep one library's warm caches and heap out
 of the other's timings; interleaving spreads the machine's drift over both.
@@ -36,8 +38,8 @@ STEPS = {  # per-workload (steps, warmup) per round: short rounds for slow steps
 LOSS_RTOL = {"float32": 1e-3, "float64": 1e-6}  # relative difference above which final losses "mismatch"
 FLOOR, FLOORED = "gemm_bound_mlp", "mlp"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-HOW_TO_COMPARE = ("to compare with PyTorch: pip install torch==2.13.0 (CPU) and pass --torch-ref "
-                  "PATH/TO/torch_ref.py (or set RETROGRAD_TORCH_REF)")
+HOW_TO_COMPARE = "to compare with PyTorch: pip install torch==2.13.0 (CPU)"
+TORCH_WORKLOADS = Path(__file__).resolve().with_name("torch_workloads.py")
 
 
 class BenchError(RuntimeError):
@@ -51,19 +53,15 @@ def _repo_root():
 
 
 def find_torch_ref(path=None):
-    """torch_ref.py: `path`, else $RETROGRAD_TORCH_REF, else ../shared/bench/torch_ref.py relative to the
-    current directory, then to the repo root. None when none exists; an explicit path that does not exist
-    is an error."""
+    """The script that times PyTorch: `path`, else $RETROGRAD_TORCH_REF, else torch_workloads.py shipped
+    beside this file (so nothing outside the installed package is needed). An explicit path that does not
+    exist is an error."""
     for explicit, source in ((path, "--torch-ref"), (os.environ.get("RETROGRAD_TORCH_REF"), "RETROGRAD_TORCH_REF")):
         if explicit:
             if not Path(explicit).is_file():
                 raise FileNotFoundError(f"{source}: no torch_ref.py at {explicit}")
             return Path(explicit).resolve()
-    relative = Path("..", "shared", "bench", "torch_ref.py")
-    for base in (Path.cwd(), _repo_root()):
-        if base is not None and (base / relative).is_file():
-            return (base / relative).resolve()
-    return None
+    return TORCH_WORKLOADS
 
 
 def torch_available():
@@ -151,8 +149,9 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
               retrograd_script=None, python=None, log=None, timeout=1800):
     """Time `workloads` in retrograd and PyTorch, interleaved, `rounds` rounds each; one report dict per workload.
 
-    torch_ref: the path of torch_ref.py; None looks it up (find_torch_ref); False times retrograd alone. Without
-    torch_ref.py or an importable torch, retrograd is timed alone and `log` says how to compare.
+    torch_ref: the script timing PyTorch (torch_ref.py's command line); None looks it up (find_torch_ref: by
+    default the shipped torch_workloads.py); False times retrograd alone. Without an importable torch,
+    retrograd is timed alone and `log` says how to compare.
     steps/warmup: per round; None takes each workload's default (STEPS, else 50 and 10).
     retrograd_script: the script timing retrograd (default workloads.py; tests pass a fake)."""
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
@@ -163,9 +162,7 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     if torch_ref is None:
         torch_ref = find_torch_ref()
-        if torch_ref is None:
-            log(f"torch_ref.py not found: timing retrograd alone; {HOW_TO_COMPARE}")
-        elif python is None and not torch_available():
+        if python is None and not torch_available():
             log(f"torch is not importable: timing retrograd alone; {HOW_TO_COMPARE}")
             torch_ref = None
     retrograd_script = retrograd_script or wl.__file__

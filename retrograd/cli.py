@@ -301,8 +301,8 @@ def _add_bench(commands):
                        help="untimed steps per round before them (default: per workload)")
     bench.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     bench.add_argument("--torch-ref", metavar="PATH",
-                       help="torch_ref.py (default: $RETROGRAD_TORCH_REF, else ../shared/bench/torch_ref.py "
-                            "from the current directory or the repository root)")
+                       help="the script timing PyTorch, with torch_ref.py's command line (default: "
+                            "$RETROGRAD_TORCH_REF, else the torch_workloads.py shipped with retrograd)")
     bench.add_argument("--json", action="store_true", help="one JSON object per workload per line")
     _add_debug(bench)
     bench.set_defaults(run=_run_bench, parser=bench)

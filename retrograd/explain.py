@@ -1,16 +1,27 @@
 """explain: a step-by-step account of a backward pass.
 
+    >>> x = rg.randn(4, 3, requires_grad=True)
+    >>> w = rg.randn(3, 2, requires_grad=True)
     >>> loss = (rg.tanh(x @ w) * 2).sum()
+    >>> loss.backward()
     >>> print(rg.explain(loss))
-    backward pass of SumBackward, 4 steps (reverse topological order)
-    1. SumBackward     grad_out ()  -> grads (3, 2)
-       y = sum of x over `dim` ;  dL/dx = g broadcast back over the summed axes
+    backward pass of SumBackward, 6 steps (reverse topological order)
+    1. SumBackward        grad_out () -> grads (4, 2)
     ...
+    3. TanhBackward       grad_out (4, 2) -> grads (4, 2)
+    y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves y: the derivative needs only the output.
+    4. MatmulBackward     grad_out (4, 2) -> grads (4, 3), (3, 2)
+    ...
+    5. AccumulateGrad  grad (3, 2) added to .grad of leaf (3, 2)
+    6. AccumulateGrad  grad (4, 3) added to .grad of leaf (4, 3)
 
 Each step names the op, the shapes of the gradient arriving at its output and leaving
 towards its inputs, and the op's own docstring -- the same text that sits beside its VJP
 in `retrograd/ops`, so every formula is written exactly once. Nothing accumulates into
-`.grad` and the graph is kept (explaining twice, or explaining then calling backward, works).
+`.grad`. Before backward, explain runs the pass without touching the graph (explaining
+twice, or explaining then calling backward, works); after backward, it reads the pass that
+ran from what the engine keeps of a freed graph: each node's edges and the shapes of the
+gradients that reached it.
 """
 import inspect
 
@@ -69,6 +80,55 @@ def explain(output, gradient=None, max_formula_lines=4):
                           "grad_inputs": [None if g is None else np.shape(g) for g in input_grads],
                           "formula": _formula(node.op, max_formula_lines)})
 
+    root, _ = output._edge()
+    if type(root) is not AccumulateGrad and root.backward_fn is None:  # backward already ran and freed it
+        return _replay_freed(root, steps, max_formula_lines)
     seeds = _seed_gradients([output], None if gradient is None else [gradient])
     run_backward([output], seeds, retain_graph=True, wrap=Tensor._from_array, observer=observe)
     return steps
+
+
+def _replay_freed(root, steps, max_formula_lines):
+    """The steps of a backward pass that already ran from `root`, in the engine's order (Kahn's algorithm
+    on consumer counts, last ready first). Its VJPs are gone, but each node kept its edges and the shapes
+    of the gradients that reached it; the gradient sent along an edge has the shape of the output it reaches."""
+    consumers, seen, stack = {}, {root}, [root]
+    while stack:
+        for edge in stack.pop().next_edges:
+            if edge is not None:
+                consumers[edge[0]] = consumers.get(edge[0], 0) + 1
+                if edge[0] not in seen:
+                    seen.add(edge[0])
+                    stack.append(edge[0])
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        if type(node) is AccumulateGrad:
+            steps.append({"op": None, "name": node.name, "grad_out": [node.leaf.shape],
+                          "grad_inputs": [], "formula": [], "leaf": node.leaf.shape})
+        elif _grad_shapes(node) is not None:  # it ran: backward records them as it frees a node
+            steps.append({"op": node.op, "name": node.name,
+                          "grad_out": list(node.grad_shapes),
+                          "grad_inputs": [None if edge is None else _output_shape(*edge) for edge in node.next_edges],
+                          "formula": _formula(node.op, max_formula_lines)})
+        for edge in node.next_edges:
+            if edge is not None:
+                consumers[edge[0]] -= 1
+                if consumers[edge[0]] == 0:
+                    ready.append(edge[0])
+    return steps
+
+
+def _output_shape(node, output_nr):
+    """The shape of output `output_nr` of `node`, and so of a gradient sent to it (None: it never ran)."""
+    if type(node) is AccumulateGrad:
+        return tuple(node.leaf.shape)
+    if node.output_meta is not None:
+        return tuple(node.output_meta[output_nr][0])
+    shapes = _grad_shapes(node)
+    return None if shapes is None else shapes[output_nr]
+
+
+def _grad_shapes(node):
+    """The shapes of the gradients that reached `node` in the backward pass that freed it; None if none did."""
+    return getattr(node, "grad_shapes", None)  # the slot is set only when the node is freed

@@ -1,4 +1,6 @@
-"""The benchmark harness, the retrograd workloads against torch_ref.py, and the `retrograd` command."""
+"""The benchmark harness, the retrograd workloads against their shipped PyTorch twin (torch_workloads.py), the twin
+against the reference spec ../shared/bench/torch_ref.py when it is at hand, and the `retrograd` command."""
+import argparse
 import importlib.util
 import json
 import subprocess
@@ -13,18 +15,29 @@ import torch
 from retrograd.cli import load_benchmarks, main
 
 load_benchmarks()
-from retrograd.benchmarks import harness, workloads  # noqa: E402
+from retrograd.benchmarks import harness, torch_workloads, workloads  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-TORCH_REF = Path(__file__).resolve().parents[2] / "shared" / "bench" / "torch_ref.py"
+# the team's specification, beside this workspace's checkout; a clone of the repository alone does not have it
+SPEC = REPO.parent / "shared" / "bench" / "torch_ref.py"
 
 
 @pytest.fixture(scope="module")
 def torch_ref():
-    """torch_ref.py imported as a module (its command line does not run)."""
-    spec = importlib.util.spec_from_file_location("torch_ref", TORCH_REF)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The PyTorch side the workloads are compared with: the shipped torch_workloads.py, imported as a module
+    (its command line does not run)."""
+    return torch_workloads
+
+
+@pytest.fixture(scope="module")
+def spec():
+    """../shared/bench/torch_ref.py imported as a module; skips where it is absent (a clone of the repository)."""
+    if not SPEC.is_file():
+        pytest.skip(f"{SPEC} is absent (a clone of the repository alone): the shipped torch_workloads.py is "
+                    "checked against retrograd's workloads by the other tests instead")
+    module_spec = importlib.util.spec_from_file_location("torch_ref", SPEC)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
     return module
 
 
@@ -173,15 +186,18 @@ def test_torch_ref_lookup_order(tmp_path, monkeypatch):
     assert harness.find_torch_ref(given) == given.resolve()
     assert harness.find_torch_ref() == from_env.resolve()
     monkeypatch.delenv("RETROGRAD_TORCH_REF")
+    # the default is the twin shipped in the package, wherever the command runs; a ../shared beside the
+    # current directory changes nothing (a clone does not have one, so no default may depend on it)
     shared = tmp_path / "shared" / "bench"
     shared.mkdir(parents=True)
     (shared / "torch_ref.py").write_text("")
     (tmp_path / "clone").mkdir()
     monkeypatch.chdir(tmp_path / "clone")
-    assert harness.find_torch_ref() == (shared / "torch_ref.py").resolve()
+    assert harness.find_torch_ref() == Path(torch_workloads.__file__).resolve()
+    assert harness.find_torch_ref().is_file()
 
 
-# ----- the workloads against torch_ref.py ---------------------------------------------------------------
+# ----- the workloads against their PyTorch twin, torch_workloads.py ------------------------------------
 def test_registry_matches_the_spec(torch_ref):
     assert workloads.WORKLOADS == torch_ref.WORKLOADS
     assert set(workloads.REGISTRY) == set(torch_ref.WORKLOADS)
@@ -246,6 +262,65 @@ def test_gemm_bound_mlp_is_torch_refs_step(torch_ref):
         np.testing.assert_array_equal(ours, theirs)
 
 
+# ----- the shipped twin against the spec (only where ../shared/bench/torch_ref.py is at hand) --------------
+SPEC_CONSTANTS = ("WORKLOADS", "OPS", "RECURRENT", "INPUT_SHAPES", "SGD_SETTINGS", "POOL", "VOCAB", "SEQ", "RNN_BATCH")
+
+
+def test_twin_has_the_specs_workloads_and_settings(spec):
+    for name in SPEC_CONSTANTS:
+        assert getattr(torch_workloads, name) == getattr(spec, name), name
+    for name in spec.WORKLOADS:
+        for dtype in ("float32", "float64"):
+            for (x, y), (sx, sy) in zip(torch_workloads.make_data(name, np.dtype(dtype)),
+                                        spec.make_data(name, np.dtype(dtype))):
+                np.testing.assert_array_equal(x, sx)
+                np.testing.assert_array_equal(y, sy)
+                assert x.dtype == sx.dtype
+        if name not in spec.OPS | {"gemm_bound_mlp"}:  # the same parameters, in the same order
+            ours, theirs = torch_workloads.build_model(name), spec.build_model(name)
+            assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+                (n, p.shape) for n, p in theirs.named_parameters()]
+
+
+def _torch_final_loss(module, name, dtype, steps=1):
+    dtype = np.dtype(dtype)
+    if name in module.OPS:
+        step = module.ops_step(name, dtype)
+        batches = [(torch.from_numpy(x), None) for x, _ in module.make_data(name, dtype)]
+    else:
+        step, _ = module.torch_step(name, dtype)
+        batches = [(torch.from_numpy(x), torch.from_numpy(y).flatten()) for x, y in module.make_data(name, dtype)]
+    _, loss = module.time_steps(step, batches, 0, steps)
+    return loss.item()
+
+
+@pytest.mark.parametrize("name", sorted(set(torch_workloads.WORKLOADS) - {"gemm_bound_mlp"}))
+def test_twin_ends_on_the_specs_final_loss(spec, name):
+    # the same PyTorch code on the same data and parameters: bit for bit
+    assert _torch_final_loss(torch_workloads, name, "float32") == _torch_final_loss(spec, name, "float32")
+
+
+def test_twin_prints_the_specs_fields(spec, capsys):
+    args = argparse.Namespace(list=False, workload="mlp_tiny", steps=2, warmup=1, threads=1, dtype="float32",
+                              json=True)
+    threads = torch.get_num_threads()
+    try:
+        printed = []
+        for module in (torch_workloads, spec):  # main() as the command line calls it, in this process
+            module.main(args)
+            printed.append(json.loads(capsys.readouterr().out))
+    finally:
+        torch.set_num_threads(threads)
+    ours, theirs = printed
+    assert ours.keys() == theirs.keys()
+    assert ours["final_loss"] == theirs["final_loss"] and ours["params"] == theirs["params"]
+    args.list = True
+    torch_workloads.main(args)
+    listed = capsys.readouterr().out
+    spec.main(args)
+    assert listed == capsys.readouterr().out
+
+
 def test_unavailable_workload_names_what_it_needs(monkeypatch):
     builder, needs = workloads.REGISTRY["mlp"]
     monkeypatch.setitem(workloads.REGISTRY, "mlp", (builder, needs + ("retrograd.nn.NoSuchLayer",)))
@@ -292,9 +367,21 @@ def test_bench_command_json_with_a_fake_torch_ref(fakes, capsys):
     assert record["mismatch"] is True  # the fake's loss is not ops_small's
 
 
+def test_bench_compares_with_the_shipped_twin_by_default(capsys, monkeypatch):
+    monkeypatch.delenv("RETROGRAD_TORCH_REF", raising=False)
+    status = main(["bench", "--workload", "mlp_tiny", "--rounds", "1", "--steps", "2", "--warmup", "1",
+                   "--threads", "1", "--json"])
+    assert status == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["torch_median_s"] > 0 and record["ratio"] > 0
+    assert record["mismatch"] is False  # retrograd and PyTorch end mlp_tiny on the same loss
+    assert record["torch_final_loss"] == pytest.approx(record["retrograd_final_loss"], rel=1e-4)
+
+
 def test_bench_rejects_unknown_workload():
     with pytest.raises(SystemExit):
-        main(["bench", "--workload", "nope", "--torch-ref", str(TORCH_REF)])
+        main(["bench", "--workload", "nope"])
 
 
 def test_python_m_retrograd_demo_quick():

@@ -1,4 +1,5 @@
 """The command's jobs end to end: the demo, MNIST training with LeNet, bit-identical resume, the char-LSTM job."""
+import importlib.util
 import os
 
 import numpy as np
@@ -14,7 +15,9 @@ def test_demo_quick_runs_gradcheck_trains_and_saves(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0
     assert "gradient check: PASSED" in out and "held-out accuracy" in out
-    assert (tmp_path / "checkpoint.safetensors").is_file() and (tmp_path / "history.png").is_file()
+    assert (tmp_path / "checkpoint.safetensors").is_file()
+    # a plot where the plot extra is installed (.ci/run also runs this test with it blocked)
+    assert (tmp_path / "history.png").is_file() == (importlib.util.find_spec("matplotlib") is not None)
     accuracy = float(out.split("held-out accuracy: ")[1].split("%")[0])
     assert accuracy > 70  # 2 epochs on 2,000 images
 

@@ -14,7 +14,9 @@ case for leaves.
 counts (no recursion, so a 20,000-op chain is fine), sums each node's incoming
 gradients in a buffer that is popped as soon as the node runs, and drops each
 node's VJP closure after calling it unless `retain_graph` is set, which frees
-the arrays it saved.
+the arrays it saved. The node keeps its edges (as PyTorch's `next_functions`
+outlive backward) and the shapes of the gradients that reached it, so
+`retrograd.explain` can still describe a pass that already ran.
 """
 import sys
 
@@ -32,7 +34,9 @@ RETAIN_GRAPH_HINT = (
 class Node:
     """One recorded op. `name` is what PyTorch calls its grad_fn, e.g. TanhBackward."""
 
-    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "saved",
+    # grad_shapes: the shapes of the gradients that reached it, set only when backward frees it (unset
+    # before, which costs the forward pass nothing), so that retrograd.explain can describe a freed graph
+    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "saved", "grad_shapes",
                  "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, output_meta=None):
@@ -136,7 +140,7 @@ def _needed_nodes(root_nodes, consumers, targets):
                     ready.append(edge[0])
     needed = set()
     for node in reversed(order):
-        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # edges gone: run it, so it raises
+        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # freed: run it, so it raises
         if node in targets or freed or any(edge is not None and edge[0] in needed for edge in node.next_edges):
             needed.add(node)
     return needed
@@ -225,8 +229,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
         input_grads = None  # let go of the VJP's tuple before its leaves run: they count references
         if runs and not retain_graph:
             node.backward_fn = None  # frees the arrays the VJP closed over
-            node.next_edges = ()
             node.saved = None
+            node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # so that retrograd.explain
+                                else tuple(None if g is None else g.shape for g in grads))  # can describe it
     return captured
 
 
