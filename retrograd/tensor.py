@@ -89,7 +89,7 @@ class VersionCounter:
     `.detach()` (PyTorch's semantics; `.data` gets a counter of its own).
 
     An op that saves a tensor for its backward records the count; backward refuses the saved
-    tensor if the count moved (`autograd.engine.check_saved_versions`). `shared` says a view or a
+    tensor if the count moved (`autograd.engine.raise_modified_in_place`). `shared` says a view or a
     detached alias holds this counter too; `stale_reason` is set when such an alias can no longer
     see the tensor's values (see `_methods._inplace`), so using it raises instead of computing
     with old values."""
@@ -161,8 +161,10 @@ class Tensor:
 
     def _bump_version(self):
         """Record one in-place change of the values (every in-place op and optimizer step calls this)."""
-        counter = self._counter()
-        if counter.stale_reason is not None:
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        elif counter.stale_reason is not None:
             raise RuntimeError(counter.stale_reason)
         counter.value += 1
 

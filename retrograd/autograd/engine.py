@@ -46,7 +46,7 @@ class Node:
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
-        self.saved = None  # ((version counter, its value when saved, saved array), ...): see check_saved_versions
+        self.saved = None  # ((version counter, its value when saved, saved array), ...): see raise_modified_in_place
 
     @property
     def name(self):
@@ -79,9 +79,10 @@ class AccumulateGrad(Node):
         return "AccumulateGrad"
 
 
-def check_saved_versions(node):
+def raise_modified_in_place(node):
     """Refuse to run a VJP whose saved tensors were changed in place after the forward op saved them:
-    the VJP would compute with values the forward never used (PyTorch's error, same wording)."""
+    the VJP would compute with values the forward never used (PyTorch's error, same wording).
+    `node.saved` holds (version counter, its value when saved, saved array) per saved tensor."""
     for counter, saved_version, array in node.saved:
         if counter.value != saved_version:
             where = f" The forward op ran at {node.trace}." if node.trace else ""
@@ -205,8 +206,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
             backward_fn = node.backward_fn
             if backward_fn is None:
                 raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
-            if node.saved is not None:
-                check_saved_versions(node)
+            saved = node.saved
+            if saved is not None:
+                for counter, version, _ in saved:
+                    if counter.value != version:
+                        raise_modified_in_place(node)
             if node.output_meta is None:
                 input_grads = backward_fn(grads[0])
             else:
@@ -221,12 +225,17 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
                 continue
             child, output_nr = edge
             if input_grads is not None and input_grads[i] is not None:
-                _check_gradient_shape(node, i, input_grads[i], child, output_nr)
-                _add_to_buffer(buffers, child, output_nr, input_grads[i])
+                grad = input_grads[i]
+                if type(child) is AccumulateGrad:  # a leaf: the engine knows the shape its gradient must have
+                    if grad.shape != child.leaf.array.shape:
+                        _raise_wrong_shape(node, i, grad, child.leaf.array.shape)
+                elif child.output_meta is not None and grad.shape != child.output_meta[output_nr][0]:
+                    _raise_wrong_shape(node, i, grad, child.output_meta[output_nr][0])
+                _add_to_buffer(buffers, child, output_nr, grad)
             consumers[child] -= 1
             if consumers[child] == 0:
                 ready.append(child)
-        input_grads = None  # let go of the VJP's tuple before its leaves run: they count references
+        input_grads = grad = None  # let go of the VJP's arrays before its leaves run: they count references
         if runs and not retain_graph:
             node.backward_fn = None  # frees the arrays the VJP closed over
             node.saved = None
@@ -235,18 +244,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
     return captured
 
 
-def _check_gradient_shape(node, index, grad, child, output_nr):
-    """A VJP must return each input's gradient in that input's shape (PyTorch's check and wording);
-    where the input is a leaf or one output of a multi-output op, the engine knows the shape."""
-    if type(child) is AccumulateGrad:
-        expected = child.leaf.array.shape
-    elif child.output_meta is not None:
-        expected = child.output_meta[output_nr][0]
-    else:
-        return
-    if np.shape(grad) != expected:
-        raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {index} - got "
-                           f"{list(np.shape(grad))} but expected shape compatible with {list(expected)}")
+def _raise_wrong_shape(node, index, grad, expected):
+    """A VJP must return each input's gradient in that input's shape (PyTorch's check and wording)."""
+    raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {index} - got "
+                       f"{list(np.shape(grad))} but expected shape compatible with {list(expected)}")
 
 
 def _add_to_buffer(buffers, node, output_nr, grad):

@@ -297,20 +297,27 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        for hook in self._forward_pre_hooks.values():
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        for position, value in enumerate(args[:self._tensor_args], 1):
+        if self._forward_pre_hooks:  # tested first: most modules have none, and every layer call passes here
+            for hook in self._forward_pre_hooks.values():
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        tensor_args = self._tensor_args
+        if tensor_args and (tensor_args > 1 or not args or not isinstance(args[0], Tensor)):  # one test, usually
+            self._check_tensor_args(args[:tensor_args])
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in self._forward_hooks.values():
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
+        return output
+
+    def _check_tensor_args(self, args):
+        for position, value in enumerate(args, 1):
             if not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}: argument {position} must be a Tensor, not "
                                 f"{type(value).__name__} (convert it with retrograd.tensor(...))")
-        output = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks.values():
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
 
     def register_forward_hook(self, hook):
         return _HookHandle(self._forward_hooks, hook)

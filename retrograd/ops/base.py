@@ -25,7 +25,7 @@ import numpy as np
 from ..autograd import anomaly
 from ..autograd.engine import Node, user_frame_summary
 from ..autograd.grad_mode import _state as _grad_state
-from ..tensor import Tensor
+from ..tensor import Tensor, VersionCounter
 
 _anomaly_state = anomaly._state
 
@@ -87,36 +87,38 @@ def record_multi(op, arrays, inputs, backward_fn, saved=()):
     return outs
 
 
-def _memory_owner(array):
-    """The object that owns an array's memory (NumPy collapses a view of a view onto it)."""
-    base = array.base
-    if base is None:
-        return array
-    if not isinstance(base, np.ndarray):  # as_strided wraps its base in a DummyArray
-        return getattr(base, "base", base)
-    return base
-
-
 def _share_counter_if_view(out, data, inputs):
     """A result that views an input's memory shares that input's version counter, as PyTorch's views
-    do: an in-place change through either is a change of both."""
-    owner = _memory_owner(data)
+    do: an in-place change through either is a change of both. NumPy collapses a view of a view onto
+    the array that owns the memory, so one identity test per input finds it."""
+    owner = data.base
+    if type(owner) is not np.ndarray:  # as_strided wraps its base in a DummyArray
+        owner = getattr(owner, "base", owner)
     for t in inputs:
-        if isinstance(t, Tensor) and _memory_owner(t.array) is owner:
-            t._share_counter_with(out)
-            return
+        if isinstance(t, Tensor):
+            array = t.array
+            if array is owner or array.base is owner:
+                t._share_counter_with(out)
+                return
 
 
 def _saved_versions(saved, outputs):
-    """(counter, current version, array) of each saved tensor, for `check_saved_versions`."""
+    """[(counter, current version, array)] of each saved tensor, for the engine's check (`autograd.engine.raise_modified_in_place`)
+    (on the hot path of every recorded op: plain attribute access, no method calls)."""
     entries = []
     for t in saved:
         if t is OUTPUT:
-            entries.extend((out._counter(), out._counter().value, out.array) for out in outputs)
+            for out in outputs:
+                counter = out._version_counter
+                if counter is None:
+                    counter = out._version_counter = VersionCounter()
+                entries.append((counter, counter.value, out.array))
         elif isinstance(t, Tensor):
-            counter = t._counter()
+            counter = t._version_counter
+            if counter is None:
+                counter = t._version_counter = VersionCounter()
             entries.append((counter, counter.value, t.array))
-    return tuple(entries) if entries else None
+    return entries or None
 
 
 def _trace(op, node, data):

@@ -13,7 +13,7 @@ from .base import (
 
 
 def _shape(x):
-    return np.shape(x)
+    return x.shape if type(x) is np.ndarray else np.shape(x)  # np.shape costs more than the attribute
 
 
 def _binary(op, a, b, compute):
@@ -73,9 +73,10 @@ def mul(a, b):
 
     dL/da = g * b ;  dL/db = g * a.  Saves b if a needs a gradient, and a if b does."""
     a_val, b_val = binary_operands(a, b)
-    a_shape, b_shape = _shape(a_val), _shape(b_val)
     saved_b = b_val if needs_grad(a) else None
     saved_a = a_val if needs_grad(b) else None
+    a_shape = _shape(a_val) if saved_b is not None else None  # np.shape of a number costs an array
+    b_shape = _shape(b_val) if saved_a is not None else None
     in_float32 = half_with_number(a_val, b_val)  # float16 g times a number: in float32, as the forward
 
     def mul_backward(grad_out):
@@ -108,8 +109,9 @@ def div(a, b, rounding_mode=None):
         return record(div, rounded, (a, b), lambda grad_out: (None, None))
     # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
     a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
-    a_shape, b_shape = _shape(a_val), _shape(b_val)
     a_needs, b_needs = needs_grad(a), needs_grad(b)
+    a_shape = _shape(a_val) if a_needs else None  # np.shape of a number costs an array
+    b_shape = _shape(b_val) if b_needs else None
     saved_a = a_val if b_needs else None
     in_float32 = half_with_number(a_val, b_val)  # float16 g divided by a number: in float32, as the forward
 

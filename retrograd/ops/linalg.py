@@ -106,27 +106,33 @@ def linear(x, weight, bias=None):
     y = x_2d @ w_val.T
     if b_val is not None:
         y += b_val
-    y = y.reshape(lead + (w_val.shape[0],))
+    if len(lead) != 1:  # a 2-D x already gives y in shape; reshaping would make it a view for nothing
+        y = y.reshape(lead + (w_val.shape[0],))
     if restore is not None:
         y = y.transpose(restore)
+
+    n_rows, in_features = math.prod(lead), w_val.shape[1]
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_w = w_val if x_needs else None  # dL/dx reads W, dL/dW reads x: keep only what is asked for
+    saved_x = x_2d if w_needs else None
 
     def linear_backward(grad_out):
         if order is not None:
             grad_out = grad_out.transpose(order + last)  # rows in x_2d's order
-        grad_2d = grad_out.reshape(math.prod(lead), grad_out.shape[-1])  # (N, out)
+        grad_2d = grad_out.reshape(n_rows, grad_out.shape[-1])  # (N, out)
         grad_x = grad_w = grad_b = None
-        if needs_grad(x):
-            grad_x = (grad_2d @ w_val).reshape(lead + (w_val.shape[1],))  # (..., in)
+        if saved_w is not None:
+            grad_x = (grad_2d @ saved_w).reshape(lead + (in_features,))  # (..., in)
             if restore is not None:
                 grad_x = grad_x.transpose(restore)
-        if needs_grad(weight):
-            grad_w = grad_2d.T @ x_2d  # (out, in)
-        if bias is not None and needs_grad(bias):
+        if saved_x is not None:
+            grad_w = grad_2d.T @ saved_x  # (out, in)
+        if b_needs:
             grad_b = grad_2d.sum(axis=0)  # (out,)
         return grad_x, grad_w, grad_b
 
     return record(linear, y, (x, weight, bias), linear_backward,
-                  saved=(weight if needs_grad(x) else None, x if needs_grad(weight) else None))
+                  saved=(weight if x_needs else None, x if w_needs else None))
 
 
 def embedding(indices, weight, padding_idx=None):
