@@ -63,7 +63,7 @@ import numpy as np
 from ._atomic_file import atomic_write
 from .tensor import Tensor
 
-try:  # optional extra: pip install "retrograd[checkpoints]"
+try:  # a core dependency; a broken or stripped install still gets a clear error at save time
     from safetensors.numpy import save as _safetensors_save
 except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
     _safetensors_save = None
@@ -81,7 +81,7 @@ _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 _SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
                        "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 _STORABLE_KINDS = "biuf"  # bool, signed and unsigned ints, floats (complex and object arrays are refused)
-_INSTALL_HINT = 'pip install "retrograd[checkpoints]" (or pip install safetensors)'
+_INSTALL_HINT = "pip install safetensors (a dependency of retrograd: reinstall it with pip install retrograd)"
 _PICKLE_ADVICE = ("retrograd never unpickles, because loading a pickle can run arbitrary code. Convert it where "
                   "you trust it: torch.load(..., weights_only=True), then "
                   "safetensors.torch.save_file(state_dict, 'model.safetensors')")
