@@ -567,6 +567,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     """Like torch.arange: integer arguments give int64, any float gives the default float dtype."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero (got start={start}, end={end}, step={step})")
     if dtype is None:
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if is_int else _default_dtype[0]

@@ -15,8 +15,9 @@ from retrograd import nn as rnn
 from retrograd.nn import functional as RF
 
 TORCH = types.SimpleNamespace(nn=torch.nn, F=torch.nn.functional, long=torch.long, float64=torch.float64,
-                              tensor=torch.tensor, zeros=torch.zeros)
-RG = types.SimpleNamespace(nn=rnn, F=RF, long=rg.int64, float64=rg.float64, tensor=rg.tensor, zeros=rg.zeros)
+                              tensor=torch.tensor, zeros=torch.zeros, arange=torch.arange)
+RG = types.SimpleNamespace(nn=rnn, F=RF, long=rg.int64, float64=rg.float64, tensor=rg.tensor, zeros=rg.zeros,
+                           arange=rg.arange)
 
 
 def _x(lib, *shape):
@@ -122,6 +123,21 @@ BAD_CALLS = [
     ("CrossEntropyLoss given lists", lambda L: L.nn.CrossEntropyLoss()([[0.0, 1.0]], [1]),
      r"CrossEntropyLoss.*Tensor.*list"),
     ("Sequential given a list", lambda L: L.nn.Sequential(L.nn.Linear(2, 2))([0.0, 1.0]), r"Linear.*Tensor"),
+    # integer and bool inputs that NumPy would quietly promote and PyTorch refuses
+    ("mse_loss int", lambda L: L.F.mse_loss(L.tensor([1, 2]), L.tensor([1, 3])), r"mse_loss.*int64"),
+    ("l1_loss int mean", lambda L: L.F.l1_loss(L.tensor([1, 2]), L.tensor([1, 3])), r"l1_loss.*int64"),
+    ("huber_loss int", lambda L: L.F.huber_loss(L.tensor([1, 2]), L.tensor([1, 3])), r"huber_loss.*int64"),
+    ("cross_entropy int", lambda L: L.F.cross_entropy(L.tensor([[1, 2]]), L.tensor([0])), r"cross_entropy.*int64"),
+    ("nll_loss int", lambda L: L.F.nll_loss(L.tensor([[1, 2]]), L.tensor([0])), r"nll_loss.*int64"),
+    ("binary_cross_entropy int", lambda L: L.F.binary_cross_entropy(L.tensor([1, 0]), L.tensor([1, 0])),
+     r"binary_cross_entropy.*int64"),
+    ("bce_with_logits int", lambda L: L.F.binary_cross_entropy_with_logits(L.tensor([1, 2]), L.tensor([1, 0])),
+     r"binary_cross_entropy_with_logits.*int64"),
+    ("kl_div int", lambda L: L.F.kl_div(L.tensor([1, 2]), L.tensor([1, 3]), reduction="sum"), r"kl_div.*int64"),
+    ("relu bool", lambda L: L.F.relu(L.tensor([True, False])), r"relu.*Boolean"),
+    ("dropout int", lambda L: L.F.dropout(L.tensor([1, 2]), 0.5), r"dropout.*int64"),
+    ("arange step 0", lambda L: L.arange(0, 5, 0), r"arange.*step must be nonzero"),
+    ("BatchNorm1d(0) called", lambda L: L.nn.BatchNorm1d(0)(L.zeros(3, 0)), r"BatchNorm1d\(0\).*no features"),
 ]
 
 

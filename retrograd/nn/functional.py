@@ -34,6 +34,9 @@ def dropout(x, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return x
+    if x.dtype.kind not in "fc":  # the scaled result cannot be cast back (PyTorch's error)
+        raise RuntimeError(f"dropout: result type Float can't be cast to the desired output type {x.dtype} "
+                           f"(convert the input with .float())")
     keep = default_generator().random(x.shape) >= p
     scale = np.asarray(0.0 if p == 1 else 1.0 / (1 - p), dtype=x.dtype)
     return _mul(x, keep * scale)

@@ -58,6 +58,9 @@ class _BatchNorm(Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): input has {x.shape[1]} channels "
                              f"(shape {tuple(x.shape)}), expected {self.num_features}")
+        if self.num_features == 0:  # PyTorch fails with an IndexError here too, less clearly
+            raise IndexError(f"{type(self).__name__}(0): there are no features to normalize (input shape "
+                             f"{tuple(x.shape)})")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.array += 1

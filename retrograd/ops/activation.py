@@ -95,6 +95,8 @@ def relu(x, inplace=False):
     At x = 0 the subgradient is 0 (PyTorch's and JAX's choice); at x = NaN (y = NaN) g passes, as in
     PyTorch, whose test is 'y <= 0' blocks. Saves y. Since y >= 0 or NaN, 'not y <= 0' is 'y != 0',
     one comparison."""
+    if np.asarray(array_of(x)).dtype.kind == "b":
+        raise RuntimeError("relu: Boolean inputs not supported for relu (PyTorch's rule; ints are fine)")
     y = np.maximum(array_of(x), 0)
     out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y != 0),), saved=(OUTPUT,))
     return _write_back(x, out, "relu_") if inplace else out

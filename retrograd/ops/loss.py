@@ -88,11 +88,22 @@ def _warn_if_sizes_differ(x_val, y_val):
 
 
 # ----- regression losses: l_i = f(d_i), d = x - y ------------------------------------------------
+def _require_float_input(op_name, input):
+    """PyTorch has no integer or bool kernel for the losses (NotImplementedError, a RuntimeError); NumPy
+    would silently compute in float, so refuse the same inputs."""
+    dtype = np.asarray(array_of(input)).dtype
+    if dtype.kind not in "fc":
+        raise NotImplementedError(f"{op_name}: not implemented for input of dtype {dtype}, as in PyTorch; "
+                                  f"convert it with .float()")
+
+
 def _pointwise(op, input, target, reduction, weight, value_and_slope, mean_divides_by_weight):
     """Shared body of the regression losses: f(d) and f'(d) come from `value_and_slope`.
 
     dL/dx = g~ * w * f'(d) ;  dL/dy = -dL/dx (each summed back over broadcast axes)."""
     name = op.__name__
+    if name != "l1_loss" or reduction == "mean":  # PyTorch's integer l1_loss works, but not its mean
+        _require_float_input(name, input)
     x_val, y_val = binary_operands(input, target)
     x_val, y_val = to_float(x_val), to_float(y_val)
     _warn_if_sizes_differ(array_of(input), array_of(target))
@@ -184,6 +195,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     dL/dx = g~ * w (x - y) / max(x (1 - x), 1e-12) ;  dL/dy = -g~ * w * logit(x) = g~ w log((1 - x) / x).
     Input must lie in [0, 1]. Saves x. Prefer binary_cross_entropy_with_logits (stable, fused sigmoid)."""
     reduction = _reduction_mode(reduction, size_average, reduce)
+    _require_float_input("binary_cross_entropy", input)
     x_val = to_float(array_of(input))
     y_val = to_float(array_of(target))
     _same_size("binary_cross_entropy", x_val, y_val)
@@ -226,6 +238,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     Saves e^-|z| (gives both softplus and a stable sigmoid) and z."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     name = "binary_cross_entropy_with_logits"
+    _require_float_input(name, input)
     z = to_float(array_of(input))
     y = to_float(array_of(target))
     _same_size(name, z, y)
@@ -364,6 +377,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _reduction_mode(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    _require_float_input(op, input)
     z_val = to_float(array_of(input))
     out_dtype = z_val.dtype
     z_val = z_val.astype(accumulation_dtype(out_dtype), copy=False)  # float16: the softmax runs in float32
@@ -445,6 +459,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     per row; the rest 0). Saves the target indices and their weights."""
     op = "nll_loss"
     reduction = _reduction_mode(reduction, size_average, reduce)
+    _require_float_input(op, input)
     x_val = to_float(array_of(input))
     y_val = np.asarray(array_of(target))
     x, sample_shape, restore = _class_rows(op, x_val, y_val.shape)
@@ -487,6 +502,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=2)
     reduction = _reduction_mode(reduction, size_average, reduce, _REDUCTIONS + ("batchmean",))
+    _require_float_input(op, input)
     x_val, y_val = binary_operands(input, target)
     x_val, y_val = to_float(x_val), to_float(y_val)
     check_broadcast(op, np.shape(x_val), np.shape(y_val))
