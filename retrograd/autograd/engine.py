@@ -231,9 +231,13 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
                         _raise_wrong_shape(node, i, grad, child.leaf.array.shape)
                 elif child.output_meta is not None and grad.shape != child.output_meta[output_nr][0]:
                     _raise_wrong_shape(node, i, grad, child.output_meta[output_nr][0])
-                _add_to_buffer(buffers, child, output_nr, grad)
-            consumers[child] -= 1
-            if consumers[child] == 0:
+                if child.output_meta is None and child not in buffers:
+                    buffers[child] = [grad]  # the usual case, without a call: the first gradient for a node
+                else:
+                    _add_to_buffer(buffers, child, output_nr, grad)
+            remaining = consumers[child] - 1
+            consumers[child] = remaining
+            if remaining == 0:
                 ready.append(child)
         input_grads = grad = None  # let go of the VJP's arrays before its leaves run: they count references
         if runs and not retain_graph:

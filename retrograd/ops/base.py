@@ -267,6 +267,13 @@ def result_dtype(a, b):
 
 def binary_operands(a, b):
     """The arrays (or numbers) a binary op computes with, cast to PyTorch's result dtype."""
+    a_val = a.array if isinstance(a, Tensor) else a
+    b_val = b.array if isinstance(b, Tensor) else b
+    if type(a_val) is np.ndarray and a_val.dtype.kind == "f":  # the common cases first, with few tests:
+        if type(b_val) is float or (type(b_val) is np.ndarray and b_val.dtype == a_val.dtype):
+            return a_val, b_val  # float tensor with a Python float, or two tensors of one float dtype
+    elif type(a_val) is float and type(b_val) is np.ndarray and b_val.dtype.kind == "f":
+        return a_val, b_val
     if isinstance(a, np.generic):  # a user's NumPy scalar promotes like a Python number, as in PyTorch
         a = a.item()
     if isinstance(b, np.generic):
