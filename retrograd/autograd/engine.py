@@ -109,9 +109,10 @@ def _apply_hooks(hooks, grad, wrap):
 
 
 def _reachable_counts(root_nodes):
-    """For every node reachable from the roots, how many edges point at it."""
+    """For every node reachable from the roots, how many edges point at it (a node is pushed the first
+    time an edge reaches it, so the count dict is also the visited set)."""
     consumers = {}
-    seen = set(root_nodes)
+    roots = set(root_nodes)
     stack = list(root_nodes)
     while stack:
         node = stack.pop()
@@ -119,10 +120,13 @@ def _reachable_counts(root_nodes):
             if edge is None:
                 continue
             child = edge[0]
-            consumers[child] = consumers.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+            count = consumers.get(child)
+            if count is None:
+                consumers[child] = 1
+                if child not in roots:
+                    stack.append(child)
+            else:
+                consumers[child] = count + 1
     return consumers
 
 
