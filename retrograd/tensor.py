@@ -100,6 +100,8 @@ class VersionCounter:
         self.value = 0
         self.shared = False
         self.stale_reason = None
+
+
 def _references_to(array):
     return sys.getrefcount(array)
 
@@ -229,8 +231,6 @@ class Tensor:
             grad = engine._apply_hooks(self._hooks, grad, wrap)
         if grad.dtype != self.array.dtype:
             grad = grad.astype(self.array.dtype)
-        if grad.shape != self.array.shape:
-            grad = np.broadcast_to(grad, self.array.shape)
         if self._grad is None:
             # Adopt the array only if this call holds its sole reference (PyTorch's AccumulateGrad checks
             # the use count the same way): a VJP may return one array for two inputs (add, the RNN

@@ -432,3 +432,15 @@ def test_the_root_error_names_the_output_that_has_no_graph():
     b = rg.ones(2)
     with pytest.raises(RuntimeError, match="element 1 of tensors does not require grad"):
         rg.autograd.backward([a.sum(), b.sum()])
+
+
+@pytest.mark.parametrize("on_leaf", [True, False])
+def test_a_hook_that_changes_the_gradients_shape_raises_as_in_torch(on_leaf):
+    """Before, a leaf's .grad broadcast a (1,)-shaped hook result to (3,) without a word."""
+    for lib in (rg, torch):
+        x = lib.ones(3, requires_grad=True)
+        hooked = x if on_leaf else x * 2
+        hooked.register_hook(lambda grad: grad[:1])
+        with pytest.raises(RuntimeError, match="has changed the size of value"):
+            (hooked * 3).sum().backward()
+        assert x.grad is None

@@ -100,11 +100,16 @@ def _camel(name):
 
 
 def _apply_hooks(hooks, grad, wrap):
-    """Run tensor hooks on a gradient array; a hook may return a replacement."""
+    """Run tensor hooks on a gradient array; a hook may return a replacement of the same shape."""
     for hook in hooks:
         result = hook(wrap(grad))
         if result is not None:
-            grad = np.asarray(result.array if hasattr(result, "array") else result)
+            replacement = np.asarray(result.array if hasattr(result, "array") else result)
+            if replacement.shape != grad.shape:  # PyTorch's check: broadcasting it would be a wrong gradient
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value: "
+                                   f"it returned shape {list(replacement.shape)} for a gradient of shape "
+                                   f"{list(grad.shape)}")
+            grad = replacement
     return grad
 
 
