@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""retrograd's side of the reference workloads in ../shared/bench/torch_ref.py.
+"""retrograd's side of the reference workloads; torch_workloads.py beside it is the PyTorch side.
 
-Each workload is built exactly as the reference spec says (that file's module
+Each workload is built exactly as the reference spec says (torch_workloads.py's module
 docstring and WORKLOADS, copied below): the same data pools
 (np.random.default_rng(0)), the same initial parameters (default_rng(1) in
 PyTorch's named_parameters() order, cast to --dtype), the same
@@ -11,7 +11,7 @@ hyper-parameters, so both libraries end on the same final_loss up to rounding.
     python3 workloads.py --workload mlp [--steps 200] [--warmup 20] [--threads 2]
                          [--dtype float32|float64] [--json]
 
-The command line and the printed fields are torch_ref.py's, with lib
+The command line and the printed fields are torch_workloads.py's, with lib
 "retrograd". A workload is a small function registered with the retrograd
 names it needs; `missing(name)` says which of those this build of retrograd
 lacks, and `build(name, dtype)` raises WorkloadUnavailable naming them instead
@@ -28,7 +28,7 @@ import sys
 import time
 import types
 
-WORKLOADS = {  # the spec, copied verbatim from torch_ref.py
+WORKLOADS = {  # the spec, copied verbatim from torch_workloads.py
     "mlp": "x (128, 784), 10 classes; Linear 784-256-256-10, ReLU; SGD lr 0.1 momentum 0.9",
     "mlp_tiny": "x (32, 64), 10 classes; Linear 64-32-10, sigmoid; SGD lr 0.5 (overhead-bound)",
     "cnn": "x (64, 1, 28, 28), 10 classes; LeNet: [Conv2d(1,6,5) ReLU MaxPool2d(2)], "
@@ -63,7 +63,7 @@ VOCAB, SEQ, RNN_BATCH = 65, 50, 32
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="retrograd's side of the torch_ref.py workloads")
+    parser = argparse.ArgumentParser(description="retrograd's side of the reference workloads")
     parser.add_argument("--workload", choices=WORKLOADS)
     parser.add_argument("--list", action="store_true", help="print the workload names and exit")
     parser.add_argument("--steps", type=int, default=200, help="timed steps")
@@ -79,7 +79,7 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     # OpenMP, MKL and OpenBLAS size their thread pools when numpy loads, so
-    # --threads must reach the environment before that import (as in torch_ref.py).
+    # --threads must reach the environment before that import (as in torch_workloads.py).
     ARGS = parse_args()
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
@@ -166,7 +166,7 @@ def build(name, dtype="float32"):
 
 # ----- data and parameters, per the spec --------------------------------------------------------------
 def make_data(name, dtype):
-    """The workload's pool of batches as numpy (inputs, targets) pairs (torch_ref.make_data, verbatim)."""
+    """The workload's pool of batches as numpy (inputs, targets) pairs (torch_workloads.make_data, verbatim)."""
     rng = np.random.default_rng(0)
     if name in RECURRENT:
         tokens = rng.integers(0, VOCAB, size=(RNN_BATCH, POOL * SEQ + 1))
@@ -189,7 +189,7 @@ def as_retrograd_batches(name, batches):
 
 
 def init_parameters(model, dtype):
-    """torch_ref.init_parameters with numpy: PyTorch's default distributions from default_rng(1), in
+    """torch_workloads.init_parameters with numpy: PyTorch's default distributions from default_rng(1), in
     named_parameters() order, written into each parameter's array."""
     import retrograd.nn as nn
 
@@ -207,7 +207,7 @@ def init_parameters(model, dtype):
 
 
 def training_step(name, model, dtype):
-    """torch_ref.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
+    """torch_workloads.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
     import retrograd.nn.functional as F
     import retrograd.optim as optim
     from retrograd.nn.utils import clip_grad_norm_
@@ -285,7 +285,7 @@ def resmlp(dtype):
 
 
 def char_rnn(name, dtype):
-    """torch_ref.CharRNN: Embedding, the recurrent layer, Linear at every step; stateful (state detached)."""
+    """torch_workloads.CharRNN: Embedding, the recurrent layer, Linear at every step; stateful (state detached)."""
     from retrograd import nn
 
     class CharRNN(nn.Module):
@@ -321,7 +321,7 @@ def rnn(dtype):
 
 
 def ops_step(name, dtype):
-    """The ops_* chain in retrograd, op for op as torch_ref.ops_step: 10 blocks of a GEMM and elementwise
+    """The ops_* chain in retrograd, op for op as torch_workloads.ops_step: 10 blocks of a GEMM and elementwise
     ops, then backward. Measures per-op and tape overhead (ops_small) or GEMM throughput (ops_large)."""
     import retrograd as rg
 
@@ -354,7 +354,7 @@ def ops_large(dtype):
 
 @workload("gemm_bound_mlp")
 def gemm_bound_mlp(dtype):
-    """torch_ref.gemm_bound_step, verbatim: the GEMMs of an mlp step on mlp's shapes, nothing else."""
+    """torch_workloads.gemm_bound_step, verbatim: the GEMMs of an mlp step on mlp's shapes, nothing else."""
     rng = np.random.default_rng(1)
     w1, w2, w3 = (rng.uniform(-0.05, 0.05, shape).astype(dtype) for shape in [(256, 784), (256, 256), (10, 256)])
 
@@ -388,7 +388,7 @@ def time_steps(step, batches, warmup, steps):
 
 
 def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
-    """Build and time one workload in this process; torch_ref.py's result fields, lib "retrograd"."""
+    """Build and time one workload in this process; torch_workloads.py's result fields, lib "retrograd"."""
     dtype = np.dtype(dtype)
     step, params, lib = build(name, dtype)
     batches = make_data(name, dtype)
@@ -408,7 +408,7 @@ def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
 
 
 def main(args=None):
-    """The torch_ref.py command line. Thread counts reach BLAS only if set before numpy loads: run this
+    """The torch_workloads.py command line. Thread counts reach BLAS only if set before numpy loads: run this
     file as a script (as the harness does), or set OMP/OPENBLAS/MKL_NUM_THREADS yourself."""
     args = parse_args(args) if args is None or isinstance(args, list) else args
     if args.list:

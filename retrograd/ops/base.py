@@ -103,21 +103,16 @@ def _share_counter_if_view(out, data, inputs):
 
 
 def _saved_versions(saved, outputs):
-    """[(counter, current version, array)] of each saved tensor, for the engine's check (`autograd.engine.raise_modified_in_place`)
-    (on the hot path of every recorded op: plain attribute access, no method calls)."""
+    """[(counter, current version, array)] of each saved tensor, for the engine's check
+    (`autograd.engine.raise_modified_in_place`). On the hot path of every recorded op, so plain
+    attribute access rather than Tensor._counter()."""
     entries = []
     for t in saved:
-        if t is OUTPUT:
-            for out in outputs:
-                counter = out._version_counter
-                if counter is None:
-                    counter = out._version_counter = VersionCounter()
-                entries.append((counter, counter.value, out.array))
-        elif isinstance(t, Tensor):
-            counter = t._version_counter
+        for tensor in outputs if t is OUTPUT else (t,) if isinstance(t, Tensor) else ():
+            counter = tensor._version_counter
             if counter is None:
-                counter = t._version_counter = VersionCounter()
-            entries.append((counter, counter.value, t.array))
+                counter = tensor._version_counter = VersionCounter()
+            entries.append((counter, counter.value, tensor.array))
     return entries or None
 
 
