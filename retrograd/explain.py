@@ -27,7 +27,7 @@ import inspect
 
 import numpy as np
 
-from .autograd.engine import AccumulateGrad, run_backward
+from .autograd.engine import AccumulateGrad, edge_of, topological_order, walk
 from .autograd.functional import _seed_gradients
 from .tensor import Tensor
 
@@ -69,53 +69,40 @@ def explain(output, gradient=None, max_formula_lines=4):
     steps = Explanation()
     if not output.requires_grad:
         return steps
-
-    def observe(node, grads, input_grads):
-        if isinstance(node, AccumulateGrad):
-            steps.append({"op": None, "name": node.name, "grad_out": [np.shape(g) for g in grads],
-                          "grad_inputs": [], "formula": [], "leaf": node.leaf.shape})
-        elif input_grads is not None:
-            steps.append({"op": node.op, "name": node.name,
-                          "grad_out": [None if g is None else np.shape(g) for g in grads],
-                          "grad_inputs": [None if g is None else np.shape(g) for g in input_grads],
-                          "formula": _formula(node.op, max_formula_lines)})
-
-    root, _ = output._edge()
+    root, _ = edge_of(output)
     if type(root) is not AccumulateGrad and root.backward_fn is None:  # backward already ran and freed it
         return _replay_freed(root, steps, max_formula_lines)
     seeds = _seed_gradients([output], None if gradient is None else [gradient])
-    run_backward([output], seeds, retain_graph=True, wrap=Tensor._from_array, observer=observe)
+    for node, grads, input_grads in walk([output], seeds, retain_graph=True):
+        if type(node) is AccumulateGrad:
+            steps.append(_leaf_step(node, [np.shape(g) for g in grads]))
+        else:
+            steps.append(_step(node, [None if g is None else np.shape(g) for g in grads],
+                               [None if g is None else np.shape(g) for g in input_grads], max_formula_lines))
     return steps
 
 
+def _step(node, grad_out_shapes, grad_input_shapes, max_formula_lines):
+    return {"op": node.op, "name": node.name, "grad_out": grad_out_shapes, "grad_inputs": grad_input_shapes,
+            "formula": _formula(node.op, max_formula_lines)}
+
+
+def _leaf_step(node, grad_shapes):
+    return {"op": None, "name": node.name, "grad_out": grad_shapes, "grad_inputs": [], "formula": [],
+            "leaf": node.leaf.shape}
+
+
 def _replay_freed(root, steps, max_formula_lines):
-    """The steps of a backward pass that already ran from `root`, in the engine's order (Kahn's algorithm
-    on consumer counts, last ready first). Its VJPs are gone, but each node kept its edges and the shapes
-    of the gradients that reached it; the gradient sent along an edge has the shape of the output it reaches."""
-    consumers, seen, stack = {}, {root}, [root]
-    while stack:
-        for edge in stack.pop().next_edges:
-            if edge is not None:
-                consumers[edge[0]] = consumers.get(edge[0], 0) + 1
-                if edge[0] not in seen:
-                    seen.add(edge[0])
-                    stack.append(edge[0])
-    ready = [root]
-    while ready:
-        node = ready.pop()
+    """The steps of a backward pass that already ran from `root`, in the engine's order. Its VJPs are
+    gone, but each node kept its edges and the shapes of the gradients that reached it; the gradient
+    sent along an edge has the shape of the output it reaches."""
+    for node in topological_order([root]):
         if type(node) is AccumulateGrad:
-            steps.append({"op": None, "name": node.name, "grad_out": [node.leaf.shape],
-                          "grad_inputs": [], "formula": [], "leaf": node.leaf.shape})
+            steps.append(_leaf_step(node, [node.leaf.shape]))
         elif _grad_shapes(node) is not None:  # it ran: backward records them as it frees a node
-            steps.append({"op": node.op, "name": node.name,
-                          "grad_out": list(node.grad_shapes),
-                          "grad_inputs": [None if edge is None else _output_shape(*edge) for edge in node.next_edges],
-                          "formula": _formula(node.op, max_formula_lines)})
-        for edge in node.next_edges:
-            if edge is not None:
-                consumers[edge[0]] -= 1
-                if consumers[edge[0]] == 0:
-                    ready.append(edge[0])
+            steps.append(_step(node, list(node.grad_shapes),
+                               [None if edge is None else _output_shape(*edge) for edge in node.next_edges],
+                               max_formula_lines))
     return steps
 
 

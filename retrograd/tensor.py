@@ -89,26 +89,16 @@ class VersionCounter:
     `.detach()` (PyTorch's semantics; `.data` gets a counter of its own).
 
     An op that saves a tensor for its backward records the count; backward refuses the saved
-    tensor if the count moved (`autograd.engine.raise_modified_in_place`). `shared` says a view or a
+    tensor if the count moved (`autograd.engine.check_saved_versions`). `shared` says a view or a
     detached alias holds this counter too; `stale_reason` is set when such an alias can no longer
     see the tensor's values (see `_methods._inplace`), so using it raises instead of computing
     with old values."""
 
-    __slots__ = ("value", "shared", "stale_reason")
-
-    def __init__(self):
-        self.value = 0
-        self.shared = False
-        self.stale_reason = None
-
-
-def _references_to(array):
-    return sys.getrefcount(array)
-
-
-# what sys.getrefcount reports inside a function for an argument nobody else holds (the figure differs
-# between CPython versions): Tensor._accumulate adopts a gradient array only at this count
-_SOLE_REFERENCE = _references_to(np.empty(0))
+    # Class attributes are the starting values: making a counter runs no Python code, and most
+    # counters (one per tensor an op saves) are never bumped.
+    value = 0
+    shared = False
+    stale_reason = None
 
 
 class Tensor:
@@ -211,36 +201,6 @@ class Tensor:
         if value is not None and value.shape != self.shape:
             raise RuntimeError(f"assigned grad has data of a different size: {value.shape} vs {self.shape}")
         self._grad = value
-
-    def _edge(self):
-        """Where a gradient for this tensor goes: (grad_fn, output_nr) or (AccumulateGrad, 0)."""
-        counter = self._version_counter
-        if counter is not None and counter.stale_reason is not None:
-            raise RuntimeError(counter.stale_reason)
-        if self.grad_fn is not None:
-            return (self.grad_fn, self._output_nr)
-        if self._requires_grad:
-            if self._accumulator is None:
-                self._accumulator = engine.AccumulateGrad(self)
-            return (self._accumulator, 0)
-        return (None, 0)
-
-    def _accumulate(self, grad, wrap):
-        """AccumulateGrad: run leaf hooks, then add into `.grad` (a fresh array the first time)."""
-        if self._hooks:
-            grad = engine._apply_hooks(self._hooks, grad, wrap)
-        if grad.dtype != self.array.dtype:
-            grad = grad.astype(self.array.dtype)
-        if self._grad is None:
-            # Adopt the array only if this call holds its sole reference (PyTorch's AccumulateGrad checks
-            # the use count the same way): a VJP may return one array for two inputs (add, the RNN
-            # biases), and a root gradient or a hook's tensor belongs to the user. A shared array as
-            # `.grad` would let an in-place edit of one gradient (clip_grad_norm_, mul_) change another.
-            owned = (type(grad) is np.ndarray and sys.getrefcount(grad) <= _SOLE_REFERENCE
-                     and grad.base is None and grad.flags.writeable)
-            self._grad = Tensor._from_array(grad if owned else np.array(grad))
-        else:
-            self._grad.array = self._grad.array + grad
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) * gradient into `.grad` of every leaf that requires grad."""
@@ -630,6 +590,3 @@ def randn_like(t, dtype=None, requires_grad=False):
 def rand_like(t, dtype=None, requires_grad=False):
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
-
-# Imported last: the autograd package imports Tensor from this module.
-from .autograd import engine  # noqa: E402

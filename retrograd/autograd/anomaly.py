@@ -5,6 +5,10 @@ user's line that created it; the backward pass checks every VJP's output.
 The first NaN/Inf raises a RuntimeError naming the op and that line. It costs
 a scan of every array, so it is off by default (as in PyTorch).
 """
+import functools
+import os
+import sys
+
 import numpy as np
 
 _state = [False]
@@ -33,8 +37,6 @@ class detect_anomaly:
         return False
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with detect_anomaly(self.check_nan):
@@ -70,3 +72,18 @@ def check_backward(node, input_grads):
                 f"Anomaly: function '{node.name}' returned {kind} values in its {i}th output "
                 f"(the gradient for input {i}).\nThe forward op was called at: {node.trace or '<unknown>'}"
             )
+
+
+# the retrograd package's folder: frames under it are the library's, not the user's
+_PACKAGE_DIR = os.path.normcase(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+
+
+def user_frame_summary():
+    """'file:line in function' of the innermost caller outside the retrograd package (any OS's paths)."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.normcase(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    code = frame.f_code
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"

@@ -5,23 +5,26 @@ A forward op that needs a gradient creates one `Node` holding
     op           the op's forward function (its docstring states the derivative)
     backward_fn  the VJP: maps the output gradient(s) to one gradient per input
     next_edges   for each input, (node, output_nr) to send its gradient to, or None
+    saved        the version of each tensor the VJP reads, checked before it runs
 
-Leaves that require grad get one `AccumulateGrad` node each (kept on the
-tensor), so every edge has the same shape and the walk below has no special
-case for leaves.
+Leaves that require grad get one `AccumulateGrad` node each (kept on the tensor),
+so every edge has the same shape and the walk has no special case for leaves.
 
-`run_backward` orders the reachable nodes with Kahn's algorithm on consumer
-counts (no recursion, so a 20,000-op chain is fine), sums each node's incoming
-gradients in a buffer that is popped as soon as the node runs, and drops each
-node's VJP closure after calling it unless `retain_graph` is set, which frees
-the arrays it saved. The node keeps its edges (as PyTorch's `next_functions`
-outlive backward) and the shapes of the gradients that reached it, so
-`retrograd.explain` can still describe a pass that already ran.
+`walk` is the whole backward pass: put the seed gradients on the roots, visit the
+nodes in `topological_order`, and at each node sum what arrived, run the VJP,
+send its results along the edges. It yields every node it visits, and the three
+consumers decide what a visit means: `autograd.backward` adds the gradients that
+reach leaves into `.grad`, `autograd.grad` keeps the ones that reach its inputs,
+`retrograd.explain` writes each step down. Unless `retain_graph` is set, a node's
+VJP closure is dropped once it ran, which frees the arrays it saved; the node keeps
+its edges (PyTorch's `next_functions` outlive backward too) and the shapes of the
+gradients that reached it, so `explain` can still describe a pass that already ran.
 """
 import sys
 
 import numpy as np
 
+from ..tensor import Tensor
 from . import anomaly
 
 RETAIN_GRAPH_HINT = (
@@ -46,15 +49,11 @@ class Node:
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
-        self.saved = None  # ((version counter, its value when saved, saved array), ...): see raise_modified_in_place
+        self.saved = None  # [(version counter, its value when saved, saved array)]: see check_saved_versions
 
     @property
     def name(self):
         return _camel(getattr(self.op, "__name__", str(self.op))) + "Backward"
-
-    @property
-    def n_outputs(self):
-        return 1 if self.output_meta is None else len(self.output_meta)
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -78,11 +77,51 @@ class AccumulateGrad(Node):
     def name(self):
         return "AccumulateGrad"
 
+    def accumulate(self, grad):
+        """Run the leaf's hooks on `grad`, then add it into `.grad` (a fresh array the first time)."""
+        leaf = self.leaf
+        if leaf._hooks:
+            grad = apply_hooks(leaf._hooks, grad)
+        if grad.dtype != leaf.array.dtype:
+            grad = grad.astype(leaf.array.dtype)
+        if leaf._grad is None:
+            # Adopt the array only if the caller handed over its sole reference (PyTorch's AccumulateGrad
+            # checks the use count the same way): a VJP may return one array for two inputs (add, the RNN
+            # biases), and a root gradient or a hook's tensor belongs to the user. A shared array as
+            # `.grad` would let an in-place edit of one gradient (clip_grad_norm_, mul_) change another.
+            owned = (type(grad) is np.ndarray and grad.base is None and grad.flags.writeable
+                     and sys.getrefcount(grad) <= _SOLE_REFERENCE)
+            leaf._grad = Tensor._from_array(grad if owned else np.array(grad))
+        else:
+            leaf._grad.array = leaf._grad.array + grad
 
-def raise_modified_in_place(node):
+
+def _references_to(array):
+    return sys.getrefcount(array)
+
+
+# what sys.getrefcount reports inside a function for an argument nobody else holds (the figure differs
+# between CPython versions): AccumulateGrad.accumulate adopts a gradient array only at this count
+_SOLE_REFERENCE = _references_to(np.empty(0))
+
+
+def edge_of(tensor):
+    """Where a gradient for `tensor` goes: (grad_fn, output_nr), or the leaf's (AccumulateGrad, 0)."""
+    counter = tensor._version_counter
+    if counter is not None and counter.stale_reason is not None:
+        raise RuntimeError(counter.stale_reason)
+    if tensor.grad_fn is not None:
+        return (tensor.grad_fn, tensor._output_nr)
+    if tensor._requires_grad:
+        if tensor._accumulator is None:
+            tensor._accumulator = AccumulateGrad(tensor)
+        return (tensor._accumulator, 0)
+    return (None, 0)
+
+
+def check_saved_versions(node):
     """Refuse to run a VJP whose saved tensors were changed in place after the forward op saved them:
-    the VJP would compute with values the forward never used (PyTorch's error, same wording).
-    `node.saved` holds (version counter, its value when saved, saved array) per saved tensor."""
+    the VJP would compute with values the forward never used (PyTorch's error, same wording)."""
     for counter, saved_version, array in node.saved:
         if counter.value != saved_version:
             where = f" The forward op ran at {node.trace}." if node.trace else ""
@@ -99,12 +138,12 @@ def _camel(name):
     return "".join(part[:1].upper() + part[1:] for part in name.strip("_").split("_"))
 
 
-def _apply_hooks(hooks, grad, wrap):
+def apply_hooks(hooks, grad):
     """Run tensor hooks on a gradient array; a hook may return a replacement of the same shape."""
     for hook in hooks:
-        result = hook(wrap(grad))
+        result = hook(Tensor._from_array(grad))
         if result is not None:
-            replacement = np.asarray(result.array if hasattr(result, "array") else result)
+            replacement = np.asarray(result.array if isinstance(result, Tensor) else result)
             if replacement.shape != grad.shape:  # PyTorch's check: broadcasting it would be a wrong gradient
                 raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value: "
                                    f"it returned shape {list(replacement.shape)} for a gradient of shape "
@@ -113,123 +152,86 @@ def _apply_hooks(hooks, grad, wrap):
     return grad
 
 
-def _reachable_counts(root_nodes):
-    """For every node reachable from the roots, how many edges point at it (a node is pushed the first
-    time an edge reaches it, so the count dict is also the visited set)."""
+# ----- the walk ----------------------------------------------------------------------------------------
+def count_consumers(root_nodes):
+    """For every node reachable from the roots, how many edges lead to it (the count dict is also the
+    visited set: a node is pushed when the first edge reaches it)."""
     consumers = {}
-    roots = set(root_nodes)
     stack = list(root_nodes)
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
-            if edge is None:
-                continue
-            child = edge[0]
-            count = consumers.get(child)
-            if count is None:
-                consumers[child] = 1
-                if child not in roots:
-                    stack.append(child)
-            else:
-                consumers[child] = count + 1
+        for edge in stack.pop().next_edges:
+            if edge is not None:
+                count = consumers.get(edge[0])
+                if count is None and edge[0] not in root_nodes:
+                    stack.append(edge[0])
+                consumers[edge[0]] = 1 if count is None else count + 1
     return consumers
 
 
-def _needed_nodes(root_nodes, consumers, targets):
-    """Nodes that lead to a target (autograd.grad prunes everything else)."""
-    pending = dict(consumers)
+def topological_order(root_nodes):
+    """Every node reachable from the roots, each after all the nodes that send it a gradient: Kahn's
+    algorithm on consumer counts (no recursion, so a 20,000-op chain is fine). `walk` visits the nodes
+    in this order, computing it as it goes."""
+    consumers = count_consumers(root_nodes)
     order = []
-    ready = [n for n in root_nodes if pending.get(n, 0) == 0]
+    ready = [node for node in root_nodes if node not in consumers]
     while ready:
         node = ready.pop()
         order.append(node)
         for edge in node.next_edges:
             if edge is not None:
-                pending[edge[0]] -= 1
-                if pending[edge[0]] == 0:
+                consumers[edge[0]] -= 1
+                if consumers[edge[0]] == 0:
                     ready.append(edge[0])
-    needed = set()
-    for node in reversed(order):
-        freed = node.backward_fn is None and type(node) is not AccumulateGrad  # freed: run it, so it raises
-        if node in targets or freed or any(edge is not None and edge[0] in needed for edge in node.next_edges):
-            needed.add(node)
-    return needed
+    return order
 
 
-def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None, observer=None):
-    """Propagate `root_grads` (arrays) from `roots` (tensors) back through the tape.
+def walk(roots, root_grads, retain_graph=False, targets=None):
+    """Run the backward pass from `roots` (tensors) seeded with `root_grads` (arrays).
 
-    Without `capture`, gradients accumulate into the `.grad` of reached leaves.
-    With `capture` ({(node, output_nr): slot}), nothing accumulates; the gradient
-    arriving at each captured (node, output) is returned in a list by slot.
-    `wrap` turns an array into a Tensor for hooks. `observer(node, grads, input_grads)`,
-    if given, sees every step (retrograd.explain uses it); leaves then accumulate nothing.
-    """
-    buffers = {}
+    Yields (node, grads, input_grads) for each node a gradient reached, in `topological_order`: `grads`
+    holds the summed gradient of each of its outputs, after tensor hooks; `input_grads` what its VJP
+    returned (None for a leaf's AccumulateGrad, which the consumer runs or not). With `targets` (a set
+    of nodes), only VJPs on a path to one of them run."""
+    buffers = {}  # node -> [summed gradient per output], popped when the node runs
     root_nodes = []
     for position, (tensor, grad) in enumerate(zip(roots, root_grads)):
-        node, output_nr = tensor._edge()
+        node, output_nr = edge_of(tensor)
         if node is None:
-            raise RuntimeError(
-                f"element {position} of tensors does not require grad and does not have a grad_fn: "
-                "nothing to differentiate (did you forget requires_grad=True, or run under no_grad?)"
-            )
+            raise RuntimeError(f"element {position} of tensors does not require grad and does not have a "
+                               f"grad_fn: nothing to differentiate (did you forget requires_grad=True, or run "
+                               f"under no_grad?)")
         _add_to_buffer(buffers, node, output_nr, grad)
         if node not in root_nodes:
             root_nodes.append(node)
-
-    consumers = _reachable_counts(root_nodes)
-    captured = None
-    needed = None
-    if capture is not None:
-        captured = [None] * (max(capture.values()) + 1 if capture else 0)
-        capture_nodes = {node for node, _ in capture}
-        needed = _needed_nodes(root_nodes, consumers, capture_nodes)
-
-    ready = [n for n in root_nodes if consumers.get(n, 0) == 0]
+    consumers = count_consumers(root_nodes)
+    needed = None if targets is None else _leading_to(topological_order(root_nodes), targets)
     check_anomaly = anomaly.is_enabled()
+
+    ready = [node for node in root_nodes if node not in consumers]
     while ready:
         node = ready.pop()
         grads = buffers.pop(node, None)
-        if grads is not None and node.output_hooks:
-            for output_nr, hooks in node.output_hooks.items():
-                if grads[output_nr] is not None:
-                    grads[output_nr] = _apply_hooks(hooks, grads[output_nr], wrap)
-
-        if capture is not None and grads is not None:
-            for output_nr, grad in enumerate(grads):
-                slot = capture.get((node, output_nr))
-                if slot is not None:
-                    captured[slot] = grad
-
-        runs = grads is not None and (needed is None or node in needed)
-        if observer is not None and runs:
-            observer(node, grads, None)
-        if type(node) is AccumulateGrad:
-            if runs and capture is None and observer is None:
-                node.leaf._accumulate(grads.pop(), wrap)  # popped: the leaf may adopt an array only it holds
-            continue
-
         input_grads = None
-        if runs:
+        if grads is not None and (needed is None or node in needed):
+            if node.output_hooks:
+                for output_nr, hooks in node.output_hooks.items():
+                    if grads[output_nr] is not None:
+                        grads[output_nr] = apply_hooks(hooks, grads[output_nr])
+            if type(node) is AccumulateGrad:
+                yield node, grads, None
+                continue
             backward_fn = node.backward_fn
             if backward_fn is None:
                 raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
-            saved = node.saved
-            if saved is not None:
-                for counter, version, _ in saved:
-                    if counter.value != version:
-                        raise_modified_in_place(node)
-            if node.output_meta is None:
-                input_grads = backward_fn(grads[0])
-            else:
-                input_grads = backward_fn(_fill_missing(grads, node.output_meta))
+            if node.saved is not None:
+                check_saved_versions(node)
+            input_grads = backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)
-            if observer is not None:
-                observer(node, grads, input_grads)
+            yield node, grads, input_grads
 
-        for i, edge in enumerate(node.next_edges):
+        for i, edge in enumerate(node.next_edges):  # send each input its gradient; Kahn's count goes down
             if edge is None:
                 continue
             child, output_nr = edge
@@ -248,13 +250,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, wrap=None,
             consumers[child] = remaining
             if remaining == 0:
                 ready.append(child)
+        if input_grads is not None and not retain_graph:
+            node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
+            node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # so that explain can describe it
+                                else tuple(None if grad is None else grad.shape for grad in grads))
         input_grads = grad = None  # let go of the VJP's arrays before its leaves run: they count references
-        if runs and not retain_graph:
-            node.backward_fn = None  # frees the arrays the VJP closed over
-            node.saved = None
-            node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # so that retrograd.explain
-                                else tuple(None if g is None else g.shape for g in grads))  # can describe it
-    return captured
+
+
+def _leading_to(order, targets):
+    """The nodes on a path to a target (autograd.grad runs only those). A freed node counts, so that
+    running it raises the retain_graph error instead of skipping it."""
+    needed = set()
+    for node in reversed(order):
+        freed = node.backward_fn is None and type(node) is not AccumulateGrad
+        if node in targets or freed or any(edge is not None and edge[0] in needed for edge in node.next_edges):
+            needed.add(node)
+    return needed
 
 
 def _raise_wrong_shape(node, index, grad, expected):
@@ -274,18 +285,6 @@ def _add_to_buffer(buffers, node, output_nr, grad):
         grads[output_nr] = grads[output_nr] + grad
 
 
-def _fill_missing(grads, output_meta):
+def _zeros_where_missing(grads, node):
     """Multi-output VJPs receive zeros for outputs that got no gradient (PyTorch materializes them too)."""
-    return [g if g is not None else np.zeros(shape, dtype) for g, (shape, dtype) in zip(grads, output_meta)]
-
-
-def user_frame_summary():
-    """'file:line in function' of the innermost caller outside the retrograd package."""
-    package_dir = __file__.rsplit("/autograd/", 1)[0]
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
-        frame = frame.f_back
-    if frame is None:
-        return "<unknown>"
-    code = frame.f_code
-    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
+    return [g if g is not None else np.zeros(shape, dtype) for g, (shape, dtype) in zip(grads, node.output_meta)]

@@ -18,7 +18,7 @@ receives one gradient Tensor per output and returns one per forward input
 (None for inputs that need no gradient).
 """
 from ..tensor import Tensor
-from .engine import RETAIN_GRAPH_HINT, Node
+from .engine import RETAIN_GRAPH_HINT, Node, edge_of
 from .grad_mode import _state as _grad_state
 from .grad_mode import no_grad
 
@@ -109,7 +109,7 @@ class Function:
                 arrays.append(g_array)
             return arrays
 
-        edges = [t._edge() if isinstance(t, Tensor) and t.requires_grad else None for t in args]
+        edges = [edge_of(t) if isinstance(t, Tensor) and t.requires_grad else None for t in args]
         meta = None if single else [(o.array.shape, o.array.dtype) for o in outputs]
         backward_fn = function_backward
         node = Node(cls, backward_fn, edges, output_meta=meta)

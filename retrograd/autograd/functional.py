@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .engine import run_backward
+from .engine import AccumulateGrad, edge_of, walk
 
 
 def _seed_gradients(outputs, grad_outputs):
@@ -43,11 +43,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         inputs = _as_list(inputs)
         grads = grad(tensors, inputs, seeds, retain_graph=retain_graph, allow_unused=True)
-        for leaf, g in zip(inputs, grads):
-            if g is not None:
-                leaf._accumulate(g.array, Tensor._from_array)
+        for leaf, leaf_grad in zip(inputs, grads):
+            if leaf_grad is not None:
+                edge_of(leaf)[0].accumulate(leaf_grad.array)
         return
-    run_backward(tensors, seeds, retain_graph=bool(retain_graph), wrap=Tensor._from_array)
+    for node, grads, _ in walk(tensors, seeds, bool(retain_graph)):
+        if type(node) is AccumulateGrad:
+            node.accumulate(grads.pop())  # popped: the leaf may adopt an array that only it holds
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
@@ -58,22 +60,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = _as_list(outputs)
     inputs = _as_list(inputs)
     seeds = _seed_gradients(outputs, _as_list(grad_outputs))
-    capture = {}
-    for slot, t in enumerate(inputs):
+    slots = {}  # (node, output_nr) -> the positions in `inputs` whose gradient arrives there
+    for position, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t._requires_grad:
-            raise RuntimeError(f"grad: input {slot} does not require grad; only tensors with "
+            raise RuntimeError(f"grad: input {position} does not require grad; only tensors with "
                                f"requires_grad=True can be differentiated with respect to")
-        capture[t._edge()] = slot
-    captured = run_backward(outputs, seeds, retain_graph=bool(retain_graph), capture=capture,
-                            wrap=Tensor._from_array)
+        slots.setdefault(edge_of(t), []).append(position)
+    captured = [None] * len(inputs)
+    for node, grads, _ in walk(outputs, seeds, bool(retain_graph), targets={node for node, _ in slots}):
+        for output_nr, arrived in enumerate(grads):
+            for position in slots.get((node, output_nr), ()):
+                captured[position] = arrived
     results = []
-    for slot, t in enumerate(inputs):
-        g = captured[slot] if slot < len(captured) else None
+    for position, (t, g) in enumerate(zip(inputs, captured)):
         if g is None:
             if materialize_grads:
                 g = np.zeros_like(t.array)
             elif not allow_unused:
-                raise RuntimeError(f"grad: input {slot} (shape {tuple(t.shape)}) was not used to compute the "
-                                   f"outputs; pass allow_unused=True to get None for it")
+                raise RuntimeError(f"grad: input {position} (shape {tuple(t.shape)}) was not used to compute "
+                                   f"the outputs; pass allow_unused=True to get None for it")
         results.append(None if g is None else Tensor._from_array(np.asarray(g, dtype=t.array.dtype)))
     return tuple(results)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tensor import Tensor
-from .engine import run_backward
+from .engine import edge_of, walk
 from .functional import grad as autograd_grad
 from .grad_mode import enable_grad, no_grad
 
@@ -213,12 +213,10 @@ def _index_str(index):
 
 def _check_vjp_attributes(out, o, inputs, checked):
     """Every VJP that sends a gradient straight to a checked input returns that input's shape and dtype."""
-    edges = {inputs[i]._edge(): i for i in checked}
+    edges = {edge_of(inputs[i]): i for i in checked}
     problems = []
 
-    def observer(node, grads, input_grads):
-        if input_grads is None:
-            return
+    def check_step(node, input_grads):
         for edge, g in zip(node.next_edges, input_grads):
             i = edges.get(edge) if edge is not None else None
             if i is None or g is None:
@@ -233,11 +231,11 @@ def _check_vjp_attributes(out, o, inputs, checked):
                                 f"(a VJP must return each input's dtype)")
 
     cotangent = np.random.default_rng(0).standard_normal(out.array.shape).astype(out.array.dtype)
-    capture = {inputs[i]._edge(): slot for slot, i in enumerate(checked)}
     try:
-        run_backward([out], [cotangent], retain_graph=True, capture=capture, observer=observer,
-                     wrap=Tensor._from_array)
-    except RuntimeError:  # the engine refuses a wrong shape; the observer has already said which
+        for node, _, input_grads in walk([out], [cotangent], retain_graph=True, targets={n for n, _ in edges}):
+            if input_grads is not None:
+                check_step(node, input_grads)
+    except RuntimeError:  # the engine refuses a wrong shape; check_step has already said which
         if not problems:
             raise
     if problems:

@@ -23,7 +23,8 @@ only if `w` needs a gradient.
 import numpy as np
 
 from ..autograd import anomaly
-from ..autograd.engine import Node, user_frame_summary
+from ..autograd.anomaly import user_frame_summary
+from ..autograd.engine import Node, edge_of
 from ..autograd.grad_mode import _state as _grad_state
 from ..tensor import Tensor, VersionCounter
 
@@ -47,7 +48,7 @@ def record(op, data, inputs, backward_fn, saved=()):
             if isinstance(t, Tensor) and t._requires_grad:
                 if edges is None:
                     edges = [None] * len(inputs)
-                edges[i] = t._edge()
+                edges[i] = edge_of(t)
         if edges is not None:
             node = Node(op, backward_fn, edges)
             if saved:
@@ -72,7 +73,7 @@ def record_multi(op, arrays, inputs, backward_fn, saved=()):
         if a.base is not None:
             _share_counter_if_view(out, a, inputs)
     if _grad_state[0]:
-        edges = [t._edge() if isinstance(t, Tensor) and t._requires_grad else None for t in inputs]
+        edges = [edge_of(t) if isinstance(t, Tensor) and t._requires_grad else None for t in inputs]
         if any(e is not None for e in edges):
             node = Node(op, backward_fn, edges, output_meta=[(a.shape, a.dtype) for a in arrays])
             if saved:
@@ -104,15 +105,16 @@ def _share_counter_if_view(out, data, inputs):
 
 def _saved_versions(saved, outputs):
     """[(counter, current version, array)] of each saved tensor, for the engine's check
-    (`autograd.engine.raise_modified_in_place`). On the hot path of every recorded op, so plain
-    attribute access rather than Tensor._counter()."""
+    (`autograd.engine.check_saved_versions`). On the hot path of every recorded op that saves."""
     entries = []
     for t in saved:
-        for tensor in outputs if t is OUTPUT else (t,) if isinstance(t, Tensor) else ():
-            counter = tensor._version_counter
-            if counter is None:
-                counter = tensor._version_counter = VersionCounter()
-            entries.append((counter, counter.value, tensor.array))
+        if t is OUTPUT:
+            for out in outputs:
+                counter = out._version_counter = out._version_counter or VersionCounter()
+                entries.append((counter, counter.value, out.array))
+        elif isinstance(t, Tensor):
+            counter = t._version_counter = t._version_counter or VersionCounter()
+            entries.append((counter, counter.value, t.array))
     return entries or None
 
 
