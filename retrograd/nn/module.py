@@ -29,7 +29,6 @@ class Module:
     """Base class of all layers. Assigning a Parameter, Module or (via register_buffer) buffer
     to an attribute registers it under that name, in assignment order."""
 
-    _version = 1
     # built-in layers: how many leading positional arguments must be Tensors. PyTorch raises a TypeError
     # for a list there; NumPy would accept it and fail later with an AttributeError, or silently compute.
     _tensor_args = 0

@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..memory import retain_for_training
 from ..nn.utils import clip_grad_norm_
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from .history import History
 
 
@@ -178,7 +179,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
         if progress:
             bar.close()
         if scheduler is not None:
-            if type(scheduler).__name__ == "ReduceLROnPlateau":
+            if isinstance(scheduler, ReduceLROnPlateau):
                 scheduler.step(logs.get("val_loss", logs["loss"]))
             else:
                 scheduler.step()
