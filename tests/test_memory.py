@@ -91,3 +91,20 @@ def test_an_explicit_choice_wins_over_training_and_can_be_undone(monkeypatch):
     finally:
         memory.retain_freed_memory(before)
         memory._chosen = None
+
+
+# `retrograd bench` times each workload in a fresh process running benchmarks/workloads.py: its run() must
+# turn retention on before the timed steps, as importing retrograd did before.
+BENCH_WORKLOAD = """
+import importlib
+from retrograd import cli, memory
+cli.load_benchmarks()
+workloads = importlib.import_module("retrograd.benchmarks.workloads")
+print(memory.retaining_freed_memory)
+workloads.run("mlp_tiny", steps=1, warmup=0)
+print(memory.retaining_freed_memory)
+"""
+
+
+def test_a_bench_workload_turns_retention_on_before_its_timed_steps():
+    assert _python(BENCH_WORKLOAD) == ["False", str(GLIBC)]
