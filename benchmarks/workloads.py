@@ -390,6 +390,9 @@ def time_steps(step, batches, warmup, steps):
 def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
     """Build and time one workload in this process; torch_workloads.py's result fields, lib "retrograd"."""
     dtype = np.dtype(dtype)
+    from retrograd.memory import retain_for_training  # (imported here like every retrograd name in this file)
+
+    retain_for_training()  # as fit does: freed arrays' pages stay for the next step (retrograd/memory.py)
     step, params, lib = build(name, dtype)
     batches = make_data(name, dtype)
     batches = as_retrograd_batches(name, batches)

@@ -2,9 +2,6 @@
 
 `import retrograd as torch` runs PyTorch-style code for the features retrograd has.
 """
-from . import memory as _memory
-
-_memory._apply_at_import()  # keep freed arrays' pages for the next step (see retrograd/memory.py)
 from .tensor import (  # noqa: F401
     Size, Tensor, arange, as_tensor, bool, default_generator, double, empty, empty_like, eye, float, float16,
     float32, float64, from_numpy, full, full_like, get_default_dtype, get_rng_state, half, int, int8, int16,

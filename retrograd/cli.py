@@ -1,6 +1,7 @@
 """The `retrograd` command (also `python -m retrograd`).
 
     retrograd demo [--quick]          the main job: gradient-check, then train an MLP on embedded MNIST
+    retrograd demo --spirals [--quick]  instead: a net written in raw tensor ops, trained on two spirals
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
     retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list]
     retrograd --version
@@ -157,10 +158,9 @@ def _add_demo(commands):
 
 def _run_demo(args):
     if args.spirals:
-        from .demo_core import run_demo
+        from .jobs import spirals
 
-        args.steps, args.lr = None, None
-        return run_demo(args)
+        return spirals.run(quick=args.quick)
     from .jobs import mnist
 
     overrides = {"epochs": args.epochs, "out_dir": args.out, "progress": not args.quiet}

@@ -255,6 +255,85 @@ def test_function_gets_zeros_for_an_unused_output():
     close(w.grad, tw.grad)
 
 
+def make_row_max(base, lib, materialize):
+    """The same custom op for retrograd and torch: (max of each row, its index), the index marked
+    non-differentiable; backward records what it receives for each output (None, or the values)."""
+
+    class RowMax(base):
+        received = []
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(materialize)
+            index = lib.argmax(x, dim=1)
+            ctx.mark_non_differentiable(index)
+            ctx.save_for_backward(index)
+            ctx.columns = x.shape[1]
+            return lib.amax(x, dim=1), index
+
+        @staticmethod
+        def backward(ctx, grad_values, grad_index):
+            RowMax.received.append([None if g is None else g.numpy().tolist() for g in (grad_values, grad_index)])
+            (index,) = ctx.saved_tensors
+            if grad_values is None:
+                return None
+            one_hot = (lib.arange(ctx.columns).unsqueeze(0) == index.unsqueeze(1)).to(grad_values.dtype)
+            return one_hot * grad_values.unsqueeze(1)
+
+    return RowMax
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_function_marks_an_output_non_differentiable_as_torch(materialize):
+    RgMax, TorchMax = make_row_max(Function, rg, materialize), make_row_max(torch.autograd.Function, torch, materialize)
+    (x, tx) = pair(A)
+    (values, index), (t_values, t_index) = RgMax.apply(x), TorchMax.apply(tx)
+    assert (values.requires_grad, index.requires_grad, index.grad_fn) == (True, False, None)
+    assert (t_values.requires_grad, t_index.requires_grad, t_index.grad_fn) == (True, False, None)
+    np.testing.assert_array_equal(index.numpy(), t_index.numpy())
+    (values * rg.tensor(DOUT[:, 0])).sum().backward()
+    (t_values * torch.tensor(DOUT[:, 0])).sum().backward()
+    close(x.grad, tx.grad)
+    # the index never gets a gradient: zeros in its own dtype, or None without materialized grads
+    assert RgMax.received == TorchMax.received == [[DOUT[:, 0].tolist(), [0, 0, 0] if materialize else None]]
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_function_without_materialized_grads_gets_none_for_an_unused_output_as_torch(materialize):
+    def make(base):
+        class Twice(base):
+            received = []
+
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(materialize)
+                return x * 2, x * 3
+
+            @staticmethod
+            def backward(ctx, grad_double, grad_triple):
+                Twice.received.append((grad_double is None, grad_triple is None))
+                total = 0
+                if grad_double is not None:
+                    total = total + 2 * grad_double
+                if grad_triple is not None:
+                    total = total + 3 * grad_triple
+                return total
+
+        return Twice
+
+    RgTwice, TorchTwice = make(Function), make(torch.autograd.Function)
+    (x, tx) = pair(A)
+    double, triple = RgTwice.apply(x)
+    t_double, t_triple = TorchTwice.apply(tx)
+    (double * rg.tensor(DOUT)).sum().backward(retain_graph=True)
+    (t_double * torch.tensor(DOUT)).sum().backward(retain_graph=True)
+    close(x.grad, tx.grad)
+    (double + triple).sum().backward()  # a second pass through the same node: both outputs get a gradient
+    (t_double + t_triple).sum().backward()
+    close(x.grad, tx.grad)
+    assert RgTwice.received == TorchTwice.received == [(False, not materialize), (False, False)]
+
+
 class Exp(Function):
     @staticmethod
     def forward(ctx, x):

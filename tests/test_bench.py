@@ -382,11 +382,3 @@ def test_bench_compares_with_the_shipped_twin_by_default(capsys, monkeypatch):
 def test_bench_rejects_unknown_workload():
     with pytest.raises(SystemExit):
         main(["bench", "--workload", "nope"])
-
-
-def test_python_m_retrograd_demo_quick():
-    done = subprocess.run([sys.executable, "-m", "retrograd", "demo", "--spirals", "--quick"], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "gradcheck (float64" in done.stdout and ": passed" in done.stdout
-    assert "final accuracy" in done.stdout and "loss" in done.stdout

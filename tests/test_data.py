@@ -59,6 +59,21 @@ def assert_batches_equal(got, expected):
 
 
 # ----- TensorDataset, Subset, random_split --------------------------------------------------
+def test_utils_data_is_a_real_module_with_torch_utils_data_names():
+    import importlib
+    import sys
+
+    import retrograd.utils.data as utils_data
+
+    assert importlib.import_module("retrograd.utils.data") is utils_data is rg.utils.data
+    assert utils_data is not data and utils_data.__name__ == "retrograd.utils.data"  # no sys.modules alias
+    assert sys.modules["retrograd.data"] is data
+    for name in utils_data.__all__:  # each a torch.utils.data name, the very object retrograd.data has
+        assert hasattr(tud, name), name
+        assert getattr(utils_data, name) is getattr(data, name)
+    assert {"DataLoader", "Dataset", "TensorDataset", "Subset", "random_split"} <= set(utils_data.__all__)
+
+
 def test_tensor_dataset_items_and_length():
     x, y = rg.randn(5, 3), np.arange(5)
     ds = TensorDataset(x, y)

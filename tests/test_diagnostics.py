@@ -36,6 +36,18 @@ def test_dead_relus_and_saturated_sigmoids_are_flagged():
     assert len(health.problems) == 2
 
 
+def test_activation_subclasses_are_checked_by_what_they_are_not_by_their_names():
+    class ClippedReLU(nn.ReLU):  # a user's subclass: a ReLU, so its dead units count
+        pass
+
+    model = nn.Sequential(nn.Linear(8, 16), ClippedReLU(), nn.Linear(16, 3))
+    nn.init.constant_(model[0].bias, -100.0)
+    x, _ = _batch()
+    health = diagnostics.activation_health(model, x)
+    assert health.rows == [{"module": "1", "kind": "ClippedReLU", "dead": 1.0, "saturated": "-"}]
+    assert len(health.problems) == 1 and "1: 100% of the ReLU units are dead" in health.problems[0]
+
+
 def test_gradient_flow_flags_vanishing_exploding_and_missing():
     a, b, c = (nn.Parameter(rg.ones(3)) for _ in range(3))
     a.grad, b.grad = rg.full((3,), 1e-12), rg.full((3,), 1e6)

@@ -1,13 +1,18 @@
-"""The command's jobs end to end: the demo, MNIST training with LeNet, bit-identical resume, the char-LSTM job."""
+"""The command's jobs end to end: the demos (MNIST, spirals), MNIST training with LeNet, bit-identical resume, the
+char-LSTM job."""
 import importlib.util
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import retrograd as rg
 from retrograd import cli
-from retrograd.jobs import charlm, mnist
+from retrograd.jobs import charlm, mnist, spirals
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_demo_quick_runs_gradcheck_trains_and_saves(tmp_path, capsys):
@@ -20,6 +25,20 @@ def test_demo_quick_runs_gradcheck_trains_and_saves(tmp_path, capsys):
     assert (tmp_path / "history.png").is_file() == (importlib.util.find_spec("matplotlib") is not None)
     accuracy = float(out.split("held-out accuracy: ")[1].split("%")[0])
     assert accuracy > 70  # 2 epochs on 2,000 images
+
+
+def test_python_m_retrograd_demo_spirals_quick():
+    done = subprocess.run([sys.executable, "-m", "retrograd", "demo", "--spirals", "--quick"], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "gradcheck (float64" in done.stdout and ": passed" in done.stdout
+    assert "final accuracy" in done.stdout and "loss" in done.stdout
+
+
+def test_spirals_job_reports_a_failed_gradcheck_in_its_exit_status(monkeypatch, capsys):
+    monkeypatch.setattr(spirals, "check_gradients", lambda x, one_hot: (False, "gradcheck: FAILED"))
+    assert spirals.run(steps=2) == 1
+    assert "gradcheck: FAILED" in capsys.readouterr().out
 
 
 def _small_config(tmp_path, **overrides):

@@ -73,6 +73,25 @@ def test_load_state_dict_reports_problems_by_name_and_changes_nothing():
     np.testing.assert_array_equal(model[0].weight.array, 1)
 
 
+@pytest.mark.parametrize("value", ["oops", [[1.0, 2.0, 3.0]] * 2, np.array([["a"] * 3] * 2)])
+def test_load_state_dict_refuses_a_value_that_is_not_a_numeric_tensor_as_torch(value):
+    model, torch_model = nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    before = model.weight.array.copy()
+    with pytest.raises(RuntimeError, match='While copying the parameter named "weight", expected retrograd.Tensor '
+                                           "or a numeric NumPy array from checkpoint but received"):
+        model.load_state_dict({"weight": value, "bias": np.zeros(2)})
+    np.testing.assert_array_equal(model.weight.array, before)
+    with pytest.raises(RuntimeError, match='While copying the parameter named "weight", expected torch.Tensor'):
+        torch_model.load_state_dict({"weight": value, "bias": torch.zeros(2)})
+
+
+def test_load_state_dict_refuses_a_state_that_is_not_a_mapping_as_torch():
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got <class 'list'>"):
+        nn.Linear(3, 2).load_state_dict([("weight", np.zeros((2, 3)))])
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like, got <class 'list'>"):
+        torch.nn.Linear(3, 2).load_state_dict([("weight", torch.zeros(2, 3))])
+
+
 def test_load_state_dict_accepts_tensors_and_keeps_dtype():
     model = nn.Linear(3, 2)
     model.load_state_dict({"weight": rg.ones(2, 3, dtype=rg.float64), "bias": np.arange(2)})

@@ -45,11 +45,20 @@ class detect_anomaly:
         return wrapper
 
 
-class set_detect_anomaly(detect_anomaly):
-    """`set_detect_anomaly(True)` as a context manager, like PyTorch's."""
+class set_detect_anomaly:
+    """Turn anomaly detection on or off now, like PyTorch's: `set_detect_anomaly(True)` as a call sets
+    the mode; used as a context manager, it sets it on entry and restores the previous mode on exit."""
 
     def __init__(self, mode, check_nan=True):
-        super().__init__(bool(mode) and check_nan)
+        self.previous = _state[0]
+        _state[0] = bool(mode) and check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        _state[0] = self.previous
+        return False
 
 
 def _bad(array):

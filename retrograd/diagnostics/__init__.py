@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
+from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+
 VANISHING, EXPLODING = 1e-7, 1e3
 
 
@@ -102,16 +105,14 @@ def symmetric_units(weight, atol=0.0):
 
 
 def activation_health(model, inputs, dead_threshold=0.0, saturation=0.99):
-    """Run `model(inputs)` and report, per ReLU/Sigmoid/Tanh module, the fraction of dead or saturated units."""
-    from ..autograd.grad_mode import no_grad
-
+    """Run `model(inputs)` and report, per ReLU/LeakyReLU/Sigmoid/Tanh module (subclasses included), the
+    fraction of dead or saturated units."""
     records = []
     handles = []
     for name, module in model.named_modules():
-        kind = type(module).__name__
-        if kind in ("ReLU", "LeakyReLU", "Sigmoid", "Tanh"):
-            def hook(mod, args, output, name=name, kind=kind):
-                records.append((name, kind, np.asarray(output.array)))
+        if isinstance(module, (ReLU, LeakyReLU, Sigmoid, Tanh)):
+            def hook(mod, args, output, name=name):
+                records.append((name, mod, np.asarray(output.array)))
             handles.append(module.register_forward_hook(hook))
     try:
         with no_grad():
@@ -120,16 +121,17 @@ def activation_health(model, inputs, dead_threshold=0.0, saturation=0.99):
         for handle in handles:
             handle.remove()
     report = Report(title="activation health")
-    for name, kind, out in records:
+    for name, module, out in records:
+        kind = type(module).__name__
         units = out.reshape(out.shape[0], -1)
-        if kind in ("ReLU", "LeakyReLU"):
+        if isinstance(module, (ReLU, LeakyReLU)):
             dead = float(np.mean(np.all(units <= dead_threshold, axis=0)))
             report.rows.append({"module": name, "kind": kind, "dead": dead, "saturated": "-"})
             if dead > 0.5:
                 report.problems.append(f"{name}: {dead:.0%} of the ReLU units are dead (never active on this batch); "
                                        f"lower the learning rate or check the initialisation")
         else:
-            level = np.abs(2 * units - 1) if kind == "Sigmoid" else np.abs(units)
+            level = np.abs(2 * units - 1) if isinstance(module, Sigmoid) else np.abs(units)
             saturated = float(np.mean(level > saturation))
             report.rows.append({"module": name, "kind": kind, "dead": "-", "saturated": saturated})
             if saturated > 0.5:

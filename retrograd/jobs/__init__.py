@@ -1,1 +1,2 @@
-"""The jobs behind the `retrograd` command: MNIST classifiers and the char-level language model."""
+"""The jobs behind the `retrograd` command: MNIST classifiers (`retrograd demo`), the char-level
+language model and the two-spirals network written in raw tensor ops (`retrograd demo --spirals`)."""

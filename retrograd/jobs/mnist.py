@@ -14,8 +14,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import nn
-
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # of the MNIST training images, the usual normalisation
+from retrograd.data.mnist import MEAN, STD
 
 
 @dataclass
@@ -68,7 +67,7 @@ def split(images, labels, train_size, val_size, seed):
     if train_size + val_size > len(images):
         raise ValueError(f"MNIST job: {train_size} + {val_size} images requested, the data has {len(images)}")
     order = np.random.default_rng(seed).permutation(len(images))
-    x = ((images.astype(np.float32) / 255.0) - MNIST_MEAN) / MNIST_STD
+    x = ((images.astype(np.float32) / 255.0) - MEAN) / STD
     train, val = order[:train_size], order[train_size:train_size + val_size]
     return x[train], labels[train], x[val], labels[val]
 

@@ -4,6 +4,7 @@ Modules own parameters, buffers, submodules, names, initialisation and input
 checks -- never calculus: `forward` composes ops, whose VJPs do the rest.
 """
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -29,7 +30,6 @@ class Module:
     """Base class of all layers. Assigning a Parameter, Module or (via register_buffer) buffer
     to an attribute registers it under that name, in assignment order."""
 
-    _version = 1
     # built-in layers: how many leading positional arguments must be Tensors. PyTorch raises a TypeError
     # for a list there; NumPy would accept it and fail later with an AttributeError, or silently compute.
     _tensor_args = 0
@@ -196,11 +196,26 @@ class Module:
         return destination
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy values (Tensors or arrays) into parameters and buffers by name.
+        """Copy values (Tensors or NumPy arrays) into parameters and buffers by name.
 
-        Shape mismatches always raise, naming the key and both shapes; with `strict`, so do
-        missing and unexpected keys. Values are cast to each parameter's dtype. Nothing is
-        modified unless every check passes. Returns (missing_keys, unexpected_keys)."""
+        Shape mismatches and values that are not numeric Tensors or arrays always raise, naming the
+        key; with `strict`, so do missing and unexpected keys. Values are cast to each parameter's
+        dtype. Nothing is modified unless every check passes. Returns (missing_keys, unexpected_keys)."""
+        staged, missing, unexpected = self._checked_state(state_dict, strict)
+        for target, array in staged:
+            if assign:
+                target.array = np.array(array, dtype=target.array.dtype)
+            else:
+                target._bump_version()  # PyTorch's copy_: a graph that saved the old values cannot backward
+                np.copyto(target.array, array, casting="unsafe")
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _checked_state(self, state_dict, strict=True):
+        """(staged [(parameter or buffer, array)], missing keys, unexpected keys) for load_state_dict, after
+        every check, with PyTorch's messages in one RuntimeError; changes nothing. (train.load_checkpoint
+        checks a model's part of a checkpoint with it too, before it changes anything.)"""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -210,7 +225,11 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.array if isinstance(value, Tensor) else np.asarray(value)
+            array = value.array if isinstance(value, Tensor) else value
+            if not isinstance(array, (np.ndarray, np.generic)) or array.dtype.kind not in "biuf":
+                errors.append(f'While copying the parameter named "{key}", expected retrograd.Tensor or a numeric '
+                              f'NumPy array from checkpoint but received {type(value)}')
+                continue
             if array.shape != target.array.shape:
                 errors.append(f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
                               f"the shape in current model is {target.array.shape}.")
@@ -223,13 +242,7 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for target, array in staged:
-            if assign:
-                target.array = np.array(array, dtype=target.array.dtype)
-            else:
-                target._bump_version()  # PyTorch's copy_: a graph that saved the old values cannot backward
-                np.copyto(target.array, array, casting="unsafe")
-        return _IncompatibleKeys(missing, unexpected)
+        return staged, missing, unexpected
 
     # ----- modes and conversions ------------------------------------------------------
     def train(self, mode=True):

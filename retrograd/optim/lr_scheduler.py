@@ -62,6 +62,22 @@ class LRScheduler:
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
 
+    def _check_state(self, state_dict):
+        """Raise ValueError unless `state_dict` has the entries of this scheduler's own state_dict, lists of
+        the same lengths (train.load_checkpoint asks before it changes anything; PyTorch checks nothing)."""
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"expected a scheduler state dict, got {type(state_dict).__name__}")
+        own = self.state_dict()
+        missing = [key for key in own if key not in state_dict]
+        if missing:
+            raise ValueError(f"the saved state lacks {missing} that {type(self).__name__} keeps: the state of "
+                             f"another scheduler?")
+        for key, value in own.items():
+            if isinstance(value, (list, tuple)) and (not isinstance(state_dict[key], (list, tuple))
+                                                     or len(state_dict[key]) != len(value)):
+                raise ValueError(f"'{key}' should be a list of {len(value)} entries (one per parameter group), "
+                                 f"got {state_dict[key]!r}")
+
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 

@@ -5,16 +5,14 @@ atomically), so a run killed at any point resumes from the last complete
 checkpoint and, given the same seed, continues bit-identically.
 
 Loading is transactional: every part is checked against what it will be loaded into
-(model keys, shapes and dtypes; the optimizer's kind, groups and buffer shapes; the
+(model keys, shapes and numeric values; the optimizer's kind, groups and buffer shapes; the
 scheduler's entries; the RNG and loader states) before anything changes, and a bad part
 raises `CheckpointError` naming the field. The model, optimizer and the rest are then
 either all restored or left as they were.
 """
-import numpy as np
-
 from .. import serialization
 from ..serialization import CheckpointError
-from ..tensor import Tensor, default_generator, get_rng_state, set_rng_state
+from ..tensor import default_generator, get_rng_state, set_rng_state
 from .history import History
 
 FORMAT = "retrograd-checkpoint-1"
@@ -70,12 +68,14 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None, restore_rng=Tru
             raise CheckpointError(f"{path}: the checkpoint holds no '{field}' field")
         return state[field]
 
+    # each object checks its own part (model, optimizer and loader with the checks their load_state_dict makes);
+    # no check changes anything
     epoch = check("epoch", _checked_epoch, part("epoch"))
-    check("model", _check_model_state, model, part("model"))
+    check("model", model._checked_state, part("model"))
     optimizer_state = check("optimizer", optimizer._checked_state, part("optimizer")) if optimizer else None
     restore_scheduler = scheduler is not None and "scheduler" in state
     if restore_scheduler:
-        check("scheduler", _check_scheduler_state, scheduler, state["scheduler"])
+        check("scheduler", scheduler._check_state, state["scheduler"])
     restore_loader = loader is not None and "loader" in state
     if restore_loader:
         check("loader", loader._checked_state, state["loader"])
@@ -110,46 +110,8 @@ def _checked_history(saved):
     return History.from_dict(saved)
 
 
-def _check_model_state(model, saved):
-    """Same keys as the model's state_dict, each a numeric array of the same shape and a castable dtype."""
-    if not isinstance(saved, dict):
-        raise ValueError(f"expected a state dict, got {type(saved).__name__}")
-    own = model.state_dict()
-    missing = [key for key in own if key not in saved]
-    unexpected = [key for key in saved if key not in own]
-    if missing or unexpected:
-        raise ValueError(f"the checkpoint's model does not match {type(model).__name__}: missing keys {missing}, "
-                         f"unexpected keys {unexpected}")
-    for key, target in own.items():
-        value = saved[key]
-        array = value.array if isinstance(value, Tensor) else value
-        if not isinstance(array, (np.ndarray, np.generic)) or array.dtype.kind not in "biuf":
-            raise ValueError(f"'{key}' should be a numeric tensor, got {type(value).__name__} "
-                             f"{getattr(array, 'dtype', '')}".rstrip())
-        if array.shape != target.shape:
-            raise ValueError(f"size mismatch for {key}: copying a param with shape {array.shape} from checkpoint, "
-                             f"the shape in current model is {tuple(target.shape)}.")
-        if array.dtype.kind == "f" and target.array.dtype.kind in "biu":
-            raise ValueError(f"'{key}' holds {array.dtype} values; the model's buffer is {target.array.dtype}")
-
-
-def _check_scheduler_state(scheduler, saved):
-    """The entries of this scheduler's own state_dict, lists of the same lengths."""
-    if not isinstance(saved, dict):
-        raise ValueError(f"expected a scheduler state dict, got {type(saved).__name__}")
-    own = scheduler.state_dict()
-    missing = [key for key in own if key not in saved]
-    if missing:
-        raise ValueError(f"the saved state lacks {missing} that {type(scheduler).__name__} keeps: the state of "
-                         f"another scheduler?")
-    for key, value in own.items():
-        if isinstance(value, (list, tuple)) and (not isinstance(saved[key], (list, tuple))
-                                                 or len(saved[key]) != len(value)):
-            raise ValueError(f"'{key}' should be a list of {len(value)} entries (one per parameter group), got "
-                             f"{saved[key]!r}")
-
-
 def _check_rng_state(saved):
+    """The one check of an RNG state before it is set (set_rng_state itself checks while it sets)."""
     generator_type = type(default_generator().bit_generator)
     try:  # on a scratch generator: retrograd's own is set only once everything fits
         generator_type().state = saved

@@ -32,18 +32,19 @@ class History:
     def plot(self, path, title="training history"):
         """Save loss (left) and the other metrics (right), train and validation, to a PNG.
 
-        Needs matplotlib: `pip install "retrograd[plot]"`."""
+        Draws on its own Figure with the Agg canvas: matplotlib's backend and pyplot's figures, which
+        belong to the user's process, stay as they were. Needs matplotlib: `pip install "retrograd[plot]"`."""
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
         except ImportError:
             raise ImportError('History.plot needs matplotlib: pip install "retrograd[plot]"') from None
         epochs = self["epoch"]
         metrics = [k for k in self.keys() if k not in ("epoch", "lr", "time", "loss", "val_loss")
                    and not k.startswith("val_")]
-        fig, axes = plt.subplots(1, 1 + bool(metrics), figsize=(10 if metrics else 5, 4), squeeze=False)
+        fig = Figure(figsize=(10 if metrics else 5, 4))
+        FigureCanvasAgg(fig)  # attaches itself to fig: savefig renders with Agg whatever the backend
+        axes = fig.subplots(1, 1 + bool(metrics), squeeze=False)
         loss_ax = axes[0][0]
         loss_ax.plot(epochs, self["loss"], label="train")
         if self["val_loss"]:
@@ -61,5 +62,4 @@ class History:
         fig.suptitle(title)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         return path

@@ -14,7 +14,9 @@ import time
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..memory import retain_for_training
 from ..nn.utils import clip_grad_norm_
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from .history import History
 
 
@@ -130,6 +132,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
     history = history if history is not None else History()
     trainer = Trainer(model, optimizer, history, train_loader)
     params = [p for group in optimizer.param_groups for p in group["params"]]
+    retain_for_training()  # freed arrays' pages stay for the next step (retrograd/memory.py)
     for callback in callbacks:
         getattr(callback, "on_train_begin", lambda t: None)(trainer)
 
@@ -176,7 +179,7 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, metr
         if progress:
             bar.close()
         if scheduler is not None:
-            if type(scheduler).__name__ == "ReduceLROnPlateau":
+            if isinstance(scheduler, ReduceLROnPlateau):
                 scheduler.step(logs.get("val_loss", logs["loss"]))
             else:
                 scheduler.step()

@@ -25,6 +25,7 @@ targets are indexed along `time_dim` (1 for batch-first data, 0 for time-major).
 """
 from dataclasses import dataclass, field
 
+from ..memory import retain_for_training
 from ..nn.utils import clip_grad_norm_
 from ..ops import shape
 from ..tensor import Tensor
@@ -80,6 +81,7 @@ def tbptt(model, loss_fn, optimizer, inputs, targets, k1, k2=None, state=None, c
                          f"{targets.shape[time_dim]}")
     params = [p for group in optimizer.param_groups for p in group["params"]]
     result = TBPTTResult()
+    retain_for_training()  # freed arrays' pages stay for the next window (retrograd/memory.py)
 
     def run(first, last, start_state):
         return model(shape.narrow(inputs, time_dim, first, last - first), start_state)

@@ -1,6 +1,2 @@
-"""PyTorch's `torch.utils` path: `retrograd.utils.data` is `retrograd.data`, so `torch.utils.data` code runs."""
-import sys
-
-from .. import data  # noqa: F401
-
-sys.modules[__name__ + ".data"] = data
+"""PyTorch's `torch.utils` path, so that `torch.utils.data` code runs with retrograd: see `utils/data.py`."""
+from . import data  # noqa: F401  (torch.utils.data is reachable as an attribute after `import torch`)
