@@ -410,53 +410,67 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{op}: a float target holds class probabilities and must have the input's shape "
                          f"{z_val.shape}, got {y_val.shape} (class indices must be integers)")
     z, sample_shape, restore = _class_rows(op, z_val, None if probabilities else y_val.shape)
-    n_rows, n_classes = z.shape
-    w = _class_weight(op, weight, n_classes, z.dtype)
+    w = _class_weight(op, weight, z.shape[1], z.dtype)
     eps = float(label_smoothing)
-    if not probabilities:
-        index, coef, kept = _index_targets(op, y_val, n_classes, w, ignore_index, z.dtype)
-        at_target = np.arange(0, n_rows * n_classes, n_classes) + index      # (M,) flat positions of z[i, y_i]
-    shifted, exps, sums = _softmax_parts(z, None if probabilities else at_target)   # (M, C), (M, C), (M,)
-    log_sums = np.log(sums)                                                  # (M,)
-
     if probabilities:
         y_rows, _, _ = _class_rows(op, y_val.astype(z.dtype, copy=False))   # (M, C)
-        log_p = shifted - log_sums[:, None]                                  # (M, C) log softmax
-        q = y_rows if eps == 0 else y_rows * (1 - eps) + eps / n_classes      # (M, C) smoothed target
-        if w is not None:
-            q = q * w
-        loss = -(q * log_p).sum(axis=1)                                      # (M,)
-        denominator = n_rows
+        loss, denominator, backward = _probability_targets(z, y_rows, w, eps, reduction, restore, out_dtype,
+                                                           needs_grad(input), _layout(target))
     else:
-        loss = log_sums - shifted.reshape(-1)[at_target]                     # (M,) -log p[y]
-        if coef is not None:
-            loss = loss * coef
-        denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
-        if eps:
-            loss = loss * (1 - eps)
-            w_sum = n_classes if w is None else w.sum()
-            smooth = log_sums * w_sum - (shifted.sum(axis=1) if w is None else shifted @ w)   # -sum_c w_c log p_c
-            if kept is not None:
-                smooth = smooth * kept
-            loss = loss + (eps / n_classes) * smooth
-    input_needs, target_to = needs_grad(input), _layout(target)
-    saved_log_p = log_p if probabilities and target_to is not None else None
+        index, coef, kept = _index_targets(op, y_val, z.shape[1], w, ignore_index, z.dtype)
+        loss, denominator, backward = _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dtype)
+    # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
+    # the target is
+    loss = _reduce(loss.reshape(sample_shape), reduction, denominator)
+    return record(cross_entropy, loss.astype(out_dtype, copy=False), (input, target), backward, saved=(target,))
+
+
+def _probability_targets(z, y_rows, w, eps, reduction, restore, out_dtype, input_needs, target_to):
+    """cross_entropy's unreduced loss (M,), its 'mean' denominator and its VJP for probability targets."""
+    n_rows, n_classes = z.shape
+    shifted, exps, sums = _softmax_parts(z)                                  # (M, C), (M, C), (M,)
+    log_p = shifted - np.log(sums)[:, None]                                  # (M, C) log softmax
+    q = y_rows if eps == 0 else y_rows * (1 - eps) + eps / n_classes          # (M, C) smoothed target
+    if w is not None:
+        q = q * w
+    loss = -(q * log_p).sum(axis=1)                                          # (M,)
+    saved_log_p = log_p if target_to is not None else None
+
+    def cross_entropy_backward(grad_out):
+        g = _upstream(grad_out, reduction, n_rows)                           # () or (M,)
+        g_col = g.reshape(-1, 1) if reduction == "none" else g               # broadcasts over rows
+        grad_z = grad_y = None
+        if input_needs:
+            grad_z = (exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col   # term 1 - term 2
+            grad_z = restore(grad_z.astype(out_dtype, copy=False))
+        if target_to is not None:
+            grad_y = -(1 - eps) * g_col * (saved_log_p if w is None else saved_log_p * w)
+            grad_y = _grad_for(target_to, restore(grad_y))
+        return grad_z, grad_y
+
+    return loss, n_rows, cross_entropy_backward
+
+
+def _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dtype):
+    """cross_entropy's unreduced loss (M,), its 'mean' denominator and its VJP for class-index targets."""
+    n_rows, n_classes = z.shape
+    at_target = np.arange(0, n_rows * n_classes, n_classes) + index          # (M,) flat positions of z[i, y_i]
+    shifted, exps, sums = _softmax_parts(z, at_target)                       # (M, C), (M, C), (M,)
+    log_sums = np.log(sums)                                                  # (M,)
+    loss = log_sums - shifted.reshape(-1)[at_target]                         # (M,) -log p[y]
+    if coef is not None:
+        loss = loss * coef
+    denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
+    w_sum = (n_classes if w is None else w.sum()) if eps else None
+    if eps:
+        smooth = log_sums * w_sum - (shifted.sum(axis=1) if w is None else shifted @ w)   # -sum_c w_c log p_c
+        loss = loss * (1 - eps) + (eps / n_classes) * (smooth if kept is None else smooth * kept)
 
     def cross_entropy_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)                      # () or (M,)
         g_rows = g.reshape(-1) if reduction == "none" else g                 # broadcasts over rows
-        if not probabilities and kept is not None:
+        if kept is not None:
             g_rows = np.where(kept > 0, g_rows, 0)      # ignored rows get 0, even when all are (0/0 mean)
-        grad_z = grad_y = None
-        if probabilities:
-            g_col = g_rows[:, None] if reduction == "none" else g_rows
-            if input_needs:
-                grad_z = (exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col   # term 1 - term 2
-                grad_z = restore(grad_z.astype(out_dtype, copy=False))
-            if target_to is not None:
-                grad_y = -(1 - eps) * g_col * (saved_log_p if w is None else saved_log_p * w)
-                grad_y = _grad_for(target_to, restore(grad_y))
-            return grad_z, grad_y
         # row weight of the softmax term: sum_c q_ic = (1 - eps) coef_i + (eps / C) kept_i sum(w)
         target_part = (1 - eps) * (1 if coef is None else coef)              # () or (M,)
         row_total = target_part
@@ -465,16 +479,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         grad = exps * (g_rows * row_total / sums)[:, None]                   # (M, C) term 1: softmax
         grad.reshape(-1)[at_target] -= g_rows * target_part                  # term 2: minus the target
         if eps:                                                              # term 3: smoothing's uniform part
-            smooth_part = (eps / n_classes) * g_rows * (1 if kept is None else kept)
-            smooth_part = np.asarray(smooth_part)
+            smooth_part = np.asarray((eps / n_classes) * g_rows * (1 if kept is None else kept))
             grad -= (smooth_part[:, None] if smooth_part.ndim else smooth_part) * (1 if w is None else w)
         return restore(grad.astype(out_dtype, copy=False)), None
 
-    # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
-    # the target is
-    loss = _reduce(loss.reshape(sample_shape), reduction, denominator)
-    return record(cross_entropy, loss.astype(out_dtype, copy=False), (input, target), cross_entropy_backward,
-                  saved=(target,))
+    return loss, denominator, cross_entropy_backward
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):

@@ -56,17 +56,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
                              f"{x_val.shape}")
-        mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
-        centered = x_val - mean
-        var = np.mean(centered * centered, axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(var + eps)
-        x_hat = centered * rstd
-        if running_mean is not None:
-            rm, rv = array_of(running_mean), array_of(running_var)
-            rm *= 1 - momentum
-            rm += momentum * mean.reshape(channels)
-            rv *= 1 - momentum
-            rv += momentum * var.reshape(channels) * (n / (n - 1))
+        x_hat, rstd = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
@@ -101,6 +91,23 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
     return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
                   saved=(x, weight))
+
+
+def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
+    """Training-mode batch norm: x_hat and rstd from the batch's mean and (biased) variance over `axes`,
+    and the running statistics updated in place (the variance unbiased, as in PyTorch)."""
+    channels, n = x_val.shape[1], x_val.size // x_val.shape[1]
+    mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
+    centered = x_val - mean
+    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    if running_mean is not None:
+        rm, rv = array_of(running_mean), array_of(running_var)
+        rm *= 1 - momentum
+        rm += momentum * mean.reshape(channels)
+        rv *= 1 - momentum
+        rv += momentum * var.reshape(channels) * (n / (n - 1))
+    return centered * rstd, rstd
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
