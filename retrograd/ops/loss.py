@@ -393,9 +393,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
       'mean' divides by the row count. dL/dz_i = g~_i (sum_c q_ic softmax(z_i) - q_i) with q = w y', and
       dL/dy_ic = -g~_i (1 - eps) w_c log p_ic: a target that requires grad receives -log_softmax(z)
       (as TensorFlow's softmax_cross_entropy_with_logits_v2 does); pass `target.detach()` to stop it.
-    Saves `exps` (exp(z - c)) and `sums` (its row sums): the softmax's parts (see _softmax_parts); with
-    class indices `at_target` (their flat positions), `coef`, `kept` and `w` (row and class weights), no
-    one-hot matrix; with probabilities `q` (the weighted target) and `saved_log_p` when the target needs a gradient."""
+    Saves `probs` (the softmax: exp(z - c) divided in place by its row sums, see _softmax_parts); with class
+    indices `index` (a view of the target, or a copy with ignored rows at 0), `coef`, `kept` and `w` (row and
+    class weights), no one-hot matrix; with probabilities `q` (the weighted target) and `saved_log_p` when the
+    target needs a gradient."""
     op = "cross_entropy"
     reduction = _reduction_mode(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -435,13 +436,15 @@ def _probability_targets(z, y_rows, w, eps, reduction, restore, out_dtype, input
         q = q * w
     loss = -(q * log_p).sum(axis=1)                                          # (M,)
     saved_log_p = log_p if target_to is not None else None
+    probs = exps
+    probs /= sums[:, None]                                                   # (M, C) softmax, in place
 
     def cross_entropy_backward(grad_out):
         g = _upstream(grad_out, reduction, n_rows)                           # () or (M,)
         g_col = g.reshape(-1, 1) if reduction == "none" else g               # broadcasts over rows
         grad_z = grad_y = None
         if input_needs:
-            grad_z = (exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col   # term 1 - term 2
+            grad_z = (probs * q.sum(axis=1)[:, None] - q) * g_col            # term 1 - term 2
             grad_z = restore(grad_z.astype(out_dtype, copy=False))
         if target_to is not None:
             grad_y = -(1 - eps) * g_col * (saved_log_p if w is None else saved_log_p * w)
@@ -465,6 +468,8 @@ def _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dt
     if eps:
         smooth = log_sums * w_sum - (shifted.sum(axis=1) if w is None else shifted @ w)   # -sum_c w_c log p_c
         loss = loss * (1 - eps) + (eps / n_classes) * (smooth if kept is None else smooth * kept)
+    probs = exps
+    probs /= sums[:, None]                                                   # (M, C) softmax, in place: sums not kept
 
     def cross_entropy_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)                      # () or (M,)
@@ -476,8 +481,10 @@ def _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dt
         row_total = target_part
         if eps:
             row_total = row_total + (eps / n_classes) * w_sum * (1 if kept is None else kept)
-        grad = exps * (g_rows * row_total / sums)[:, None]                   # (M, C) term 1: softmax
-        grad.reshape(-1)[at_target] -= g_rows * target_part                  # term 2: minus the target
+        scale = g_rows * row_total                                           # () or (M,)
+        grad = probs * (scale if scale.ndim == 0 else scale[:, None])        # (M, C) term 1: softmax
+        positions = np.arange(0, probs.size, probs.shape[1]) + index         # (M,) flat positions of z[i, y_i]
+        grad.reshape(-1)[positions] -= g_rows * target_part                  # term 2: minus the target
         if eps:                                                              # term 3: smoothing's uniform part
             smooth_part = np.asarray((eps / n_classes) * g_rows * (1 if kept is None else kept))
             grad -= (smooth_part[:, None] if smooth_part.ndim else smooth_part) * (1 if w is None else w)
