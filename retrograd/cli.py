@@ -3,19 +3,17 @@
     retrograd demo [--quick]          the main job: gradient-check, then train an MLP on embedded MNIST
     retrograd demo --spirals [--quick]  instead: a net written in raw tensor ops, trained on two spirals
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
-    retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list]
+    retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list] [--memory]
     retrograd --version
 
 A bad option ends in one line naming it and exit status 2; an error while running, in one line
 `retrograd: error: ...` and exit status 1 (`--debug`, before or after the command, shows the traceback).
 """
 import argparse
-import importlib.util
 import math
 import os
 import sys
 import traceback
-from pathlib import Path
 
 # ----- the parser: every option checked as it is read ------------------------------------------------------
 # Each `type=` function below turns the option's text into its value or raises ArgumentTypeError; argparse
@@ -117,26 +115,6 @@ def data_source(text):
         raise argparse.ArgumentTypeError(f"expected 'mnist' (the embedded digits), 'text', a directory of MNIST "
                                          f"IDX files or 'IMAGES,LABELS' paths, got {text!r}")
     return text
-
-
-def load_benchmarks():
-    """The `retrograd.benchmarks` package: installed (setup.py maps it onto benchmarks/), or, in a source
-    checkout that was never installed, benchmarks/ beside the package, registered under the same name."""
-    try:
-        import retrograd.benchmarks as benchmarks
-    except ImportError:
-        import retrograd
-
-        folder = Path(__file__).resolve().parents[1] / "benchmarks"
-        if not (folder / "__init__.py").is_file():
-            raise
-        spec = importlib.util.spec_from_file_location("retrograd.benchmarks", folder / "__init__.py",
-                                                      submodule_search_locations=[str(folder)])
-        benchmarks = importlib.util.module_from_spec(spec)
-        sys.modules["retrograd.benchmarks"] = benchmarks
-        spec.loader.exec_module(benchmarks)
-        retrograd.benchmarks = benchmarks
-    return benchmarks
 
 
 # ----- demo ---------------------------------------------------------------------------------------------
@@ -291,8 +269,10 @@ def _add_bench(commands):
                     "interleaving rounds, and print per workload the median per-round ratio retrograd/PyTorch and "
                     "both final losses.")
     bench.add_argument("--workload", nargs="+", metavar="NAME", help="workloads to run (default: all; see --list)")
-    bench.add_argument("--list", action="store_true", help="list the workloads, whether this build can run them, "
-                                                           "and exit")
+    bench.add_argument("--list", action="store_true", help="list the workloads and exit")
+    bench.add_argument("--memory", action="store_true",
+                       help="instead of timing: the bytes each training workload's graph holds between forward and "
+                            "backward, against the tensors PyTorch saves for the same step (default: mlp cnn lstm gru)")
     bench.add_argument("--rounds", type=positive_int, default=5, help="rounds per workload (default 5)")
     bench.add_argument("--threads", type=positive_int, default=2,
                        help="BLAS/OpenMP threads for both libraries (default 2)")
@@ -309,20 +289,19 @@ def _add_bench(commands):
 
 
 def _run_bench(args):
-    load_benchmarks()
-    from retrograd.benchmarks import harness, workloads
+    from .bench import harness, workloads
 
     names = list(workloads.WORKLOADS)
     if args.list:
         for name in names:
-            gaps = workloads.missing(name)
-            status = "ready" if not gaps else "needs " + ", ".join(gaps)
-            print(f"{name:<15} {status}\n{'':<15} {workloads.WORKLOADS[name]}")
+            print(f"{name:<15} {workloads.WORKLOADS[name]}")
         return 0
     chosen = args.workload or names
     unknown = [name for name in chosen if name not in workloads.WORKLOADS]
     if unknown:
         args.parser.error(f"unknown workload(s): {', '.join(unknown)} (choose from {', '.join(names)})")
+    if args.memory:
+        return _run_bench_memory(args, args.workload)
     try:
         torch_ref = harness.find_torch_ref(args.torch_ref)
     except FileNotFoundError as error:
@@ -334,6 +313,21 @@ def _run_bench(args):
                                 warmup=args.warmup, torch_ref=torch_ref, dtype=args.dtype)
     print(harness.format_json(results) if args.json else harness.format_table(results))
     return 1 if any(result["error"] for result in results) else 0
+
+
+def _run_bench_memory(args, chosen):
+    from .bench import graph_memory, harness, workloads
+
+    chosen = chosen or list(graph_memory.WORKLOADS)
+    untrained = [name for name in chosen if name not in workloads.MODELS]
+    if untrained:
+        args.parser.error(f"--memory: {', '.join(untrained)} trains no model (choose from {', '.join(workloads.MODELS)})")
+    torch_too = harness.torch_available()
+    if not torch_too:
+        print(f"torch is not importable: measuring retrograd alone; {harness.HOW_TO_COMPARE}", file=sys.stderr)
+    rows = graph_memory.measure(chosen, args.dtype, torch_too=torch_too)
+    print(harness.format_json(rows) if args.json else graph_memory.format_table(rows))
+    return 0
 
 
 def _add_debug(parser):

@@ -9,7 +9,7 @@
     1. SumBackward        grad_out () -> grads (4, 2)
     ...
     3. TanhBackward       grad_out (4, 2) -> grads (4, 2)
-    y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves y: the derivative needs only the output.
+    y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves `y`: the derivative needs only the output.
     4. MatmulBackward     grad_out (4, 2) -> grads (4, 3), (3, 2)
     ...
     5. AccumulateGrad  grad (3, 2) added to .grad of leaf (3, 2)

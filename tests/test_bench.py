@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from retrograd.cli import load_benchmarks, main
-
-load_benchmarks()
-from retrograd.benchmarks import harness, torch_workloads, workloads  # noqa: E402
+from retrograd.bench import graph_memory, harness, torch_workloads, workloads
+from retrograd.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 # the team's specification, beside this workspace's checkout; a clone of the repository alone does not have it
@@ -200,7 +198,7 @@ def test_torch_ref_lookup_order(tmp_path, monkeypatch):
 # ----- the workloads against their PyTorch twin, torch_workloads.py ------------------------------------
 def test_registry_matches_the_spec(torch_ref):
     assert workloads.WORKLOADS == torch_ref.WORKLOADS
-    assert set(workloads.REGISTRY) == set(torch_ref.WORKLOADS)
+    assert set(workloads.MODELS) | workloads.OPS | {"gemm_bound_mlp"} == set(torch_ref.WORKLOADS)
     for name in ("INPUT_SHAPES", "SGD_SETTINGS", "POOL", "VOCAB", "SEQ", "RNN_BATCH", "OPS", "RECURRENT"):
         assert getattr(workloads, name) == getattr(torch_ref, name), name
 
@@ -245,11 +243,6 @@ def test_ops_final_loss_equals_torchs(torch_ref, name, dtype, rtol):
 
 @pytest.mark.parametrize("name", ["mlp", "mlp_tiny", "resmlp", "cnn", "lstm", "gru", "rnn"])
 def test_training_final_loss_equals_torchs(torch_ref, name):
-    gaps = workloads.missing(name)
-    if gaps:  # the workload waits for retrograd.nn / retrograd.optim; build says so clearly
-        with pytest.raises(workloads.WorkloadUnavailable, match=f"workload {name} needs"):
-            workloads.build(name)
-        pytest.skip(f"{name} needs {', '.join(gaps)}")
     ours, theirs = _final_losses(name, "float32", torch_ref, steps=3)
     assert ours == pytest.approx(theirs, rel=1e-4)
 
@@ -321,19 +314,9 @@ def test_twin_prints_the_specs_fields(spec, capsys):
     assert listed == capsys.readouterr().out
 
 
-def test_unavailable_workload_names_what_it_needs(monkeypatch):
-    builder, needs = workloads.REGISTRY["mlp"]
-    monkeypatch.setitem(workloads.REGISTRY, "mlp", (builder, needs + ("retrograd.nn.NoSuchLayer",)))
-    assert "retrograd.nn.NoSuchLayer" in workloads.missing("mlp") or "retrograd.nn" in workloads.missing("mlp")
-    with pytest.raises(workloads.WorkloadUnavailable, match=r"workload mlp needs retrograd.nn \(not yet available\)"):
-        workloads.build("mlp")
-
-    def broken(dtype):
-        raise AttributeError("module 'retrograd.optim' has no attribute 'SGD'")
-
-    monkeypatch.setitem(workloads.REGISTRY, "mlp", (broken, ()))
-    with pytest.raises(workloads.WorkloadUnavailable, match="has no attribute 'SGD'"):
-        workloads.build("mlp")
+def test_build_rejects_an_unknown_workload():
+    with pytest.raises(KeyError, match="unknown workload 'nope'"):
+        workloads.build("nope")
 
 
 def test_workload_script_prints_torch_refs_fields():
@@ -347,13 +330,24 @@ def test_workload_script_prints_torch_refs_fields():
     assert result["lib"] == "retrograd" and result["steps"] == 3 and result["params"] == 64 * 64
 
 
+def test_workloads_run_as_a_module_from_the_package():
+    """One home, one name: `python -m retrograd.bench.workloads` from anywhere (no top-level benchmarks
+    package, no path set up by hand)."""
+    assert not (REPO / "benchmarks").exists() and importlib.util.find_spec("benchmarks") is None
+    done = subprocess.run([sys.executable, "-m", "retrograd.bench.workloads", "--workload", "ops_small",
+                           "--steps", "2", "--warmup", "0", "--json"], capture_output=True, text=True,
+                          cwd=REPO.parent, env=harness._environment(1), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["workload"] == "ops_small"
+
+
 # ----- the command ----------------------------------------------------------------------------------------
 def test_bench_list(capsys):
     assert main(["bench", "--list"]) == 0
     out = capsys.readouterr().out
     for name in workloads.WORKLOADS:
         assert name in out
-    assert "ops_small       ready" in out
+    assert f"ops_small       {workloads.WORKLOADS['ops_small']}" in out
 
 
 def test_bench_command_json_with_a_fake_torch_ref(fakes, capsys):
@@ -377,6 +371,33 @@ def test_bench_compares_with_the_shipped_twin_by_default(capsys, monkeypatch):
     assert record["torch_median_s"] > 0 and record["ratio"] > 0
     assert record["mismatch"] is False  # retrograd and PyTorch end mlp_tiny on the same loss
     assert record["torch_final_loss"] == pytest.approx(record["retrograd_final_loss"], rel=1e-4)
+
+
+# ----- bench --memory: bytes held between forward and backward ----------------------------------------------
+def test_graph_memory_counts_each_buffer_once():
+    base = np.zeros(100, np.float32)
+    assert graph_memory.distinct_bytes([base, base[10:], base.reshape(10, 10).T, np.ones(3)]) == 400 + 24
+    strided = np.lib.stride_tricks.as_strided(base, (5, 10), (8, 4))
+    assert graph_memory.distinct_bytes([strided, base]) == 400
+
+
+def test_graph_memory_of_an_mlp_matches_pytorchs_saved_tensors():
+    """mlp: each Linear saves its input (and W where dL/dx is needed), ReLU its output (the next Linear's input,
+    counted once), cross-entropy its softmax and the target (as PyTorch's log_softmax and nll_loss do)."""
+    ours, theirs = graph_memory.retrograd_graph_bytes("mlp"), graph_memory.torch_saved_bytes("mlp")
+    x, h, w2, w3 = 128 * 784 * 4, 128 * 256 * 4, 256 * 256 * 4, 10 * 256 * 4
+    softmax, target = 128 * 10 * 4, 128 * 8
+    assert ours == x + 2 * h + w2 + w3 + softmax + target
+    assert ours <= theirs
+
+
+def test_bench_memory_prints_both_columns(capsys):
+    assert main(["bench", "--memory", "--workload", "mlp_tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "| workload | retrograd graph | PyTorch saved tensors | ratio |" in out
+    assert out.strip().splitlines()[-1].startswith("| mlp_tiny | ")
+    with pytest.raises(SystemExit):
+        main(["bench", "--memory", "--workload", "ops_small"])  # trains no model
 
 
 def test_bench_rejects_unknown_workload():

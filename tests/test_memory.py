@@ -93,13 +93,11 @@ def test_an_explicit_choice_wins_over_training_and_can_be_undone(monkeypatch):
         memory._chosen = None
 
 
-# `retrograd bench` times each workload in a fresh process running benchmarks/workloads.py: its run() must
-# turn retention on before the timed steps, as importing retrograd did before.
+# `retrograd bench` times each workload in a fresh process running retrograd/bench/workloads.py: its run()
+# must turn retention on before the timed steps, as importing retrograd did before.
 BENCH_WORKLOAD = """
-import importlib
-from retrograd import cli, memory
-cli.load_benchmarks()
-workloads = importlib.import_module("retrograd.benchmarks.workloads")
+from retrograd import memory
+from retrograd.bench import workloads
 print(memory.retaining_freed_memory)
 workloads.run("mlp_tiny", steps=1, warmup=0)
 print(memory.retaining_freed_memory)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ..ops import activation, linalg, recurrent, shape
+from ..ops import activation, indexing, linalg, recurrent, shape
 from ..tensor import Tensor, empty, zeros
 from . import functional as F
 from . import init
@@ -145,8 +145,8 @@ class RNNBase(Module):
         if packed:
             output = pack_rows(layer_input, input)
             if input.unsorted_indices is not None:  # states come back in the caller's batch order
-                h_n = shape.index_select(h_n, 1, input.unsorted_indices)
-                c_n = shape.index_select(c_n, 1, input.unsorted_indices) if is_lstm else None
+                h_n = indexing.index_select(h_n, 1, input.unsorted_indices)
+                c_n = indexing.index_select(c_n, 1, input.unsorted_indices) if is_lstm else None
         elif unbatched:
             output = shape.squeeze(layer_input, 1)
             h_n = shape.squeeze(h_n, 1)
@@ -175,8 +175,8 @@ class RNNBase(Module):
         if c0 is not None:
             self._check_state(c0, cell_shape, "cell state c_0")
         if packed_input and packed_input.sorted_indices is not None:
-            h0 = shape.index_select(h0, 1, packed_input.sorted_indices)
-            c0 = shape.index_select(c0, 1, packed_input.sorted_indices) if c0 is not None else None
+            h0 = indexing.index_select(h0, 1, packed_input.sorted_indices)
+            c0 = indexing.index_select(c0, 1, packed_input.sorted_indices) if c0 is not None else None
         return h0, c0
 
     def flatten_parameters(self):

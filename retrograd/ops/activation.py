@@ -41,13 +41,13 @@ def _sigmoid_of(x_val):
 
 # ----- the sigmoid family ---------------------------------------------------------
 def sigmoid(x):
-    """y = 1 / (1 + e^-x) ;  dL/dx = g * y * (1 - y).  Saves y: the derivative needs only the output."""
+    """y = 1 / (1 + e^-x) ;  dL/dx = g * y * (1 - y).  Saves `y`: the derivative needs only the output."""
     y = _sigmoid_of(to_float(array_of(x)))
     return record(sigmoid, y, (x,), lambda grad_out: (grad_out * y * (1 - y),), saved=(OUTPUT,))
 
 
 def tanh(x):
-    """y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves y: the derivative needs only the output."""
+    """y = tanh(x) ;  dL/dx = g * (1 - y^2).  Saves `y`: the derivative needs only the output."""
     y = np.tanh(to_float(array_of(x)))
     return record(tanh, y, (x,), lambda grad_out: (grad_out * (1 - y * y),), saved=(OUTPUT,))
 
@@ -55,7 +55,7 @@ def tanh(x):
 def silu(x, inplace=False):
     """y = x * s with s = sigmoid(x) ;  dL/dx = g * (s + y * (1 - s)).
 
-    Saves y and s: with both, the derivative is three multiply-adds (no exp in the backward pass)."""
+    Saves `y` and `s`: with both, the derivative is three multiply-adds (no exp in the backward pass)."""
     s = _sigmoid_of(_float_input(x, "silu"))
     y = array_of(x) * s
     out = record(silu, y, (x,), lambda grad_out: (grad_out * (s + y * (1 - s)),), saved=(OUTPUT,))
@@ -65,7 +65,9 @@ def silu(x, inplace=False):
 def logsigmoid(x):
     """y = log(sigmoid(x)) = min(x, 0) - log(1 + z), z = e^-|x|: finite for every x (no exp overflow).
 
-    dL/dx = g * sigmoid(-x) = g * (1 if x < 0 else z) / (1 + z).  Saves x and z (PyTorch's buffer)."""
+    dL/dx = g * sigmoid(-x) = g * (1 if x < 0 else z) / (1 + z).
+
+    Saves `x_val` (x) and `z` (PyTorch's buffer)."""
     x_val = _float_input(x, "logsigmoid")
     z = np.exp(-np.abs(x_val))
     y = np.minimum(x_val, 0) - np.log1p(z)
@@ -78,7 +80,7 @@ def softplus(x, beta=1.0, threshold=20.0):
 
     Above the threshold the op is the identity (gradient exactly 1), as in PyTorch; at beta x == threshold
     the log form still applies (PyTorch's strict '>'). Computed as logaddexp(0, beta x): no overflow.
-    Saves beta x (a copy; x itself is listed as saved, as PyTorch saves it)."""
+    Saves `scaled` (beta x, a copy; x itself is version-checked, as PyTorch saves it)."""
     scaled = _float_input(x, "softplus") * beta
 
     def softplus_backward(grad_out):
@@ -93,8 +95,8 @@ def relu(x, inplace=False):
     """y = max(x, 0) ;  dL/dx = 0 where y <= 0, else g.
 
     At x = 0 the subgradient is 0 (PyTorch's and JAX's choice); at x = NaN (y = NaN) g passes, as in
-    PyTorch, whose test is 'y <= 0' blocks. Saves y. Since y >= 0 or NaN, 'not y <= 0' is 'y != 0',
-    one comparison."""
+    PyTorch, whose test is 'y <= 0' blocks. Since y >= 0 or NaN, 'not y <= 0' is 'y != 0', one comparison.
+    Saves `y`."""
     if np.asarray(array_of(x)).dtype.kind == "b":
         raise RuntimeError("relu: Boolean inputs not supported for relu (PyTorch's rule; ints are fine)")
     y = np.maximum(array_of(x), 0)
@@ -105,8 +107,8 @@ def relu(x, inplace=False):
 def leaky_relu(x, negative_slope=0.01, inplace=False):
     """y = x if x > 0 else negative_slope * x ;  dL/dx = g if x > 0 else negative_slope * g.
 
-    At x = 0 the gradient is negative_slope (PyTorch's 'x > 0' test). Saves x: the output cannot
-    tell the sides apart when negative_slope <= 0."""
+    At x = 0 the gradient is negative_slope (PyTorch's 'x > 0' test).
+    Saves `x_val` (x): the output cannot tell the sides apart when negative_slope <= 0."""
     if isinstance(negative_slope, (bool, str)) or not np.isscalar(negative_slope):  # NumPy: a ufunc type error
         raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
     x_val = _float_input(x, "leaky_relu")
@@ -120,8 +122,9 @@ def elu(x, alpha=1.0, inplace=False):
     """y = x if x > 0 else alpha * (e^x - 1) ;  dL/dx = g * alpha * e^x where x <= 0, else g.
 
     At x = 0 the gradient is alpha (PyTorch's 'x <= 0' test puts 0 on the exponential side); at
-    x = NaN it is g, as in PyTorch. Saves x, as PyTorch does: g * (y + alpha) from the output
-    would lose e^x to rounding where y is close to -alpha (x = -30 in float32 gives 0, not 1e-13)."""
+    x = NaN it is g, as in PyTorch. g * (y + alpha) from the output would lose e^x to rounding where
+    y is close to -alpha (x = -30 in float32 gives 0, not 1e-13), so, as PyTorch does:
+    Saves `x_val` (x)."""
     x_val = _float_input(x, "elu")
     y = np.where(x_val > 0, x_val, alpha * np.expm1(np.minimum(x_val, 0)))  # min: no overflow on the unused side
 
@@ -148,7 +151,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     """y = min(max(x, min_val), max_val) ;  dL/dx = 0 where x <= min_val or x >= max_val, else g.
 
     At the bounds the gradient is 0 (PyTorch's hardtanh, unlike its clamp, which passes it there);
-    at x = NaN it is g, as in PyTorch. Saves y: y is a bound exactly where x is at or beyond it."""
+    at x = NaN it is g, as in PyTorch. Saves `y`: y is a bound exactly where x is at or beyond it."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
     out = _hardtanh(hardtanh, x, min_val, max_val)
@@ -158,17 +161,18 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
 def relu6(x, inplace=False):
     """y = min(max(x, 0), 6) ;  dL/dx = g where 0 < x < 6, else 0.
 
-    PyTorch computes relu6 as hardtanh(x, 0, 6), so the gradient is 0 at both 0 and 6. Saves y."""
+    PyTorch computes relu6 as hardtanh(x, 0, 6), so the gradient is 0 at both 0 and 6. Saves `y`."""
     out = _hardtanh(relu6, x, 0.0, 6.0)
     return _write_back(x, out, "relu6_") if inplace else out
 
 
 def gelu(x, approximate="none"):
     """y = x * Phi(x), Phi the standard normal CDF: Phi(x) = (1 + erf(x / sqrt 2)) / 2 ;
-    dL/dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi).  Saves x and Phi(x).
+    dL/dx = g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi).
 
     approximate='tanh':  y = x * (1 + t) / 2, t = tanh(k (x + 0.044715 x^3)), k = sqrt(2 / pi) ;
-    dL/dx = g * ((1 + t) / 2 + x (1 - t^2) k (1 + 3 * 0.044715 x^2) / 2).  Saves x and t."""
+    dL/dx = g * ((1 + t) / 2 + x (1 - t^2) k (1 + 3 * 0.044715 x^2) / 2).
+    Saves `x_val` (x) and `cdf` (Phi(x)), or `x_val` and `t` with approximate='tanh'."""
     x_val = _float_input(x, "gelu")
     if approximate == "none":
         cdf = 0.5 * (1 + _erf(x_val * _SQRT_HALF))
@@ -203,7 +207,8 @@ def clamp(x, min=None, max=None):
               sitting exactly on a bound keeps its gradient. relu uses the opposite, threshold
               convention (relu'(0) = 0), so clamp(x, min=0) and relu(x) differ only at x = 0.
     dL/dmin = g where x < min and min < max ;  dL/dmax = g where x > max or max < min
-              (tensor bounds only, summed over broadcast axes). Saves x and the bounds."""
+              (tensor bounds only, summed over broadcast axes).
+    Saves `x_val` (x), and `lo` and `hi` (the bounds) when a bound is a tensor."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -240,26 +245,37 @@ def _clamp_tensor(x, min, max):
                            if v is not None)
         raise ValueError(f"clamp: shapes cannot be broadcast together: {shapes}") from None
 
-    def to_input(grad, t):
-        """The gradient for input t: summed over broadcast axes, in t's dtype."""
-        grad = unbroadcast(grad, np.shape(array_of(t)))
-        return grad.astype(t.dtype, copy=False)
+    x_to, lo_to, hi_to = _gradient_layout(x), _gradient_layout(min), _gradient_layout(max)
 
     def clamp_backward(grad_out):
         grad_x = grad_lo = grad_hi = None
-        if needs_grad(x):
+        if x_to is not None:
             inside = True if lo is None else x_val >= lo
             inside = inside if hi is None else inside & (x_val <= hi)
-            grad_x = to_input(grad_out * inside, x)
-        if needs_grad(min):
+            grad_x = _to_input(grad_out * inside, x_to)
+        if lo_to is not None:
             below = x_val < lo if hi is None else (x_val < lo) & (lo < hi)
-            grad_lo = to_input(grad_out * below, min)
-        if needs_grad(max):
+            grad_lo = _to_input(grad_out * below, lo_to)
+        if hi_to is not None:
             above = x_val > hi if lo is None else (x_val > hi) | (hi < lo)
-            grad_hi = to_input(grad_out * above, max)
+            grad_hi = _to_input(grad_out * above, hi_to)
         return grad_x, grad_lo, grad_hi
 
     return record(clamp, y, (x, min, max), clamp_backward, saved=(x, min, max))
+
+
+def _gradient_layout(t):
+    """(shape, dtype) of the gradient input t takes, or None when it needs none."""
+    if not needs_grad(t):
+        return None
+    array = array_of(t)
+    return np.shape(array), array.dtype
+
+
+def _to_input(grad, layout):
+    """The gradient for an input of `layout` (shape, dtype): summed over broadcast axes, in its dtype."""
+    shape, dtype = layout
+    return unbroadcast(grad, shape).astype(dtype, copy=False)
 
 
 # ----- softmax family ---------------------------------------------------------------
@@ -282,9 +298,9 @@ def _softmax_input(x, dim, dtype, op_name):
     return x_val, _softmax_axis(dim, x_val.ndim, op_name)
 
 
-def _as_input_dtype(grad, x):
+def _as_input_dtype(grad, x_dtype):
     """With dtype=..., the op computed in another dtype than x's: its gradient goes back in x's."""
-    return grad if grad.dtype == x.dtype else grad.astype(x.dtype)
+    return grad if grad.dtype == x_dtype else grad.astype(x_dtype)
 
 
 def _widened(array):
@@ -296,17 +312,18 @@ def _widened(array):
 def softmax(x, dim=None, dtype=None):
     """y = e^(x - m) / sum(e^(x - m)) over dim, m = max over dim (exact, and no overflow for large x)
 
-    dL/dx = y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
+    dL/dx = y * (g - sum(g * y, dim)).  Saves `y`: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
     x_wide = _widened(x_val)
     y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf))  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
     y = y.astype(x_val.dtype, copy=False)
+    x_dtype = array_of(x).dtype
 
     def softmax_backward(grad_out):
         y_wide = _widened(y)
         gy = grad_out * y_wide
-        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x),)
+        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x_dtype),)
 
     return record(softmax, y, (x,), softmax_backward, saved=(OUTPUT,))
 
@@ -314,17 +331,18 @@ def softmax(x, dim=None, dtype=None):
 def softmin(x, dim=None, dtype=None):
     """y = softmax(-x) over dim, computed as e^(min - x) / sum(e^(min - x))
 
-    dL/dx = -y * (g - sum(g * y, dim)).  Saves y: the derivative needs only the output."""
+    dL/dx = -y * (g - sum(g * y, dim)).  Saves `y`: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmin")
     x_wide = _widened(x_val)
     y = np.exp(np.min(x_wide, axis=axis, keepdims=True, initial=np.inf) - x_wide)  # initial: a 0-size dim
     y /= np.sum(y, axis=axis, keepdims=True)
     y = y.astype(x_val.dtype, copy=False)
+    x_dtype = array_of(x).dtype
 
     def softmin_backward(grad_out):
         y_wide = _widened(y)
         gy = grad_out * y_wide
-        return (_as_input_dtype(y_wide * np.sum(gy, axis=axis, keepdims=True) - gy, x),)
+        return (_as_input_dtype(y_wide * np.sum(gy, axis=axis, keepdims=True) - gy, x_dtype),)
 
     return record(softmin, y, (x,), softmin_backward, saved=(OUTPUT,))
 
@@ -332,17 +350,18 @@ def softmin(x, dim=None, dtype=None):
 def log_softmax(x, dim=None, dtype=None):
     """y = (x - m) - log(sum(e^(x - m))) over dim, m = max over dim (no overflow, no log(0) for large x)
 
-    dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y.  Saves y (the output, so no extra
-    memory) and recomputes e^y in the backward pass, as PyTorch does."""
+    dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y, recomputed in the backward pass, as
+    PyTorch does.  Saves `y` (the output, so no extra memory)."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
     x_wide = _widened(x_val)
     y = x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
     y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
     y = y.astype(x_val.dtype, copy=False)
+    x_dtype = array_of(x).dtype
 
     def log_softmax_backward(grad_out):
         g = _widened(grad_out)
-        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x),)
+        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x_dtype),)
 
     return record(log_softmax, y, (x,), log_softmax_backward, saved=(OUTPUT,))
 

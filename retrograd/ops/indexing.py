@@ -4,7 +4,8 @@ Notation: x is the input, y the output, g = dL/dy (`grad_out`). Basic indexing
 (ints, slices, None, Ellipsis) and bool masks pick each position at most once,
 so the VJP assigns g into zeros; integer arrays may pick a position several
 times, so the VJP scatter-adds (`_scatter_add`) and repeated picks accumulate.
-`retrograd.ops.shape` re-exports these ops (Tensor methods bind to shape.*).
+Import them from here (`retrograd.ops.shape` still re-exports them for `_methods` and the package's
+top level, until those import from here).
 """
 import numpy as np
 
@@ -93,7 +94,8 @@ def getitem(x, index):
     and PyTorch's rules).
 
     dL/dx = zeros with g put back where each element came from: plain assignment for slices and masks
-    (no position repeats), np.add.at scatter-add for integer arrays, so a repeated index accumulates."""
+    (no position repeats), np.add.at scatter-add for integer arrays, so a repeated index accumulates.
+    Saves `np_index` (the index: its mask or integer arrays; nothing for basic slicing)."""
     x_val = array_of(x)
     if type(index) is int or type(index) is slice:
         np_index, kind = index, "basic"
@@ -122,7 +124,8 @@ def index_put(x, index, value):
 
     dL/dx = g with the indexed positions zeroed (they were overwritten) ;
     dL/dvalue = g[index] summed down to value's shape.  With a repeated index only one write survives, but
-    (PyTorch's convention) every listed copy of value gets its g, so there it is not the true derivative."""
+    (PyTorch's convention) every listed copy of value gets its g, so there it is not the true derivative.
+    Saves `np_index` (the index)."""
     x_val, v_val = array_of(x), array_of(value)
     np_index, _ = _numpy_index(index, "index_put")
     y = x_val.copy()
@@ -134,17 +137,19 @@ def index_put(x, index, value):
     except IndexError as error:
         raise IndexError(f"index_put: {error} (indexing a tensor of shape {x_val.shape})") from None
     v_shape = np.shape(v_val)
+    x_needs = needs_grad(x)
+    v_dtype = value.dtype if needs_grad(value) else None  # None: no gradient for value
 
     def index_put_backward(grad_out):
         grad_x = grad_v = None
-        if needs_grad(x):
+        if x_needs:
             grad_x = grad_out.copy()
             grad_x[np_index] = 0
-        if needs_grad(value):
+        if v_dtype is not None:
             selected = grad_out[np_index]
             if selected.ndim < len(v_shape):  # value had extra leading size-1 dims
                 selected = selected.reshape((1,) * (len(v_shape) - selected.ndim) + selected.shape)
-            grad_v = np.asarray(unbroadcast(selected, v_shape), dtype=value.dtype)
+            grad_v = np.asarray(unbroadcast(selected, v_shape), dtype=v_dtype)
         return grad_x, grad_v
 
     return record(index_put, y, (x, value), index_put_backward)
@@ -172,7 +177,8 @@ def _leading_block(idx_shape, axis):
 def gather(x, dim, index):
     """y[i][j][k] = x[index[i][j][k]][j][k]  (for dim = 0; likewise for other dims).
 
-    dL/dx = zeros with g scatter-added at the gathered positions (repeated indices accumulate)."""
+    dL/dx = zeros with g scatter-added at the gathered positions (repeated indices accumulate).
+    Saves `idx` (the index)."""
     x_val, idx = array_of(x), _int_index(index, "gather")
     axis = _axis(dim, x_val.ndim, "gather")
     if idx.ndim != x_val.ndim or any(m > n for d, (m, n) in enumerate(zip(idx.shape, x_val.shape)) if d != axis):
@@ -192,7 +198,8 @@ def gather(x, dim, index):
 def scatter_add(x, dim, index, src):
     """y = a copy of x with y[index[i][j][k]][j][k] += src[i][j][k]  (for dim = 0).
 
-    dL/dx = g ;  dL/dsrc = gather(g, dim, index) in src's leading block (zeros outside it)."""
+    dL/dx = g ;  dL/dsrc = gather(g, dim, index) in src's leading block (zeros outside it).
+    Saves `idx` (the index)."""
     x_val, src_val, idx = array_of(x), array_of(src), _int_index(index, "scatter_add")
     axis = _axis(dim, x_val.ndim, "scatter_add")
     if idx.ndim != x_val.ndim or src_val.ndim != idx.ndim or any(
@@ -203,14 +210,15 @@ def scatter_add(x, dim, index, src):
     block, src_block = _leading_block(idx.shape, axis), _leading_block(idx.shape, -1)
     y = x_val + _scatter_add(x_val.shape, x_val.dtype, lambda pos: np.take_along_axis(pos[block], idx, axis),
                              src_val[src_block])
-    src_shape = src_val.shape
+    src_shape, x_needs = src_val.shape, needs_grad(x)
+    src_dtype = src.dtype if needs_grad(src) else None  # None: no gradient for src
 
     def scatter_add_backward(grad_out):
         grad_src = None
-        if needs_grad(src):
-            grad_src = np.zeros(src_shape, src.dtype)
+        if src_dtype is not None:
+            grad_src = np.zeros(src_shape, src_dtype)
             grad_src[src_block] = np.take_along_axis(grad_out[block], idx, axis)
-        return (grad_out if needs_grad(x) else None), grad_src
+        return (grad_out if x_needs else None), grad_src
 
     return record(scatter_add, y, (x, src), scatter_add_backward, saved=(index,))
 
@@ -218,7 +226,8 @@ def scatter_add(x, dim, index, src):
 def index_select(x, dim, index):
     """y = x's entries at positions `index` (1-D) along `dim`.
 
-    dL/dx = zeros with g's slices scatter-added back along `dim` (repeated indices accumulate)."""
+    dL/dx = zeros with g's slices scatter-added back along `dim` (repeated indices accumulate).
+    Saves `idx` (the index)."""
     x_val, idx = array_of(x), _int_index(index, "index_select")
     axis = _axis(dim, x_val.ndim, "index_select")
     if idx.ndim > 1:
@@ -239,7 +248,8 @@ def index_select(x, dim, index):
 def masked_fill(x, mask, value):
     """y = value where mask else x  (mask broadcasts; value is a number or a 0-d tensor).
 
-    dL/dx = g where not mask, else 0 ;  dL/dvalue = sum of g over the masked positions."""
+    dL/dx = g where not mask, else 0 ;  dL/dvalue = sum of g over the masked positions.
+    Saves `mask_val` (the mask)."""
     x_val = array_of(x)
     mask_val = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if mask_val.dtype.kind != "b":
@@ -250,11 +260,12 @@ def masked_fill(x, mask, value):
     check_broadcast("masked_fill", x_val.shape, mask_val.shape)
     fill = np.asarray(array_of(value), dtype=x_val.dtype)
     y = np.where(mask_val, fill, x_val)
-    x_shape = x_val.shape
+    x_shape = x_val.shape if needs_grad(x) else None  # None: no gradient for x
+    v_dtype = value.dtype if needs_grad(value) else None  # likewise for value
 
     def masked_fill_backward(grad_out):
-        grad_x = unbroadcast(np.where(mask_val, 0, grad_out), x_shape) if needs_grad(x) else None
-        grad_v = np.asarray(grad_out.sum(where=mask_val), dtype=value.dtype) if needs_grad(value) else None
+        grad_x = None if x_shape is None else unbroadcast(np.where(mask_val, 0, grad_out), x_shape)
+        grad_v = None if v_dtype is None else np.asarray(grad_out.sum(where=mask_val), dtype=v_dtype)
         return grad_x, grad_v
 
     return record(masked_fill, y, (x, value), masked_fill_backward, saved=(mask,))

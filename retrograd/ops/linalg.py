@@ -14,7 +14,7 @@ def matmul(a, b):
     column vector (a new trailing axis); the backward adds those axes to g,
     applies the matrix rule, and removes them again. Batch dimensions
     broadcast, so each gradient is summed back to its input's batch shape.
-    Saves b if a needs a gradient, and a if b does."""
+    Saves `saved_b` (b) when a needs a gradient, `saved_a` (a) when b does."""
     a_val, b_val = binary_operands(a, b)
     if a_val.ndim == 0 or b_val.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
@@ -33,29 +33,29 @@ def matmul(a, b):
             f"{b_val.shape[0] if b_val.ndim == 1 else b_val.shape[-2]})"
         ) from None
 
+    a_needs, b_needs = needs_grad(a), needs_grad(b)
+    a_shape, b_shape = a_val.shape, b_val.shape
+    a_mat_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape  # (..., n, k)
+    b_mat_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape  # (..., k, m)
+    saved_b = (b_val[:, None] if b_val.ndim == 1 else b_val) if a_needs else None  # dL/da reads b
+    saved_a = (a_val[None, :] if a_val.ndim == 1 else a_val) if b_needs else None  # dL/db reads a
+
     def matmul_backward(grad_out):
-        a_mat = a_val[None, :] if a_val.ndim == 1 else a_val  # (..., n, k)
-        b_mat = b_val[:, None] if b_val.ndim == 1 else b_val  # (..., k, m)
         grad_mat = grad_out
-        if a_val.ndim == 1:
-            grad_mat = np.expand_dims(grad_mat, -2 if b_val.ndim > 1 else 0)
-        if b_val.ndim == 1:
+        if len(a_shape) == 1:
+            grad_mat = np.expand_dims(grad_mat, -2 if len(b_shape) > 1 else 0)
+        if len(b_shape) == 1:
             grad_mat = np.expand_dims(grad_mat, -1)  # (..., n, m)
         grad_a = grad_b = None
-        if needs_grad(a):
-            grad_a = grad_mat @ np.swapaxes(b_mat, -1, -2)  # (..., n, k)
-            grad_a = unbroadcast(grad_a, a_mat.shape)
-            if a_val.ndim == 1:
-                grad_a = grad_a.reshape(a_val.shape)
-        if needs_grad(b):
-            grad_b = np.swapaxes(a_mat, -1, -2) @ grad_mat  # (..., k, m)
-            grad_b = unbroadcast(grad_b, b_mat.shape)
-            if b_val.ndim == 1:
-                grad_b = grad_b.reshape(b_val.shape)
+        if saved_b is not None:
+            grad_a = grad_mat @ np.swapaxes(saved_b, -1, -2)  # (..., n, k)
+            grad_a = unbroadcast(grad_a, a_mat_shape).reshape(a_shape)
+        if saved_a is not None:
+            grad_b = np.swapaxes(saved_a, -1, -2) @ grad_mat  # (..., k, m)
+            grad_b = unbroadcast(grad_b, b_mat_shape).reshape(b_shape)
         return grad_a, grad_b
 
-    return record(matmul, y, (a, b), matmul_backward,
-                  saved=(b if needs_grad(a) else None, a if needs_grad(b) else None))
+    return record(matmul, y, (a, b), matmul_backward, saved=(b if a_needs else None, a if b_needs else None))
 
 
 def rmatmul(a, b):
@@ -80,7 +80,8 @@ def linear(x, weight, bias=None):
       dL/dx = g @ W              (N, out) @ (out, in)
       dL/dW = g^T @ x            (out, N) @ (N, in)   one GEMM over all leading axes
       dL/db = sum_N g
-    Saves W if x needs a gradient and x if W does: a first layer keeps no W and skips dL/dx.
+    Saves `saved_w` (W) when x needs a gradient and `saved_x` (x as (N, in)) when W does: a first
+    layer keeps no W and skips dL/dx.
     The N rows go through the GEMM in x's memory order: a view with permuted leading axes (the
     batch_first output of a time-major RNN) is not copied; y is the same permuted view of the
     GEMM's result, and the small (N, out) gradient is put in that order in the backward pass."""
@@ -139,7 +140,7 @@ def embedding(indices, weight, padding_idx=None):
     """y[...] = weight[indices[...]]: a row lookup, i.e. onehot(indices) @ weight.
 
     dL/dweight = onehot(indices)^T @ g: each row's gradient is the sum of g over every position
-    that looked it up; the padding_idx row gets none. Indices get no gradient. Saves the indices.
+    that looked it up; the padding_idx row gets none. Indices get no gradient. Saves `index` (the indices).
     The sum groups positions by index (a stable sort) and adds each group with one reduceat,
     several times faster than np.add.at's element-by-element scatter."""
     index = np.asarray(array_of(indices))
@@ -149,15 +150,16 @@ def embedding(indices, weight, padding_idx=None):
     if index.size and (index.min() < 0 or index.max() >= w_val.shape[0]):
         raise IndexError(f"embedding: index {index.max() if index.max() >= w_val.shape[0] else index.min()} is out "
                          f"of range for a table of {w_val.shape[0]} rows")
+    w_shape, w_dtype = w_val.shape, w_val.dtype
 
     def embedding_backward(grad_out):
-        grad_w = np.zeros_like(w_val)
+        grad_w = np.zeros(w_shape, w_dtype)
         flat = index.reshape(-1)
         if flat.size:
             order = np.argsort(flat, kind="stable")
             rows = flat[order]
             starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))  # first position of each index
-            grad_w[rows[starts]] = np.add.reduceat(grad_out.reshape(-1, w_val.shape[1])[order], starts, axis=0)
+            grad_w[rows[starts]] = np.add.reduceat(grad_out.reshape(-1, w_shape[1])[order], starts, axis=0)
         if padding_idx is not None:
             grad_w[padding_idx] = 0
         return None, grad_w

@@ -62,12 +62,20 @@ def _upstream(grad_out, reduction, denominator):
     return grad_out
 
 
-def _grad_for(x, grad):
-    """`grad` summed back to input x's shape and cast to its dtype."""
+def _layout(x):
+    """What the VJP needs to know of input x, decided before it is built: None when x needs no gradient,
+    else (x's shape, its float dtype or None to keep the gradient's)."""
+    if not needs_grad(x):
+        return None
     x_val = array_of(x)
-    grad = unbroadcast(np.asarray(grad), np.shape(x_val))
-    dtype = x_val.dtype if isinstance(x_val, np.ndarray) and x_val.dtype.kind == "f" else grad.dtype
-    return grad if grad.dtype == dtype else grad.astype(dtype)
+    return np.shape(x_val), (x_val.dtype if isinstance(x_val, np.ndarray) and x_val.dtype.kind == "f" else None)
+
+
+def _grad_for(layout, grad):
+    """`grad` summed back to the input's shape and cast to its dtype (`layout` from `_layout`)."""
+    shape, dtype = layout
+    grad = unbroadcast(np.asarray(grad), shape)
+    return grad if dtype is None or grad.dtype == dtype else grad.astype(dtype)
 
 
 def _constant(value, dtype, op_name, name):
@@ -120,11 +128,13 @@ def _pointwise(op, input, target, reduction, weight, value_and_slope, mean_divid
         slope = slope * w
         if mean_divides_by_weight:
             denominator = w.sum(dtype=accumulation_dtype(w.dtype))
+    count = loss.size if denominator is None else denominator
+    input_to, target_to = _layout(input), _layout(target)
 
     def pointwise_backward(grad_out):
-        grad = _upstream(grad_out, reduction, loss.size if denominator is None else denominator) * slope
-        return (_grad_for(input, grad) if needs_grad(input) else None,
-                _grad_for(target, -grad) if needs_grad(target) else None)
+        grad = _upstream(grad_out, reduction, count) * slope
+        return (None if input_to is None else _grad_for(input_to, grad),
+                None if target_to is None else _grad_for(target_to, -grad))
 
     return record(op, _reduce(loss, reduction, denominator), (input, target), pointwise_backward,
                   saved=(input, target))
@@ -134,7 +144,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """l = w * (x - y)^2 ;  dL/dx = g~ * 2 w (x - y) ;  dL/dy = -dL/dx.
 
     'mean' divides by the element count, or by sum(w) when `weight` is given (PyTorch's rule).
-    Saves d = x - y (as the slope 2d)."""
+    Saves `slope` (2 w (x - y))."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     return _pointwise(mse_loss, input, target, reduction, weight, lambda d: (d * d, 2 * d), True)
 
@@ -143,7 +153,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """l = w * |x - y| ;  dL/dx = g~ * w * sign(x - y) ;  dL/dy = -dL/dx.
 
     At x = y the subgradient is 0 (sign(0) = 0, PyTorch's choice). 'mean' divides by sum(w) when
-    `weight` is given. Saves sign(x - y)."""
+    `weight` is given. Saves `slope` (w sign(x - y))."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     return _pointwise(l1_loss, input, target, reduction, weight, lambda d: (np.abs(d), np.sign(d)), True)
 
@@ -152,7 +162,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta, with d = x - y.
 
     dL/dx = g~ * clip(d / beta, -1, 1) (= d / beta inside, sign(d) outside; continuous at |d| = beta);
-    dL/dy = -dL/dx. beta = 0 is l1_loss (subgradient 0 at d = 0). Saves the slope."""
+    dL/dy = -dL/dx. beta = 0 is l1_loss (subgradient 0 at d = 0). Saves `slope` (clip(d / beta, -1, 1))."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss does not support negative values for beta (got {beta}).")
@@ -170,7 +180,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """l = w * (0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta)), with d = x - y.
 
     dL/dx = g~ * w * clip(d, -delta, delta) ;  dL/dy = -dL/dx.  'mean' divides by the element
-    count even with `weight` (PyTorch's rule, unlike mse_loss). Saves the slope."""
+    count even with `weight` (PyTorch's rule, unlike mse_loss). Saves `slope` (w clip(d, -delta, delta))."""
     reduction = _reduction_mode(reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss does not support non-positive values for delta (got {delta}).")
@@ -193,7 +203,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """l = -w (y log x + (1 - y) log(1 - x)), each log clamped at -100 (PyTorch's rule: finite at x = 0, 1).
 
     dL/dx = g~ * w (x - y) / max(x (1 - x), 1e-12) ;  dL/dy = -g~ * w * logit(x) = g~ w log((1 - x) / x).
-    Input must lie in [0, 1]. Saves x. Prefer binary_cross_entropy_with_logits (stable, fused sigmoid)."""
+    Input must lie in [0, 1]. Prefer binary_cross_entropy_with_logits (stable, fused sigmoid).
+    Saves `x_val` (x), `saved_y` (y) when x needs a gradient, and `w` (the weight)."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     _require_float_input("binary_cross_entropy", input)
     x_val = to_float(array_of(input))
@@ -210,17 +221,19 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = (y_val - 1) * log_1mx - y_val * log_x
     if w is not None:
         loss = loss * w
+    count, input_to, target_to = loss.size, _layout(input), _layout(target)
+    saved_y = y_val if input_to is not None else None
 
     def binary_cross_entropy_backward(grad_out):
-        g = _upstream(grad_out, reduction, loss.size)
+        g = _upstream(grad_out, reduction, count)
         if w is not None:
             g = g * w
         grad_x = grad_y = None
-        if needs_grad(input):
-            grad_x = _grad_for(input, g * (x_val - y_val) / np.maximum(x_val * (1 - x_val), 1e-12))
-        if needs_grad(target):
+        if input_to is not None:
+            grad_x = _grad_for(input_to, g * (x_val - saved_y) / np.maximum(x_val * (1 - x_val), 1e-12))
+        if target_to is not None:
             with np.errstate(divide="ignore"):
-                grad_y = _grad_for(target, -g * np.log(x_val / (1 - x_val)))
+                grad_y = _grad_for(target_to, -g * np.log(x_val / (1 - x_val)))
         return grad_x, grad_y
 
     return record(binary_cross_entropy, _reduce(loss, reduction), (input, target), binary_cross_entropy_backward,
@@ -235,7 +248,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     with p = 1 this is max(z, 0) - z y + log1p(e^-|z|).
     dL/dz = g~ * w ((1 + (p - 1) y) sigmoid(z) - p y)   (= g~ w (sigmoid(z) - y) when p = 1)
     dL/dy = g~ * w ((p - 1) softplus(-z) - z)           (= -g~ w z when p = 1)
-    Saves e^-|z| (gives both softplus and a stable sigmoid) and z."""
+    Saves `exp_neg_abs` (e^-|z|: gives both softplus and a stable sigmoid), `z`, `w` and `p`, and
+    `saved_y` (y) when z needs a gradient, `saved_softplus` (softplus(-z)) when y does and p is given."""
     reduction = _reduction_mode(reduction, size_average, reduce)
     name = "binary_cross_entropy_with_logits"
     _require_float_input(name, input)
@@ -253,18 +267,24 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = (1 - y) * z + log_weight * softplus_neg
     if w is not None:
         loss = loss * w
+    count, input_to, target_to = loss.size, _layout(input), _layout(target)
+    saved_y = y if input_to is not None else None
+    saved_softplus = softplus_neg if target_to is not None and p is not None else None
 
     def binary_cross_entropy_with_logits_backward(grad_out):
-        g = _upstream(grad_out, reduction, loss.size)
+        g = _upstream(grad_out, reduction, count)
         if w is not None:
             g = g * w
         grad_z = grad_y = None
-        if needs_grad(input):
+        if input_to is not None:
             sig = np.where(z >= 0, 1, exp_neg_abs) / (1 + exp_neg_abs)   # sigmoid(z), no overflow
-            grad_z = g * (sig - y) if p is None else g * (log_weight * sig - p * y)
-            grad_z = _grad_for(input, grad_z)
-        if needs_grad(target):
-            grad_y = _grad_for(target, -g * z if p is None else g * ((p - 1) * softplus_neg - z))
+            if p is None:
+                grad_z = g * (sig - saved_y)
+            else:
+                grad_z = g * ((1 + (p - 1) * saved_y) * sig - p * saved_y)   # log_weight, recomputed
+            grad_z = _grad_for(input_to, grad_z)
+        if target_to is not None:
+            grad_y = _grad_for(target_to, -g * z if p is None else g * ((p - 1) * saved_softplus - z))
         return grad_z, grad_y
 
     return record(binary_cross_entropy_with_logits, _reduce(loss, reduction), (input, target),
@@ -290,15 +310,17 @@ def _class_rows(op_name, x_val, target_shape=None):
                          f"{tuple(target_shape)}")
     if x_val.ndim <= 2:
         rows = x_val.reshape(-1, n_classes)
+        x_shape = x_val.shape
 
         def restore(grad):
-            return grad.reshape(x_val.shape)
+            return grad.reshape(x_shape)
     else:
         moved = np.moveaxis(x_val, 1, -1)                                  # (N, d1, .., C)
         rows = moved.reshape(-1, n_classes)                                # (M, C)
+        moved_shape = moved.shape
 
         def restore(grad):
-            return np.ascontiguousarray(np.moveaxis(grad.reshape(moved.shape), -1, 1))
+            return np.ascontiguousarray(np.moveaxis(grad.reshape(moved_shape), -1, 1))
     return rows, sample_shape, restore
 
 
@@ -371,8 +393,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
       'mean' divides by the row count. dL/dz_i = g~_i (sum_c q_ic softmax(z_i) - q_i) with q = w y', and
       dL/dy_ic = -g~_i (1 - eps) w_c log p_ic: a target that requires grad receives -log_softmax(z)
       (as TensorFlow's softmax_cross_entropy_with_logits_v2 does); pass `target.detach()` to stop it.
-    Saves exp(z - c) and its row sums (the softmax's parts, see `_softmax_parts`) and the target
-    indices; no one-hot matrix."""
+    Saves `probs` (the softmax: exp(z - c) divided in place by its row sums, see _softmax_parts); with class
+    indices `index` (a view of the target, or a copy with ignored rows at 0), `coef`, `kept` and `w` (row and
+    class weights), no one-hot matrix; with probabilities `q` (the weighted target) and `saved_log_p` when the
+    target needs a gradient."""
     op = "cross_entropy"
     reduction = _reduction_mode(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -387,76 +411,93 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{op}: a float target holds class probabilities and must have the input's shape "
                          f"{z_val.shape}, got {y_val.shape} (class indices must be integers)")
     z, sample_shape, restore = _class_rows(op, z_val, None if probabilities else y_val.shape)
-    n_rows, n_classes = z.shape
-    w = _class_weight(op, weight, n_classes, z.dtype)
+    w = _class_weight(op, weight, z.shape[1], z.dtype)
     eps = float(label_smoothing)
-    if not probabilities:
-        index, coef, kept = _index_targets(op, y_val, n_classes, w, ignore_index, z.dtype)
-        at_target = np.arange(0, n_rows * n_classes, n_classes) + index      # (M,) flat positions of z[i, y_i]
-    shifted, exps, sums = _softmax_parts(z, None if probabilities else at_target)   # (M, C), (M, C), (M,)
-    log_sums = np.log(sums)                                                  # (M,)
-
     if probabilities:
         y_rows, _, _ = _class_rows(op, y_val.astype(z.dtype, copy=False))   # (M, C)
-        log_p = shifted - log_sums[:, None]                                  # (M, C) log softmax
-        q = y_rows if eps == 0 else y_rows * (1 - eps) + eps / n_classes      # (M, C) smoothed target
-        if w is not None:
-            q = q * w
-        loss = -(q * log_p).sum(axis=1)                                      # (M,)
-        denominator = n_rows
+        loss, denominator, backward = _probability_targets(z, y_rows, w, eps, reduction, restore, out_dtype,
+                                                           needs_grad(input), _layout(target))
     else:
-        loss = log_sums - shifted.reshape(-1)[at_target]                     # (M,) -log p[y]
-        if coef is not None:
-            loss = loss * coef
-        denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
-        if eps:
-            loss = loss * (1 - eps)
-            w_sum = n_classes if w is None else w.sum()
-            smooth = log_sums * w_sum - (shifted.sum(axis=1) if w is None else shifted @ w)   # -sum_c w_c log p_c
-            if kept is not None:
-                smooth = smooth * kept
-            loss = loss + (eps / n_classes) * smooth
+        index, coef, kept = _index_targets(op, y_val, z.shape[1], w, ignore_index, z.dtype)
+        loss, denominator, backward = _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dtype)
+    # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
+    # the target is
+    loss = _reduce(loss.reshape(sample_shape), reduction, denominator)
+    return record(cross_entropy, loss.astype(out_dtype, copy=False), (input, target), backward, saved=(target,))
+
+
+def _probability_targets(z, y_rows, w, eps, reduction, restore, out_dtype, input_needs, target_to):
+    """cross_entropy's unreduced loss (M,), its 'mean' denominator and its VJP for probability targets."""
+    n_rows, n_classes = z.shape
+    shifted, exps, sums = _softmax_parts(z)                                  # (M, C), (M, C), (M,)
+    log_p = shifted - np.log(sums)[:, None]                                  # (M, C) log softmax
+    q = y_rows if eps == 0 else y_rows * (1 - eps) + eps / n_classes          # (M, C) smoothed target
+    if w is not None:
+        q = q * w
+    loss = -(q * log_p).sum(axis=1)                                          # (M,)
+    saved_log_p = log_p if target_to is not None else None
+    probs = exps
+    probs /= sums[:, None]                                                   # (M, C) softmax, in place
+
+    def cross_entropy_backward(grad_out):
+        g = _upstream(grad_out, reduction, n_rows)                           # () or (M,)
+        g_col = g.reshape(-1, 1) if reduction == "none" else g               # broadcasts over rows
+        grad_z = grad_y = None
+        if input_needs:
+            grad_z = (probs * q.sum(axis=1)[:, None] - q) * g_col            # term 1 - term 2
+            grad_z = restore(grad_z.astype(out_dtype, copy=False))
+        if target_to is not None:
+            grad_y = -(1 - eps) * g_col * (saved_log_p if w is None else saved_log_p * w)
+            grad_y = _grad_for(target_to, restore(grad_y))
+        return grad_z, grad_y
+
+    return loss, n_rows, cross_entropy_backward
+
+
+def _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dtype):
+    """cross_entropy's unreduced loss (M,), its 'mean' denominator and its VJP for class-index targets."""
+    n_rows, n_classes = z.shape
+    at_target = np.arange(0, n_rows * n_classes, n_classes) + index          # (M,) flat positions of z[i, y_i]
+    shifted, exps, sums = _softmax_parts(z, at_target)                       # (M, C), (M, C), (M,)
+    log_sums = np.log(sums)                                                  # (M,)
+    loss = log_sums - shifted.reshape(-1)[at_target]                         # (M,) -log p[y]
+    if coef is not None:
+        loss = loss * coef
+    denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
+    w_sum = (n_classes if w is None else w.sum()) if eps else None
+    if eps:
+        smooth = log_sums * w_sum - (shifted.sum(axis=1) if w is None else shifted @ w)   # -sum_c w_c log p_c
+        loss = loss * (1 - eps) + (eps / n_classes) * (smooth if kept is None else smooth * kept)
+    probs = exps
+    probs /= sums[:, None]                                                   # (M, C) softmax, in place: sums not kept
 
     def cross_entropy_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)                      # () or (M,)
         g_rows = g.reshape(-1) if reduction == "none" else g                 # broadcasts over rows
-        if not probabilities and kept is not None:
+        if kept is not None:
             g_rows = np.where(kept > 0, g_rows, 0)      # ignored rows get 0, even when all are (0/0 mean)
-        grad_z = grad_y = None
-        if probabilities:
-            g_col = g_rows[:, None] if reduction == "none" else g_rows
-            if needs_grad(input):
-                grad_z = (exps * (q.sum(axis=1) / sums)[:, None] - q) * g_col   # term 1 - term 2
-                grad_z = restore(grad_z.astype(out_dtype, copy=False))
-            if needs_grad(target):
-                grad_y = -(1 - eps) * g_col * (log_p if w is None else log_p * w)
-                grad_y = _grad_for(target, restore(grad_y))
-            return grad_z, grad_y
         # row weight of the softmax term: sum_c q_ic = (1 - eps) coef_i + (eps / C) kept_i sum(w)
         target_part = (1 - eps) * (1 if coef is None else coef)              # () or (M,)
         row_total = target_part
         if eps:
             row_total = row_total + (eps / n_classes) * w_sum * (1 if kept is None else kept)
-        grad = exps * (g_rows * row_total / sums)[:, None]                   # (M, C) term 1: softmax
-        grad.reshape(-1)[at_target] -= g_rows * target_part                  # term 2: minus the target
+        scale = g_rows * row_total                                           # () or (M,)
+        grad = probs * (scale if scale.ndim == 0 else scale[:, None])        # (M, C) term 1: softmax
+        positions = np.arange(0, probs.size, probs.shape[1]) + index         # (M,) flat positions of z[i, y_i]
+        grad.reshape(-1)[positions] -= g_rows * target_part                  # term 2: minus the target
         if eps:                                                              # term 3: smoothing's uniform part
-            smooth_part = (eps / n_classes) * g_rows * (1 if kept is None else kept)
-            smooth_part = np.asarray(smooth_part)
+            smooth_part = np.asarray((eps / n_classes) * g_rows * (1 if kept is None else kept))
             grad -= (smooth_part[:, None] if smooth_part.ndim else smooth_part) * (1 if w is None else w)
         return restore(grad.astype(out_dtype, copy=False)), None
 
-    # PyTorch's cross_entropy is log_softmax + nll_loss: the logits are not saved (their log-softmax is),
-    # the target is
-    loss = _reduce(loss.reshape(sample_shape), reduction, denominator)
-    return record(cross_entropy, loss.astype(out_dtype, copy=False), (input, target), cross_entropy_backward,
-                  saved=(target,))
+    return loss, denominator, cross_entropy_backward
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """l_i = -w[y_i] x_i[y_i] for log-probabilities x (N, C) / (N, C, d1, ..) / (C,); 0 where y_i = ignore_index.
 
     'mean' divides by sum of w[y_i] over non-ignored rows. dL/dx_ic = -g~_i w[y_i] [c = y_i] (one entry
-    per row; the rest 0). Saves the target indices and their weights."""
+    per row; the rest 0). Saves `index` (the target indices), `coef` and `kept` (their weights)."""
     op = "nll_loss"
     reduction = _reduction_mode(reduction, size_average, reduce)
     _require_float_input(op, input)
@@ -471,14 +512,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if coef is not None:
         loss = loss * coef
     denominator = n_rows if coef is None else coef.sum(dtype=accumulation_dtype(coef.dtype))
+    rows_shape, x_dtype = x.shape, x.dtype
 
     def nll_loss_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)
         g_rows = g.reshape(-1) if reduction == "none" else g
         if kept is not None:
             g_rows = np.where(kept > 0, g_rows, 0)      # ignored rows get 0, even when all are (0/0 mean)
-        grad = np.zeros_like(x)                                              # (M, C)
-        grad[rows, index] = -g_rows * (1 if coef is None else coef)
+        grad = np.zeros(rows_shape, x_dtype)                                 # (M, C)
+        grad[np.arange(rows_shape[0]), index] = -g_rows * (1 if coef is None else coef)
         return restore(grad), None
 
     return record(nll_loss, _reduce(loss.reshape(sample_shape), reduction, denominator), (input, target),
@@ -494,7 +536,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     Reductions: 'batchmean' = sum / N (the true KL divergence per sample; input.shape[0]), 'mean' =
     sum / element count (PyTorch warns that it is not the KL divergence), 'sum', 'none'.
     At y = 0 (log_target=False) dL/dy is nan, as in PyTorch (d(y log y)/dy does not exist there).
-    Saves y (or e^y) and x."""
+    Saves `exp_y` (e^y) with log_target, else `saved_y` (y); and when y needs a gradient `saved_x` (x),
+    `saved_y` and, without log_target, `log_y`."""
     op = "kl_div"
     if size_average is None and reduce is None and reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
@@ -516,19 +559,25 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     denominator = loss.size
     if reduction == "batchmean":
         reduction, denominator = "mean", (np.shape(x_val)[0] if np.ndim(x_val) else 1)
+    input_to, target_to = _layout(input), _layout(target)
+    saved_x = x_val if target_to is not None else None
+    saved_y = y_val if target_to is not None or not log_target else None
+    if not log_target:
+        exp_y = None
+        log_y = log_y if target_to is not None else None
 
     def kl_div_backward(grad_out):
         g = _upstream(grad_out, reduction, denominator)
         grad_x = grad_y = None
-        if needs_grad(input):
-            grad_x = _grad_for(input, -g * (exp_y if log_target else y_val))
-        if needs_grad(target):
+        if input_to is not None:
+            grad_x = _grad_for(input_to, -g * (exp_y if log_target else saved_y))
+        if target_to is not None:
             if log_target:
-                grad_y = g * exp_y * (y_val - x_val + 1)
+                grad_y = g * exp_y * (saved_y - saved_x + 1)
             else:
                 with np.errstate(invalid="ignore"):
-                    grad_y = g * np.where(y_val == 0, np.nan, log_y + 1 - x_val)
-            grad_y = _grad_for(target, grad_y)
+                    grad_y = g * np.where(saved_y == 0, np.nan, log_y + 1 - saved_x)
+            grad_y = _grad_for(target_to, grad_y)
         return grad_x, grad_y
 
     return record(kl_div, _reduce(loss, reduction, denominator), (input, target), kl_div_backward,

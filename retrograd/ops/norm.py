@@ -36,7 +36,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased, as PyTorch)
     Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, an affine map,
     so dL/dx = g * weight * rstd.
-    Saves x_hat and rstd (n entries and C entries)."""
+    Saves `saved_x_hat` (x_hat, n entries) and `saved_rstd` (rstd, C entries) where the gradients asked for
+    read them, and `saved_w` (the weight) when x needs a gradient."""
     x_val = array_of(x)
     if x_val.ndim < 2:
         raise ValueError(f"batch_norm: expected 2D or more input (N, C, ...), got shape {x_val.shape}")
@@ -55,17 +56,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
                              f"{x_val.shape}")
-        mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
-        centered = x_val - mean
-        var = np.mean(centered * centered, axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(var + eps)
-        x_hat = centered * rstd
-        if running_mean is not None:
-            rm, rv = array_of(running_mean), array_of(running_var)
-            rm *= 1 - momentum
-            rm += momentum * mean.reshape(channels)
-            rv *= 1 - momentum
-            rv += momentum * var.reshape(channels) * (n / (n - 1))
+        x_hat, rstd = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
@@ -79,17 +70,22 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if b_val is not None:
         y += b_val.reshape(param_shape)
 
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_x_hat = x_hat if (x_needs and training) or w_needs else None  # eval's dL/dx reads only rstd
+    saved_rstd = rstd if x_needs else None
+    saved_w = w_val.reshape(param_shape) if x_needs and w_val is not None else None
+
     def batch_norm_backward(grad_out):
         grad_x = grad_w = grad_b = None
-        if needs_grad(x):
-            grad_x_hat = grad_out * w_val.reshape(param_shape) if w_val is not None else grad_out
+        if x_needs:
+            grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
             if training:
-                grad_x = _normalize_backward(grad_x_hat, x_hat, rstd, axes, n)
+                grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n)
             else:
-                grad_x = grad_x_hat * rstd
-        if w_val is not None and needs_grad(weight):
-            grad_w = (grad_out * x_hat).sum(axis=axes)
-        if b_val is not None and needs_grad(bias):
+                grad_x = grad_x_hat * saved_rstd
+        if w_needs:
+            grad_w = (grad_out * saved_x_hat).sum(axis=axes)
+        if b_needs:
             grad_b = grad_out.sum(axis=axes)
         return grad_x, None, None, grad_w, grad_b
 
@@ -97,11 +93,29 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                   saved=(x, weight))
 
 
+def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
+    """Training-mode batch norm: x_hat and rstd from the batch's mean and (biased) variance over `axes`,
+    and the running statistics updated in place (the variance unbiased, as in PyTorch)."""
+    channels, n = x_val.shape[1], x_val.size // x_val.shape[1]
+    mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
+    centered = x_val - mean
+    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    if running_mean is not None:
+        rm, rv = array_of(running_mean), array_of(running_var)
+        rm *= 1 - momentum
+        rm += momentum * mean.reshape(channels)
+        rv *= 1 - momentum
+        rv += momentum * var.reshape(channels) * (n / (n - 1))
+    return centered * rstd, rstd
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation over the trailing dims `normalized_shape`; weight and bias have that shape.
 
     Forward and backward as in the module docstring with R = the trailing axes;
-    dL/dweight and dL/dbias sum over the leading (batch) axes. Saves x_hat and rstd."""
+    dL/dweight and dL/dbias sum over the leading (batch) axes.
+    Saves `x_hat` and `saved_rstd` (rstd, when x needs a gradient), and `saved_w` (the weight) when x needs one."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -125,14 +139,18 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if b_val is not None:
         y += b_val
 
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_rstd = rstd if x_needs else None
+    saved_w = w_val if x_needs and w_val is not None else None
+
     def layer_norm_backward(grad_out):
         grad_x = grad_w = grad_b = None
-        if needs_grad(x):
-            grad_x_hat = grad_out * w_val if w_val is not None else grad_out
-            grad_x = _normalize_backward(grad_x_hat, x_hat, rstd, axes, n)
-        if w_val is not None and needs_grad(weight):
+        if x_needs:
+            grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
+            grad_x = _normalize_backward(grad_x_hat, x_hat, saved_rstd, axes, n)
+        if w_needs:
             grad_w = (grad_out * x_hat).sum(axis=lead_axes)
-        if b_val is not None and needs_grad(bias):
+        if b_needs:
             grad_b = grad_out.sum(axis=lead_axes)
         return grad_x, grad_w, grad_b
 

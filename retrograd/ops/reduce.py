@@ -68,11 +68,11 @@ def _squeeze(kept, axes, keepdim):
     return kept.reshape(()) if axes is None else np.squeeze(kept, axis=axes)
 
 
-def _as_grad(grad, x_val):
+def _as_grad(grad, x_shape, x_dtype):
     """The gradient in x's dtype and shape (a read-only broadcast view when that is enough)."""
-    if grad.dtype != x_val.dtype:
-        grad = grad.astype(x_val.dtype)
-    return np.broadcast_to(grad, x_val.shape)
+    if grad.dtype != x_dtype:
+        grad = grad.astype(x_dtype)
+    return np.broadcast_to(grad, x_shape)
 
 
 def _require_float(x_val, op_name, what="floating point"):
@@ -95,7 +95,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     """y = sum of x over `dim` ;  dL/dx = g~ broadcast back over the summed axes.
 
     bool and integer inputs sum to int64, as in PyTorch; `dtype` casts x first.
-    Saves nothing but x's shape and dtype."""
+    Saves nothing (only x's shape and dtype)."""
     x_val = array_of(x)
     axes = _axes(dim, np.ndim(x_val), "sum")
     if dtype is not None:
@@ -107,9 +107,10 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     else:
         y = np.add.reduce(x_val, axis=axes, keepdims=keepdim, dtype=accumulation_dtype(x_val.dtype))
         y = np.asarray(y).astype(x_val.dtype, copy=False)
+    x_shape, x_dtype = x_val.shape, x_val.dtype
 
     def sum_backward(grad_out):
-        return (_as_grad(_unreduce(grad_out, axes, keepdim), x_val),)
+        return (_as_grad(_unreduce(grad_out, axes, keepdim), x_shape, x_dtype),)
 
     return record(sum, np.asarray(y), (x,), sum_backward)
 
@@ -117,7 +118,8 @@ def sum(x, dim=None, keepdim=False, dtype=None):
 def mean(x, dim=None, keepdim=False, dtype=None):
     """y = (1/n) * sum of x over `dim` ;  dL/dx = g~ / n broadcast back, n = entries averaged per output.
 
-    Integer inputs are an error unless `dtype` is a float (PyTorch's rule). Saves x's shape and n."""
+    Integer inputs are an error unless `dtype` is a float (PyTorch's rule).
+    Saves nothing (only x's shape, dtype and n)."""
     x_val = array_of(x)
     if dtype is not None:
         x_val = x_val.astype(dtype, copy=False)
@@ -130,11 +132,11 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     else:
         y = np.mean(x_val, axis=axes, keepdims=keepdim)
     y = np.asarray(y).astype(x_val.dtype, copy=False)
-    x_dtype = array_of(x).dtype
+    x_shape, x_dtype = x_val.shape, array_of(x).dtype
 
     def mean_backward(grad_out):
         grad = np.divide(_unreduce(grad_out, axes, keepdim), n, dtype=acc)  # n itself may exceed float16
-        return (np.broadcast_to(grad.astype(x_dtype, copy=False), x_val.shape),)
+        return (_as_grad(grad, x_shape, x_dtype),)
 
     return record(mean, np.asarray(y), (x,), mean_backward)
 
@@ -146,7 +148,7 @@ def prod(x, dim=None, keepdim=False, dtype=None):
     product of the others is built from exclusive cumulative products from both ends:
     one zero in a slice gives its position the product of the rest and the others 0;
     two or more zeros give the whole slice 0, and over all dims (dim=None) exactly 0 everywhere even
-    beside an inf or NaN, as PyTorch's shortcut does. Saves x and y."""
+    beside an inf or NaN, as PyTorch's shortcut does. Saves `x_val` (x) and `y`."""
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod: dim must be a single int or None (PyTorch's prod reduces one dim or all)")
     x_val = array_of(x)
@@ -248,15 +250,16 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """y = sum (x - mean)^2 / (n - c) over `dim`, c = correction (default 1; unbiased=False means 0)
 
     dL/dx = g~ * 2 (x - mean) / (n - c)   (the mean's own dependence on x cancels: sum (x - mean) = 0).
-    Saves x - mean."""
+    Saves `centered` (x - mean)."""
     dim, c = _correction(dim, unbiased, correction, "var")
     x_val, axes, centered, squares, dof = _centered(x, dim, c, "var")
     y = _squeeze(_divide(squares, float(dof)), axes, keepdim).astype(x_val.dtype, copy=False)
     scale = 2.0 / dof if dof > 0 else math.inf
+    x_dtype = x_val.dtype
 
     def var_backward(grad_out):
         with np.errstate(invalid="ignore"):
-            return ((scale * _unreduce(grad_out, axes, keepdim) * centered).astype(x_val.dtype, copy=False),)
+            return ((scale * _unreduce(grad_out, axes, keepdim) * centered).astype(x_dtype, copy=False),)
 
     return record(var, y, (x,), var_backward, saved=(x,))  # x - mean is a copy; x as PyTorch
 
@@ -265,19 +268,21 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """y = sqrt(var(x)) (see var for dim/unbiased/correction)
 
     dL/dx = g~ / (2 y) * 2 (x - mean) / (n - c) = g~ * (x - mean) / ((n - c) * y).
-    Where y = 0 (a constant slice) the gradient is 0, PyTorch's choice. Saves x - mean and y."""
+    Where y = 0 (a constant slice) the gradient is 0, PyTorch's choice.
+    Saves `centered` (x - mean) and `y_kept` (y with the reduced axes kept)."""
     dim, c = _correction(dim, unbiased, correction, "std")
     x_val, axes, centered, squares, dof = _centered(x, dim, c, "std")
     y_kept = np.sqrt(_divide(squares, float(dof)))
     scale = 2.0 / dof if dof > 0 else math.inf
+    x_dtype = x_val.dtype
 
     def std_backward(grad_out):
         g = _unreduce(grad_out, axes, keepdim)
         half = np.divide(g, 2 * y_kept, out=np.zeros(y_kept.shape, y_kept.dtype), where=y_kept != 0)
         with np.errstate(invalid="ignore"):
-            return ((scale * half * centered).astype(x_val.dtype, copy=False),)
+            return ((scale * half * centered).astype(x_dtype, copy=False),)
 
-    return record(std, _squeeze(y_kept, axes, keepdim).astype(x_val.dtype, copy=False), (x,), std_backward,
+    return record(std, _squeeze(y_kept, axes, keepdim).astype(x_dtype, copy=False), (x,), std_backward,
                   saved=(x, OUTPUT))
 
 
@@ -288,7 +293,8 @@ def max(x, dim=None, keepdim=False):
 
     Ties: the full reduction splits the gradient evenly (NaN counts as the maximum when y is NaN);
     with dim the index is the first occurrence, and only it gets the gradient (PyTorch's choices).
-    max(x, other_tensor) is the elementwise maximum. Saves x and y (or the indices)."""
+    max(x, other_tensor) is the elementwise maximum.
+    Saves `x_val` (x) and `y` without dim, `index` (the chosen positions) with dim."""
     if isinstance(dim, Tensor):
         from .elementwise import maximum
         return maximum(x, dim)
@@ -302,7 +308,8 @@ def min(x, dim=None, keepdim=False):
     min(x, dim): (values, indices) ;  dL/dx = g at the returned index along dim, 0 elsewhere.
 
     Ties as for max: split evenly without dim, first occurrence with dim.
-    min(x, other_tensor) is the elementwise minimum. Saves x and y (or the indices)."""
+    min(x, other_tensor) is the elementwise minimum.
+    Saves `x_val` (x) and `y` without dim, `index` (the chosen positions) with dim."""
     if isinstance(dim, Tensor):
         from .elementwise import minimum
         return minimum(x, dim)
@@ -329,16 +336,17 @@ def _extreme_dim(op, x, dim, keepdim, pick):
     x_val = array_of(x)
     axes = _one_axis(dim, np.ndim(x_val), op.__name__)
     if axes is None:  # 0-d input: the value itself, index 0
-        return MaxMin(record(op, np.array(x_val), (x,), lambda grad_out: (grad_out,)),
+        return MaxMin(record(op, np.array(x_val), (x,), _identity_backward),
                       Tensor._from_array(np.zeros((), _INT64)))
     axis = axes[0]
     if x_val.shape[axis] == 0:
         raise IndexError(f"{op.__name__}(): Expected reduction dim {dim} to have non-zero size.")
     index = pick(x_val, axis=axis, keepdims=True)
     values = np.take_along_axis(x_val, index, axis)
+    x_shape, x_dtype = x_val.shape, x_val.dtype
 
     def extreme_dim_backward(grad_out):
-        grad = np.zeros_like(x_val)
+        grad = np.zeros(x_shape, x_dtype)
         np.put_along_axis(grad, index, _unreduce(grad_out, axes, keepdim), axis)
         return (grad,)
 
@@ -346,17 +354,22 @@ def _extreme_dim(op, x, dim, keepdim, pick):
     return MaxMin(out, Tensor._from_array(_squeeze(index, axes, keepdim).astype(_INT64, copy=False)))
 
 
+def _identity_backward(grad_out):
+    return (grad_out,)
+
+
 def amax(x, dim=(), keepdim=False):
     """y = max of x over `dim` (default: all) ;  dL/dx = g~ / k on the k entries of each slice equal to y.
 
-    Ties split the gradient evenly (PyTorch's amax; max-with-dim picks one index instead). Saves x and y."""
+    Ties split the gradient evenly (PyTorch's amax; max-with-dim picks one index instead).
+    Saves `x_val` (x) and `y`."""
     return _amax_amin(amax, x, dim, keepdim, np.max)
 
 
 def amin(x, dim=(), keepdim=False):
     """y = min of x over `dim` (default: all) ;  dL/dx = g~ / k on the k entries of each slice equal to y.
 
-    Ties split the gradient evenly, as for amax. Saves x and y."""
+    Ties split the gradient evenly, as for amax. Saves `x_val` (x) and `y`."""
     return _amax_amin(amin, x, dim, keepdim, np.min)
 
 
@@ -377,8 +390,9 @@ def _amax_amin(op, x, dim, keepdim, reduce):
 def logsumexp(x, dim, keepdim=False):
     """y = log sum exp(x) over `dim`, computed as m + log sum exp(x - m) with m = max (no overflow)
 
-    dL/dx = g~ * exp(x - y) = g~ * softmax(x) over dim. Saves exp(x - m) and its sum (the softmax's parts).
-    An infinite m is replaced by 0 so that all -inf gives -inf (PyTorch's rule)."""
+    dL/dx = g~ * exp(x - y) = g~ * softmax(x) over dim. An infinite m is replaced by 0 so that all -inf
+    gives -inf (PyTorch's rule).
+    Saves `exps` (exp(x - m)) and `total` (their sum): the softmax's parts."""
     x_val = to_float(array_of(x))
     out_dtype = x_val.dtype
     x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)
@@ -408,7 +422,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     p = 0:       dL/dx = 0
     other p:     dL/dx = g~ * sign(x) |x|^(p-1) / y^(p-1)
     Where y = 0 the gradient is 0 (PyTorch's subgradient), and for p < 1 entries x = 0 get 0.
-    Saves x and y."""
+    Saves `saved_x` (x) unless p = 0, and `saved_y` (y) unless p is 0 or 1; |x| is recomputed."""
     if isinstance(p, str):
         if p != "fro":
             raise ValueError(f"norm: p={p!r} is not supported (use 'fro', a number or inf)")
@@ -434,25 +448,28 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     else:
         with np.errstate(divide="ignore"):
             y = np.add.reduce(abs_x ** p, axis=axes, keepdims=True) ** (1.0 / p)
-    x_dtype = array_of(x).dtype
+    x_shape, x_dtype = x_val.shape, array_of(x).dtype
+    saved_x = x_val if p != 0 else None
+    saved_y = y if p not in (0, 1) else None
 
     def norm_backward(grad_out):
         g = _unreduce(grad_out, axes, keepdim)
+        if p == 0:
+            return (np.zeros(x_shape, x_dtype),)
         if p == 2:
-            grad = x_val * _safe_divide(g, y)
+            grad = saved_x * _safe_divide(g, saved_y)
         elif p == 1:
-            grad = signum(x_val) * g
+            grad = signum(saved_x) * g
         elif abs(p) == math.inf:
-            mask = (abs_x == y) | np.isnan(abs_x)
-            grad = signum(x_val) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=y.dtype)) * mask)
-        elif p == 0:
-            grad = np.zeros_like(x_val)
+            abs_x = np.abs(saved_x)
+            mask = (abs_x == saved_y) | np.isnan(abs_x)
+            grad = signum(saved_x) * ((g / np.add.reduce(mask, axis=axes, keepdims=True, dtype=saved_y.dtype)) * mask)
         elif p < 1:
             with np.errstate(divide="ignore", invalid="ignore"):
-                scaled = np.where(x_val == 0, 0, np.sign(x_val) * abs_x ** (p - 1))
-            grad = scaled * g * y ** (1 - p)
+                scaled = np.where(saved_x == 0, 0, np.sign(saved_x) * np.abs(saved_x) ** (p - 1))
+            grad = scaled * g * saved_y ** (1 - p)
         else:
-            grad = np.sign(x_val) * abs_x ** (p - 1) * _safe_divide(g, y ** (p - 1))
+            grad = np.sign(saved_x) * np.abs(saved_x) ** (p - 1) * _safe_divide(g, saved_y ** (p - 1))
         return (grad.astype(x_dtype, copy=False),)
 
     return record(norm, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), norm_backward,

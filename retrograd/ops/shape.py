@@ -5,16 +5,16 @@ only moves, copies, selects or drops elements, so each VJP moves g back to
 where the element came from: a view's VJP is the inverse view, a copy's VJP
 sums the copies (expand, repeat, an index repeated in an integer array), and
 positions no output depends on get zero. The indexing ops (getitem, index_put,
-gather, scatter_add, index_select, masked_fill) live in `indexing.py` and are
-re-exported here.
+gather, scatter_add, index_select, masked_fill) live in `indexing.py`: import them from there.
 """
 import numpy as np
 
 from ..tensor import Tensor
 from .base import array_of, needs_grad, normalize_dims, record, record_multi, result_dtype, unbroadcast
-from .indexing import (  # noqa: F401  (re-exported: Tensor methods bind to shape.*)
-    _axis, _scatter_add, _slice_of, gather, getitem, index_put, index_select, masked_fill, scatter_add,
-)
+from .indexing import _axis, _scatter_add, _slice_of
+# Not this module's ops: still re-exported only because `_methods` and the package's __init__ (the lead's files)
+# bind them as shape.*; drop this line once they import them from `indexing`.
+from .indexing import gather, getitem, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 
 
 # ----- argument helpers -----------------------------------------------------------
@@ -35,7 +35,7 @@ def _view_of(op, x, x_val, y):
 def reshape(x, *shape):
     """y = x's elements (row-major order) in a new shape; one size may be -1 (inferred).
 
-    dL/dx = g reshaped to x's shape.  Saves only x's shape."""
+    dL/dx = g reshaped to x's shape.  Saves nothing (only x's shape)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, Tensor)):
         shape = tuple(shape[0])
     x_val = array_of(x)
@@ -48,14 +48,14 @@ def reshape(x, *shape):
 
 
 def reshape_as(x, other):
-    """y = x reshaped to other's shape ;  dL/dx = g reshaped to x's shape."""
+    """y = x reshaped to other's shape ;  dL/dx = g reshaped to x's shape.  Saves nothing."""
     return reshape(x, tuple(np.shape(array_of(other))))
 
 
 def flatten(x, start_dim=0, end_dim=-1):
     """y = x with dims start_dim..end_dim merged into one (a 0-d x becomes shape (1,)).
 
-    dL/dx = g reshaped to x's shape."""
+    dL/dx = g reshaped to x's shape.  Saves nothing."""
     x_val = array_of(x)
     shape = x_val.shape
     if x_val.ndim == 0:
@@ -70,7 +70,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 def squeeze(x, dim=None):
     """y = x without its size-1 dims (only those in `dim` if given; other dims in `dim` stay).
 
-    dL/dx = g reshaped to x's shape."""
+    dL/dx = g reshaped to x's shape.  Saves nothing."""
     x_val = array_of(x)
     dims = normalize_dims(dim, x_val.ndim, "squeeze")
     new_shape = tuple(n for i, n in enumerate(x_val.shape) if n != 1 or (dims is not None and i not in dims))
@@ -80,7 +80,7 @@ def squeeze(x, dim=None):
 def unsqueeze(x, dim):
     """y = x with a new size-1 dim at position `dim` (in [-x.ndim - 1, x.ndim]).
 
-    dL/dx = g reshaped to x's shape (the size-1 dim dropped)."""
+    dL/dx = g reshaped to x's shape (the size-1 dim dropped).  Saves nothing."""
     x_val = array_of(x)
     axis = _axis(dim, x_val.ndim + 1, "unsqueeze")
     return _view_of(unsqueeze, x, x_val, x_val.reshape(x_val.shape[:axis] + (1,) + x_val.shape[axis:]))
@@ -88,7 +88,7 @@ def unsqueeze(x, dim):
 
 # ----- permuting views --------------------------------------------------------------
 def transpose(x, dim0, dim1):
-    """y = x with dims dim0 and dim1 swapped ;  dL/dx = g with the same two dims swapped back."""
+    """y = x with dims dim0 and dim1 swapped ;  dL/dx = g with the same two dims swapped back.  Saves nothing."""
     x_val = array_of(x)
     a, b = _axis(dim0, x_val.ndim, "transpose"), _axis(dim1, x_val.ndim, "transpose")
     if a == b:
@@ -108,7 +108,7 @@ def t(x):
 def permute(x, *dims):
     """y = x with dims reordered: y.shape[i] = x.shape[dims[i]].
 
-    dL/dx = g permuted by the inverse permutation (argsort(dims))."""
+    dL/dx = g permuted by the inverse permutation (argsort(dims)).  Saves nothing."""
     x_val = array_of(x)
     ndim = x_val.ndim
     if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)):
@@ -124,7 +124,7 @@ def permute(x, *dims):
 def movedim(x, source, destination):
     """y = x with dims `source` moved to positions `destination` (ints or tuples).
 
-    dL/dx = g with the dims moved back from `destination` to `source`."""
+    dL/dx = g with the dims moved back from `destination` to `source`.  Saves nothing."""
     x_val = array_of(x)
     src = tuple(_axis(d, x_val.ndim, "movedim") for d in np.atleast_1d(source))
     dst = tuple(_axis(d, x_val.ndim, "movedim") for d in np.atleast_1d(destination))
@@ -137,7 +137,7 @@ def movedim(x, source, destination):
 def expand(x, *sizes):
     """y = x broadcast to `sizes` (-1 keeps a dim; new dims are added in front), a view.
 
-    dL/dx = g summed over the broadcast copies (`unbroadcast`)."""
+    dL/dx = g summed over the broadcast copies (`unbroadcast`).  Saves nothing."""
     x_val = array_of(x)
     sizes = _sizes(sizes)
     lead = len(sizes) - x_val.ndim
@@ -161,7 +161,7 @@ def expand(x, *sizes):
 
 
 def expand_as(x, other):
-    """y = x expanded to other's shape ;  dL/dx = g summed over the broadcast copies."""
+    """y = x expanded to other's shape ;  dL/dx = g summed over the broadcast copies.  Saves nothing."""
     return expand(x, tuple(np.shape(array_of(other))))
 
 
@@ -169,7 +169,7 @@ def repeat(x, *sizes):
     """y = x tiled sizes[i] times along dim i (x gets leading size-1 dims if sizes is longer).
 
     Along each dim, y viewed as (r_i, s_i) holds r_i copies of x's s_i entries, so
-    dL/dx = g reshaped to (r0, s0, r1, s1, ...) and summed over the r axes."""
+    dL/dx = g reshaped to (r0, s0, r1, s1, ...) and summed over the r axes.  Saves nothing."""
     x_val = array_of(x)
     sizes = _sizes(sizes)
     if len(sizes) < x_val.ndim:
@@ -198,16 +198,21 @@ def _joint_dtype(arrays):
     return dtype
 
 
-def _grads_to_inputs(tensors, pieces):
+def _wanted_dtypes(tensors):
+    """Each joined input's dtype where it needs a gradient, else None: all a join's VJP needs of them."""
+    return [array_of(t).dtype if needs_grad(t) else None for t in tensors]
+
+
+def _grads_to_inputs(dtypes, pieces):
     """One gradient piece per joined input, cast to the input's dtype; None where none is needed."""
-    return tuple((p if p.dtype == t.dtype else p.astype(t.dtype)) if needs_grad(t) else None
-                 for t, p in zip(tensors, pieces))
+    return tuple(None if dtype is None else p if p.dtype == dtype else p.astype(dtype)
+                 for dtype, p in zip(dtypes, pieces))
 
 
 def cat(tensors, dim=0):
     """y = the tensors joined along `dim` (PyTorch's type promotion; 1-D empty tensors are skipped).
 
-    dL/dx_k = the slice of g along `dim` where x_k was placed."""
+    dL/dx_k = the slice of g along `dim` where x_k was placed.  Saves nothing (sizes and dtypes)."""
     tensors = tuple(tensors)
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of tensors")
@@ -224,15 +229,16 @@ def cat(tensors, dim=0):
         raise RuntimeError(f"cat: tensors must have the same shape except in dimension {dim}, got shapes "
                            f"{[a.shape for a in arrays]}") from None
     sizes = [a.shape[axis] for a in joined]
+    dtypes = _wanted_dtypes(tensors)
 
     def cat_backward(grad_out):
         pieces = np.split(grad_out, np.cumsum(sizes[:-1]), axis=axis)
-        if keep is not None:
-            full = [np.zeros(0, a.dtype) for a in arrays]
+        if keep is not None:  # a skipped empty input gets an empty gradient
+            full = [np.zeros(0, dtype or grad_out.dtype) for dtype in dtypes]
             for i, p in zip(keep, pieces):
                 full[i] = p
             pieces = full
-        return _grads_to_inputs(tensors, pieces)
+        return _grads_to_inputs(dtypes, pieces)
 
     return record(cat, y, tensors, cat_backward)
 
@@ -240,7 +246,7 @@ def cat(tensors, dim=0):
 def stack(tensors, dim=0):
     """y = the tensors (all the same shape) stacked along a new dim `dim`.
 
-    dL/dx_k = g[..., k, ...], the k-th slice of g along `dim`."""
+    dL/dx_k = g[..., k, ...], the k-th slice of g along `dim`.  Saves nothing (dtypes)."""
     tensors = tuple(tensors)
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of tensors")
@@ -251,9 +257,10 @@ def stack(tensors, dim=0):
                                f"and {a.shape} at entry {k}")
     axis = _axis(dim, arrays[0].ndim + 1, "stack")
     y = np.stack(arrays, axis=axis, dtype=_joint_dtype(arrays))
+    dtypes = _wanted_dtypes(tensors)
 
     def stack_backward(grad_out):
-        return _grads_to_inputs(tensors, np.moveaxis(grad_out, axis, 0))
+        return _grads_to_inputs(dtypes, np.moveaxis(grad_out, axis, 0))
 
     return record(stack, y, tensors, stack_backward)
 
@@ -279,7 +286,7 @@ def _split_sizes(op, x, sizes, dim):
 
 def split(x, split_size_or_sections, dim=0):
     """y_k = consecutive pieces of x along `dim`: of size split_size (the last one smaller), or of the
-    listed sizes.  dL/dx = the g_k concatenated along `dim` (zeros for unused pieces)."""
+    listed sizes.  dL/dx = the g_k concatenated along `dim` (zeros for unused pieces).  Saves nothing."""
     x_val = array_of(x)
     n = x_val.shape[_axis(dim, x_val.ndim, "split")]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -298,7 +305,7 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """y_k = x split into pieces of size ceil(n / chunks) along `dim` (may give fewer than `chunks`).
 
-    dL/dx = the g_k concatenated along `dim` (zeros for unused pieces)."""
+    dL/dx = the g_k concatenated along `dim` (zeros for unused pieces).  Saves nothing."""
     if chunks <= 0:
         raise RuntimeError(f"chunk: number of chunks must be greater than 0, got {chunks}")
     x_val = array_of(x)
@@ -310,7 +317,9 @@ def chunk(x, chunks, dim=0):
 
 
 def unbind(x, dim=0):
-    """y_k = x[..., k, ...] along `dim`, the dim removed.  dL/dx = the g_k stacked along `dim`."""
+    """y_k = x[..., k, ...] along `dim`, the dim removed.  dL/dx = the g_k stacked along `dim`.
+
+    Saves nothing."""
     x_val = array_of(x)
     axis = _axis(dim, x_val.ndim, "unbind")
     moved = np.moveaxis(x_val, axis, 0)
@@ -326,7 +335,7 @@ def unbind(x, dim=0):
 def narrow(x, dim, start, length):
     """y = x[..., start:start + length, ...] along `dim` (a negative start counts from the end).
 
-    dL/dx = g placed at those positions, zeros elsewhere."""
+    dL/dx = g placed at those positions, zeros elsewhere.  Saves nothing."""
     x_val = array_of(x)
     axis = _axis(dim, x_val.ndim, "narrow")
     n = x_val.shape[axis]
@@ -338,7 +347,7 @@ def narrow(x, dim, start, length):
 
 
 def flip(x, dims):
-    """y = x reversed along `dims` ;  dL/dx = g reversed along the same dims."""
+    """y = x reversed along `dims` ;  dL/dx = g reversed along the same dims.  Saves nothing."""
     x_val = array_of(x)
     axes = normalize_dims(dims, x_val.ndim, "flip")
     return record(flip, np.flip(x_val, axes), (x,), lambda grad_out: (np.flip(grad_out, axes),))
@@ -347,7 +356,7 @@ def flip(x, dims):
 def roll(x, shifts, dims=None):
     """y = x rolled by `shifts` along `dims` (flattened and restored when dims is None).
 
-    dL/dx = g rolled by -shifts along the same dims."""
+    dL/dx = g rolled by -shifts along the same dims.  Saves nothing."""
     x_val = array_of(x)
     if dims is not None:
         dims = tuple(_axis(d, x_val.ndim, "roll") for d in np.atleast_1d(dims))
@@ -357,7 +366,9 @@ def roll(x, shifts, dims=None):
 
 
 def tril(x, diagonal=0):
-    """y = x with entries above the `diagonal`-th diagonal zeroed (last two dims) ;  dL/dx = tril(g)."""
+    """y = x with entries above the `diagonal`-th diagonal zeroed (last two dims) ;  dL/dx = tril(g).
+
+    Saves nothing."""
     x_val = array_of(x)
     if x_val.ndim < 2:
         raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got shape {x_val.shape}")
@@ -365,7 +376,9 @@ def tril(x, diagonal=0):
 
 
 def triu(x, diagonal=0):
-    """y = x with entries below the `diagonal`-th diagonal zeroed (last two dims) ;  dL/dx = triu(g)."""
+    """y = x with entries below the `diagonal`-th diagonal zeroed (last two dims) ;  dL/dx = triu(g).
+
+    Saves nothing."""
     x_val = array_of(x)
     if x_val.ndim < 2:
         raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got shape {x_val.shape}")
@@ -379,7 +392,8 @@ def pad(x, pad, mode="constant", value=0):
 
     constant: dL/dx = g's entries at the positions that hold x (zeros where x was cropped away).
     reflect/replicate/circular: y = x[src] per padded dim, so dL/dx = scatter-add of g onto src
-    (an edge entry copied k times gets k gradients)."""
+    (an edge entry copied k times gets k gradients).
+    Saves `sources` (reflect/replicate/circular: per padded dim, the source position of each output position)."""
     x_val = array_of(x)
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x_val.ndim:
@@ -413,6 +427,12 @@ def pad(x, pad, mode="constant", value=0):
             source = positions % n
         sources.append((axis, source))
 
+    return _pad_from_sources(x, x_val, sources)
+
+
+def _pad_from_sources(x, x_val, sources):
+    """'reflect'/'replicate'/'circular' pad: y = x[source] along each padded dim; the VJP scatter-adds g back.
+    (A function of its own because `pad`'s argument named pad, PyTorch's name, hides the op in its body.)"""
     def take_sources(a):
         for axis, source in sources:
             a = np.take(a, source, axis=axis)
@@ -453,7 +473,8 @@ def _pad_constant(x, x_val, pairs, value):
 def cast(x, dtype):
     """y = x converted to `dtype` (Tensor.to / float / double); x itself when the dtype is unchanged.
 
-    dL/dx = g converted back to x's dtype.  A cast to an integer or bool dtype is not differentiable."""
+    dL/dx = g converted back to x's dtype.  A cast to an integer or bool dtype is not differentiable.
+    Saves nothing."""
     dtype = np.dtype(dtype)
     x_val = array_of(x)
     if isinstance(x, Tensor) and x_val.dtype == dtype:
@@ -466,5 +487,5 @@ def cast(x, dtype):
 
 
 def clone(x):
-    """y = a copy of x ;  dL/dx = g."""
+    """y = a copy of x ;  dL/dx = g.  Saves nothing."""
     return record(clone, array_of(x).copy(), (x,), lambda grad_out: (grad_out,))

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ...ops import shape
+from ...ops import indexing, shape
 from ...tensor import Tensor, from_numpy, zeros
 
 
@@ -69,10 +69,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     else:
         order = np.argsort(-lengths, kind="stable")
         sorted_indices = from_numpy(order)
-        x = shape.index_select(x, 1, sorted_indices)
+        x = indexing.index_select(x, 1, sorted_indices)
         lengths = lengths[order]
     time_index, batch_index = _positions(lengths)
-    data = shape.getitem(x, (time_index, batch_index))
+    data = indexing.getitem(x, (time_index, batch_index))
     batch_sizes = from_numpy((np.arange(int(lengths.max()))[:, None] < lengths[None, :]).sum(axis=1))
     return PackedSequence(data, batch_sizes, sorted_indices)
 
@@ -84,13 +84,13 @@ def unpack_rows(packed, total_length=None):
     time_index, batch_index = _positions(lengths)
     data = packed.data
     padded = zeros(steps, len(lengths), *data.shape[1:], dtype=data.dtype)
-    return shape.index_put(padded, (time_index, batch_index), data), lengths
+    return indexing.index_put(padded, (time_index, batch_index), data), lengths
 
 
 def pack_rows(padded, like):
     """Pack a padded time-major batch (in the packed order) with the layout of the PackedSequence `like`."""
     time_index, batch_index = _positions(like.lengths)
-    return PackedSequence(shape.getitem(padded, (time_index, batch_index)), like.batch_sizes, like.sorted_indices,
+    return PackedSequence(indexing.getitem(padded, (time_index, batch_index)), like.batch_sizes, like.sorted_indices,
                           like.unsorted_indices)
 
 
@@ -104,10 +104,10 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     padded, _ = unpack_rows(sequence, total_length)
     if padding_value:
         mask = np.arange(padded.shape[0])[:, None] >= lengths[None, :]
-        padded = shape.masked_fill(padded, from_numpy(mask.reshape(mask.shape + (1,) * (padded.ndim - 2))),
+        padded = indexing.masked_fill(padded, from_numpy(mask.reshape(mask.shape + (1,) * (padded.ndim - 2))),
                                    padding_value)
     if sequence.unsorted_indices is not None:
-        padded = shape.index_select(padded, 1, sequence.unsorted_indices)
+        padded = indexing.index_select(padded, 1, sequence.unsorted_indices)
         lengths = lengths[np.asarray(sequence.unsorted_indices.array)]
     if batch_first:
         padded = shape.transpose(padded, 0, 1)

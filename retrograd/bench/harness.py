@@ -46,10 +46,9 @@ class BenchError(RuntimeError):
     """A benchmark subprocess failed."""
 
 
-def _repo_root():
-    """The directory holding the retrograd package (a source checkout's root), found without importing it."""
-    spec = importlib.util.find_spec("retrograd")
-    return Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
+def _package_parent():
+    """The directory holding the retrograd package this process imported (site-packages, or a source tree)."""
+    return Path(wl.rg.__file__).resolve().parents[1]
 
 
 def find_torch_ref(path=None):
@@ -75,14 +74,12 @@ def steps_for(name, steps=None, warmup=None):
 
 
 def _environment(threads):
-    """The subprocesses' environment: the thread counts, and this retrograd first on the path when it is a
-    source checkout (so the child times the code the parent imported, installed or not)."""
+    """The subprocesses' environment: the thread counts, and the retrograd this process imported first on the
+    path, so that the child (workloads.py run as a script, from inside the package) times the same code."""
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
-    root = _repo_root()
-    if root is not None and (root / "pyproject.toml").is_file():
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_package_parent()), env.get("PYTHONPATH")]))
     return env
 
 

@@ -7,26 +7,24 @@ docstring and WORKLOADS, copied below): the same data pools
 PyTorch's named_parameters() order, cast to --dtype), the same
 hyper-parameters, so both libraries end on the same final_loss up to rounding.
 
-    python3 workloads.py --list
-    python3 workloads.py --workload mlp [--steps 200] [--warmup 20] [--threads 2]
-                         [--dtype float32|float64] [--json]
+    python -m retrograd.bench.workloads --list
+    python -m retrograd.bench.workloads --workload mlp [--steps 200] [--warmup 20] [--threads 2]
+                                        [--dtype float32|float64] [--json]
 
 The command line and the printed fields are torch_workloads.py's, with lib
-"retrograd". A workload is a small function registered with the retrograd
-names it needs; `missing(name)` says which of those this build of retrograd
-lacks, and `build(name, dtype)` raises WorkloadUnavailable naming them instead
-of failing half-way. retrograd is imported when a workload is built, never when
-this module is imported, so the list and the harness work on any build.
+"retrograd". `build(name, dtype)` gives a workload's step: MODELS holds the
+training workloads' models, `ops_step` and `gemm_bound_step` the others.
+--threads reaches BLAS only when the file runs as a script (`retrograd bench`
+runs it so, and sets the thread variables itself): with -m, retrograd and
+numpy are imported before the command line is read.
 """
 import argparse
-import importlib
 import json
 import math
 import os
 import statistics
 import sys
 import time
-import types
 
 WORKLOADS = {  # the spec, copied verbatim from torch_workloads.py
     "mlp": "x (128, 784), 10 classes; Linear 784-256-256-10, ReLU; SGD lr 0.1 momentum 0.9",
@@ -87,81 +85,11 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 
-class WorkloadUnavailable(RuntimeError):
-    """This build of retrograd lacks something a workload needs."""
-
-
-# ----- the registry ---------------------------------------------------------------------------------
-REGISTRY = {}  # name -> (builder, names of the retrograd features it needs)
-
-CORE = ("retrograd.from_numpy", "retrograd.tanh", "retrograd.Tensor.backward")
-MODEL = ("retrograd.from_numpy", "retrograd.nn.Module", "retrograd.nn.Linear", "retrograd.nn.Sequential",
-         "retrograd.nn.functional.cross_entropy", "retrograd.nn.Module.named_parameters",
-         "retrograd.nn.Module.get_submodule", "retrograd.nn.Module.to")
-TRAINING = MODEL + ("retrograd.optim.SGD",)
-RECURRENT_NEEDS = MODEL + ("retrograd.nn.Embedding", "retrograd.optim.Adam", "retrograd.nn.utils.clip_grad_norm_")
-
-
-def workload(name, needs=()):
-    """Register `builder(dtype) -> (step, params, lib)` as the workload `name`."""
-    def register(builder):
-        REGISTRY[name] = (builder, tuple(needs))
-        return builder
-    return register
-
-
-def _lookup(dotted):
-    """Find 'retrograd.nn.Linear' and the like, importing submodules as needed. None when found, else
-    (the shortest missing prefix, such as 'retrograd.optim', and why)."""
-    parts = dotted.split(".")
-    try:
-        found = importlib.import_module(parts[0])
-    except ImportError as error:
-        return parts[0], f"{type(error).__name__}: {error}"
-    for i, part in enumerate(parts[1:], start=2):
-        name = ".".join(parts[:i])
-        if hasattr(found, part):
-            found = getattr(found, part)
-        elif isinstance(found, types.ModuleType):
-            try:
-                found = importlib.import_module(name)
-            except ImportError as error:  # absent, or present but failing to import
-                return name, f"{type(error).__name__}: {error}"
-        else:
-            return name, f"{parts[i - 2]} has no attribute {part!r}"
-    return None
-
-
-def missing(name):
-    """What workload `name` needs that this build of retrograd lacks, {missing name: why}; empty when it can
-    run. A module that fails to import is named once, not once per feature taken from it."""
-    gaps = {}
-    for dotted in REGISTRY[name][1]:
-        gap = _lookup(dotted)
-        if gap is not None:
-            gaps.setdefault(*gap)
-    return gaps
-
-
-def available(name):
-    return not missing(name)
-
-
-def build(name, dtype="float32"):
-    """The workload's (step, params, lib): step(x, y) runs one step and returns its loss (or None)."""
-    if name not in REGISTRY:
-        raise KeyError(f"unknown workload {name!r}; known: {', '.join(REGISTRY)}")
-    builder, _ = REGISTRY[name]
-    gaps = missing(name)
-    area = "retrograd.nn" if name not in OPS | {"gemm_bound_mlp"} else "retrograd"
-    if gaps:
-        first = next(iter(gaps.values()))
-        raise WorkloadUnavailable(f"workload {name} needs {area} (not yet available): missing {', '.join(gaps)} "
-                                  f"(first error: {first})")
-    try:
-        return builder(np.dtype(dtype))
-    except (ImportError, AttributeError) as error:  # at build time only: a step's own errors surface as they are
-        raise WorkloadUnavailable(f"workload {name} needs {area} (not yet available): {error}") from error
+import retrograd as rg  # noqa: E402
+import retrograd.nn.functional as F  # noqa: E402
+import retrograd.optim as optim  # noqa: E402
+from retrograd import nn  # noqa: E402
+from retrograd.nn.utils import clip_grad_norm_  # noqa: E402
 
 
 # ----- data and parameters, per the spec --------------------------------------------------------------
@@ -179,8 +107,6 @@ def make_data(name, dtype):
 
 def as_retrograd_batches(name, batches):
     """numpy batches -> what the workload's step takes, converted once, outside the timed steps."""
-    import retrograd as rg
-
     if name == "gemm_bound_mlp":
         return batches
     if name in OPS:
@@ -191,13 +117,10 @@ def as_retrograd_batches(name, batches):
 def init_parameters(model, dtype):
     """torch_workloads.init_parameters with numpy: PyTorch's default distributions from default_rng(1), in
     named_parameters() order, written into each parameter's array."""
-    import retrograd.nn as nn
-
-    embedding = getattr(nn, "Embedding", ())  # isinstance(layer, ()) is False: feed-forward models need no Embedding
     rng = np.random.default_rng(1)
     for name, p in model.named_parameters():
         layer = model.get_submodule(name.rpartition(".")[0])
-        if isinstance(layer, embedding):
+        if isinstance(layer, nn.Embedding):
             value = rng.standard_normal(p.array.shape)
         else:
             hidden = getattr(layer, "hidden_size", None)  # only the recurrent layers have one here
@@ -206,12 +129,57 @@ def init_parameters(model, dtype):
         p.array[...] = value.astype(dtype)
 
 
-def training_step(name, model, dtype):
-    """torch_workloads.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
-    import retrograd.nn.functional as F
-    import retrograd.optim as optim
-    from retrograd.nn.utils import clip_grad_norm_
+# ----- the models of the training workloads (torch_workloads.build_model) --------------------------------
+class ResMLP(nn.Module):
+    def __init__(self, width=256, blocks=8):
+        super().__init__()
+        self.proj = nn.Linear(784, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)) for _ in range(blocks)
+        )
+        self.head = nn.Linear(width, 10)
 
+    def forward(self, x):
+        x = self.proj(x)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x)
+
+
+class CharRNN(nn.Module):
+    """torch_workloads.CharRNN: Embedding, the recurrent layer, Linear at every step; stateful (state detached)."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, rnn.input_size)
+        self.rnn = rnn
+        self.head = nn.Linear(rnn.hidden_size, VOCAB)
+        self.state = None
+
+    def forward(self, tokens):
+        out, state = self.rnn(self.embed(tokens), self.state)
+        self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        return self.head(out).reshape(-1, VOCAB)  # (batch * time, VOCAB), batch-major like the targets
+
+
+MODELS = {  # name -> a function building the workload's model
+    "mlp": lambda: nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)),
+    "mlp_tiny": lambda: nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10)),
+    "cnn": lambda: nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    ),
+    "resmlp": ResMLP,
+    "lstm": lambda: CharRNN(nn.LSTM(64, 256, batch_first=True)),
+    "gru": lambda: CharRNN(nn.GRU(64, 256, batch_first=True)),
+    "rnn": lambda: CharRNN(nn.RNN(64, 128, batch_first=True)),
+}
+
+
+def training_step(name, dtype):
+    """torch_workloads.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
+    model = MODELS[name]()
     model.to(dtype)
     init_parameters(model, dtype)
     params = list(model.parameters())
@@ -233,98 +201,10 @@ def training_step(name, model, dtype):
     return step, sum(p.array.size for p in params), "retrograd"
 
 
-# ----- the workloads ----------------------------------------------------------------------------------
-@workload("mlp", needs=TRAINING + ("retrograd.nn.ReLU",))
-def mlp(dtype):
-    from retrograd import nn
-
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
-    return training_step("mlp", model, dtype)
-
-
-@workload("mlp_tiny", needs=TRAINING + ("retrograd.nn.Sigmoid",))
-def mlp_tiny(dtype):
-    from retrograd import nn
-
-    return training_step("mlp_tiny", nn.Sequential(nn.Linear(64, 32), nn.Sigmoid(), nn.Linear(32, 10)), dtype)
-
-
-@workload("cnn", needs=TRAINING + ("retrograd.nn.ReLU", "retrograd.nn.Conv2d", "retrograd.nn.MaxPool2d",
-                                   "retrograd.nn.Flatten"))
-def cnn(dtype):
-    from retrograd import nn
-
-    model = nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
-    )
-    return training_step("cnn", model, dtype)
-
-
-@workload("resmlp", needs=TRAINING + ("retrograd.nn.ReLU", "retrograd.nn.ModuleList"))
-def resmlp(dtype):
-    from retrograd import nn
-
-    class ResMLP(nn.Module):
-        def __init__(self, width=256, blocks=8):
-            super().__init__()
-            self.proj = nn.Linear(784, width)
-            self.blocks = nn.ModuleList(
-                nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)) for _ in range(blocks)
-            )
-            self.head = nn.Linear(width, 10)
-
-        def forward(self, x):
-            x = self.proj(x)
-            for block in self.blocks:
-                x = x + block(x)
-            return self.head(x)
-
-    return training_step("resmlp", ResMLP(), dtype)
-
-
-def char_rnn(name, dtype):
-    """torch_workloads.CharRNN: Embedding, the recurrent layer, Linear at every step; stateful (state detached)."""
-    from retrograd import nn
-
-    class CharRNN(nn.Module):
-        def __init__(self, rnn):
-            super().__init__()
-            self.embed = nn.Embedding(VOCAB, rnn.input_size)
-            self.rnn = rnn
-            self.head = nn.Linear(rnn.hidden_size, VOCAB)
-            self.state = None
-
-        def forward(self, tokens):
-            out, state = self.rnn(self.embed(tokens), self.state)
-            self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-            return self.head(out).reshape(-1, VOCAB)  # (batch * time, VOCAB), batch-major like the targets
-
-    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[name]
-    return training_step(name, CharRNN(layer(64, 128 if name == "rnn" else 256, batch_first=True)), dtype)
-
-
-@workload("lstm", needs=RECURRENT_NEEDS + ("retrograd.nn.LSTM",))
-def lstm(dtype):
-    return char_rnn("lstm", dtype)
-
-
-@workload("gru", needs=RECURRENT_NEEDS + ("retrograd.nn.GRU",))
-def gru(dtype):
-    return char_rnn("gru", dtype)
-
-
-@workload("rnn", needs=RECURRENT_NEEDS + ("retrograd.nn.RNN",))
-def rnn(dtype):
-    return char_rnn("rnn", dtype)
-
-
+# ----- the ops chains and the GEMM floor ----------------------------------------------------------------
 def ops_step(name, dtype):
     """The ops_* chain in retrograd, op for op as torch_workloads.ops_step: 10 blocks of a GEMM and elementwise
     ops, then backward. Measures per-op and tape overhead (ops_small) or GEMM throughput (ops_large)."""
-    import retrograd as rg
-
     n = INPUT_SHAPES[name][1]
     w = rg.from_numpy(np.random.default_rng(1).uniform(-(n**-0.5), n**-0.5, (n, n)).astype(dtype))
     w.requires_grad_(True)
@@ -342,18 +222,7 @@ def ops_step(name, dtype):
     return step, n * n, "retrograd"
 
 
-@workload("ops_small", needs=CORE)
-def ops_small(dtype):
-    return ops_step("ops_small", dtype)
-
-
-@workload("ops_large", needs=CORE)
-def ops_large(dtype):
-    return ops_step("ops_large", dtype)
-
-
-@workload("gemm_bound_mlp")
-def gemm_bound_mlp(dtype):
+def gemm_bound_step(dtype):
     """torch_workloads.gemm_bound_step, verbatim: the GEMMs of an mlp step on mlp's shapes, nothing else."""
     rng = np.random.default_rng(1)
     w1, w2, w3 = (rng.uniform(-0.05, 0.05, shape).astype(dtype) for shape in [(256, 784), (256, 256), (10, 256)])
@@ -370,7 +239,19 @@ def gemm_bound_mlp(dtype):
     return step, None, "numpy-gemm"
 
 
-assert set(REGISTRY) == set(WORKLOADS), "every workload of the spec has a retrograd builder"
+def build(name, dtype="float32"):
+    """The workload's (step, params, lib): step(x, y) runs one step and returns its loss (or None)."""
+    if name not in WORKLOADS:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}")
+    dtype = np.dtype(dtype)
+    if name in OPS:
+        return ops_step(name, dtype)
+    if name == "gemm_bound_mlp":
+        return gemm_bound_step(dtype)
+    return training_step(name, dtype)
+
+
+assert set(MODELS) | OPS | {"gemm_bound_mlp"} == set(WORKLOADS), "every workload of the spec has a retrograd step"
 
 
 # ----- timing -----------------------------------------------------------------------------------------
@@ -417,11 +298,7 @@ def main(args=None):
     if args.list:
         print("\n".join(WORKLOADS))
         return 0
-    try:
-        result = run(args.workload, args.steps, args.warmup, args.threads, args.dtype)
-    except WorkloadUnavailable as error:
-        print(error, file=sys.stderr)
-        return 3
+    result = run(args.workload, args.steps, args.warmup, args.threads, args.dtype)
     if args.json:
         print(json.dumps(result))
     else:
