@@ -2,46 +2,18 @@
 
 A Tensor holds its values in `.array` (a NumPy ndarray, retrograd's name for
 the storage). `.data` is, as in PyTorch, a Tensor sharing that storage but
-detached from the tape. Methods and operators delegate to the ops in
-`retrograd.ops`; this module holds no calculus.
+detached from the tape. This module holds no calculus and imports nothing of
+retrograd but the dtypes: the autograd engine and the ops are built on Tensor.
+So its math methods and operators (`x.exp()`, `x + y`, `x.add_(y)`, `x[i] = v`,
+`x.backward()`) are the ops of the same name, bound to Tensor in one table:
+`retrograd/ops/methods.py`.
 """
-import builtins
 import numbers
-import sys
+import weakref
 
 import numpy as np
 
-
-float16 = half = np.dtype("float16")
-float32 = float = np.dtype("float32")
-float64 = double = np.dtype("float64")
-int8 = np.dtype("int8")
-uint8 = np.dtype("uint8")
-int16 = short = np.dtype("int16")
-int32 = int = np.dtype("int32")
-int64 = long = np.dtype("int64")
-bool = np.dtype("bool")  # noqa: A001 - PyTorch's name
-
-# this module re-binds float, int and bool to dtypes (PyTorch's names); keep the builtins at hand
-_builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
-
-_default_dtype = [float32]
-
-
-def set_default_dtype(dtype):
-    """Set the dtype that Python floats and float factories produce (float32 or float64)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got {dtype}")
-    _default_dtype[0] = dtype
-
-
-def get_default_dtype():
-    return _default_dtype[0]
-
-
-def _as_dtype(dtype):
-    return None if dtype is None else np.dtype(dtype)
+from .dtypes import _default_dtype, as_dtype, bool_, float16, float32, float64, int32, int64
 
 
 def _infer_array(data, dtype=None):
@@ -91,7 +63,7 @@ class VersionCounter:
     An op that saves a tensor for its backward records the count; backward refuses the saved
     tensor if the count moved (`autograd.engine.check_saved_versions`). `shared` says a view or a
     detached alias holds this counter too; `stale_reason` is set when such an alias can no longer
-    see the tensor's values (see `_methods._inplace`), so using it raises instead of computing
+    see the tensor's values (see `ops.inplace.hold_result`), so using it raises instead of computing
     with old values."""
 
     # Class attributes are the starting values: making a counter runs no Python code, and most
@@ -110,7 +82,7 @@ class Tensor:
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self.array = _infer_array(data, _as_dtype(dtype))
+        self.array = _infer_array(data, as_dtype(dtype))
         self.grad_fn = None
         self._requires_grad = False
         self._output_nr = 0
@@ -180,7 +152,7 @@ class Tensor:
             )
         if value and self.array.dtype.kind not in "fc":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self.dtype}")
-        self._requires_grad = _builtin_bool(value)
+        self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -202,12 +174,6 @@ class Tensor:
             raise RuntimeError(f"assigned grad has data of a different size: {value.shape} vs {self.shape}")
         self._grad = value
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) * gradient into `.grad` of every leaf that requires grad."""
-        from .autograd.functional import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
-
     def register_hook(self, hook):
         """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self._requires_grad:
@@ -225,8 +191,6 @@ class Tensor:
         if self.grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True
-        import weakref
-
         ref = weakref.ref(self)
 
         def store_grad(grad):
@@ -292,10 +256,6 @@ class Tensor:
     def device(self):
         return "cpu"
 
-    @property
-    def is_floating_point_type(self):
-        return self.array.dtype.kind == "f"
-
     def is_floating_point(self):
         return self.array.dtype.kind == "f"
 
@@ -321,20 +281,20 @@ class Tensor:
         return self.array.tolist()
 
     def __float__(self):
-        return _builtin_float(self.item())
+        return float(self.item())
 
     def __int__(self):
-        return _builtin_int(self.item())
+        return int(self.item())
 
     def __index__(self):
         if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return _builtin_int(self.item())
+        return int(self.item())
 
     def __bool__(self):
         if self.array.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.array.size} values is ambiguous")
-        return _builtin_bool(self.array.item())
+        return bool(self.array.item())
 
     def __hash__(self):
         return id(self)
@@ -347,7 +307,7 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.array.dtype not in (_default_dtype[0], int64, bool):
+        if self.array.dtype not in (_default_dtype[0], int64, bool_):
             extras.append(f"dtype={self.array.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name}>")
@@ -368,11 +328,6 @@ class Tensor:
                 dtype = arg
         return self if dtype is None else self.type(dtype)
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"retrograd.{self.array.dtype}"
-        return _ops().shape.cast(self, np.dtype(dtype))
-
     def float(self):
         return self.type(float32)
 
@@ -389,16 +344,13 @@ class Tensor:
         return self.type(int32)
 
     def bool(self):
-        return self.type(bool)
+        return self.type(bool_)
 
     def cpu(self):
         return self
 
     def contiguous(self):
         return self
-
-    def clone(self):
-        return _ops().shape.clone(self)
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
@@ -413,12 +365,6 @@ class Tensor:
         return full(size, fill_value, dtype=dtype or self.dtype)
 
 
-def _ops():
-    from . import ops
-
-    return ops
-
-
 class Size(tuple):
     """A tensor's shape: a tuple, printed like PyTorch's torch.Size."""
 
@@ -426,7 +372,7 @@ class Size(tuple):
         return f"retrograd.Size({list(self)})"
 
     def numel(self):
-        return _builtin_int(np.prod(self, dtype=np.int64))
+        return int(np.prod(self, dtype=np.int64))
 
 
 class _RemovableHandle:
@@ -447,7 +393,7 @@ def is_tensor(obj):
 # ----- creation functions ---------------------------------------------------
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new leaf tensor holding a copy of `data` (PyTorch's dtype inference: floats -> float32)."""
-    array = _infer_array(data, _as_dtype(dtype))
+    array = _infer_array(data, as_dtype(dtype))
     if isinstance(data, (np.ndarray, Tensor)) and array is (data.array if isinstance(data, Tensor) else data):
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)
@@ -457,7 +403,7 @@ def as_tensor(data, dtype=None):
     """Like `tensor` but shares memory with an ndarray of the right dtype."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    return Tensor(_infer_array(data, _as_dtype(dtype)))
+    return Tensor(_infer_array(data, as_dtype(dtype)))
 
 
 def from_numpy(array):
@@ -471,7 +417,7 @@ def _size(size):
     for n in size:
         if not isinstance(n, (numbers.Integral,)) or n < 0:
             raise ValueError(f"sizes must be non-negative integers, got {size}")
-    return tuple(_builtin_int(n) for n in size)
+    return tuple(int(n) for n in size)
 
 
 def _factory(array, requires_grad):
@@ -482,21 +428,21 @@ def _factory(array, requires_grad):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _factory(np.zeros(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(np.zeros(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _factory(np.ones(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(np.ones(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _factory(np.empty(_size(size), _as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(np.empty(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = _infer_array(fill_value).dtype
-    return _factory(np.full(_size((size,)), fill_value, dtype=_as_dtype(dtype)), requires_grad)
+    return _factory(np.full(_size((size,)), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -520,7 +466,7 @@ def _dtype_of(t):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
-    return _factory(np.eye(n, m, dtype=_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(np.eye(n, m, dtype=as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
@@ -536,7 +482,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _factory(np.linspace(start, end, steps).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(np.linspace(start, end, steps).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 # ----- random numbers -------------------------------------------------------
@@ -563,24 +509,24 @@ def set_rng_state(state):
 
 def randn(*size, dtype=None, requires_grad=False, generator=None):
     rng = generator or _rng[0]
-    return _factory(rng.standard_normal(_size(size)).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(rng.standard_normal(_size(size)).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False, generator=None):
     rng = generator or _rng[0]
-    return _factory(rng.random(_size(size)).astype(_as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    return _factory(rng.random(_size(size)).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None):
     if high is None:
         low, high = 0, low
     rng = generator or _rng[0]
-    return Tensor._from_array(rng.integers(low, high, size=tuple(size)).astype(_as_dtype(dtype) or int64))
+    return Tensor._from_array(rng.integers(low, high, size=tuple(size)).astype(as_dtype(dtype) or int64))
 
 
 def randperm(n, dtype=None, generator=None):
     rng = generator or _rng[0]
-    return Tensor._from_array(rng.permutation(n).astype(_as_dtype(dtype) or int64))
+    return Tensor._from_array(rng.permutation(n).astype(as_dtype(dtype) or int64))
 
 
 def randn_like(t, dtype=None, requires_grad=False):

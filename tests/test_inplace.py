@@ -345,7 +345,7 @@ def test_custom_function_refuses_a_changed_saved_tensor():
 def test_a_view_of_a_tensor_changed_by_a_recorded_in_place_op_refuses_to_be_used():
     """PyTorch writes a recorded in-place op through to the tensor's views; retrograd gives the tensor a new
     array, so its views keep the old values. Using such a stale view raises a clear error instead of computing
-    with values PyTorch would not have (documented in `_methods._rebind`)."""
+    with values PyTorch would not have (documented in `ops.inplace._rebind`)."""
     x = leaf(rg)
     h = x * 2
     view = h[:2]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import retrograd as rg
 from helpers import assert_parity, numerical_check
+from retrograd.ops import indexing as I
 from retrograd.ops import shape as S
 
 rng = np.random.default_rng(0)
@@ -84,24 +85,24 @@ CASES = [
     ("getitem_mask", lambda x, m: x[m], lambda x, m: x[m], [arr(3, 4), MASK]),
     ("getitem_mask_rows", lambda x, m: x[m, 1:], lambda x, m: x[m, 1:], [arr(3, 4), MASK[:, 0].copy()]),
     ("getitem_0d_tensor", lambda x, i: x[i], lambda x, i: x[i], [arr(3, 2), np.array(1)]),
-    ("index_put_basic", lambda x, v: S.index_put(x, (slice(None), 1), v), None, [arr(3, 4), arr(3)]),
-    ("index_put_broadcast", lambda x, v: S.index_put(x, (slice(0, 2),), v), None, [arr(3, 4), arr(1, 4)]),
-    ("index_put_repeats", lambda x, v: S.index_put(x, [0, 2, 0], v), None, [arr(3, 2), arr(2)]),
-    ("index_put_mask", lambda x, v, m: S.index_put(x, m, v), None, [arr(3, 4), arr(1), MASK]),
-    ("gather", lambda x, i: S.gather(x, 1, i), lambda x, i: torch.gather(x, 1, i),
+    ("index_put_basic", lambda x, v: I.index_put(x, (slice(None), 1), v), None, [arr(3, 4), arr(3)]),
+    ("index_put_broadcast", lambda x, v: I.index_put(x, (slice(0, 2),), v), None, [arr(3, 4), arr(1, 4)]),
+    ("index_put_repeats", lambda x, v: I.index_put(x, [0, 2, 0], v), None, [arr(3, 2), arr(2)]),
+    ("index_put_mask", lambda x, v, m: I.index_put(x, m, v), None, [arr(3, 4), arr(1), MASK]),
+    ("gather", lambda x, i: I.gather(x, 1, i), lambda x, i: torch.gather(x, 1, i),
      [arr(3, 4), np.array([[3, 3, 0], [1, 1, 1], [2, 0, 2]])]),
-    ("gather_dim0_smaller_index", lambda x, i: S.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
+    ("gather_dim0_smaller_index", lambda x, i: I.gather(x, 0, i), lambda x, i: torch.gather(x, 0, i),
      [arr(3, 4), np.array([[2, 2], [0, 2]])]),
-    ("scatter_add", lambda x, i, s: S.scatter_add(x, 1, i, s), lambda x, i, s: torch.scatter_add(x, 1, i, s),
+    ("scatter_add", lambda x, i, s: I.scatter_add(x, 1, i, s), lambda x, i, s: torch.scatter_add(x, 1, i, s),
      [arr(3, 4), np.array([[3, 3, 0], [1, 1, 1]]), arr(2, 3)]),
-    ("index_select", lambda x, i: S.index_select(x, 0, i), lambda x, i: torch.index_select(x, 0, i),
+    ("index_select", lambda x, i: I.index_select(x, 0, i), lambda x, i: torch.index_select(x, 0, i),
      [arr(3, 2), IDX]),
-    ("index_select_neg_dim", lambda x, i: S.index_select(x, -1, i), lambda x, i: torch.index_select(x, -1, i),
+    ("index_select_neg_dim", lambda x, i: I.index_select(x, -1, i), lambda x, i: torch.index_select(x, -1, i),
      [arr(2, 3), IDX]),
-    ("masked_fill", lambda x, m: S.masked_fill(x, m, -1.5), lambda x, m: x.masked_fill(m, -1.5), [arr(3, 4), MASK]),
-    ("masked_fill_broadcast_mask", lambda x, m: S.masked_fill(x, m, 0.0), lambda x, m: x.masked_fill(m, 0.0),
+    ("masked_fill", lambda x, m: I.masked_fill(x, m, -1.5), lambda x, m: x.masked_fill(m, -1.5), [arr(3, 4), MASK]),
+    ("masked_fill_broadcast_mask", lambda x, m: I.masked_fill(x, m, 0.0), lambda x, m: x.masked_fill(m, 0.0),
      [arr(2, 3, 4), MASK[0].copy()]),
-    ("masked_fill_tensor_value", lambda x, m, v: S.masked_fill(x, m, v), lambda x, m, v: x.masked_fill(m, v),
+    ("masked_fill_tensor_value", lambda x, m, v: I.masked_fill(x, m, v), lambda x, m, v: x.masked_fill(m, v),
      [arr(3, 4), MASK, np.array(0.7)]),
     ("pad_constant", lambda x: S.pad(x, (1, 2), value=0.5), lambda x: F.pad(x, (1, 2), value=0.5), [arr(2, 3)]),
     ("pad_two_dims", lambda x: S.pad(x, (1, 0, 0, 2)), lambda x: F.pad(x, (1, 0, 0, 2)), [arr(2, 3)]),
@@ -227,8 +228,8 @@ def test_repeated_indices_accumulate():
     idx = np.array([[1, 1, 1, 1], [1, 1, 0, 0]])
     for rg_fn, torch_fn in [(lambda t, i: t[i], lambda t, i: t[i]),
                             (lambda t, i: t[:, i], lambda t, i: t[:, i]),
-                            (lambda t, i: S.index_select(t, 1, i[0]), lambda t, i: torch.index_select(t, 1, i[0])),
-                            (lambda t, i: S.gather(t, 0, i), lambda t, i: torch.gather(t, 0, i))]:
+                            (lambda t, i: I.index_select(t, 1, i[0]), lambda t, i: torch.index_select(t, 1, i[0])),
+                            (lambda t, i: I.gather(t, 0, i), lambda t, i: torch.gather(t, 0, i))]:
         assert_parity(rg_fn, torch_fn, x, idx)
     t = rg.tensor(x, requires_grad=True)
     t[[1, 1, 1]].sum().backward()
@@ -256,7 +257,7 @@ def test_mask_from_comparison_and_uint8_mask():
 def test_masked_fill_value_gets_gradient_and_keeps_dtype():
     x = rg.tensor(arr(3, 4).astype(np.float32), requires_grad=True)
     v = rg.tensor(np.array(2.0), requires_grad=True)  # float64 value: the result keeps x's float32
-    y = S.masked_fill(x, rg.tensor(MASK), v)
+    y = I.masked_fill(x, rg.tensor(MASK), v)
     assert y.dtype == np.float32
     (y * 3).sum().backward()
     assert v.grad.shape == () and v.grad.dtype == np.float64 and v.grad.item() == 3 * MASK.sum()
@@ -282,7 +283,7 @@ def test_setitem_on_non_leaf_uses_index_put():
 def test_float32_stays_float32():
     x = rg.randn(2, 3, requires_grad=True)
     outs = [S.reshape(x, 3, 2), S.transpose(x, 0, 1), S.expand(x[None], 4, 2, 3), S.repeat(x, 2, 1),
-            S.cat([x, x]), S.stack([x, x]), x[[0, 0]], S.pad(x, (1, 1)), S.gather(x, 1, rg.tensor([[0], [2]]))]
+            S.cat([x, x]), S.stack([x, x]), x[[0, 0]], S.pad(x, (1, 1)), I.gather(x, 1, rg.tensor([[0], [2]]))]
     assert all(o.dtype == np.float32 for o in outs)
     sum(o.sum() for o in outs).backward()
     assert x.grad.dtype == np.float32
@@ -348,15 +349,15 @@ def test_clone_is_a_copy():
     (lambda: S.narrow(rg.zeros(5), 0, 3, 3), IndexError, r"narrow: start \(3\) \+ length \(3\)"),
     (lambda: rg.zeros(3)[5], IndexError, r"getitem: .*index 5.*\(3,\)"),
     (lambda: rg.zeros(3)[rg.tensor([0.5])], IndexError, r"getitem: tensors used as indices"),
-    (lambda: S.index_put(rg.zeros(3, 4), 0, rg.zeros(3)), RuntimeError, r"index_put: .*\(3,\).*\(4,\)"),
-    (lambda: S.gather(rg.zeros(3, 4), 1, rg.tensor([0, 1])), RuntimeError, r"gather: .*\(2,\).*\(3, 4\)"),
-    (lambda: S.gather(rg.zeros(3, 4), 1, rg.tensor([[4]])), IndexError, r"gather: index 4 is out of bounds"),
-    (lambda: S.gather(rg.zeros(3, 4), 1, rg.tensor([[-1]])), IndexError, r"gather: index -1 is out of bounds"),
-    (lambda: S.index_select(rg.zeros(3, 4), 0, rg.tensor([3])), IndexError, r"index_select: index 3"),
-    (lambda: S.index_select(rg.zeros(3, 4), 0, rg.tensor([0.0])), RuntimeError, r"index_select: .*integer"),
-    (lambda: S.masked_fill(rg.zeros(3), rg.tensor([1.0, 0, 1]), 0.0), RuntimeError, r"masked_fill: .*bool"),
-    (lambda: S.masked_fill(rg.zeros(3), rg.tensor([True, False]), 0.0), ValueError, r"masked_fill: .*\(3,\)"),
-    (lambda: S.masked_fill(rg.zeros(3), rg.tensor([True] * 3), rg.zeros(2)), RuntimeError, r"masked_fill: .*0-dim"),
+    (lambda: I.index_put(rg.zeros(3, 4), 0, rg.zeros(3)), RuntimeError, r"index_put: .*\(3,\).*\(4,\)"),
+    (lambda: I.gather(rg.zeros(3, 4), 1, rg.tensor([0, 1])), RuntimeError, r"gather: .*\(2,\).*\(3, 4\)"),
+    (lambda: I.gather(rg.zeros(3, 4), 1, rg.tensor([[4]])), IndexError, r"gather: index 4 is out of bounds"),
+    (lambda: I.gather(rg.zeros(3, 4), 1, rg.tensor([[-1]])), IndexError, r"gather: index -1 is out of bounds"),
+    (lambda: I.index_select(rg.zeros(3, 4), 0, rg.tensor([3])), IndexError, r"index_select: index 3"),
+    (lambda: I.index_select(rg.zeros(3, 4), 0, rg.tensor([0.0])), RuntimeError, r"index_select: .*integer"),
+    (lambda: I.masked_fill(rg.zeros(3), rg.tensor([1.0, 0, 1]), 0.0), RuntimeError, r"masked_fill: .*bool"),
+    (lambda: I.masked_fill(rg.zeros(3), rg.tensor([True, False]), 0.0), ValueError, r"masked_fill: .*\(3,\)"),
+    (lambda: I.masked_fill(rg.zeros(3), rg.tensor([True] * 3), rg.zeros(2)), RuntimeError, r"masked_fill: .*0-dim"),
     (lambda: S.pad(rg.zeros(3), (1, 2, 3)), RuntimeError, r"pad: padding length"),
     (lambda: S.pad(rg.zeros(3), (-2, -2)), RuntimeError, r"pad: negative padding \(-2, -2\) crops more"),
     (lambda: S.pad(rg.zeros(1, 3), (3, 0), mode="reflect"), RuntimeError, r"pad: padding size should be less"),
@@ -378,13 +379,13 @@ def test_scatter_add_src_larger_than_index():
     """PyTorch reads only src's leading block of index's shape (its own backward errors here, so the
     gradient is checked numerically)."""
     x, src, idx = arr(3, 4), arr(3, 5), np.array([[3, 3, 0], [1, 1, 1]])
-    assert_parity(lambda a, i, s: S.scatter_add(a, 1, i, s), lambda a, i, s: torch.scatter_add(a, 1, i, s),
+    assert_parity(lambda a, i, s: I.scatter_add(a, 1, i, s), lambda a, i, s: torch.scatter_add(a, 1, i, s),
                   x, idx, src, grad=False)
-    numerical_check(lambda a, s: S.scatter_add(a, 1, rg.tensor(idx), s), x, src)
+    numerical_check(lambda a, s: I.scatter_add(a, 1, rg.tensor(idx), s), x, src)
 
 
 def test_index_select_0d_index_keeps_dim():
-    assert_parity(lambda x, i: S.index_select(x, 1, i), lambda x, i: torch.index_select(x, 1, i),
+    assert_parity(lambda x, i: I.index_select(x, 1, i), lambda x, i: torch.index_select(x, 1, i),
                   arr(2, 3), np.array(2))
 
 

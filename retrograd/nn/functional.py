@@ -24,7 +24,7 @@ from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
 from ..ops.shape import pad  # noqa: F401
-from ..tensor import default_generator
+from ..tensor import Tensor, default_generator
 
 
 def dropout(x, p=0.5, training=True, inplace=False):
@@ -54,8 +54,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding of class indices (not differentiable), like torch.nn.functional.one_hot."""
-    from ..tensor import Tensor
-
     index = np.asarray(tensor.array if isinstance(tensor, Tensor) else tensor)
     if index.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got dtype {index.dtype}")

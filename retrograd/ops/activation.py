@@ -14,6 +14,7 @@ from .base import (
     OUTPUT, accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
     unbroadcast,
 )
+from .inplace import hold_result
 
 
 def _float_input(x, op_name):
@@ -24,13 +25,6 @@ def _float_input(x, op_name):
         raise TypeError(f"{op_name}: expected a floating-point tensor, got {kind} "
                         f"(PyTorch has no integer kernel for it either; convert with .float() first)")
     return x_val
-
-
-def _write_back(x, result, op_name):
-    """`inplace=True`: make `x` hold the result, with PyTorch's in-place rules (see `_methods`)."""
-    from .._methods import _inplace  # imported late: _methods imports this module
-
-    return _inplace(x, result, op_name)
 
 
 def _sigmoid_of(x_val):
@@ -59,7 +53,7 @@ def silu(x, inplace=False):
     s = _sigmoid_of(_float_input(x, "silu"))
     y = array_of(x) * s
     out = record(silu, y, (x,), lambda grad_out: (grad_out * (s + y * (1 - s)),), saved=(OUTPUT,))
-    return _write_back(x, out, "silu_") if inplace else out
+    return hold_result(x, out, "silu_") if inplace else out
 
 
 def logsigmoid(x):
@@ -101,7 +95,7 @@ def relu(x, inplace=False):
         raise RuntimeError("relu: Boolean inputs not supported for relu (PyTorch's rule; ints are fine)")
     y = np.maximum(array_of(x), 0)
     out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y != 0),), saved=(OUTPUT,))
-    return _write_back(x, out, "relu_") if inplace else out
+    return hold_result(x, out, "relu_") if inplace else out
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
@@ -115,7 +109,7 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     y = np.where(x_val > 0, x_val, x_val * negative_slope)
     out = record(leaky_relu, y, (x,),
                  lambda grad_out: (np.where(x_val > 0, grad_out, grad_out * negative_slope),), saved=(x,))
-    return _write_back(x, out, "leaky_relu_") if inplace else out
+    return hold_result(x, out, "leaky_relu_") if inplace else out
 
 
 def elu(x, alpha=1.0, inplace=False):
@@ -133,7 +127,7 @@ def elu(x, alpha=1.0, inplace=False):
             return (np.where(x_val <= 0, grad_out * alpha * np.exp(x_val), grad_out),)
 
     out = record(elu, y, (x,), elu_backward, saved=(x,))
-    return _write_back(x, out, "elu_") if inplace else out
+    return hold_result(x, out, "elu_") if inplace else out
 
 
 def _hardtanh(op, x, min_val, max_val):
@@ -155,7 +149,7 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: max_val ({max_val}) must be greater than or equal to min_val ({min_val})")
     out = _hardtanh(hardtanh, x, min_val, max_val)
-    return _write_back(x, out, "hardtanh_") if inplace else out
+    return hold_result(x, out, "hardtanh_") if inplace else out
 
 
 def relu6(x, inplace=False):
@@ -163,7 +157,7 @@ def relu6(x, inplace=False):
 
     PyTorch computes relu6 as hardtanh(x, 0, 6), so the gradient is 0 at both 0 and 6. Saves `y`."""
     out = _hardtanh(relu6, x, 0.0, 6.0)
-    return _write_back(x, out, "relu6_") if inplace else out
+    return hold_result(x, out, "relu6_") if inplace else out
 
 
 def gelu(x, approximate="none"):

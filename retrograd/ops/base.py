@@ -26,6 +26,7 @@ from ..autograd import anomaly
 from ..autograd.anomaly import user_frame_summary
 from ..autograd.engine import Node, edge_of
 from ..autograd.grad_mode import _state as _grad_state
+from ..dtypes import _default_dtype
 from ..tensor import Tensor, VersionCounter
 
 _anomaly_state = anomaly._state
@@ -173,8 +174,6 @@ def unbroadcast(grad, shape):
 
 
 def default_float():
-    from ..tensor import _default_dtype  # `from .. import tensor` finds the function retrograd.tensor
-
     return _default_dtype[0]
 
 

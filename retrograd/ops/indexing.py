@@ -4,8 +4,6 @@ Notation: x is the input, y the output, g = dL/dy (`grad_out`). Basic indexing
 (ints, slices, None, Ellipsis) and bool masks pick each position at most once,
 so the VJP assigns g into zeros; integer arrays may pick a position several
 times, so the VJP scatter-adds (`_scatter_add`) and repeated picks accumulate.
-Import them from here (`retrograd.ops.shape` still re-exports them for `_methods` and the package's
-top level, until those import from here).
 """
 import numpy as np
 

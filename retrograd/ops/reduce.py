@@ -20,7 +20,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .base import OUTPUT, accumulation_dtype, array_of, normalize_dims, record, to_float
-from .elementwise import signum
+from .elementwise import maximum, minimum, signum
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
@@ -296,7 +296,6 @@ def max(x, dim=None, keepdim=False):
     max(x, other_tensor) is the elementwise maximum.
     Saves `x_val` (x) and `y` without dim, `index` (the chosen positions) with dim."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(x, dim)
     if dim is None:
         return _extreme_all(max, x, np.max)
@@ -311,7 +310,6 @@ def min(x, dim=None, keepdim=False):
     min(x, other_tensor) is the elementwise minimum.
     Saves `x_val` (x) and `y` without dim, `index` (the chosen positions) with dim."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(x, dim)
     if dim is None:
         return _extreme_all(min, x, np.min)

@@ -12,9 +12,6 @@ import numpy as np
 from ..tensor import Tensor
 from .base import array_of, needs_grad, normalize_dims, record, record_multi, result_dtype, unbroadcast
 from .indexing import _axis, _scatter_add, _slice_of
-# Not this module's ops: still re-exported only because `_methods` and the package's __init__ (the lead's files)
-# bind them as shape.*; drop this line once they import them from `indexing`.
-from .indexing import gather, getitem, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 
 
 # ----- argument helpers -----------------------------------------------------------
