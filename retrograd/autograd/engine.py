@@ -225,7 +225,9 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
             if backward_fn is None:
                 raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
             if node.saved is not None:
-                check_saved_versions(node)
+                for counter, version, _ in node.saved:
+                    if counter.value != version:
+                        check_saved_versions(node)  # raises, naming the tensor
             input_grads = backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)

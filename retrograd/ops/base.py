@@ -53,7 +53,7 @@ def record(op, data, inputs, backward_fn, saved=()):
         if edges is not None:
             node = Node(op, backward_fn, edges)
             if saved:
-                node.saved = _saved_versions(saved, (out,))
+                node.saved = _saved_versions(saved, out)
             out.grad_fn = node
             out._requires_grad = True
             if _anomaly_state[0]:
@@ -78,7 +78,7 @@ def record_multi(op, arrays, inputs, backward_fn, saved=()):
         if any(e is not None for e in edges):
             node = Node(op, backward_fn, edges, output_meta=[(a.shape, a.dtype) for a in arrays])
             if saved:
-                node.saved = _saved_versions(saved, outs)
+                node.saved = _saved_versions([out for t in saved for out in (outs if t is OUTPUT else (t,))], None)
             for output_nr, out in enumerate(outs):
                 out.grad_fn = node
                 out._output_nr = output_nr
@@ -104,18 +104,19 @@ def _share_counter_if_view(out, data, inputs):
                 return
 
 
-def _saved_versions(saved, outputs):
-    """[(counter, current version, array)] of each saved tensor, for the engine's check
-    (`autograd.engine.check_saved_versions`). On the hot path of every recorded op that saves."""
+def _saved_versions(saved, output):
+    """[(counter, current version, array)] of each saved tensor (`OUTPUT` is `output`), for the engine's
+    check (`autograd.engine.check_saved_versions`). On the hot path of every recorded op that saves."""
     entries = []
     for t in saved:
         if t is OUTPUT:
-            for out in outputs:
-                counter = out._version_counter = out._version_counter or VersionCounter()
-                entries.append((counter, counter.value, out.array))
-        elif isinstance(t, Tensor):
-            counter = t._version_counter = t._version_counter or VersionCounter()
-            entries.append((counter, counter.value, t.array))
+            t = output
+        elif not isinstance(t, Tensor):  # None, or a number the VJP reads: nothing can change it in place
+            continue
+        counter = t._version_counter
+        if counter is None:
+            counter = t._version_counter = VersionCounter()
+        entries.append((counter, counter.value, t.array))
     return entries or None
 
 
