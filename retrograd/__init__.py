@@ -26,7 +26,7 @@ from .ops.elementwise import (  # noqa: F401
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
 )
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
-from .ops.linalg import matmul  # noqa: F401
+from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, logsumexp, max, mean, min, norm, prod, std, sum,
     var,

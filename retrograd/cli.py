@@ -363,7 +363,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("retrograd: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 -- the command's last line of defence: one line, not a traceback
+    except Exception as error:  # the command's last line of defence: one line, not a traceback
         if args.debug:
             traceback.print_exc()
         else:

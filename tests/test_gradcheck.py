@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import retrograd as rg
-import retrograd.nn  # noqa: F401  (modules for gradcheck_model)
+import retrograd.nn  # (modules for gradcheck_model)
 from retrograd.autograd import Function, GradcheckError, gradcheck, gradcheck_model
 from retrograd.ops.base import record
 
