@@ -255,5 +255,8 @@ def test_split_and_random_ties_on_overlapping_padded_windows(kernel, stride, pad
     pool.max_pool2d(xt, kernel, stride, padding, ties="random").backward(rg.tensor(np.ones(y.shape)))
     assert xt.grad.array.sum() == y.numel()  # each window's 1 went to exactly one entry ...
     assert np.all(xt.grad.array <= tied_in)  # ... one of its tied maxima
-    np.testing.assert_array_equal(pool.max_pool2d(rg.tensor(x), kernel, stride, padding, ties="split").array,
-                                  TF.max_pool2d(torch.from_numpy(x), kernel, stride, padding).numpy())
+    values, indices = TF.max_pool2d(torch.from_numpy(x), kernel, stride, padding, return_indices=True)
+    for ties in ("split", "random"):  # the values, and the indices of the first maxima, are PyTorch's
+        ours = pool.max_pool2d(rg.tensor(x), kernel, stride, padding, return_indices=True, ties=ties)
+        np.testing.assert_array_equal(ours[0].array, values.numpy())
+        np.testing.assert_array_equal(ours[1].array, indices.numpy())

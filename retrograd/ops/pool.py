@@ -65,9 +65,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     (module docstring); a window holding NaN has NaN as its maximum and sends g to its last NaN,
     as PyTorch does. Overlapping windows add their contributions.
     Saves `choice`: per window, the offset of the entry its g goes to (its row-major position in the
-    window, in the smallest integer type that holds kh*kw), or for ties="split" the mask of its tied
-    maxima -- not the input or its windows. `return_indices` gives PyTorch's flat h * W + w index of
-    the first maximum in each input plane."""
+    window, in the smallest integer type that holds them all), or for ties="split" the mask of its tied
+    maxima -- not the input or its windows. `return_indices` gives PyTorch's flat h * W + w index, in
+    each input plane, of the entry PyTorch picks: the first maximum, or the last NaN."""
     if ties not in TIE_POLICIES:
         raise ValueError(f"max_pool2d: ties must be one of {TIE_POLICIES}, got {ties!r}")
     x_val = array_of(x)
