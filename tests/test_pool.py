@@ -192,3 +192,71 @@ def test_dropout2d_drops_whole_channels():
     assert abs((per_map[..., 0] == 0).mean() - 0.5) < 0.05
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.array, y.array)
+
+
+@pytest.mark.parametrize("kwargs", MAX_CASES + [{"kernel_size": (1, 3), "stride": 1, "padding": (0, 1)},
+                                                {"kernel_size": 1, "stride": 2}])
+def test_max_pool2d_matches_torch_under_many_ties(kwargs):
+    """Values from {0, 1, 2} make most windows tie: the first maximum (row-major) gets the gradient and
+    is the returned index, for every geometry (overlapping, padded, dilated, ceil_mode, 1x1)."""
+    x = rng.integers(0, 3, size=(2, 3, 9, 8)).astype(np.float64)
+    assert_parity(lambda x: pool.max_pool2d(x, return_indices=True, **kwargs),
+                  lambda x: TF.max_pool2d(x, return_indices=True, **kwargs), x)
+    assert_parity(lambda x: pool.max_pool2d(x.float(), **kwargs), lambda x: TF.max_pool2d(x.float(), **kwargs), x,
+                  rtol=1e-6)  # float32 sums of overlapping windows' gradients, in another order than PyTorch's
+
+
+@pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1},
+                                    {"kernel_size": (2, 3), "stride": (1, 2), "dilation": (2, 1), "ceil_mode": True}])
+def test_windows_with_several_nans_send_the_gradient_to_the_last_nan_as_torch(kwargs):
+    """PyTorch's kernel takes every NaN it meets (`val > max || isnan(val)`), so a window holding several
+    NaNs sends its gradient, and its index, to the last one in row-major order."""
+    x = rng.standard_normal((2, 2, 6, 7))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    assert_parity(lambda x: pool.max_pool2d(x, return_indices=True, **kwargs),
+                  lambda x: TF.max_pool2d(x, return_indices=True, **kwargs), x)
+    assert_parity(lambda x: pool.max_pool1d(x, 3, 2), lambda x: TF.max_pool1d(x, 3, 2), x[:, :, 0])
+
+
+def test_windows_of_more_than_127_entries_match_torch():
+    """A 16 x 16 window has 256 entries: the saved offsets take a wider integer type than int8."""
+    x = rng.integers(0, 4, size=(2, 3, 16, 16)).astype(np.float64)
+    assert_parity(lambda x: pool.adaptive_max_pool2d(x, 1, return_indices=True),
+                  lambda x: TF.adaptive_max_pool2d(x, 1, return_indices=True), x)
+    assert_parity(lambda x: pool.max_pool2d(x, 12, 4, return_indices=True),
+                  lambda x: TF.max_pool2d(x, 12, 4, return_indices=True), x)
+
+
+def _split_and_random_twin(x, kernel, stride, padding, grad):
+    """Loops over windows, the slow twin: (the split policy's input gradient, for each input entry the number of
+    windows in which it is a tied maximum)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=-np.inf)
+    split, tied_in = np.zeros_like(padded), np.zeros_like(padded)
+    for n, c, i, j in np.ndindex(grad.shape):
+        rows, cols = slice(i * stride, i * stride + kernel), slice(j * stride, j * stride + kernel)
+        tied = padded[n, c, rows, cols] == padded[n, c, rows, cols].max()
+        split[n, c, rows, cols] += grad[n, c, i, j] * tied / tied.sum()
+        tied_in[n, c, rows, cols] += tied
+    inner = (slice(None), slice(None), slice(padding, padding + x.shape[2]), slice(padding, padding + x.shape[3]))
+    return split[inner], tied_in[inner]
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 1, 1), (3, 2, 1)])
+def test_split_and_random_ties_on_overlapping_padded_windows(kernel, stride, padding):
+    x = rng.integers(0, 3, size=(2, 2, 7, 7)).astype(np.float64)
+    xt = rg.tensor(x, requires_grad=True)
+    y = pool.max_pool2d(xt, kernel, stride, padding, ties="split")
+    grad = rng.standard_normal(y.shape)
+    y.backward(rg.tensor(grad))
+    split, tied_in = _split_and_random_twin(x, kernel, stride, padding, grad)
+    np.testing.assert_allclose(xt.grad.array, split, rtol=1e-12, atol=1e-15)
+    rg.manual_seed(3)
+    xt = rg.tensor(x, requires_grad=True)
+    pool.max_pool2d(xt, kernel, stride, padding, ties="random").backward(rg.tensor(np.ones(y.shape)))
+    assert xt.grad.array.sum() == y.numel()  # each window's 1 went to exactly one entry ...
+    assert np.all(xt.grad.array <= tied_in)  # ... one of its tied maxima
+    values, indices = TF.max_pool2d(torch.from_numpy(x), kernel, stride, padding, return_indices=True)
+    for ties in ("split", "random"):  # the values, and the indices of the first maxima, are PyTorch's
+        ours = pool.max_pool2d(rg.tensor(x), kernel, stride, padding, return_indices=True, ties=ties)
+        np.testing.assert_array_equal(ours[0].array, values.numpy())
+        np.testing.assert_array_equal(ours[1].array, indices.numpy())

@@ -18,22 +18,14 @@ Backward, with g = dL/dy reshaped to (N, G, Og, Q):
 Batch-major columns cost the same copy as one (K, N*Q) matrix but need no transposes
 of y or g, and the per-image GEMMs run several times faster than one GEMM whose inner
 dimension is N*Q long and whose other sides are tiny (O x K), the usual CNN shape.
+The window geometry (output sizes, the strided view of every window, col2im) is pooling's
+too: ops/window.py.
 """
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from . import window
 from .base import array_of, needs_grad, record
-
-
-def _pair(value, name):
-    if isinstance(value, (int, np.integer)):
-        return (int(value), int(value))
-    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
-        raise TypeError(f"conv2d: {name} must be an int or a tuple of ints, got {value!r}")
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"conv2d: {name} must be an int or a pair, got {value}")
-    return value
+from .shape import reshape, squeeze
 
 
 def _padding_amounts(padding, kernel, dilation, stride):
@@ -50,7 +42,7 @@ def _padding_amounts(padding, kernel, dilation, stride):
                 amounts.append((total // 2, total - total // 2))
             return tuple(amounts)
         raise ValueError(f"conv: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-    ph, pw = _pair(padding, "padding")
+    ph, pw = window.pair(padding, "padding", "conv2d")
     return ((ph, ph), (pw, pw))
 
 
@@ -71,42 +63,30 @@ def _check_arguments(op, x_shape, w_shape, bias, stride, padding, dilation, grou
         raise RuntimeError(f"{op}: kernel size should be greater than zero, got weight of size {list(w_shape)}")
 
 
-def _columns(x_padded, kernel, stride, dilation, out_size):
-    """The im2col matrices, one per image: (N, C, kh, kw, Ho, Wo) from one strided view, reshaped (copied)
-    to (N, C*kh*kw, Ho*Wo). The copy's inner loop runs along contiguous input rows."""
-    sN, sC, sH, sW = x_padded.strides
-    n, c = x_padded.shape[:2]
-    view = as_strided(
-        x_padded,
-        shape=(n, c, kernel[0], kernel[1], out_size[0], out_size[1]),
-        strides=(sN, sC, dilation[0] * sH, dilation[1] * sW, stride[0] * sH, stride[1] * sW),
-        writeable=False,
-    )
-    return view.reshape(n, c * kernel[0] * kernel[1], out_size[0] * out_size[1])
-
-
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of x (N, C, H, W) with weight (O, C/groups, kh, kw); see the module docstring for
-    the forward and both gradients. Saves the im2col matrices (reused by dL/dw) and the weight."""
+    the forward and both gradients.
+    Saves `cols` (the im2col matrices) when the weight needs a gradient and `w_groups` (the weight) when x does:
+    a first layer keeps no weight, a frozen one no columns. The columns hold kh*kw copies of the input, but
+    saving x instead would cost a second im2col copy in every backward (about a sixth of a LeNet step)."""
     x_val, w_val = array_of(x), array_of(weight)
-    b_val = None if bias is None else array_of(bias)
     if x_val.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
     if w_val.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D weight (O, C/groups, kh, kw), got shape {w_val.shape}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = window.pair(stride, "stride", "conv2d"), window.pair(dilation, "dilation", "conv2d")
     _check_arguments("conv2d", x_val.shape, w_val.shape, bias, stride,
-                     padding if isinstance(padding, str) else _pair(padding, "padding"), dilation, groups)
+                     padding if isinstance(padding, str) else window.pair(padding, "padding", "conv2d"), dilation,
+                     groups)
     n, c, h, w = x_val.shape
     o, cg, kh, kw = w_val.shape
     if c != cg * groups or o % groups:
         raise ValueError(f"conv2d: input has {c} channels (shape {x_val.shape}) but weight {w_val.shape} with "
                          f"groups={groups} expects {cg * groups} channels and O divisible by groups")
     pads = _padding_amounts(padding, (kh, kw), dilation, stride)
-    x_padded = np.pad(x_val, ((0, 0), (0, 0)) + pads) if any(sum(p) for p in pads) else x_val
+    x_padded = window.pad(x_val, pads)
     hp, wp = x_padded.shape[2:]
-    ho = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    ho, wo = window.output_size((h, w), (kh, kw), stride, dilation, pads)
     if ho <= 0 or wo <= 0:
         raise ValueError(f"conv2d: kernel ({kh}, {kw}) with dilation {dilation} is larger than the padded input "
                          f"({hp}, {wp})")
@@ -114,26 +94,31 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     k = cg * kh * kw
     q = ho * wo
 
-    cols = _columns(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
+    # im2col: one strided view, one copy; its inner loop runs along contiguous input rows
+    cols = window.windows(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
     w_groups = w_val.reshape(groups, og, k)  # (G, Og, K)
     y = np.matmul(w_groups, cols)  # (N, G, Og, Q): the GEMM, one per image and group
     y = y.reshape(n, o, ho, wo)
-    if b_val is not None:
-        y += b_val.reshape(o, 1, 1)
+    if bias is not None:
+        y += array_of(bias).reshape(o, 1, 1)
+
+    need_x, need_w, need_b = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    cols = cols if need_w else None  # only dL/dw reads the columns
+    w_groups = w_groups if need_x else None  # only dL/dx reads the weight
+    w_shape = w_val.shape
 
     def conv2d_backward(grad_out):
         grad_rows = grad_out.reshape(n, groups, og, q)  # (N, G, Og, Q)
         grad_x = grad_w = grad_b = None
-        if needs_grad(weight):  # sum_n cols[n] @ g[n]^T, as (G, K, Og), then laid out like w
+        if need_w:  # sum_n cols[n] @ g[n]^T, as (G, K, Og), then laid out like w
             grad_w = np.matmul(cols, grad_rows.transpose(0, 1, 3, 2)).sum(axis=0)
-            grad_w = np.ascontiguousarray(grad_w.transpose(0, 2, 1)).reshape(w_val.shape)
-        if b_val is not None and needs_grad(bias):
+            grad_w = np.ascontiguousarray(grad_w.transpose(0, 2, 1)).reshape(w_shape)
+        if need_b:
             grad_b = grad_out.sum(axis=(0, 2, 3))
-        if needs_grad(x):
+        if need_x:
             grad_x = (_input_grad_unit_stride if stride == (1, 1) else _input_grad)(
                 grad_out, w_groups, (n, c, hp, wp), (kh, kw), stride, dilation)
-            (top, _), (left, _) = pads
-            grad_x = grad_x[:, :, top:top + h, left:left + w]
+            grad_x = window.crop(grad_x, pads, (h, w))
         return grad_x, grad_w, grad_b
 
     return record(conv2d, y, (x, weight, bias), conv2d_backward, saved=(x, weight))
@@ -147,13 +132,8 @@ def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
     kh, kw = kernel
     grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_out.reshape(n, groups, og, ho * wo))  # (N, G, K, Q)
     grad_cols = grad_cols.reshape(n, c, kh, kw, ho, wo)
-    grad_padded = np.zeros(padded_shape, grad_out.dtype)
-    for u in range(kh):
-        rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
-        for v in range(kw):
-            columns = slice(v * dilation[1], v * dilation[1] + stride[1] * (wo - 1) + 1, stride[1])
-            grad_padded[:, :, rows, columns] += grad_cols[:, :, u, v]
-    return grad_padded
+    parts = (grad_cols[:, :, u, v] for u in range(kh) for v in range(kw))  # row-major offsets, as col2im takes them
+    return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))
 
 
 def _input_grad_unit_stride(grad_out, w_groups, padded_shape, kernel, stride, dilation):
@@ -185,16 +165,16 @@ def _input_grad_unit_stride(grad_out, w_groups, padded_shape, kernel, stride, di
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution of x (N, C, L) with weight (O, C/groups, k): conv2d on a height-1 image,
-    so the forward and gradients are conv2d's with kh = 1."""
-    from .shape import reshape, squeeze
-
+    so the forward and gradients are conv2d's with kh = 1.
+    Saves what conv2d saves: the nodes it records are conv2d's and reshapes."""
     x_val, w_val = array_of(x), array_of(weight)
     if x_val.ndim != 3:
         raise ValueError(f"conv1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
     if w_val.ndim != 3:
         raise ValueError(f"conv1d: expected a 3-D weight (O, C/groups, k), got shape {w_val.shape}")
-    stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
-    pad = padding if isinstance(padding, str) else _single(padding, "padding")
+    stride = (window.single(stride, "stride", "conv1d"),)
+    dilation = (window.single(dilation, "dilation", "conv1d"),)
+    pad = padding if isinstance(padding, str) else (window.single(padding, "padding", "conv1d"),)
     _check_arguments("conv1d", x_val.shape, w_val.shape, bias, stride, pad, dilation, groups)
     _check_conv1d_sizes(x_val.shape, w_val.shape, pad, dilation[0], groups)
     pad = pad if isinstance(pad, str) else (0, pad[0])
@@ -202,17 +182,6 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     w4 = reshape(weight, (w_val.shape[0], w_val.shape[1], 1, w_val.shape[2]))
     y = conv2d(x4, w4, bias, (1, *stride), pad, (1, *dilation), groups)
     return squeeze(y, 2)
-
-
-def _single(value, name):
-    """conv1d's int or 1-tuple argument as a 1-tuple."""
-    if not isinstance(value, (int, np.integer, tuple, list)) or (
-            isinstance(value, (tuple, list)) and not all(isinstance(v, (int, np.integer)) for v in value)):
-        raise TypeError(f"conv1d: {name} must be an int or a tuple of ints, got {value!r}")
-    value = (int(value),) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
-    if len(value) != 1:
-        raise ValueError(f"conv1d: {name} must be an int or a 1-tuple, got {value}")
-    return value
 
 
 def _check_conv1d_sizes(x_shape, w_shape, padding, dilation, groups):

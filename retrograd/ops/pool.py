@@ -1,9 +1,10 @@
 """Pooling as fused ops: max (with an explicit tie policy), average, adaptive, and max-unpooling.
 
 Legend: N batch, C channels, H x W (padded) input, Ho x Wo output, kh x kw window, K = kh*kw.
-Every window is read through one strided view (N, C, Ho, Wo, kh, kw) of the padded input.
-The backward passes build a gradient per window entry and add the kh*kw shifted slices
-back into the input gradient ("col2im"), so overlapping windows accumulate correctly.
+The forward passes copy every window once, offset-major (K, N, C, Ho, Wo) (`window.gathered`),
+so that their K passes read contiguous memory. The backward passes build each window offset's
+part of the gradient and add the K parts back at the input entries they came from (`window.col2im`),
+so overlapping windows accumulate correctly.
 
 Max pooling sends each window's gradient to its maximum. Which one, when several entries
 tie, is a choice -- retrograd makes it explicit:
@@ -11,38 +12,16 @@ tie, is a choice -- retrograd makes it explicit:
     ties="split"  every tied maximum gets an equal share (the average of the subgradients)
     ties="random" one tied maximum chosen uniformly (retrograd.manual_seed makes it repeatable)
 """
+import itertools
+
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import default_generator
-from .base import array_of, pass_where, record
+from . import window
+from .base import accumulation_dtype, array_of, record
+from .shape import reshape
 
 TIE_POLICIES = ("first", "split", "random")
-
-
-def _pair(value, name, op):
-    if value is None:
-        return None
-    if isinstance(value, (int, np.integer)):
-        return (int(value), int(value))
-    if not isinstance(value, (tuple, list)) or not all(isinstance(v, (int, np.integer)) for v in value):
-        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {value!r}")
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * 2
-    if len(value) != 2:
-        raise ValueError(f"{op}: {name} must be an int or a pair, got {value}")
-    return value
-
-
-def _out_size(size, kernel, stride, pad, dilation, ceil_mode):
-    """PyTorch's pooling output size, including its ceil_mode rule that the last window must start
-    inside the input or the left padding."""
-    span = size + 2 * pad - dilation * (kernel - 1) - 1
-    out = (-(-span // stride) if ceil_mode else span // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
 
 
 def _check_window(op, kernel, stride, pad, dilation):
@@ -59,55 +38,23 @@ def _check_window(op, kernel, stride, pad, dilation):
 
 
 def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
+    """kernel, stride, dilation, output size (Ho, Wo) and the spatial pads ((top, bottom), (left, right)):
+    the bottom and right pads grow so that ceil_mode's last windows fit inside the padded array."""
     if x_val.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
-    kernel = _pair(kernel_size, "kernel_size", op)
-    stride = _pair(stride, "stride", op) or kernel
-    pad = _pair(padding, "padding", op)
-    dilation = _pair(dilation, "dilation", op)
+    kernel = window.pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else window.pair(stride, "stride", op)
+    pad = window.pair(padding, "padding", op)
+    dilation = window.pair(dilation, "dilation", op)
     _check_window(op, kernel, stride, pad, dilation)
-    h, w = x_val.shape[2:]
-    out = tuple(_out_size(size, k, s, p, d, ceil_mode) for size, k, s, p, d in zip((h, w), kernel, stride, pad,
-                                                                                  dilation))
+    size = x_val.shape[2:]
+    out = window.output_size(size, kernel, stride, dilation, ((pad[0], pad[0]), (pad[1], pad[1])), ceil_mode)
     if out[0] <= 0 or out[1] <= 0:
         raise ValueError(f"{op}: input of shape {x_val.shape} is too small for kernel {kernel}, padding {pad}, "
                          f"dilation {dilation} (output size {out})")
-    # extra bottom/right padding so that ceil_mode's last windows fit inside the array
-    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
-                  for o, s, d, k, size, p in zip(out, stride, dilation, kernel, (h, w), pad))
-    pads = ((0, 0), (0, 0), (pad[0], pad[0] + extra[0]), (pad[1], pad[1] + extra[1]))
-    return kernel, stride, pad, dilation, out, pads
-
-
-def _windows(x_padded, kernel, stride, dilation, out):
-    """(N, C, Ho, Wo, kh, kw) view of every pooling window: no copy."""
-    sN, sC, sH, sW = x_padded.strides
-    n, c = x_padded.shape[:2]
-    return as_strided(x_padded, shape=(n, c, out[0], out[1], kernel[0], kernel[1]),
-                      strides=(sN, sC, stride[0] * sH, stride[1] * sW, dilation[0] * sH, dilation[1] * sW),
-                      writeable=False)
-
-
-def _col2im(grad_windows, padded_shape, kernel, stride, dilation, out):
-    """Add each window entry's gradient (N, C, Ho, Wo, kh, kw) back to its input position."""
-    n, c, ho, wo = grad_windows.shape[:4]
-    if kernel == stride and dilation == (1, 1):  # non-overlapping windows: a reshape, no accumulation
-        grad = np.zeros(padded_shape, grad_windows.dtype)
-        grad[:, :, :ho * kernel[0], :wo * kernel[1]] = grad_windows.transpose(0, 1, 2, 4, 3, 5).reshape(
-            n, c, ho * kernel[0], wo * kernel[1])
-        return grad
-    grad = np.zeros(padded_shape, grad_windows.dtype)
-    for u in range(kernel[0]):
-        rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (ho - 1) + 1, stride[0])
-        for v in range(kernel[1]):
-            cols = slice(v * dilation[1], v * dilation[1] + stride[1] * (wo - 1) + 1, stride[1])
-            grad[:, :, rows, cols] += grad_windows[:, :, :, :, u, v]
-    return grad
-
-
-def _crop(grad_padded, pads, size):
-    top, left = pads[2][0], pads[3][0]
-    return grad_padded[:, :, top:top + size[0], left:left + size[1]]
+    pads = tuple((p, p + max(0, (o - 1) * s + d * (k - 1) + 1 - (length + 2 * p)))
+                 for o, s, d, k, length, p in zip(out, stride, dilation, kernel, size, pad))
+    return kernel, stride, dilation, out, pads
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
@@ -115,211 +62,136 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """y = the maximum of each window (padding counts as -inf).
 
     dL/dx: each window's g goes to its maximum; with several tied maxima `ties` decides
-    (module docstring). Overlapping windows add their contributions. Saves the argmax of each
-    window (and, for split/random, the tie mask). `return_indices` gives PyTorch's flat
-    h * W + w index of the chosen (first) maximum in each input plane."""
+    (module docstring); a window holding NaN has NaN as its maximum and sends g to its last NaN,
+    as PyTorch does. Overlapping windows add their contributions.
+    Saves `choice`: per window, the offset of the entry its g goes to (its row-major position in the
+    window, in the smallest integer type that holds them all), or for ties="split" the mask of its tied
+    maxima -- not the input or its windows. `return_indices` gives PyTorch's flat h * W + w index, in
+    each input plane, of the entry PyTorch picks: the first maximum, or the last NaN."""
     if ties not in TIE_POLICIES:
         raise ValueError(f"max_pool2d: ties must be one of {TIE_POLICIES}, got {ties!r}")
     x_val = array_of(x)
-    kernel, stride, pad, dilation, out, pads = _geometry("max_pool2d", x_val, kernel_size, stride, padding,
-                                                         dilation, ceil_mode)
+    kernel, stride, dilation, out, pads = _geometry("max_pool2d", x_val, kernel_size, stride, padding, dilation,
+                                                    ceil_mode)
     fill = -np.inf if x_val.dtype.kind == "f" else np.iinfo(x_val.dtype).min
-    x_padded = np.pad(x_val, pads, constant_values=fill) if any(map(sum, pads)) else x_val
-    n, c = x_val.shape[:2]
-    k = kernel[0] * kernel[1]
-    if ties == "first" and not return_indices:
-        tiles = kernel == stride and dilation == (1, 1) and x_padded.shape[2:] == (out[0] * kernel[0],
-                                                                                  out[1] * kernel[1])
-        if tiles:
-            fast = _max_pool_first_by_tiles(max_pool2d, x, x_padded, kernel, out)
-        else:
-            fast = _max_pool_first_by_offsets(max_pool2d, x, x_padded, pads, kernel, stride, dilation, out)
-        if fast is not None:
-            return fast
-    flat = _windows(x_padded, kernel, stride, dilation, out).reshape(n, c, out[0], out[1], k)  # copy
-    first = flat.argmax(axis=-1)  # (N, C, Ho, Wo): np.argmax returns the first maximum
-    y = np.take_along_axis(flat, first[..., None], axis=-1)[..., 0]
-
-    if ties == "first":
-        chosen = first
-        weights = None
-    else:
-        tied = flat == y[..., None]
-        if ties == "split":
-            weights = tied / tied.sum(axis=-1, keepdims=True)  # equal shares of g among tied maxima
-            chosen = None
-        else:
-            keys = default_generator().random(tied.shape) * tied
-            chosen = keys.argmax(axis=-1)  # a uniform pick among the tied entries
-            weights = None
-    del flat
+    x_padded = window.pad(x_val, pads, fill)
+    y, offset, choice = _find_maxima(x_padded, kernel, stride, dilation, out, ties)
+    padded_shape, size = x_padded.shape, x_val.shape[2:]
 
     def max_pool2d_backward(grad_out):
-        if weights is None:
-            grad_windows = np.zeros((n, c, out[0], out[1], k), grad_out.dtype)
-            np.put_along_axis(grad_windows, chosen[..., None], grad_out[..., None], axis=-1)
-        else:
-            grad_windows = (grad_out[..., None] * weights).astype(grad_out.dtype, copy=False)
-        grad_windows = grad_windows.reshape(n, c, out[0], out[1], kernel[0], kernel[1])
-        grad_padded = _col2im(grad_windows, x_padded.shape, kernel, stride, dilation, out)
-        return (_crop(grad_padded, pads, x_val.shape[2:]),)
+        parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1])
+        grad_padded = window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+        return (window.crop(grad_padded, pads, size),)
 
     result = record(max_pool2d, y, (x,), max_pool2d_backward, saved=(x,))
     if not return_indices:
         return result
-    u, v = np.divmod(first, kernel[1])
-    rows = np.arange(out[0])[:, None] * stride[0] - pad[0] + u * dilation[0]
-    cols = np.arange(out[1])[None, :] * stride[1] - pad[1] + v * dilation[1]
-    indices = (rows * x_val.shape[3] + cols).astype(np.int64)
-    return result, record(max_pool2d, indices, (), None)
+    u, v = np.divmod(offset.astype(np.int64), kernel[1])
+    rows = np.arange(out[0])[:, None] * stride[0] - pads[0][0] + u * dilation[0]
+    cols = np.arange(out[1])[None, :] * stride[1] - pads[1][0] + v * dilation[1]
+    return result, record(max_pool2d, rows * size[1] + cols, (), None)
 
 
-def _offset_slices(kernel, stride, dilation, out):
-    """(u, v, rows, cols): for each window offset in row-major order, the strided slice of the padded
-    input that holds that offset's entry of every window."""
-    for u in range(kernel[0]):
-        rows = slice(u * dilation[0], u * dilation[0] + stride[0] * (out[0] - 1) + 1, stride[0])
-        for v in range(kernel[1]):
-            yield rows, slice(v * dilation[1], v * dilation[1] + stride[1] * (out[1] - 1) + 1, stride[1])
+def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
+    """y, each window's maximum (N, C, Ho, Wo); `offset`, the entry PyTorch picks (the window's first maximum,
+    or its last NaN), for return_indices; and `choice`, what the backward reads under the tie policy.
+
+    One path for every geometry: a running first maximum over the windows copied offset-major, K contiguous
+    passes. For tiling and overlapping windows alike it is faster than the same passes over strided slices of
+    the input, two stages over the rows of tiling windows, or np.argmax along a short last window axis. The copy
+    is freed on return."""
+    k = kernel[0] * kernel[1]
+    offset_type = np.min_scalar_type(-k)  # the smallest signed type that holds every offset
+    flat = window.gathered(x_padded, kernel, stride, dilation, out)  # (K, N, C, Ho, Wo)
+    y, offset = _first_maximum(flat, offset_type)
+    nan = y.dtype.kind == "f" and _has_nan(y)
+    if nan:  # y is NaN there already (np.maximum propagates it); PyTorch's kernel takes each NaN it meets
+        last_nan = k - 1 - np.isnan(flat[::-1]).argmax(axis=0)
+        offset = np.where(np.isnan(y), last_nan, offset).astype(offset_type)
+    if ties == "first":
+        return y, offset, offset
+    tied = flat == y
+    if nan:
+        tied |= np.isnan(flat)  # a window holding NaN ties among its NaNs
+    if ties == "split":
+        return y, offset, tied
+    keys = default_generator().random(tied.shape) * tied
+    return y, offset, keys.argmax(axis=0).astype(offset_type)  # a uniform pick among the tied entries
 
 
-def _max_pool_first_by_offsets(op, x, x_padded, pads, kernel, stride, dilation, out):
-    """max_pool2d with ties="first", as kh*kw whole-batch passes over strided slices instead of an
-    (N, C, Ho, Wo, K) copy and an argmax along a short axis. The same result and gradient: the
-    maximum, and each window's g sent to the first offset (row-major) equal to it. Returns None
-    when a NaN is present (NaN propagation is left to the general path)."""
-    slices = [x_padded[:, :, rows, cols] for rows, cols in _offset_slices(kernel, stride, dilation, out)]
-    y = slices[0].copy()
-    for part in slices[1:]:
-        np.maximum(y, part, out=y)
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        return None
-    chosen = np.zeros(y.shape, np.int16)  # the offset whose entry is the first maximum of each window
-    found = slices[0] == y
-    for offset, part in enumerate(slices[1:], 1):
-        hit = part == y
-        hit &= ~found
-        np.copyto(chosen, offset, where=hit)
-        found |= hit
-    del slices, found
-    x_shape = x_padded.shape
-    size = array_of(x).shape[2:]
-
-    def max_pool2d_backward(grad_out):
-        grad_padded = np.zeros(x_shape, grad_out.dtype)
-        zero = np.zeros((), grad_out.dtype)
-        for offset, (rows, cols) in enumerate(_offset_slices(kernel, stride, dilation, out)):
-            grad_padded[:, :, rows, cols] += np.where(chosen == offset, grad_out, zero)
-        return (_crop(grad_padded, pads, size),)
-
-    return record(op, y, (x,), max_pool2d_backward, saved=(x,))
-
-
-def _first_maximum(parts):
-    """The elementwise maximum of equal-shape arrays and, per element, the index of the first part
-    holding it (a bool array for two parts, int8 otherwise). Comparisons are strict, so a later
-    part wins only when it is larger: ties go to the first."""
-    if len(parts) == 1:
-        return parts[0], None
-    best = np.maximum(parts[0], parts[1])
-    choice = parts[1] > parts[0]
-    if len(parts) > 2:
-        choice = choice.astype(np.int8)
-        for index, part in enumerate(parts[2:], 2):
-            np.copyto(choice, index, where=part > best)
-            np.maximum(best, part, out=best)
-    return best, choice
-
-
-def _spread(grad, choice, parts_out):
-    """parts_out[:, i] = grad where choice == i, else 0: the VJP of _first_maximum. One finiteness
-    check serves all parts; a non-finite grad goes through pass_where, which keeps unchosen
-    entries at exactly 0."""
-    if choice is None:
-        parts_out[:, 0] = grad
-        return
+def _has_nan(y):
+    """Whether a NaN is in y: one sum (also NaN when +inf meets -inf, which only costs the exact check)."""
     with np.errstate(invalid="ignore", over="ignore"):
-        finite = np.isfinite(grad.sum())
-    count = parts_out.shape[1]
-    for index in range(count):
-        mask = (choice if index else ~choice) if count == 2 else choice == index
-        if finite:
-            np.multiply(grad, mask, out=parts_out[:, index])
-        else:
-            pass_where(grad, mask, out=parts_out[:, index])
+        return bool(np.isnan(y.sum())) and bool(np.isnan(y).any())
 
 
-def _max_pool_first_by_tiles(op, x, x_values, kernel, out):
-    """max_pool2d with ties="first" when the windows tile the input exactly (stride = kernel, no
-    padding or dilation, sizes divisible): the usual MaxPool2d(2). Two stages over flat views
-    whose inner loops run over contiguous memory: the maximum along each window row (kw entries
-    next to each other), then along the kh rows. Taking the first maximum at each stage gives the
-    first maximum in row-major window order. The backward writes every input entry once: no
-    zero-fill and no accumulation. Returns None when a NaN is present (left to the general path)."""
-    n, c = x_values.shape[:2]
-    kh, kw = kernel
-    ho, wo = out
-    pairs = x_values.reshape(-1, kw)  # each window row's kw entries
-    row_max, col_choice = _first_maximum([pairs[:, v] for v in range(kw)])  # (N*C*H*Wo,)
-    rows = row_max.reshape(n * c * ho, kh, wo)
-    y, row_choice = _first_maximum([rows[:, u] for u in range(kh)])  # (N*C*Ho, Wo)
-    if y.dtype.kind == "f":
-        with np.errstate(invalid="ignore", over="ignore"):
-            if np.isnan(y.sum()):  # NaN iff some y is NaN (or +inf meets -inf): the general path decides
-                return None
-    y = y.reshape(n, c, ho, wo) if kh > 1 else y.reshape(n, c, ho, wo).copy()
-    shape = x_values.shape
+def _first_maximum(parts, offset_type):
+    """The elementwise maximum of the K equal-shape `parts` and, per element, the index of the first part that
+    holds it. The comparison is strict, so a later part wins only when it is larger: ties go to the first. The
+    index is updated arithmetically, index += (i - index) * larger: a masked copy under so unpredictable a mask
+    runs about 40 times slower."""
+    best, index = parts[0], np.zeros(parts[0].shape, offset_type)
+    for i, part in enumerate(parts[1:], 1):
+        index += (offset_type.type(i) - index) * (part > best)
+        best = np.maximum(best, part)
+    return best, index
 
-    def max_pool2d_backward(grad_out):
-        grad_rows = np.empty((n * c * ho, kh, wo), grad_out.dtype)
-        _spread(grad_out.reshape(n * c * ho, wo), row_choice, grad_rows)
-        grad_x = np.empty(shape, grad_out.dtype)
-        _spread(grad_rows.reshape(-1), col_choice, grad_x.reshape(-1, kw))
-        return (grad_x,)
 
-    return record(op, y, (x,), max_pool2d_backward, saved=(x,))
+def _window_gradient_parts(grad_out, choice, ties, k):
+    """Offset o's part of the windows' gradient, for o = 0 .. K-1 in row-major order: g where the window's
+    gradient goes to its entry o (for ties="split", g / count on each of its count tied maxima), else exactly 0.
+    One finiteness check serves every part: when g is finite, a multiply by the mask is several times faster
+    than a masked copy; otherwise inf * 0 would be NaN, so the masked copy keeps unchosen entries at 0."""
+    if ties == "split":
+        grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite = np.isfinite(grad_out.sum())
+    zero = np.zeros((), grad_out.dtype)
+    for o in range(k):
+        mask = choice[o] if ties == "split" else choice == o
+        yield grad_out * mask if finite else np.where(mask, grad_out, zero)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
                ties="first"):
-    """max_pool2d over (N, C, L) seen as (N, C, 1, L): same gradient and tie rules."""
-    from .shape import reshape
-
+    """max_pool2d over (N, C, L) seen as (N, C, 1, L): same gradient and tie rules.
+    Saves what max_pool2d saves: the nodes it records are max_pool2d's and reshapes."""
     x_val = array_of(x)
-    if x_val.ndim != 3:
-        raise ValueError(f"max_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v, name: _single("max_pool1d", v, name)  # noqa: E731
-    kernel_size, stride = first_of(kernel_size, "kernel_size"), first_of(stride, "stride")
-    padding, dilation = first_of(padding, "padding"), first_of(dilation, "dilation")
-    _check_1d("max_pool1d", x_val, kernel_size, stride, padding, dilation, ceil_mode)
-    result = max_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])),
-                        (1, kernel_size), None if stride is None else (1, stride), (0, padding), (1, dilation),
-                        ceil_mode, return_indices, ties)
+    kernel, stride, padding, dilation = _pool1d_as_2d("max_pool1d", x_val, kernel_size, stride, padding, dilation,
+                                                      ceil_mode)
+    result = max_pool2d(_as_image(x, x_val), kernel, stride, padding, dilation, ceil_mode, return_indices, ties)
     if return_indices:
         values, indices = result
-        return reshape(values, values.shape[:2] + (values.shape[3],)), reshape(indices, indices.shape[:2] +
-                                                                               (indices.shape[3],))
-    return reshape(result, result.shape[:2] + (result.shape[3],))
+        return _as_sequence(values), _as_sequence(indices)
+    return _as_sequence(result)
 
 
-def _single(op, value, name):
-    """A 1-D pool's int or 1-tuple argument as an int (None stays None: stride's default)."""
-    if value is None or isinstance(value, (int, np.integer)):
-        return value
-    if isinstance(value, (tuple, list)) and len(value) == 1 and isinstance(value[0], (int, np.integer)):
-        return value[0]
-    raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}")
-
-
-def _check_1d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
-    """The 1-D pools' argument and size errors in their own (N, C, L) terms, before they delegate to the
-    2-D pools on an (N, C, 1, L) view (whose errors would speak of 2-D ops and shapes)."""
+def _pool1d_as_2d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
+    """A 1-D pool's (kernel, stride, padding, dilation) as its 2-D pool's on the (N, C, 1, L) view, after
+    the checks in the 1-D pool's own (N, C, L) terms (the 2-D pool's errors would speak of 2-D ops and shapes)."""
+    if x_val.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D input (N, C, L), got shape {x_val.shape}")
+    kernel, stride = window.single(kernel, "kernel_size", op), window.single(stride, "stride", op)
+    pad, dilation = window.single(pad, "padding", op), window.single(dilation, "dilation", op)
     stride = kernel if stride is None else stride
     _check_window(op, (kernel,), (stride,), (pad,), (dilation,))
-    out = _out_size(x_val.shape[2], kernel, stride, pad, dilation, ceil_mode)
+    (out,) = window.output_size(x_val.shape[2:], (kernel,), (stride,), (dilation,), ((pad, pad),), ceil_mode)
     if out <= 0:
         raise ValueError(f"{op}: input of shape {x_val.shape} is too small for kernel {kernel}, padding {pad}, "
                          f"dilation {dilation} (output size {out})")
+    return (1, kernel), (1, stride), (0, pad), (1, dilation)
+
+
+def _as_image(x, x_val):
+    """(N, C, L) as (N, C, 1, L)."""
+    n, c, length = x_val.shape
+    return reshape(x, (n, c, 1, length))
+
+
+def _as_sequence(y):
+    """(N, C, 1, Lo) back to (N, C, Lo)."""
+    n, c, _, length = y.shape
+    return reshape(y, (n, c, length))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -329,57 +201,50 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     clipped, as in PyTorch).
 
     dL/dx = col2im(g / divisor broadcast over each window): every entry of a window gets an
-    equal share. Saves only the divisors."""
+    equal share.
+    Saves `divisor` (one per window position, or the override): not the input."""
     x_val = array_of(x)
-    kernel, stride, pad, dilation, out, pads = _geometry("avg_pool2d", x_val, kernel_size, stride, padding, 1,
-                                                         ceil_mode)
-    x_padded = np.pad(x_val, pads) if any(map(sum, pads)) else x_val
-    windows = _windows(x_padded, kernel, stride, dilation, out)
-    sums = windows.sum(axis=(-2, -1))
+    kernel, stride, dilation, out, pads = _geometry("avg_pool2d", x_val, kernel_size, stride, padding, 1, ceil_mode)
+    x_padded = window.pad(x_val, pads)
+    sums = window.gathered(x_padded, kernel, stride, dilation, out).sum(axis=0, dtype=accumulation_dtype(x_val.dtype))
     if divisor_override is not None:
         if divisor_override == 0:
             raise RuntimeError("avg_pool2d: divisor must be not zero, got divisor_override=0")
         divisor = np.asarray(divisor_override, x_val.dtype)
     else:
         h, w = x_val.shape[2:]
+        (top, _), (left, _) = pads
         counted = np.zeros(x_padded.shape[2:], x_val.dtype)  # which padded positions count towards the divisor
         if count_include_pad:
-            counted[:h + 2 * pad[0], :w + 2 * pad[1]] = 1
+            counted[:h + 2 * top, :w + 2 * left] = 1
         else:
-            counted[pad[0]:pad[0] + h, pad[1]:pad[1] + w] = 1
-        divisor = _windows(counted[None, None], kernel, stride, dilation, out).sum(axis=(-2, -1))[0, 0]
+            counted[top:top + h, left:left + w] = 1
+        divisor = window.windows(counted[None, None], kernel, stride, dilation, out).sum(axis=(2, 3))[0, 0]
     y = (sums / divisor).astype(x_val.dtype, copy=False)
+    padded_shape, size = x_padded.shape, x_val.shape[2:]
 
     def avg_pool2d_backward(grad_out):
-        share = (grad_out / divisor).astype(grad_out.dtype, copy=False)  # (N, C, Ho, Wo)
-        grad_windows = np.broadcast_to(share[..., None, None], share.shape + kernel)
-        grad_padded = _col2im(grad_windows, x_padded.shape, kernel, stride, dilation, out)
-        return (_crop(grad_padded, pads, x_val.shape[2:]),)
+        share = (grad_out / divisor).astype(grad_out.dtype, copy=False)  # (N, C, Ho, Wo): each entry's part
+        parts = itertools.repeat(share, kernel[0] * kernel[1])  # the same at every window offset
+        grad_padded = window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+        return (window.crop(grad_padded, pads, size),)
 
     return record(avg_pool2d, y, (x,), avg_pool2d_backward, saved=(x,))
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """avg_pool2d over (N, C, L) seen as (N, C, 1, L)."""
-    from .shape import reshape
-
+    """avg_pool2d over (N, C, L) seen as (N, C, 1, L).
+    Saves what avg_pool2d saves: the nodes it records are avg_pool2d's and reshapes."""
     x_val = array_of(x)
-    if x_val.ndim != 3:
-        raise ValueError(f"avg_pool1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    first_of = lambda v, name: _single("avg_pool1d", v, name)  # noqa: E731
-    kernel_size, stride, padding = first_of(kernel_size, "kernel_size"), first_of(stride, "stride"), first_of(
-        padding, "padding")
-    _check_1d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
-    y = avg_pool2d(reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2])), (1, kernel_size),
-                   None if stride is None else (1, stride), (0, padding), ceil_mode, count_include_pad)
-    return reshape(y, y.shape[:2] + (y.shape[3],))
+    kernel, stride, padding, _ = _pool1d_as_2d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
+    return _as_sequence(avg_pool2d(_as_image(x, x_val), kernel, stride, padding, ceil_mode, count_include_pad))
 
 
 def _adaptive_kernel(op, x_val, output_size):
     """Adaptive pooling as fixed pooling: supported when each output size divides the input size."""
     if x_val.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
-    size = _pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
+    size = window.pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
         x_val.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
     if any(s < 0 for s in size):
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0, but got "
@@ -399,8 +264,6 @@ def _adaptive_kernel(op, x_val, output_size):
 def _empty_pool(x, size):
     """An output size with a 0 (PyTorch allows it): an empty (N, C, Ho, Wo) result, still on the tape, so
     that backward gives x a zero gradient as PyTorch does."""
-    from .shape import reshape
-
     n, c = array_of(x).shape[:2]
     return reshape(x[:, :, :0, :0], (n, c) + tuple(size))
 
@@ -428,13 +291,15 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool2d: y is zero except y.flat[indices] = x per (N, C) plane.
 
-    dL/dx = g gathered at the same indices. Saves the indices."""
+    dL/dx = g gathered at the same indices.
+    Saves `index` (the indices)."""
     x_val = array_of(x)
     index = np.asarray(array_of(indices), dtype=np.int64)
-    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
-    stride = _pair(stride, "stride", "max_unpool2d") or kernel
-    pad = _pair(padding, "padding", "max_unpool2d")
-    n, c, hi, wi = x_val.shape
+    kernel = window.pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else window.pair(stride, "stride", "max_unpool2d")
+    pad = window.pair(padding, "padding", "max_unpool2d")
+    x_shape = x_val.shape
+    n, c, hi, wi = x_shape
     if output_size is None:
         size = ((hi - 1) * stride[0] - 2 * pad[0] + kernel[0], (wi - 1) * stride[1] - 2 * pad[1] + kernel[1])
     else:
@@ -448,6 +313,6 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
 
     def max_unpool2d_backward(grad_out):
         gathered = np.take_along_axis(grad_out.reshape(n, c, plane), index.reshape(n, c, -1), axis=-1)
-        return gathered.reshape(x_val.shape), None
+        return gathered.reshape(x_shape), None
 
     return record(max_unpool2d, y.reshape(n, c, *size), (x, indices), max_unpool2d_backward, saved=(indices,))
