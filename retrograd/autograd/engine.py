@@ -193,17 +193,7 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
     holds the summed gradient of each of its outputs, after tensor hooks; `input_grads` what its VJP
     returned (None for a leaf's AccumulateGrad, which the consumer runs or not). With `targets` (a set
     of nodes), only VJPs on a path to one of them run."""
-    buffers = {}  # node -> [summed gradient per output], popped when the node runs
-    root_nodes = []
-    for position, (tensor, grad) in enumerate(zip(roots, root_grads)):
-        node, output_nr = edge_of(tensor)
-        if node is None:
-            raise RuntimeError(f"element {position} of tensors does not require grad and does not have a "
-                               f"grad_fn: nothing to differentiate (did you forget requires_grad=True, or run "
-                               f"under no_grad?)")
-        _add_to_buffer(buffers, node, output_nr, grad)
-        if node not in root_nodes:
-            root_nodes.append(node)
+    buffers, root_nodes = _seeded(roots, root_grads)  # node -> [summed gradient per output]
     consumers = count_consumers(root_nodes)
     needed = None if targets is None else _leading_to(topological_order(root_nodes), targets)
     check_anomaly = anomaly.is_enabled()
@@ -215,23 +205,16 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
         input_grads = None
         if grads is not None and (needed is None or node in needed):
             if node.output_hooks:
-                for output_nr, hooks in node.output_hooks.items():
-                    if grads[output_nr] is not None:
-                        grads[output_nr] = apply_hooks(hooks, grads[output_nr])
+                _run_tensor_hooks(node, grads)
             if type(node) is AccumulateGrad:
                 yield node, grads, None
                 continue
-            backward_fn = node.backward_fn
-            if backward_fn is None:
-                raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
-            if node.saved is not None:
-                for counter, version, _ in node.saved:
-                    if counter.value != version:
-                        check_saved_versions(node)  # raises, naming the tensor
-            input_grads = backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
-            if check_anomaly:
-                anomaly.check_backward(node, input_grads)
+            input_grads = _run_vjp(node, grads, check_anomaly)
             yield node, grads, input_grads
+            if not retain_graph:
+                node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
+                node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # for explain, after backward
+                                    else tuple(None if grad is None else grad.shape for grad in grads))
 
         for i, edge in enumerate(node.next_edges):  # send each input its gradient; Kahn's count goes down
             if edge is None:
@@ -248,15 +231,45 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
                     buffers[child] = [grad]  # the usual case, without a call: the first gradient for a node
                 else:
                     _add_to_buffer(buffers, child, output_nr, grad)
-            remaining = consumers[child] - 1
-            consumers[child] = remaining
-            if remaining == 0:
+            consumers[child] -= 1
+            if consumers[child] == 0:
                 ready.append(child)
-        if input_grads is not None and not retain_graph:
-            node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
-            node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # so that explain can describe it
-                                else tuple(None if grad is None else grad.shape for grad in grads))
         input_grads = grad = None  # let go of the VJP's arrays before its leaves run: they count references
+
+
+def _seeded(roots, root_grads):
+    """The gradient buffers holding the seeds, and the roots' nodes (each once)."""
+    buffers, root_nodes = {}, []
+    for position, (tensor, grad) in enumerate(zip(roots, root_grads)):
+        node, output_nr = edge_of(tensor)
+        if node is None:
+            raise RuntimeError(f"element {position} of tensors does not require grad and does not have a "
+                               f"grad_fn: nothing to differentiate (did you forget requires_grad=True, or run "
+                               f"under no_grad?)")
+        _add_to_buffer(buffers, node, output_nr, grad)
+        if node not in root_nodes:
+            root_nodes.append(node)
+    return buffers, root_nodes
+
+
+def _run_tensor_hooks(node, grads):
+    for output_nr, hooks in node.output_hooks.items():
+        if grads[output_nr] is not None:
+            grads[output_nr] = apply_hooks(hooks, grads[output_nr])
+
+
+def _run_vjp(node, grads, check_anomaly):
+    """The node's input gradients, after checking it can still run and its saved tensors are unchanged."""
+    if node.backward_fn is None:
+        raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
+    if node.saved is not None:
+        for counter, version, _ in node.saved:
+            if counter.value != version:
+                check_saved_versions(node)  # raises, naming the tensor
+    input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
+    if check_anomaly:
+        anomaly.check_backward(node, input_grads)
+    return input_grads
 
 
 def _leading_to(order, targets):
