@@ -85,8 +85,7 @@ def linear(x, weight, bias=None):
     The N rows go through the GEMM in x's memory order: a view with permuted leading axes (the
     batch_first output of a time-major RNN) is not copied; y is the same permuted view of the
     GEMM's result, and the small (N, out) gradient is put in that order in the backward pass."""
-    x_val, w_val = array_of(x), array_of(weight)
-    b_val = None if bias is None else array_of(bias)
+    x_val, w_val, b_val = array_of(x), array_of(weight), None if bias is None else array_of(bias)
     if w_val.ndim != 2 or x_val.ndim == 0 or x_val.shape[-1] != w_val.shape[1]:
         raise RuntimeError(
             f"linear: input of shape {x_val.shape} does not match weight of shape {w_val.shape} "
@@ -112,7 +111,7 @@ def linear(x, weight, bias=None):
     if restore is not None:
         y = y.transpose(restore)
 
-    n_rows, in_features = math.prod(lead), w_val.shape[1]
+    n_rows, in_features = x_2d.shape
     x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
     saved_w = w_val if x_needs else None  # dL/dx reads W, dL/dW reads x: keep only what is asked for
     saved_x = x_2d if w_needs else None

@@ -47,15 +47,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     param_shape = (1, channels) + (1,) * (x_val.ndim - 2)  # broadcasts (C,) over (N, C, ...)
     w_val = None if weight is None else array_of(weight)
     b_val = None if bias is None else array_of(bias)
-    for name, param in (("weight", w_val), ("bias", b_val), ("running_mean", running_mean)):
-        if param is not None and array_of(param).shape != (channels,):
-            raise ValueError(f"batch_norm: {name} has shape {array_of(param).shape}, expected ({channels},) for "
-                             f"input of shape {x_val.shape}")
-
+    _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean)
     if training:
-        if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
-                             f"{x_val.shape}")
         x_hat, rstd = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
         if running_mean is None:
@@ -91,6 +84,16 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
     return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
                   saved=(x, weight))
+
+
+def _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean):
+    for name, param in (("weight", w_val), ("bias", b_val), ("running_mean", running_mean)):
+        if param is not None and array_of(param).shape != (channels,):
+            raise ValueError(f"batch_norm: {name} has shape {array_of(param).shape}, expected ({channels},) for "
+                             f"input of shape {x_val.shape}")
+    if training and n <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input size "
+                         f"{x_val.shape}")
 
 
 def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):

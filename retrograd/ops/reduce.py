@@ -411,6 +411,23 @@ def logsumexp(x, dim, keepdim=False):
 
 
 # ----- norms -------------------------------------------------------------------------
+def _p_norm(x_val, p, axes):
+    """(sum |x|^p)^(1/p) over `axes`, kept as size-1 axes (the forward of `norm`)."""
+    if p == 2:
+        return np.sqrt(np.add.reduce(x_val * x_val, axis=axes, keepdims=True))
+    if p == 0:
+        return np.add.reduce(x_val != 0, axis=axes, keepdims=True, dtype=x_val.dtype)
+    abs_x = np.abs(x_val)
+    if p == 1:
+        return np.add.reduce(abs_x, axis=axes, keepdims=True)
+    if p == math.inf:
+        return _nonempty("norm", np.max, abs_x, axis=axes, keepdims=True)
+    if p == -math.inf:
+        return _nonempty("norm", np.min, abs_x, axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return np.add.reduce(abs_x ** p, axis=axes, keepdims=True) ** (1.0 / p)
+
+
 def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """y = (sum |x|^p)^(1/p) over `dim` (p = 2 or 'fro' by default; 1; inf = max|x|; -inf = min|x|; 0 = count)
 
@@ -432,20 +449,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     out_dtype = x_val.dtype
     x_val = x_val.astype(accumulation_dtype(out_dtype), copy=False)  # float16: 300^2 alone overflows
     axes = _axes(dim, x_val.ndim, "norm")
-    abs_x = np.abs(x_val)
-    if p == 2:
-        y = np.sqrt(np.add.reduce(x_val * x_val, axis=axes, keepdims=True))
-    elif p == 1:
-        y = np.add.reduce(abs_x, axis=axes, keepdims=True)
-    elif p == math.inf:
-        y = _nonempty("norm", np.max, abs_x, axis=axes, keepdims=True)
-    elif p == -math.inf:
-        y = _nonempty("norm", np.min, abs_x, axis=axes, keepdims=True)
-    elif p == 0:
-        y = np.add.reduce(x_val != 0, axis=axes, keepdims=True, dtype=x_val.dtype)
-    else:
-        with np.errstate(divide="ignore"):
-            y = np.add.reduce(abs_x ** p, axis=axes, keepdims=True) ** (1.0 / p)
+    y = _p_norm(x_val, p, axes)
     x_shape, x_dtype = x_val.shape, array_of(x).dtype
     saved_x = x_val if p != 0 else None
     saved_y = y if p not in (0, 1) else None
