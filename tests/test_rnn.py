@@ -299,3 +299,21 @@ def test_embedding_matches_torch_and_padding_row_gets_no_gradient():
     assert not frozen.weight.requires_grad
     with pytest.raises(IndexError, match="embedding: index 9 is out of range for a table of 7 rows"):
         ours(rg.tensor([9]))
+
+
+def test_embedding_lives_in_nn_sparse_like_pytorch():
+    from retrograd.nn import sparse
+
+    assert nn.Embedding is sparse.Embedding and nn.Embedding.__module__ == "retrograd.nn.sparse"
+    assert torch.nn.Embedding.__module__ == "torch.nn.modules.sparse"
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_no_bias_stacked_bidirectional_batch_first_matches_torch(kind):
+    """bias=False means no bias_ih and no bias_hh on every layer and direction, as in PyTorch."""
+    ours_cls, theirs_cls = LAYERS[kind]
+    kwargs = dict(num_layers=2, bidirectional=True, batch_first=True, bias=False)
+    ours, theirs = ours_cls(I, H, **kwargs).double(), theirs_cls(I, H, **kwargs).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert not any("bias" in name for name in ours.state_dict())
+    assert_module_parity(ours, theirs, rng.standard_normal((B, T, I)))
