@@ -317,3 +317,18 @@ def test_no_bias_stacked_bidirectional_batch_first_matches_torch(kind):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert not any("bias" in name for name in ours.state_dict())
     assert_module_parity(ours, theirs, rng.standard_normal((B, T, I)))
+
+
+@pytest.mark.parametrize("kind,kwargs", [("LSTM", {}), ("LSTM", {"proj_size": 2}), ("GRU", {}), ("RNN", {})])
+def test_an_empty_batch_runs_forward_and_backward_like_torch(kind, kwargs):
+    ours, theirs = LAYERS[kind][0](I, H, **kwargs).double(), LAYERS[kind][1](I, H, **kwargs).double()
+    copy_torch_weights(ours, theirs)
+    x_ours = rg.zeros(T, 0, I, dtype=rg.float64, requires_grad=True)
+    x_theirs = torch.zeros(T, 0, I, dtype=torch.float64, requires_grad=True)
+    out_ours, out_theirs = ours(x_ours)[0], theirs(x_theirs)[0]
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
+    assert out_ours.shape == tuple(out_theirs.shape) and x_ours.grad.shape == tuple(x_theirs.grad.shape)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_array_equal(p.grad.array, theirs_params[name].grad.numpy(), err_msg=name)

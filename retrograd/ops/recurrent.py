@@ -78,8 +78,9 @@ def _input_projection(x, w_ih, bias):
 
 def _merged_bias(b_ih, b_hh):
     """b_ih + b_hh, either of them possibly None (PyTorch's bias=False means both are)."""
-    biases = [b for b in (b_ih, b_hh) if b is not None]
-    return None if not biases else biases[0] if len(biases) == 1 else biases[0] + biases[1]
+    if b_ih is None or b_hh is None:
+        return b_hh if b_ih is None else b_ih
+    return b_ih + b_hh
 
 
 def _sigmoid_(a):
@@ -95,7 +96,6 @@ def _rows(grad_pre):
     transposing copy, cheaper than writing each step's da_t as G*H rows of B values scattered across it."""
     steps, size, batch = grad_pre.shape
     return np.ascontiguousarray(grad_pre.transpose(1, 0, 2)).reshape(size, steps * batch)
-
 
 
 def _input_side_gradients(grad_in, x, w_ih, x_shape, needs):
@@ -224,7 +224,7 @@ def _lstm_backward(grads, cache):
     grad_2d = _rows(grad_pre)  # (4H, T*B)
     grad_x, grad_w_ih, grad_bias = _input_side_gradients(grad_2d, cache.x, cache.w_ih, cache.x_shape, needs)
     grad_w_hh = grad_2d @ cache.h[:-1].reshape(rows, cache.h.shape[2]) if needs["w_hh"] else None
-    grad_w_hr = grad_h_all.reshape(-1, rows) @ m_all.reshape(hidden, rows).T if needs["w_hr"] else None
+    grad_w_hr = grad_h_all.reshape(w_hr.shape[0], rows) @ m_all.reshape(hidden, rows).T if needs["w_hr"] else None
     return (grad_x, dh_next.T if needs["h0"] else None, dc_next.T if needs["c0"] else None, grad_w_ih, grad_w_hh,
             grad_bias if needs["b_ih"] else None, grad_bias if needs["b_hh"] else None, grad_w_hr)
 
