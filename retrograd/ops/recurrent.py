@@ -35,7 +35,8 @@ over all T*B rows; only the recurrence itself loops over time.
 What is measured to pay, and stays:
 - the recurrence runs feature-major: states (H, B), one contiguous (G*H, B) block of gates per step
   and W_hh (G*H, H) @ h (H, B), the faster orientation for a small batch (B=32: 45 against 92 us
-  for the LSTM's 1024x256 step, 4.8 against 7.7 us for the RNN's 128x128 one);
+  for the LSTM's 1024x256 step, 4.8 against 7.7 us for the RNN's 128x128 one); the RNN's backward,
+  which reads only the time-major h, runs batch-major instead (0.88 against 1.1 ms per call);
 - sigma(a) = (1 + tanh(a/2)) / 2 in place (`_sigmoid_`): 11 against 18 us with 1/(1 + exp(-a)) for
   the i, f and o rows of a 1024x32 gate block.
 
