@@ -185,7 +185,7 @@ def _lstm_backward(grads, cache):
     if w_hr is not None:  # dW_hr = sum_t dh_t m_t^T, after the loop
         grad_h_all = np.empty((w_hr.shape[0], steps, batch), gates.dtype)  # (P, T, B)
         m_all = np.empty((hidden, steps, batch), gates.dtype)  # (H, T, B)
-    dh_next, dc_next = grad_h_n.T.copy(), grad_c_n.T.copy()  # (P, B), (H, B): from step t+1
+    dh_next, dc_next = grad_h_n.T.copy(), grad_c_n.T.copy()  # (P, B), (H, B): dh_t, dc_{t+1} * f_{t+1} from step t+1
     tanh_c, dc, slope = np.empty_like(dc_next), np.empty_like(dc_next), np.empty_like(gates[0])  # per-step scratch
     for t in range(steps - 1, -1, -1):
         i, f, g, o = gates[t].reshape(4, hidden, batch)
