@@ -299,3 +299,36 @@ def test_embedding_matches_torch_and_padding_row_gets_no_gradient():
     assert not frozen.weight.requires_grad
     with pytest.raises(IndexError, match="embedding: index 9 is out of range for a table of 7 rows"):
         ours(rg.tensor([9]))
+
+
+def test_embedding_lives_in_nn_sparse_like_pytorch():
+    from retrograd.nn import sparse
+
+    assert nn.Embedding is sparse.Embedding and nn.Embedding.__module__ == "retrograd.nn.sparse"
+    assert torch.nn.Embedding.__module__ == "torch.nn.modules.sparse"
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_no_bias_stacked_bidirectional_batch_first_matches_torch(kind):
+    """bias=False means no bias_ih and no bias_hh on every layer and direction, as in PyTorch."""
+    ours_cls, theirs_cls = LAYERS[kind]
+    kwargs = dict(num_layers=2, bidirectional=True, batch_first=True, bias=False)
+    ours, theirs = ours_cls(I, H, **kwargs).double(), theirs_cls(I, H, **kwargs).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert not any("bias" in name for name in ours.state_dict())
+    assert_module_parity(ours, theirs, rng.standard_normal((B, T, I)))
+
+
+@pytest.mark.parametrize("kind,kwargs", [("LSTM", {}), ("LSTM", {"proj_size": 2}), ("GRU", {}), ("RNN", {})])
+def test_an_empty_batch_runs_forward_and_backward_like_torch(kind, kwargs):
+    ours, theirs = LAYERS[kind][0](I, H, **kwargs).double(), LAYERS[kind][1](I, H, **kwargs).double()
+    copy_torch_weights(ours, theirs)
+    x_ours = rg.zeros(T, 0, I, dtype=rg.float64, requires_grad=True)
+    x_theirs = torch.zeros(T, 0, I, dtype=torch.float64, requires_grad=True)
+    out_ours, out_theirs = ours(x_ours)[0], theirs(x_theirs)[0]
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
+    assert out_ours.shape == tuple(out_theirs.shape) and x_ours.grad.shape == tuple(x_theirs.grad.shape)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_array_equal(p.grad.array, theirs_params[name].grad.numpy(), err_msg=name)

@@ -1,0 +1,167 @@
+"""The fused recurrent ops keep only what their backward reads.
+
+The docstring's "Saves" line names exactly the arrays the VJP captures (a Tensor is never among
+them), the intermediates of the forward pass are freed when it returns, and the bytes held between
+forward and backward are what the backward's equations read: the gates and the states."""
+import re
+import weakref
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from retrograd.ops import recurrent
+from retrograd.tensor import Tensor
+
+rng = np.random.default_rng(0)
+T, B, I, H, P = 5, 3, 4, 6, 2
+LENGTHS = np.array([5, 2, 3])
+
+
+def captured_arrays(fn, found=None):
+    """{name: array} of every array a VJP captures: its closure cells, recursing into captured
+    functions and into the fields of a cache (a NamedTuple). A captured Tensor fails the test."""
+    found = {} if found is None else found
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        _collect(name, cell.cell_contents, found)
+    return found
+
+
+def _collect(name, value, found):
+    assert not isinstance(value, Tensor), f"the VJP captures the Tensor {name!r}"
+    if isinstance(value, np.ndarray):
+        found[name] = value
+    elif hasattr(value, "__code__"):
+        captured_arrays(value, found)
+    elif isinstance(value, tuple) and hasattr(value, "_fields"):
+        for field in value._fields:
+            _collect(field, getattr(value, field), found)
+    elif isinstance(value, (tuple, list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            assert not isinstance(item, (Tensor, np.ndarray)), f"{name!r} holds an array or Tensor out of sight"
+
+
+def saves_names(op):
+    """The backticked names of the op docstring's line that starts with "Saves"."""
+    lines = [line.strip() for line in op.__doc__.splitlines() if line.strip().startswith("Saves")]
+    assert len(lines) == 1, f"{op.__name__}: expected one 'Saves' line, found {lines}"
+    return set(re.findall(r"`([^`]+)`", lines[0]))
+
+
+def _tensor(*shape, grad=True):
+    return rg.tensor(rng.standard_normal(shape) * 0.5, requires_grad=grad)
+
+
+def _call(kind, grad_x=True, grad_weights=True, lengths=None, projection=False, biases=(True, True)):
+    """Run one fused op on float64 inputs; returns (outputs, inputs)."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
+    state = P if projection else H
+    x, h0 = _tensor(T, B, I, grad=grad_x), _tensor(B, state, grad=grad_x)
+    w_ih, w_hh = _tensor(gates * H, I, grad=grad_weights), _tensor(gates * H, state, grad=grad_weights)
+    b_ih, b_hh = (_tensor(gates * H, grad=grad_weights) if given else None for given in biases)
+    if kind == "lstm":
+        c0 = _tensor(B, H, grad=grad_x)
+        w_hr = _tensor(P, H, grad=grad_weights) if projection else None
+        inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        return recurrent.lstm_sequence(*inputs, lengths=lengths, w_hr=w_hr), inputs + (w_hr,)
+    inputs = (x, h0, w_ih, w_hh, b_ih, b_hh)
+    op = recurrent.gru_sequence if kind == "gru" else recurrent.rnn_sequence
+    return op(*inputs, lengths=lengths), inputs
+
+
+OPS = {"lstm": recurrent.lstm_sequence, "gru": recurrent.gru_sequence, "rnn": recurrent.rnn_sequence}
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_saves_line_names_exactly_the_captured_arrays(kind):
+    outputs, _ = _call(kind, lengths=LENGTHS, projection=kind == "lstm")
+    assert set(captured_arrays(outputs[0].grad_fn.backward_fn)) == saves_names(OPS[kind])
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_what_is_saved_depends_on_which_inputs_need_a_gradient(kind):
+    """Decided before the VJP is built (HIPS autograd's way): frozen weights drop x; a constant x drops w_ih."""
+    saves = saves_names(OPS[kind])
+    frozen, _ = _call(kind, grad_weights=False)
+    held = set(captured_arrays(frozen[0].grad_fn.backward_fn))
+    assert held <= saves and "x" not in held and "w_ih" in held and "masks" not in held
+    constant_x, _ = _call(kind, grad_x=False)
+    held = set(captured_arrays(constant_x[0].grad_fn.backward_fn))
+    assert held <= saves and "x" in held and "w_ih" not in held
+
+
+def _distinct_bytes(arrays, excluded):
+    """Bytes of the distinct buffers behind `arrays`, not counting those of the `excluded` arrays."""
+    def owner(a):
+        while isinstance(a.base, np.ndarray):
+            a = a.base
+        return a
+    skip = {id(owner(a)) for a in excluded}
+    buffers = {id(owner(a)): owner(a) for a in arrays if id(owner(a)) not in skip}
+    return sum(a.nbytes for a in buffers.values())
+
+
+@pytest.mark.parametrize("kind,expected_values", [
+    ("lstm", T * 4 * H * B + (T + 1) * H * B + (T + 1) * B * H),  # gates i, f, g, o; c_0 .. c_T; h_0 .. h_T
+    ("gru", T * 3 * H * B + T * H * B + (T + 1) * B * H),  # gates n, r, z; hn; h_0 .. h_T
+    ("rnn", (T + 1) * B * H),  # h_0 .. h_T
+])
+def test_bytes_held_between_forward_and_backward_are_the_gates_and_states(kind, expected_values):
+    """Beyond its inputs, a node holds what its backward reads and nothing else: no derivative blocks
+    precomputed in the forward, no copy of x, no pre-activation block."""
+    outputs, inputs = _call(kind)
+    arrays = captured_arrays(outputs[0].grad_fn.backward_fn).values()
+    held = _distinct_bytes(arrays, excluded=[t.array for t in inputs if t is not None])
+    assert held == expected_values * 8  # float64
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_the_ones_column_copy_of_x_is_freed_after_the_forward(kind, monkeypatch):
+    """The bias joins the projection GEMM as a column of ones beside x; the backward reads x itself."""
+    refs = []
+    make = recurrent._with_ones_column
+    monkeypatch.setattr(recurrent, "_with_ones_column", lambda x: refs.append(weakref.ref(out := make(x))) or out)
+    outputs, _ = _call(kind)
+    assert len(refs) == 1 and refs[0]() is None
+    assert outputs[0].grad_fn is not None  # the graph is alive; only the copy is gone
+
+
+def test_the_rnn_pre_activations_are_freed_after_the_forward(monkeypatch):
+    """tanh' and relu' need only h_t, so the (T, H, B) block of W_ih x_t + W_hh h_{t-1} + b is not kept;
+    the LSTM and GRU turn that block into their gates in place, and keep it as the gates."""
+    refs = []
+    project = recurrent._input_projection
+    monkeypatch.setattr(recurrent, "_input_projection",
+                        lambda *a: refs.append(weakref.ref(out := project(*a))) or out)
+    outputs, _ = _call("rnn")
+    assert refs[0]() is None and outputs[0].grad_fn is not None
+    for kind in ("lstm", "gru"):
+        outputs, _ = _call(kind)
+        assert refs[-1]() is captured_arrays(outputs[0].grad_fn.backward_fn)["gates"]
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+@pytest.mark.parametrize("biases", [(True, False), (False, True)])
+def test_either_bias_may_be_none(kind, biases):
+    """A missing bias counts as zero (as the GRU always allowed): same outputs and gradients as a zero bias."""
+    seed = rng.integers(1 << 30)
+    results = []
+    for zeros_for_missing in (False, True):
+        local = np.random.default_rng(seed)
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
+        x, h0, c0 = (rg.tensor(local.standard_normal(s), requires_grad=True) for s in ((T, B, I), (B, H), (B, H)))
+        w_ih = rg.tensor(local.standard_normal((gates * H, I)) * 0.5, requires_grad=True)
+        w_hh = rg.tensor(local.standard_normal((gates * H, H)) * 0.5, requires_grad=True)
+        b = [rg.tensor(local.standard_normal(gates * H), requires_grad=True) if given
+             else (rg.zeros(gates * H, dtype=rg.float64) if zeros_for_missing else None) for given in biases]
+        if kind == "lstm":
+            out = recurrent.lstm_sequence(x, h0, c0, w_ih, w_hh, *b, lengths=LENGTHS)
+        else:
+            out = OPS[kind](x, h0, w_ih, w_hh, *b, lengths=LENGTHS)
+        dout = local.standard_normal(out[0].shape)
+        (out[0] * rg.tensor(dout)).sum().backward()
+        given = next(t for t in b if t is not None and t.requires_grad)
+        results.append([out[0].array, out[1].array, x.grad.array, h0.grad.array, w_ih.grad.array, w_hh.grad.array,
+                        given.grad.array])
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
