@@ -4,10 +4,13 @@ Both use a random cotangent (llm.c's "fakeloss"): the loss is
 sum(output * dout) with dout random, never a plain `.sum()`, whose all-ones
 cotangent hides transposition bugs.
 """
+import re
+
 import numpy as np
 import torch
 
 import retrograd as rg
+from retrograd.bench.graph_memory import captured
 
 torch.set_num_threads(1)
 
@@ -132,3 +135,24 @@ def assert_module_parity(rg_module, torch_module, *arrays, rtol=1e-7, atol=1e-9,
         np.testing.assert_allclose(param.grad.array, expected.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of parameter {name}")
     return outputs
+
+
+# ----- what a VJP keeps (the memory tests) ----------------------------------------------------------------
+def closure_arrays(fn):
+    """{name: array} of the arrays a VJP closure keeps (`graph_memory.captured` reads its cells, recursing into
+    captured functions and a cache's fields). A captured Tensor fails: it would keep its whole graph alive."""
+    arrays, tensors = captured(fn)
+    assert not tensors, f"{fn.__name__} captures the Tensor(s) {tensors}"
+    for name, group in arrays.items():
+        assert len(group) == 1, f"{fn.__name__} keeps {len(group)} arrays under `{name}`: name each in the Saves line"
+    return {name: group[0] for name, group in arrays.items()}
+
+
+def saves_names(op):
+    """The backticked names of the docstring's "Saves" sentence, and the sentence: from the word 'Saves' (at a
+    line's start or after a sentence) to the end of its paragraph. No names for 'Saves nothing.'"""
+    doc = op.__doc__ or ""
+    starts = [m.start(1) for m in re.finditer(r"(?:^|\n\s*|[.;:]\s+)(Saves\b)", doc)]
+    assert len(starts) == 1, f"{op.__name__}: expected one 'Saves' sentence in the docstring, found {len(starts)}"
+    sentence = re.split(r"\n\s*\n", doc[starts[0]:])[0]
+    return set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)`", sentence)), " ".join(sentence.split())

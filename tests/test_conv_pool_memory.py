@@ -3,41 +3,16 @@ captures exactly the arrays that its op's docstring "Saves" line names (never a 
 intermediates its formula does not read -- the padded input, the copied windows, the im2col columns of a
 frozen layer -- are freed when the forward returns."""
 import gc
-import re
 import weakref
 
 import numpy as np
 import pytest
 
 import retrograd as rg
+from helpers import closure_arrays, saves_names
 from retrograd.ops import conv, pool, window
 
 rng = np.random.default_rng(0)
-
-
-def captured_arrays(function):
-    """{name: array} of the arrays a VJP closure holds, following the functions it captures. A captured
-    Tensor fails: it would keep its whole graph, not only its values, alive."""
-    arrays = {}
-    for name, cell in zip(function.__code__.co_freevars, function.__closure__ or ()):
-        value = cell.cell_contents
-        assert not isinstance(value, rg.Tensor), f"{function.__name__} captures the Tensor `{name}`"
-        if isinstance(value, np.ndarray):
-            arrays[name] = value
-        elif isinstance(value, (tuple, list, dict)):
-            items = value.values() if isinstance(value, dict) else value
-            assert not any(isinstance(v, (np.ndarray, rg.Tensor)) for v in items), \
-                f"{function.__name__} captures arrays inside `{name}`: name each in the Saves line"
-        elif hasattr(value, "__code__"):
-            arrays.update(captured_arrays(value))
-    return arrays
-
-
-def saves_line_names(op):
-    """The backticked names on the line of op's docstring that starts with 'Saves'."""
-    lines = [line.strip() for line in op.__doc__.splitlines() if line.strip().startswith("Saves")]
-    assert len(lines) == 1, f"{op.__name__}: one docstring line must start with 'Saves', found {lines}"
-    return set(re.findall(r"`(\w+)`", lines[0]))
 
 
 def _t(*shape, grad=True):
@@ -68,22 +43,22 @@ CASES = [
 @pytest.mark.parametrize("forward, expected", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_the_closure_holds_exactly_what_the_saves_line_names(forward, expected):
     node = forward().grad_fn
-    held = captured_arrays(node.backward_fn)
+    held = closure_arrays(node.backward_fn)
     assert set(held) == expected, f"{node.op.__name__} holds {sorted(held)}, expected {sorted(expected)}"
-    assert set(held) <= saves_line_names(node.op), f"{node.op.__name__}'s Saves line does not name all of {held}"
+    assert set(held) <= saves_names(node.op)[0], f"{node.op.__name__}'s Saves line does not name all of {held}"
 
 
 def test_max_pool_saves_one_small_integer_per_window_not_the_input_or_its_windows():
     """PyTorch saves an int64 index per window (and the input); retrograd saves the window offset of the
     chosen entry in the smallest integer type that holds it: one byte per window for windows up to 127 entries."""
     x = _t(4, 3, 16, 16)
-    for kwargs in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}, {"kernel_size": 3, "stride": 2,
-                                                                                         "ceil_mode": True}):
+    for kwargs in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1},
+                   {"kernel_size": 3, "stride": 2, "ceil_mode": True}):
         y = pool.max_pool2d(x, **kwargs)
-        held = captured_arrays(y.grad_fn.backward_fn)
+        held = closure_arrays(y.grad_fn.backward_fn)
         assert sum(a.nbytes for a in held.values()) == y.numel(), kwargs
     y = pool.max_pool2d(x, 2, ties="split")  # the mask of tied maxima: one bool per window entry
-    assert sum(a.nbytes for a in captured_arrays(y.grad_fn.backward_fn).values()) == 4 * y.numel()
+    assert sum(a.nbytes for a in closure_arrays(y.grad_fn.backward_fn).values()) == 4 * y.numel()
 
 
 @pytest.fixture

@@ -3,49 +3,18 @@
 The docstring's "Saves" line names exactly the arrays the VJP captures (a Tensor is never among
 them), the intermediates of the forward pass are freed when it returns, and the bytes held between
 forward and backward are what the backward's equations read: the gates and the states."""
-import re
 import weakref
 
 import numpy as np
 import pytest
 
 import retrograd as rg
+from helpers import closure_arrays, saves_names
 from retrograd.ops import recurrent
-from retrograd.tensor import Tensor
 
 rng = np.random.default_rng(0)
 T, B, I, H, P = 5, 3, 4, 6, 2
 LENGTHS = np.array([5, 2, 3])
-
-
-def captured_arrays(fn, found=None):
-    """{name: array} of every array a VJP captures: its closure cells, recursing into captured
-    functions and into the fields of a cache (a NamedTuple). A captured Tensor fails the test."""
-    found = {} if found is None else found
-    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
-        _collect(name, cell.cell_contents, found)
-    return found
-
-
-def _collect(name, value, found):
-    assert not isinstance(value, Tensor), f"the VJP captures the Tensor {name!r}"
-    if isinstance(value, np.ndarray):
-        found[name] = value
-    elif hasattr(value, "__code__"):
-        captured_arrays(value, found)
-    elif isinstance(value, tuple) and hasattr(value, "_fields"):
-        for field in value._fields:
-            _collect(field, getattr(value, field), found)
-    elif isinstance(value, (tuple, list, dict)):
-        for item in value.values() if isinstance(value, dict) else value:
-            assert not isinstance(item, (Tensor, np.ndarray)), f"{name!r} holds an array or Tensor out of sight"
-
-
-def saves_names(op):
-    """The backticked names of the op docstring's line that starts with "Saves"."""
-    lines = [line.strip() for line in op.__doc__.splitlines() if line.strip().startswith("Saves")]
-    assert len(lines) == 1, f"{op.__name__}: expected one 'Saves' line, found {lines}"
-    return set(re.findall(r"`([^`]+)`", lines[0]))
 
 
 def _tensor(*shape, grad=True):
@@ -73,20 +42,20 @@ OPS = {"lstm": recurrent.lstm_sequence, "gru": recurrent.gru_sequence, "rnn": re
 
 
 @pytest.mark.parametrize("kind", sorted(OPS))
-def test_saves_line_names_exactly_the_captured_arrays(kind):
+def test_saves_line_names_exactly_the_closure_arrays(kind):
     outputs, _ = _call(kind, lengths=LENGTHS, projection=kind == "lstm")
-    assert set(captured_arrays(outputs[0].grad_fn.backward_fn)) == saves_names(OPS[kind])
+    assert set(closure_arrays(outputs[0].grad_fn.backward_fn)) == saves_names(OPS[kind])[0]
 
 
 @pytest.mark.parametrize("kind", sorted(OPS))
 def test_what_is_saved_depends_on_which_inputs_need_a_gradient(kind):
     """Decided before the VJP is built (HIPS autograd's way): frozen weights drop x; a constant x drops w_ih."""
-    saves = saves_names(OPS[kind])
+    saves = saves_names(OPS[kind])[0]
     frozen, _ = _call(kind, grad_weights=False)
-    held = set(captured_arrays(frozen[0].grad_fn.backward_fn))
+    held = set(closure_arrays(frozen[0].grad_fn.backward_fn))
     assert held <= saves and "x" not in held and "w_ih" in held and "masks" not in held
     constant_x, _ = _call(kind, grad_x=False)
-    held = set(captured_arrays(constant_x[0].grad_fn.backward_fn))
+    held = set(closure_arrays(constant_x[0].grad_fn.backward_fn))
     assert held <= saves and "x" in held and "w_ih" not in held
 
 
@@ -110,7 +79,7 @@ def test_bytes_held_between_forward_and_backward_are_the_gates_and_states(kind, 
     """Beyond its inputs, a node holds what its backward reads and nothing else: no derivative blocks
     precomputed in the forward, no copy of x, no pre-activation block."""
     outputs, inputs = _call(kind)
-    arrays = captured_arrays(outputs[0].grad_fn.backward_fn).values()
+    arrays = closure_arrays(outputs[0].grad_fn.backward_fn).values()
     held = _distinct_bytes(arrays, excluded=[t.array for t in inputs if t is not None])
     assert held == expected_values * 8  # float64
 
@@ -137,7 +106,7 @@ def test_the_rnn_pre_activations_are_freed_after_the_forward(monkeypatch):
     assert refs[0]() is None and outputs[0].grad_fn is not None
     for kind in ("lstm", "gru"):
         outputs, _ = _call(kind)
-        assert refs[-1]() is captured_arrays(outputs[0].grad_fn.backward_fn)["gates"]
+        assert refs[-1]() is closure_arrays(outputs[0].grad_fn.backward_fn)["gates"]
 
 
 @pytest.mark.parametrize("kind", sorted(OPS))

@@ -2,11 +2,10 @@
 "Saves" line names, never a Tensor, and an intermediate the formula does not read is freed as soon as
 the forward pass returns.
 
-`captured_arrays` reads a closure's cells (recursing into captured functions, tuples, lists and dicts);
+`captured_arrays` reads a closure's cells (recursing into captured functions, tuples, lists, dicts and caches);
 `OPS` is one table of small op calls, one family per block, so that conv/pool/recurrent rows can be
 added by whoever owns those files."""
 import gc
-import re
 import weakref
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
+from helpers import saves_names
 from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, reduce, shape
 
 
@@ -21,16 +21,6 @@ from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm,
 def captured_arrays(fn):
     """({variable name: [arrays]}, [names of captured Tensors]) of everything `fn`'s closure keeps."""
     return captured(fn)
-
-
-def saves_names(op):
-    """The backticked names of the docstring's "Saves" sentence: from the word 'Saves' (at a line's start
-    or after a sentence) to the end of its paragraph. Empty for 'Saves nothing.'"""
-    doc = op.__doc__ or ""
-    starts = [m.start(1) for m in re.finditer(r"(?:^|\n\s*|[.;:]\s+)(Saves\b)", doc)]
-    assert len(starts) == 1, f"{op.__name__}: expected one 'Saves' sentence in the docstring, found {len(starts)}"
-    sentence = re.split(r"\n\s*\n", doc[starts[0]:])[0]
-    return set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)`", sentence)), " ".join(sentence.split())
 
 
 # ----- the table: (row id, function building the output from fresh inputs) --------------------------------

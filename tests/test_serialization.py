@@ -1,6 +1,5 @@
 """retrograd.save / retrograd.load: round trips, refusal of bad files, atomic writes, PyTorch interop."""
 import hashlib
-import io
 import math
 import os
 import pickle

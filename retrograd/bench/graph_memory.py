@@ -20,7 +20,8 @@ WORKLOADS = ("mlp", "cnn", "lstm", "gru")  # the feed-forward and recurrent step
 
 def captured(fn):
     """({variable name: [arrays]}, [names of captured Tensors]) for everything `fn` keeps through its closure
-    cells, recursing into captured functions, functools.partial, tuples, lists and dicts."""
+    cells, recursing into captured functions, functools.partial, tuples, lists, dicts and the fields of a
+    NamedTuple (a recurrent op's cache), which are listed under their field names."""
     from retrograd.tensor import Tensor
 
     arrays, tensors, seen = {}, [], set()
@@ -33,6 +34,9 @@ def captured(fn):
             tensors.append(name)
         elif isinstance(value, np.ndarray):
             arrays.setdefault(name, []).append(value)
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):  # a cache (NamedTuple): one name per field
+            for field in value._fields:
+                visit(field, getattr(value, field))
         elif isinstance(value, (tuple, list)):
             for item in value:
                 visit(name, item)
@@ -69,7 +73,8 @@ def graph_arrays(*outputs):
         if backward_fn is not None:
             found.extend(a for group in captured(backward_fn)[0].values() for a in group)
         found.extend(entry[2] for entry in getattr(node, "saved", None) or () if isinstance(entry[2], np.ndarray))
-        stack.extend(edge[0] for edge in getattr(node, "next_edges", None) or () if edge is not None and edge[0] is not None)
+        stack.extend(edge[0] for edge in getattr(node, "next_edges", None) or ()
+                     if edge is not None and edge[0] is not None)
     return found
 
 

@@ -186,7 +186,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _check_conv1d_sizes(x_shape, w_shape, padding, dilation, groups):
     """conv1d's shape errors in its own 3-D terms (conv2d would report the height-1 4-D view)."""
-    (n, c, length), (o, cg, k) = x_shape, w_shape
+    (_, c, length), (o, cg, k) = x_shape, w_shape
     if c != cg * groups or o % groups:
         raise ValueError(f"conv1d: input has {c} channels (shape {tuple(x_shape)}) but weight {tuple(w_shape)} with "
                          f"groups={groups} expects {cg * groups} channels and O divisible by groups")
