@@ -79,13 +79,34 @@ class RNNBase(Module):
             raise RuntimeError(f"{type(self).__name__}: expected {what} of shape {expected}, got {tuple(state.shape)}")
 
     def forward(self, input, hx=None):
-        name = type(self).__name__
         is_lstm = self.mode == "LSTM"
         packed = isinstance(input, PackedSequence)
-        lengths = None
+        x, lengths, unbatched = self._time_major(input)
+        batch = x.shape[1]
+        directions = 2 if self.bidirectional else 1
+        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
+        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
+        h0, c0 = self._initial_state(hx, state_shape, cell_shape, x.dtype, unbatched, packed and input, is_lstm)
+        layer_input, h_n, c_n = self._layers(x, h0, c0, lengths)
         if packed:
+            output = pack_rows(layer_input, input)
+            if input.unsorted_indices is not None:  # states come back in the caller's batch order
+                h_n = indexing.index_select(h_n, 1, input.unsorted_indices)
+                c_n = indexing.index_select(c_n, 1, input.unsorted_indices) if is_lstm else None
+        elif unbatched:
+            output = shape.squeeze(layer_input, 1)
+            h_n = shape.squeeze(h_n, 1)
+            c_n = shape.squeeze(c_n, 1) if is_lstm else None
+        else:
+            output = shape.transpose(layer_input, 0, 1) if self.batch_first else layer_input
+        return output, ((h_n, c_n) if is_lstm else h_n)
+
+    def _time_major(self, input):
+        """(x as (T, B, I), lengths or None, whether the input was unbatched), with the input's checks."""
+        name = type(self).__name__
+        lengths, unbatched = None, False
+        if isinstance(input, PackedSequence):
             x, lengths = unpack_rows(input)  # (T, B, I) time-major, lengths in the packed (sorted) order
-            unbatched = False
         else:
             if not isinstance(input, Tensor):
                 raise TypeError(f"{name}: expected a Tensor or PackedSequence input, got {type(input).__name__}")
@@ -106,52 +127,39 @@ class RNNBase(Module):
         if x.shape[0] == 0:
             raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN, got input shape "
                                f"{tuple(input.shape)}")
-        batch = x.shape[1]
-        directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
-        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
+        return x, lengths, unbatched
 
-        h0, c0 = self._initial_state(hx, state_shape, cell_shape, x.dtype, unbatched, packed and input, is_lstm)
+    def _layers(self, x, h0, c0, lengths):
+        """Run every layer and direction: (last layer's output (T, B, D*H), h_n, c_n or None)."""
+        directions = 2 if self.bidirectional else 1
         h_finals, c_finals = [], []
         layer_input = x
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 sequence = layer_input if direction == 0 else recurrent.reverse_sequences(layer_input, lengths)
-                if is_lstm:
-                    out, h_n, c_n = recurrent.lstm_sequence(sequence, h0[index], c0[index], w_ih, w_hh, b_ih, b_hh,
-                                                            lengths, w_hr)
-                    c_finals.append(c_n)
-                elif self.mode == "GRU":
-                    out, h_n = recurrent.gru_sequence(sequence, h0[index], w_ih, w_hh, b_ih, b_hh, lengths)
-                else:
-                    nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
-                    out, h_n = recurrent.rnn_sequence(sequence, h0[index], w_ih, w_hh, b_ih, b_hh, nonlinearity,
-                                                      lengths)
+                out, h_n, c_n = self._sequence(sequence, h0[index], None if c0 is None else c0[index], lengths,
+                                               *self._weights(layer, direction))
                 if direction == 1:
                     out = recurrent.reverse_sequences(out, lengths)
                 outputs.append(out)
                 h_finals.append(h_n)
+                c_finals.append(c_n)
             layer_input = outputs[0] if directions == 1 else shape.cat(outputs, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
+        c_n = shape.stack(c_finals, 0) if self.mode == "LSTM" else None
+        return layer_input, shape.stack(h_finals, 0), c_n
 
-        h_n = shape.stack(h_finals, 0)
-        c_n = shape.stack(c_finals, 0) if is_lstm else None
-        if packed:
-            output = pack_rows(layer_input, input)
-            if input.unsorted_indices is not None:  # states come back in the caller's batch order
-                h_n = indexing.index_select(h_n, 1, input.unsorted_indices)
-                c_n = indexing.index_select(c_n, 1, input.unsorted_indices) if is_lstm else None
-        elif unbatched:
-            output = shape.squeeze(layer_input, 1)
-            h_n = shape.squeeze(h_n, 1)
-            c_n = shape.squeeze(c_n, 1) if is_lstm else None
-        else:
-            output = shape.transpose(layer_input, 0, 1) if self.batch_first else layer_input
-        return output, ((h_n, c_n) if is_lstm else h_n)
+    def _sequence(self, sequence, h0, c0, lengths, w_ih, w_hh, b_ih, b_hh, w_hr):
+        """One layer in one direction through the fused op of this mode: (output, h_n, c_n or None)."""
+        if self.mode == "LSTM":
+            return recurrent.lstm_sequence(sequence, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths, w_hr)
+        if self.mode == "GRU":
+            return (*recurrent.gru_sequence(sequence, h0, w_ih, w_hh, b_ih, b_hh, lengths), None)
+        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+        return (*recurrent.rnn_sequence(sequence, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, lengths), None)
 
     def _initial_state(self, hx, state_shape, cell_shape, dtype, unbatched, packed_input, is_lstm):
         """(h0, c0) of shapes (layers * directions, B, P) and (layers * directions, B, H), zeros by default;
