@@ -130,18 +130,19 @@ def copy_(self, src):
 
 
 def normal_(self, mean=0.0, std=1.0, generator=None):
-    rng = generator or default_generator()
-    _check_leaf(self, "normal_")
-    self._bump_version()
-    self.array[...] = rng.normal(mean, std, self.array.shape)
-    return self
+    """self = draws from N(mean, std^2), from `generator` or retrograd's default one."""
+    return _fill_with_draws(self, "normal_", lambda rng, shape: rng.normal(mean, std, shape), generator)
 
 
 def uniform_(self, a=0.0, b=1.0, generator=None):
-    rng = generator or default_generator()
-    _check_leaf(self, "uniform_")
+    """self = draws from U(a, b), from `generator` or retrograd's default one."""
+    return _fill_with_draws(self, "uniform_", lambda rng, shape: rng.uniform(a, b, shape), generator)
+
+
+def _fill_with_draws(self, op_name, draw, generator):
+    _check_leaf(self, op_name)
     self._bump_version()
-    self.array[...] = rng.uniform(a, b, self.array.shape)
+    self.array[...] = draw(generator or default_generator(), self.array.shape)
     return self
 
 
