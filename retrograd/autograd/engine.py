@@ -157,14 +157,19 @@ def count_consumers(root_nodes):
     """For every node reachable from the roots, how many edges lead to it (the count dict is also the
     visited set: a node is pushed when the first edge reaches it)."""
     consumers = {}
+    roots = set(root_nodes)
     stack = list(root_nodes)
     while stack:
         for edge in stack.pop().next_edges:
-            if edge is not None:
-                count = consumers.get(edge[0])
-                if count is None and edge[0] not in root_nodes:
+            if edge is None:
+                continue
+            count = consumers.get(edge[0])
+            if count is None:
+                consumers[edge[0]] = 1
+                if edge[0] not in roots:
                     stack.append(edge[0])
-                consumers[edge[0]] = 1 if count is None else count + 1
+            else:
+                consumers[edge[0]] = count + 1
     return consumers
 
 
@@ -209,7 +214,15 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
             if type(node) is AccumulateGrad:
                 yield node, grads, None
                 continue
-            input_grads = _run_vjp(node, grads, check_anomaly)
+            if node.backward_fn is None:
+                raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
+            if node.saved is not None:
+                for counter, version, _ in node.saved:
+                    if counter.value != version:
+                        check_saved_versions(node)  # raises, naming the tensor
+            input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
+            if check_anomaly:
+                anomaly.check_backward(node, input_grads)
             yield node, grads, input_grads
             if not retain_graph:
                 node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
@@ -256,20 +269,6 @@ def _run_tensor_hooks(node, grads):
     for output_nr, hooks in node.output_hooks.items():
         if grads[output_nr] is not None:
             grads[output_nr] = apply_hooks(hooks, grads[output_nr])
-
-
-def _run_vjp(node, grads, check_anomaly):
-    """The node's input gradients, after checking it can still run and its saved tensors are unchanged."""
-    if node.backward_fn is None:
-        raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
-    if node.saved is not None:
-        for counter, version, _ in node.saved:
-            if counter.value != version:
-                check_saved_versions(node)  # raises, naming the tensor
-    input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
-    if check_anomaly:
-        anomaly.check_backward(node, input_grads)
-    return input_grads
 
 
 def _leading_to(order, targets):
