@@ -523,3 +523,20 @@ def test_a_hook_that_changes_the_gradients_shape_raises_as_in_torch(on_leaf):
         with pytest.raises(RuntimeError, match="has changed the size of value"):
             (hooked * 3).sum().backward()
         assert x.grad is None
+
+
+def test_anomaly_names_the_users_line_with_windows_paths_too(monkeypatch):
+    """user_frame_summary skips the library's frames by folder, compared case-insensitively on Windows."""
+    import ntpath
+    import types
+
+    from retrograd.autograd import anomaly
+
+    monkeypatch.setattr(anomaly, "os", types.SimpleNamespace(path=ntpath, sep="\\"))
+    monkeypatch.setattr(anomaly, "_PACKAGE_DIR", ntpath.normcase(r"C:\Python\Lib\site-packages\retrograd") + "\\")
+    library = compile("def op():\n    return summary()\n", r"C:\Python\Lib\Site-Packages\RETROGRAD\ops\fake.py", "exec")
+    user = compile("def train():\n    return op()\n", r"C:\Users\me\train.py", "exec")
+    scope = {"summary": anomaly.user_frame_summary}
+    exec(library, scope)
+    exec(user, scope)
+    assert scope["train"]() == r"C:\Users\me\train.py:2 in train"
