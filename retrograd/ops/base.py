@@ -53,7 +53,12 @@ def record(op, data, inputs, backward_fn, saved=()):
         if edges is not None:
             node = Node(op, backward_fn, edges)
             if saved:
-                node.saved = _saved_versions(saved, out)
+                if len(saved) == 1 and saved[0] is OUTPUT:  # the usual case (exp, tanh, relu...), inlined
+                    counter = out._version_counter or VersionCounter()
+                    out._version_counter = counter
+                    node.saved = ((counter, counter.value, data),)
+                else:
+                    node.saved = _saved_versions(saved, out)
             out.grad_fn = node
             out._requires_grad = True
             if _anomaly_state[0]:

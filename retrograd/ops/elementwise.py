@@ -95,8 +95,12 @@ def mul(a, b):
         return grad_a, grad_b
 
     y = _binary(mul, a_val, b_val, np.multiply)
-    return record(mul, y, (a, b), mul_backward,
-                  saved=(b if saved_b is not None else None, a if saved_a is not None else None))
+    saved = ()  # the operands the VJP reads, for the in-place check (x * 2 reads a number: nothing to check)
+    if saved_b is not None and type(b_val) is np.ndarray:
+        saved = (b,)
+    if saved_a is not None and type(a_val) is np.ndarray:
+        saved += (a,)
+    return record(mul, y, (a, b), mul_backward, saved=saved)
 
 
 def div(a, b, rounding_mode=None):

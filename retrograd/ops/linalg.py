@@ -35,10 +35,8 @@ def matmul(a, b):
 
     a_needs, b_needs = needs_grad(a), needs_grad(b)
     a_shape, b_shape = a_val.shape, b_val.shape
-    a_mat_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape  # (..., n, k)
-    b_mat_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape  # (..., k, m)
-    saved_b = (b_val[:, None] if b_val.ndim == 1 else b_val) if a_needs else None  # dL/da reads b
-    saved_a = (a_val[None, :] if a_val.ndim == 1 else a_val) if b_needs else None  # dL/db reads a
+    saved_b = (b_val[:, None] if len(b_shape) == 1 else b_val) if a_needs else None  # dL/da reads b
+    saved_a = (a_val[None, :] if len(a_shape) == 1 else a_val) if b_needs else None  # dL/db reads a
 
     def matmul_backward(grad_out):
         grad_mat = grad_out
@@ -49,10 +47,10 @@ def matmul(a, b):
         grad_a = grad_b = None
         if saved_b is not None:
             grad_a = grad_mat @ np.swapaxes(saved_b, -1, -2)  # (..., n, k)
-            grad_a = unbroadcast(grad_a, a_mat_shape).reshape(a_shape)
+            grad_a = unbroadcast(grad_a, (1,) + a_shape if len(a_shape) == 1 else a_shape).reshape(a_shape)
         if saved_a is not None:
             grad_b = np.swapaxes(saved_a, -1, -2) @ grad_mat  # (..., k, m)
-            grad_b = unbroadcast(grad_b, b_mat_shape).reshape(b_shape)
+            grad_b = unbroadcast(grad_b, b_shape + (1,) if len(b_shape) == 1 else b_shape).reshape(b_shape)
         return grad_a, grad_b
 
     return record(matmul, y, (a, b), matmul_backward, saved=(b if a_needs else None, a if b_needs else None))
