@@ -88,6 +88,15 @@ class device:
     def __reduce__(self):
         return device, (self._type, self._index)
 
+    def __enter__(self):
+        """`with device("cpu"):` makes the CPU the default device, which it always is; another device raises
+        on entry (PyTorch would fail at the first tensor made inside the block)."""
+        check_device(self, "with device(...)")
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
 
 CPU = device("cpu")
 

@@ -130,6 +130,13 @@ def test_accelerator_queries_answer_as_cpu_only_torch():
     assert rg.accelerator.is_available() is torch.accelerator.is_available() is False
     assert rg.backends.mps.is_available() is torch.backends.mps.is_available() is False
     assert rg.accelerator.current_accelerator() is torch.accelerator.current_accelerator() is None
+    backends = [(rg.backends.cudnn.is_available(), torch.backends.cudnn.is_available()),
+                (rg.backends.cudnn.version(), torch.backends.cudnn.version()),
+                (rg.backends.cudnn.allow_tf32, torch.backends.cudnn.allow_tf32),
+                (rg.backends.cuda.matmul.allow_tf32, torch.backends.cuda.matmul.allow_tf32),
+                (rg.backends.cuda.is_built(), torch.backends.cuda.is_built()),
+                (rg.backends.mps.is_built(), torch.backends.mps.is_built())]
+    assert [ours for ours, _ in backends] == [theirs for _, theirs in backends]
     rg.cuda.manual_seed(0)
     rg.cuda.manual_seed_all(0)
     torch.cuda.manual_seed_all(0)
@@ -169,3 +176,21 @@ def test_the_usual_script_preamble_runs():
     out = model(x).sum()
     out.backward()
     assert out.device == device and model.weight.grad.device == device
+
+
+def test_device_as_a_context_manager():
+    with rg.device("cpu") as cpu, torch.device("cpu") as torch_cpu:
+        assert rg.zeros(1).device == cpu and str(cpu) == str(torch_cpu)
+    with pytest.raises(DeviceUnavailableError, match=r"with device\(...\): retrograd runs on the CPU only"):
+        with rg.device("cuda"):
+            pass
+
+
+def test_cuda_queries_answer_or_raise_as_cpu_only_torch():
+    for name in ("empty_cache", "is_initialized", "memory_allocated", "max_memory_allocated", "seed", "seed_all"):
+        assert getattr(rg.cuda, name)() == getattr(torch.cuda, name)(), name
+    for name in ("synchronize", "current_device", "get_device_name"):
+        with pytest.raises(AssertionError):
+            getattr(torch.cuda, name)()
+        with pytest.raises(DeviceUnavailableError, match=f"cuda.{name}: retrograd runs on the CPU only"):
+            getattr(rg.cuda, name)()
