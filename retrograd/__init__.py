@@ -15,6 +15,7 @@ from .tensor import (  # noqa: F401
     get_rng_state, is_tensor, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
     randperm, set_rng_state, tensor, zeros, zeros_like,
 )
+from .device import device, get_default_device, set_default_device  # noqa: F401  (the class, over its module)
 from . import autograd, ops  # noqa: F401  (importing ops binds Tensor's math methods)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from .ops.activation import (  # noqa: F401
@@ -36,6 +37,7 @@ from .ops.shape import (  # noqa: F401
     tril, triu, unbind, unsqueeze,
 )
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
+from . import accelerator, backends, cuda  # noqa: F401  (CPU-only answers to PyTorch's device queries)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
 

@@ -61,6 +61,7 @@ import zlib
 import numpy as np
 
 from ._atomic_file import atomic_write
+from .device import as_device, device as device_type
 from .tensor import Tensor
 
 try:  # a core dependency; a broken or stripped install still gets a clear error at save time
@@ -68,7 +69,8 @@ try:  # a core dependency; a broken or stripped install still gets a clear error
 except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
     _safetensors_save = None
 
-__all__ = ["save", "load", "CheckpointError"]
+__all__ = ["save", "load", "CheckpointError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 STRUCTURE_KEY = "__retrograd__"
 CHECKSUM_KEY = "__retrograd_sha256__"
@@ -286,14 +288,18 @@ def save(obj, f, *, format=None):
 
 
 # ----- load ------------------------------------------------------------------------------
-def load(f, map_location=None, weights_only=True):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None):
     """Load what `save` wrote, or a plain safetensors / .npz file. Never unpickles, never runs code from the file.
 
-    f: a path or a binary file object (read from its position to the end). `map_location`
-    accepts None or "cpu" (retrograd runs on the CPU); `weights_only` is accepted for
-    PyTorch compatibility: loading is always weights-only safe."""
-    if map_location not in (None, "cpu"):
-        raise ValueError(f"retrograd.load: retrograd runs on the CPU only; map_location={map_location!r}")
+    f: a path or a binary file object (read from its position to the end). The other
+    arguments are PyTorch's, accepted so that its loading code runs unchanged: loading is
+    always weights-only safe, whatever `weights_only` says, and `pickle_module` and `mmap`
+    change nothing. `map_location` may be anything that puts the tensors on the CPU: None,
+    'cpu', `retrograd.device('cpu')`, a dict mapping saved locations to the CPU
+    (`{'cuda:0': 'cpu'}`), or a function `(storage, location) -> storage`, which is never
+    called (retrograd's tensors carry no saved location). A map_location naming another
+    device ('cuda') raises, as it does in PyTorch on a machine without CUDA."""
+    _check_map_location(map_location)
     path, fh = _file_argument(f, "read")
     if path is not None:
         with open(path, "rb") as stream:
@@ -312,6 +318,23 @@ def load(f, map_location=None, weights_only=True):
         raise
     except Exception as error:  # the safety net: whatever a hostile file provokes becomes a CheckpointError
         raise CheckpointError(f"{name}: unreadable checkpoint ({type(error).__name__}: {error})") from None
+
+
+def _check_map_location(map_location):
+    """Refuse a map_location that would put tensors anywhere but on the CPU (checked before reading)."""
+    if map_location is None or callable(map_location):
+        return
+    if isinstance(map_location, dict):
+        targets = list(map_location.values())
+    elif isinstance(map_location, (str, device_type)):
+        targets = [map_location]
+    else:
+        raise TypeError(f"retrograd.load: map_location must be None, a string, a retrograd.device, a dict or a "
+                        f"function, got {type(map_location).__name__}")
+    for target in targets:
+        if as_device(target, "retrograd.load: map_location").type != "cpu":
+            raise ValueError(f"retrograd.load: retrograd runs on the CPU only; map_location={map_location!r} "
+                             f"would put tensors on {target}: use map_location='cpu' or leave it out")
 
 
 def _load_bytes(name, raw):
@@ -540,3 +563,38 @@ def _numeric(name, key, array):
         raise CheckpointError(f"{name}: array '{key}' has dtype {array.dtype}; checkpoints hold bool, integer and "
                               f"floating-point arrays only (not strings, complex, structured or datetime)")
     return array
+
+
+# ----- PyTorch's allow-list of pickled globals: nothing to allow where nothing is unpickled ------------
+_user_safe_globals = []
+
+
+def add_safe_globals(safe_globals):
+    """PyTorch's allow-list for `weights_only` unpickling. retrograd never unpickles, so the list changes
+    nothing; it is kept only so that `get_safe_globals` answers as PyTorch's does."""
+    _user_safe_globals.extend(safe_globals)
+
+
+def get_safe_globals():
+    """The globals added with `add_safe_globals` (they have no effect on loading)."""
+    return list(_user_safe_globals)
+
+
+def clear_safe_globals():
+    _user_safe_globals.clear()
+
+
+class safe_globals:
+    """`with retrograd.serialization.safe_globals([...]):` -- PyTorch's context manager, a no-op here
+    apart from listing the globals in `get_safe_globals()` for the duration of the block."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        add_safe_globals(self.safe_globals)
+        return self
+
+    def __exit__(self, *exc_info):
+        for item in self.safe_globals:
+            _user_safe_globals.remove(item)

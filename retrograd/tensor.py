@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from .device import CPU, check_device, device as _device_type
 from .dtypes import _default_dtype, as_dtype, bool_, float16, float32, float64, int32, int64
 
 
@@ -254,7 +255,12 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        """Where the values live: always `retrograd.device('cpu')`."""
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     def is_floating_point(self):
         return self.array.dtype.kind == "f"
@@ -316,17 +322,26 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- conversions ----------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
-        """`to(dtype)`; device arguments other than 'cpu' are rejected."""
-        for arg in args:
-            if isinstance(arg, str) or arg is None:
-                if arg not in (None, "cpu"):
-                    raise RuntimeError(f"retrograd runs on the CPU only; cannot move a tensor to {arg!r}")
-            elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-            else:
-                dtype = arg
-        return self if dtype is None else self.type(dtype)
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        """PyTorch's three forms: `to(dtype)`, `to(device, dtype=None)`, `to(other)` (other's dtype).
+
+        A device must be the CPU (a device object, 'cpu', 'cpu:0'); CUDA and the others raise.
+        Returns `self` when nothing changes, unless `copy=True`."""
+        args = list(args)
+        if args and isinstance(args[0], Tensor):
+            dtype = args.pop(0).dtype
+        elif args and (args[0] is None or _names_device(args[0])):
+            device = args.pop(0)
+        if args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+        if args:
+            non_blocking = args.pop(0)
+        if args:
+            copy = args.pop(0)
+        check_device(device, "Tensor.to")
+        if dtype is not None and as_dtype(dtype) != self.array.dtype:
+            return self.type(dtype)
+        return self.clone() if copy else self
 
     def float(self):
         return self.type(float32)
@@ -349,20 +364,39 @@ class Tensor:
     def cpu(self):
         return self
 
+    def cuda(self, device=None, non_blocking=False):
+        """Refused with a clear error: retrograd runs on the CPU only."""
+        check_device("cuda" if device is None else device, "Tensor.cuda")
+        return self
+
     def contiguous(self):
         return self
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        check_device(device, "Tensor.new_tensor")
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None):
-        return zeros(*size, dtype=dtype or self.dtype)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device, "Tensor.new_zeros")
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None):
-        return ones(*size, dtype=dtype or self.dtype)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device, "Tensor.new_ones")
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None):
-        return full(size, fill_value, dtype=dtype or self.dtype)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device, "Tensor.new_empty")
+        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        check_device(device, "Tensor.new_full")
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _names_device(value):
+    """Whether a positional argument of `Tensor.to` is a device ('cpu', 'cuda:0', a device, an ordinal)."""
+    return isinstance(value, (str, _device_type)) or (isinstance(value, numbers.Integral)
+                                                       and not isinstance(value, bool))
 
 
 class Size(tuple):
@@ -391,16 +425,20 @@ def is_tensor(obj):
 
 
 # ----- creation functions ---------------------------------------------------
-def tensor(data, dtype=None, requires_grad=False, device=None):
+# Every factory takes PyTorch's `device=`: the CPU (or None) is accepted, any other device
+# raises through `check_device` before anything is allocated.
+def tensor(data, dtype=None, requires_grad=False, device=None, pin_memory=False):
     """A new leaf tensor holding a copy of `data` (PyTorch's dtype inference: floats -> float32)."""
+    check_device(device, "tensor")
     array = _infer_array(data, as_dtype(dtype))
     if isinstance(data, (np.ndarray, Tensor)) and array is (data.array if isinstance(data, Tensor) else data):
         array = array.copy()
     return Tensor(array, requires_grad=requires_grad)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """Like `tensor` but shares memory with an ndarray of the right dtype."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     return Tensor(_infer_array(data, as_dtype(dtype)))
@@ -427,37 +465,45 @@ def _factory(array, requires_grad):
     return t
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    check_device(device, "zeros")
     return _factory(np.zeros(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    check_device(device, "ones")
     return _factory(np.ones(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    check_device(device, "empty")
     return _factory(np.empty(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    check_device(device, "full")
     if dtype is None:
         dtype = _infer_array(fill_value).dtype
     return _factory(np.full(_size((size,)), fill_value, dtype=as_dtype(dtype)), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    check_device(device, "zeros_like")
     return zeros(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    check_device(device, "ones_like")
     return ones(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    check_device(device, "full_like")
     return full(tuple(np.shape(t)), fill_value, dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t, dtype=None, requires_grad=False, device=None):
+    check_device(device, "empty_like")
     return empty(*np.shape(t), dtype=dtype or _dtype_of(t), requires_grad=requires_grad)
 
 
@@ -465,12 +511,14 @@ def _dtype_of(t):
     return t.dtype if isinstance(t, Tensor) else np.asarray(t).dtype
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    check_device(device, "eye")
     return _factory(np.eye(n, m, dtype=as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """Like torch.arange: integer arguments give int64, any float gives the default float dtype."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -481,7 +529,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _factory(np.arange(start, end, step).astype(dtype), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    check_device(device, "linspace")
     return _factory(np.linspace(start, end, steps).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 

@@ -22,6 +22,26 @@ def _seq(batch=2, steps=3, size=3):
     return rg.randn(steps, batch, size)
 
 
+class _ParameterListUser(nn.Module):
+    """ParameterList and ParameterDict are not callable: a module using each parameter twice calls them."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = nn.ParameterList([rg.randn(3, 3), rg.randn(3)])
+
+    def forward(self, x):
+        return (x @ self.weights[0] + self.weights[1]) @ self.weights[0]
+
+
+class _ParameterDictUser(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weights = nn.ParameterDict({"w": rg.randn(3, 3), "b": rg.randn(3)})
+
+    def forward(self, x):
+        return (x @ self.weights["w"] + self.weights["b"]) @ self.weights["w"]
+
+
 # every module class in retrograd.nn and retrograd.models that owns parameters, built every way that
 # changes which parameters exist, with an input for it
 LAYERS = {
@@ -56,6 +76,8 @@ LAYERS = {
     "BasicBlock": lambda: (models.BasicBlock(2, 2), rg.randn(2, 2, 4, 4)),
     "BasicBlock-projection": lambda: (models.BasicBlock(2, 4, stride=2), rg.randn(2, 2, 4, 4)),
     "ResNet": lambda: (models.resnet_small(), rg.randn(2, 1, 28, 28)),
+    "ParameterList-in-a-module": lambda: (_ParameterListUser(), rg.randn(2, 3)),
+    "ParameterDict-in-a-module": lambda: (_ParameterDictUser(), rg.randn(2, 3)),
     # a layer used twice in one graph: its gradients arrive at each parameter from two places
     "Linear-shared": lambda: (nn.Sequential(*[nn.Linear(3, 3)] * 2), rg.randn(2, 3)),
 }

@@ -75,14 +75,35 @@ def _can_gather(dataset):
     return callable(getattr(dataset, "_gather", None)) and getattr(dataset, "_gather_enabled", True)
 
 
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
+    """PyTorch's checks of the worker options (with its wording), though no worker is ever started."""
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 "
+                         "to enable multiprocessing, otherwise set prefetch_factor to None.")
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+
+
 class DataLoader:
     """Iterate over `dataset` in batches.
 
     shuffle: a new permutation every epoch, drawn from `generator` (a NumPy Generator), else
     from a Generator seeded once with `seed`, else from retrograd's generator, so that
     `retrograd.manual_seed(s)` makes the whole run reproducible. drop_last drops a final
-    short batch. `num_workers` is accepted for PyTorch compatibility; loading always runs
-    in the calling process (the fast path makes workers unnecessary for in-memory data).
+    short batch.
+
+    Worker options are PyTorch's and are accepted, checked as PyTorch checks them, and change
+    nothing: loading always runs in the calling process, so `num_workers=4` yields exactly
+    the batches of `num_workers=0` (the fast path makes workers unnecessary for in-memory
+    data). So `pin_memory`, `persistent_workers`, `prefetch_factor` and `timeout` have no
+    effect, and `worker_init_fn` is never called (as in PyTorch with num_workers=0: there
+    is no worker process to initialise).
 
     `state_dict()` / `load_state_dict()` (as torchdata's StatefulDataLoader) make a resumed
     run bit-identical: the state holds the loader's own generator, and, mid-epoch, the
@@ -92,7 +113,8 @@ class DataLoader:
     global generator itself is restored with the checkpoint's 'rng'."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
-                 seed=None, num_workers=0):
+                 seed=None, num_workers=0, pin_memory=False, timeout=0, worker_init_fn=None, *,
+                 prefetch_factor=None, persistent_workers=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and not isinstance(generator, np.random.Generator):
@@ -100,6 +122,7 @@ class DataLoader:
                             f"got {type(generator).__name__}")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass generator or seed, not both")
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -107,6 +130,8 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.generator = generator if seed is None else np.random.default_rng(seed)
         self.num_workers = num_workers
+        self.pin_memory, self.timeout, self.worker_init_fn = bool(pin_memory), timeout, worker_init_fn
+        self.prefetch_factor, self.persistent_workers = prefetch_factor, bool(persistent_workers)
         self._epoch_rng_state = None  # the generator state this epoch's permutation came from (mid-epoch)
         self._batches_yielded = 0  # in the epoch in progress
         self._resume = None  # (epoch_rng_state, batches to skip) for the next iteration, after load_state_dict

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..device import check_device, device as device_type
 from ..tensor import Tensor
 
 
@@ -293,16 +294,26 @@ class Module:
     def half(self):
         return self._cast(np.float16)
 
-    def to(self, *args, dtype=None, **kwargs):
-        for arg in args:
-            if isinstance(arg, str) or arg is None:
-                if arg not in (None, "cpu"):
-                    raise RuntimeError(f"retrograd runs on the CPU only; cannot move a module to {arg!r}")
-            else:
-                dtype = arg
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """PyTorch's forms: `to(device)`, `to(dtype)`, `to(device, dtype)`, `to(tensor)` (its dtype).
+
+        The device must be the CPU (a device object, 'cpu'); any other raises, changing nothing."""
+        args = list(args)
+        if args and isinstance(args[0], Tensor):
+            dtype = args.pop(0).dtype
+        elif args and (args[0] is None or isinstance(args[0], (str, int, device_type))):
+            device = args.pop(0)
+        if args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+        check_device(device, f"{type(self).__name__}.to")
         return self if dtype is None else self._cast(dtype)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        """Refused with a clear error: retrograd runs on the CPU only."""
+        check_device("cuda" if device is None else device, f"{type(self).__name__}.cuda")
         return self
 
     # ----- calling ------------------------------------------------------------------

@@ -74,6 +74,14 @@ class RNNBase(Module):
         return (get("weight_ih" + suffix), get("weight_hh" + suffix), get("bias_ih" + suffix),
                 get("bias_hh" + suffix), get("weight_hr" + suffix))
 
+    @property
+    def all_weights(self):
+        """PyTorch's nesting: one list per layer and direction (l0, l0_reverse, l1, ...), each holding that
+        cell's parameters in the order weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]."""
+        directions = 2 if self.bidirectional else 1
+        return [[weight for weight in self._weights(layer, direction) if weight is not None]
+                for layer in range(self.num_layers) for direction in range(directions)]
+
     def _check_state(self, state, expected, what):
         if tuple(state.shape) != expected:
             raise RuntimeError(f"{type(self).__name__}: expected {what} of shape {expected}, got {tuple(state.shape)}")

@@ -1,0 +1,2 @@
+"""`torch.nn.modules.linear`'s path to Linear and Identity (`retrograd/nn/linear.py`)."""
+from ..linear import Identity, Linear  # noqa: F401

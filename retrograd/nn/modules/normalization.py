@@ -1,0 +1,2 @@
+"""`torch.nn.modules.normalization`'s path to LayerNorm (`retrograd/nn/normalization.py`)."""
+from ..normalization import LayerNorm  # noqa: F401

@@ -1,0 +1,2 @@
+"""`torch.nn.modules.rnn`'s path to retrograd's recurrent layers (`retrograd/nn/rnn.py`)."""
+from ..rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
