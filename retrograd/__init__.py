@@ -35,6 +35,7 @@ from .ops.shape import (  # noqa: F401
     cat, chunk, clone, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t, transpose,
     tril, triu, unbind, unsqueeze,
 )
+from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
