@@ -280,6 +280,14 @@ class Tensor:
     def tolist(self):
         return self.array.tolist()
 
+    def __format__(self, format_spec):
+        """f"{loss:.4f}": a 0-d tensor formats as its Python number (so f"{loss}" prints 0.25, not
+        tensor(0.2500)); any other tensor, and a subclass such as Parameter, only with an empty spec,
+        as its str(). PyTorch's rule, to the letter, so a format that works there works here."""
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __float__(self):
         return float(self.item())
 
