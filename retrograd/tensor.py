@@ -179,7 +179,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_hook(self._output_nr, hook)
+            self.grad_fn.register_output_hook(self._output_nr, hook)
         else:
             if self._hooks is None:
                 self._hooks = []
@@ -201,7 +201,7 @@ class Tensor:
                 else:
                     tensor._grad.array = tensor._grad.array + grad.array
 
-        self.grad_fn.register_hook(self._output_nr, store_grad)
+        self.grad_fn.register_output_hook(self._output_nr, store_grad)
 
     @property
     def retains_grad(self):
@@ -318,7 +318,7 @@ class Tensor:
         if self.array.dtype not in (_default_dtype[0], int64, bool_):
             extras.append(f"dtype={self.array.dtype}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
