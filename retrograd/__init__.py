@@ -39,6 +39,8 @@ from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
+from . import testing  # noqa: F401
+from .testing import allclose, equal, isclose  # noqa: F401
 
 clip = clamp
 moveaxis = movedim
