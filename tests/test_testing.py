@@ -124,3 +124,10 @@ def test_default_tolerances_are_pytorchs():
     assert rg.testing.DEFAULT_TOLERANCES[np.dtype(np.float32)] == (1.3e-6, 1e-5)
     assert rg.testing.DEFAULT_TOLERANCES[np.dtype(np.float64)] == (1e-7, 1e-7)
     assert rg.testing.DEFAULT_TOLERANCES[np.dtype(np.float16)] == (1e-3, 1e-5)
+
+
+def test_tensor_methods_match_pytorch():
+    for m in (rg, torch):
+        a, b = m.tensor([1.0, 2.0]), m.tensor([1.0, 2.0 + 1e-3])
+        assert a.allclose(b) is False and a.allclose(b, atol=1e-2) is True and a.equal(a.clone()) is True
+        assert a.isclose(b).tolist() == [True, False]
