@@ -26,7 +26,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import anomaly
-from .node_hooks import HookHandle, run_post_hooks, run_pre_hooks
+from .node_hooks import NodeHooks, run_post_hooks, run_pre_hooks
 
 RETAIN_GRAPH_HINT = (
     "Trying to backward through the graph a second time (or to reach saved values after they were freed): "
@@ -35,9 +35,9 @@ RETAIN_GRAPH_HINT = (
 )
 
 
-class Node:
-    """One recorded op: a tensor's `grad_fn`, with PyTorch's Node API (`name()`, `next_functions`,
-    `register_hook`, `register_prehook`, `metadata`). `name()` is `<Op>Backward`, e.g. TanhBackward."""
+class Node(NodeHooks):
+    """One recorded op: a tensor's `grad_fn`, with PyTorch's Node API (`name()`, `next_functions`, and
+    from NodeHooks `register_hook`, `register_prehook`, `metadata`). `name()` is `<Op>Backward`."""
 
     # grad_shapes: the shapes of the gradients that reached it, set only when backward frees it (unset
     # before, which costs the forward pass nothing), so that retrograd.explain can describe a freed graph
@@ -66,27 +66,6 @@ class Node:
         """((node, output_nr), ...) per input, as in PyTorch: (None, 0) for an input that takes no gradient,
         a leaf's AccumulateGrad for a leaf."""
         return tuple((None, 0) if edge is None else edge for edge in self.next_edges)
-
-    @property
-    def metadata(self):
-        """A dict the user may fill (PyTorch's `grad_fn.metadata`)."""
-        if self._metadata is None:
-            self._metadata = {}
-        return self._metadata
-
-    def register_hook(self, hook):
-        """Call `hook(grad_inputs, grad_outputs)` after the VJP runs; a returned tuple replaces grad_inputs."""
-        if self.post_hooks is None:
-            self.post_hooks = []
-        self.post_hooks.append(hook)
-        return HookHandle(self.post_hooks, hook)
-
-    def register_prehook(self, hook):
-        """Call `hook(grad_outputs)` before the VJP runs; a returned tuple replaces grad_outputs."""
-        if self.pre_hooks is None:
-            self.pre_hooks = []
-        self.pre_hooks.append(hook)
-        return HookHandle(self.pre_hooks, hook)
 
     def register_output_hook(self, output_nr, hook):
         """A tensor hook (`Tensor.register_hook`) on output `output_nr`: `hook(grad)` before the pre-hooks."""

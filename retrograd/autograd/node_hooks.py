@@ -22,6 +22,33 @@ class HookHandle:
             self.hooks.remove(self.hook)
 
 
+class NodeHooks:
+    """The hook and metadata half of PyTorch's Node API, for engine.Node (whose slots hold the lists)."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self):
+        """A dict the user may fill (PyTorch's `grad_fn.metadata`)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_hook(self, hook):
+        """Call `hook(grad_inputs, grad_outputs)` after the VJP runs; a returned tuple replaces grad_inputs."""
+        if self.post_hooks is None:
+            self.post_hooks = []
+        self.post_hooks.append(hook)
+        return HookHandle(self.post_hooks, hook)
+
+    def register_prehook(self, hook):
+        """Call `hook(grad_outputs)` before the VJP runs; a returned tuple replaces grad_outputs."""
+        if self.pre_hooks is None:
+            self.pre_hooks = []
+        self.pre_hooks.append(hook)
+        return HookHandle(self.pre_hooks, hook)
+
+
 def _as_tensors(arrays):
     return tuple(None if a is None else Tensor._from_array(a) for a in arrays)
 
