@@ -22,6 +22,7 @@ from .ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax, softmin,
     softplus, tanh,
 )
+from .ops.compare import allclose, equal, isclose  # noqa: F401
 from .ops.elementwise import (  # noqa: F401
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
@@ -36,10 +37,12 @@ from .ops.shape import (  # noqa: F401
     cat, chunk, clone, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t, transpose,
     tril, triu, unbind, unsqueeze,
 )
+from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import accelerator, backends, cuda  # noqa: F401  (CPU-only answers to PyTorch's device queries)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
+from . import testing  # noqa: F401
 
 clip = clamp
 moveaxis = movedim

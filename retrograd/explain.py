@@ -83,12 +83,12 @@ def explain(output, gradient=None, max_formula_lines=4):
 
 
 def _step(node, grad_out_shapes, grad_input_shapes, max_formula_lines):
-    return {"op": node.op, "name": node.name, "grad_out": grad_out_shapes, "grad_inputs": grad_input_shapes,
+    return {"op": node.op, "name": node.name(), "grad_out": grad_out_shapes, "grad_inputs": grad_input_shapes,
             "formula": _formula(node.op, max_formula_lines)}
 
 
 def _leaf_step(node, grad_shapes):
-    return {"op": None, "name": node.name, "grad_out": grad_shapes, "grad_inputs": [], "formula": [],
+    return {"op": None, "name": node.name(), "grad_out": grad_shapes, "grad_inputs": [], "formula": [],
             "leaf": node.leaf.shape}
 
 

@@ -180,7 +180,7 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_hook(self._output_nr, hook)
+            self.grad_fn.register_output_hook(self._output_nr, hook)
         else:
             if self._hooks is None:
                 self._hooks = []
@@ -202,7 +202,7 @@ class Tensor:
                 else:
                     tensor._grad.array = tensor._grad.array + grad.array
 
-        self.grad_fn.register_hook(self._output_nr, store_grad)
+        self.grad_fn.register_output_hook(self._output_nr, store_grad)
 
     @property
     def retains_grad(self):
@@ -286,6 +286,14 @@ class Tensor:
     def tolist(self):
         return self.array.tolist()
 
+    def __format__(self, format_spec):
+        """f"{loss:.4f}": a 0-d tensor formats as its Python number (so f"{loss}" prints 0.25, not
+        tensor(0.2500)); any other tensor, and a subclass such as Parameter, only with an empty spec,
+        as its str(). PyTorch's rule, to the letter, so a format that works there works here."""
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __float__(self):
         return float(self.item())
 
@@ -316,7 +324,7 @@ class Tensor:
         if self.array.dtype not in (_default_dtype[0], int64, bool_):
             extras.append(f"dtype={self.array.dtype}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"

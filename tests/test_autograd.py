@@ -234,7 +234,7 @@ def test_function_with_saved_tensors_non_tensor_argument_and_two_outputs_matches
     p, q = RgExp.apply(x, 2.5, w)
     tp, tq = TorchExp.apply(tx, 2.5, tw)
     assert RgExp.needs == TorchExp.needs == [(True, False, w_requires_grad)]
-    assert p.grad_fn is q.grad_fn and p.grad_fn.name == "ScaledExpBackward"
+    assert p.grad_fn is q.grad_fn and p.grad_fn.name() == "ScaledExpBackward"
     close(p, tp)
     close(q, tq)
     (p * rg.tensor(DOUT) + q * rg.tensor(W)).sum().backward()

@@ -14,7 +14,7 @@ import pytest
 import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
-from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, reduce, shape
+from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, reduce, shape, sort
 
 
 # ----- reading a closure --------------------------------------------------------------------------------
@@ -92,6 +92,10 @@ OPS = [
     ("norm-0", lambda: reduce.norm(_t(3, 4), p=0)),
     ("norm-3", lambda: reduce.norm(_t(3, 4), p=3)),
     ("norm-half", lambda: reduce.norm(_t(3, 4), p=0.5)),
+    # sorting
+    ("sort", lambda: sort.sort(_t(3, 4), 1, descending=True).values),
+    ("topk", lambda: sort.topk(_t(3, 4), 2, 0).values),
+    ("kthvalue", lambda: sort.kthvalue(_t(3, 4), 2).values),
     # shape
     ("reshape", lambda: shape.reshape(_t(3, 4), 4, 3)),
     ("flatten", lambda: shape.flatten(_t(2, 3, 4), 1)),

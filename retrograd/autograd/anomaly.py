@@ -78,7 +78,7 @@ def check_backward(node, input_grads):
         if grad is not None and _bad(grad):
             kind = "nan" if np.isnan(np.asarray(grad)).any() else "inf"
             raise RuntimeError(
-                f"Anomaly: function '{node.name}' returned {kind} values in its {i}th output "
+                f"Anomaly: function '{node.name()}' returned {kind} values in its {i}th output "
                 f"(the gradient for input {i}).\nThe forward op was called at: {node.trace or '<unknown>'}"
             )
 

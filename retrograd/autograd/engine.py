@@ -26,6 +26,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import anomaly
+from .node_hooks import NodeHooks, run_post_hooks, run_pre_hooks
 
 RETAIN_GRAPH_HINT = (
     "Trying to backward through the graph a second time (or to reach saved values after they were freed): "
@@ -34,13 +35,14 @@ RETAIN_GRAPH_HINT = (
 )
 
 
-class Node:
-    """One recorded op. `name` is what PyTorch calls its grad_fn, e.g. TanhBackward."""
+class Node(NodeHooks):
+    """One recorded op: a tensor's `grad_fn`, with PyTorch's Node API (`name()`, `next_functions`, and
+    from NodeHooks `register_hook`, `register_prehook`, `metadata`). `name()` is `<Op>Backward`."""
 
     # grad_shapes: the shapes of the gradients that reached it, set only when backward frees it (unset
     # before, which costs the forward pass nothing), so that retrograd.explain can describe a freed graph
     __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "saved", "grad_shapes",
-                 "__weakref__")
+                 "pre_hooks", "post_hooks", "_metadata", "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, output_meta=None):
         self.op = op
@@ -50,15 +52,23 @@ class Node:
         self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
         self.trace = None  # where the op was created, recorded under detect_anomaly
         self.saved = None  # [(version counter, its value when saved, saved array)]: see check_saved_versions
+        self.pre_hooks = self.post_hooks = self._metadata = None  # PyTorch's Node hooks and metadata, on demand
 
-    @property
     def name(self):
+        """PyTorch's `grad_fn.name()`: `<Op>Backward` (no `0` suffix: see the README's grad_fn section)."""
         return _camel(getattr(self.op, "__name__", str(self.op))) + "Backward"
 
     def __repr__(self):
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
 
-    def register_hook(self, output_nr, hook):
+    @property
+    def next_functions(self):
+        """((node, output_nr), ...) per input, as in PyTorch: (None, 0) for an input that takes no gradient,
+        a leaf's AccumulateGrad for a leaf."""
+        return tuple((None, 0) if edge is None else edge for edge in self.next_edges)
+
+    def register_output_hook(self, output_nr, hook):
+        """A tensor hook (`Tensor.register_hook`) on output `output_nr`: `hook(grad)` before the pre-hooks."""
         if self.output_hooks is None:
             self.output_hooks = {}
         self.output_hooks.setdefault(output_nr, []).append(hook)
@@ -73,9 +83,13 @@ class AccumulateGrad(Node):
         super().__init__(None, None, ())
         self.leaf = leaf
 
-    @property
     def name(self):
         return "AccumulateGrad"
+
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into (PyTorch's `AccumulateGrad.variable`)."""
+        return self.leaf
 
     def accumulate(self, grad):
         """Run the leaf's hooks on `grad`, then add it into `.grad` (a fresh array the first time)."""
@@ -127,7 +141,7 @@ def check_saved_versions(node):
             where = f" The forward op ran at {node.trace}." if node.trace else ""
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{array.dtype} tensor of shape {list(array.shape)}], saved by {node.name}, is at "
+                f"operation: [{array.dtype} tensor of shape {list(array.shape)}], saved by {node.name()}, is at "
                 f"version {counter.value}; expected version {saved_version} instead. Hint: an in-place op "
                 f"(mul_, add_, x[i] = v, an optimizer step, ...) changed it after the forward pass used it; "
                 f"use the out-of-place op or clone() it first (detect_anomaly() names the forward op)." + where
@@ -211,11 +225,16 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
         if grads is not None and (needed is None or node in needed):
             if node.output_hooks:
                 _run_tensor_hooks(node, grads)
+            if node.pre_hooks:
+                run_pre_hooks(node, grads)
             if type(node) is AccumulateGrad:
+                arrived = list(grads) if node.post_hooks else None  # the consumer pops grads
                 yield node, grads, None
+                if arrived is not None:  # after the consumer accumulated: PyTorch's order
+                    run_post_hooks(node, (), arrived)
                 continue
             if node.backward_fn is None:
-                raise RuntimeError(f"{node.name}: {RETAIN_GRAPH_HINT}")
+                raise RuntimeError(f"{node.name()}: {RETAIN_GRAPH_HINT}")
             if node.saved is not None:
                 for counter, version, _ in node.saved:
                     if counter.value != version:
@@ -223,6 +242,8 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
             input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)
+            if node.post_hooks:
+                input_grads = run_post_hooks(node, input_grads, grads)
             yield node, grads, input_grads
             if not retain_graph:
                 node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
@@ -284,7 +305,7 @@ def _leading_to(order, targets):
 
 def _raise_wrong_shape(node, index, grad, expected):
     """A VJP must return each input's gradient in that input's shape (PyTorch's check and wording)."""
-    raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {index} - got "
+    raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
                        f"{list(np.shape(grad))} but expected shape compatible with {list(expected)}")
 
 

@@ -111,7 +111,7 @@ class Function:
                 out._output_nr = nr
                 out._requires_grad = True
                 if arrived is not None:
-                    node.register_hook(nr, _note_arrival(arrived, nr))
+                    node.register_output_hook(nr, _note_arrival(arrived, nr))
             wrapped.append(out)
         return wrapped[0] if single else tuple(wrapped)
 

@@ -224,10 +224,10 @@ def _check_vjp_attributes(out, o, inputs, checked):
             x = inputs[i].array
             shape, dtype = np.shape(g), np.asarray(g).dtype
             if shape != x.shape:
-                problems.append(f"{node.name} returned a gradient of shape {shape} for input {i} of shape {x.shape} "
+                problems.append(f"{node.name()} returned a gradient of shape {shape} for input {i} of shape {x.shape} "
                                 f"(a VJP must return each input's exact shape; undo broadcasting with unbroadcast)")
             elif dtype != x.dtype:
-                problems.append(f"{node.name} returned a gradient of dtype {dtype} for input {i} of dtype {x.dtype} "
+                problems.append(f"{node.name()} returned a gradient of dtype {dtype} for input {i} of dtype {x.dtype} "
                                 f"(a VJP must return each input's dtype)")
 
     cotangent = np.random.default_rng(0).standard_normal(out.array.shape).astype(out.array.dtype)

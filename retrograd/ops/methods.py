@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.functional import backward
 from ..tensor import Tensor
-from . import activation, elementwise, indexing, inplace, linalg, reduce, shape
+from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -56,6 +56,7 @@ METHODS = {
     "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
     "logical_not": elementwise.logical_not, "floor": elementwise.floor, "round": elementwise.round,
+    "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
     "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": linalg.matmul,
     "dot": linalg.matmul,
     # activations
@@ -68,6 +69,8 @@ METHODS = {
     "max": reduce.max, "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin,
     "logsumexp": reduce.logsumexp, "norm": reduce.norm, "argmax": reduce.argmax, "argmin": reduce.argmin,
     "cumsum": reduce.cumsum, "count_nonzero": reduce.count_nonzero, "all": reduce.all, "any": reduce.any,
+    # sorting
+    "sort": sort.sort, "argsort": sort.argsort, "msort": sort.msort, "topk": sort.topk, "kthvalue": sort.kthvalue,
     # shape
     "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten, "squeeze": shape.squeeze,
     "unsqueeze": shape.unsqueeze, "transpose": shape.transpose, "permute": shape.permute,

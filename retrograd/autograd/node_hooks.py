@@ -1,0 +1,96 @@
+"""PyTorch's hooks on a grad_fn node (`Node.register_prehook`, `Node.register_hook`).
+
+A pre-hook sees the gradients that reached the node, `fn(grad_outputs)`, before its VJP runs; a hook
+sees what the VJP returned as well, `fn(grad_inputs, grad_outputs)`, before it is sent on. Either may
+return a tuple of the same length to replace its first argument. Hooks get Tensors (None where no
+gradient exists) and their replacements are checked as PyTorch checks them, with its messages: a wrong
+count or size would send a gradient to the wrong input or broadcast it into a wrong one.
+"""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class HookHandle:
+    """What `register_hook` returns: `handle.remove()` takes the hook off the node."""
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+class NodeHooks:
+    """The hook and metadata half of PyTorch's Node API, for engine.Node (whose slots hold the lists)."""
+
+    __slots__ = ()
+
+    @property
+    def metadata(self):
+        """A dict the user may fill (PyTorch's `grad_fn.metadata`)."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_hook(self, hook):
+        """Call `hook(grad_inputs, grad_outputs)` after the VJP runs; a returned tuple replaces grad_inputs."""
+        if self.post_hooks is None:
+            self.post_hooks = []
+        self.post_hooks.append(hook)
+        return HookHandle(self.post_hooks, hook)
+
+    def register_prehook(self, hook):
+        """Call `hook(grad_outputs)` before the VJP runs; a returned tuple replaces grad_outputs."""
+        if self.pre_hooks is None:
+            self.pre_hooks = []
+        self.pre_hooks.append(hook)
+        return HookHandle(self.pre_hooks, hook)
+
+
+def _as_tensors(arrays):
+    return tuple(None if a is None else Tensor._from_array(a) for a in arrays)
+
+
+def _replaced(hook, returned, arrays):
+    """The arrays a hook's returned tuple stands for, checked against the ones it replaces."""
+    if not isinstance(returned, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(returned).__name__}'")
+    name = getattr(hook, "__name__", repr(hook))
+    if len(returned) != len(arrays):
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got {len(returned)}, "
+                           f"but expected {len(arrays)})")
+    replaced = []
+    for new, old in zip(returned, arrays):
+        if new is None:
+            replaced.append(None)
+            continue
+        if old is None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+        new = np.asarray(new.array if isinstance(new, Tensor) else new)
+        if new.shape != old.shape:
+            raise RuntimeError(f"hook '{name}' has changed the size of value: it returned shape "
+                               f"{list(new.shape)} for a gradient of shape {list(old.shape)}")
+        replaced.append(new)
+    return replaced
+
+
+def run_pre_hooks(node, grads):
+    """Run the node's pre-hooks on `grads` (its summed output gradients, a list changed in place)."""
+    for hook in list(node.pre_hooks):
+        returned = hook(_as_tensors(grads))
+        if returned is not None:
+            grads[:] = _replaced(hook, returned, grads)
+
+
+def run_post_hooks(node, input_grads, grads):
+    """Run the node's hooks on what its VJP returned; the (possibly replaced) input gradients.
+
+    An input that takes no gradient (no edge) shows as None, as in PyTorch."""
+    input_grads = [None if edge is None else g for g, edge in zip(input_grads, node.next_edges)]
+    for hook in list(node.post_hooks):
+        returned = hook(_as_tensors(input_grads), _as_tensors(grads))
+        if returned is not None:
+            input_grads = _replaced(hook, returned, input_grads)
+    return input_grads
