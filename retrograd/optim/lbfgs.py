@@ -97,7 +97,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             numel = p.array.size
-            p.array += step_size * update[offset:offset + numel].reshape(p.array.shape)
+            _add_scaled_(p.array, step_size, update[offset:offset + numel].reshape(p.array.shape))
             p._bump_version()  # a graph that saved this weight can no longer run its backward
             offset += numel
 
@@ -205,12 +205,39 @@ class LBFGS(Optimizer):
         q = np.negative(flat_grad)
         for i in range(num_old - 1, -1, -1):  # newest pair first
             al[i] = float(old_stps[i].array @ q) * ro[i]
-            q += -al[i] * old_dirs[i].array
+            _add_scaled_(q, -al[i], old_dirs[i].array)
         r = q * state["H_diag"]
         for i in range(num_old):  # oldest pair first
             be_i = float(old_dirs[i].array @ r) * ro[i]
-            r += (al[i] - be_i) * old_stps[i].array
+            _add_scaled_(r, al[i] - be_i, old_stps[i].array)
         return r
+
+
+def _add_scaled_(out, scale, vector):
+    """out <- out + scale * vector rounded once, as PyTorch's `add_(vector, alpha=scale)` does (a fused
+    multiply-add). NumPy has no fma, so the product's and the sum's rounding errors are computed exactly
+    (Dekker's two-product, Knuth's two-sum) and added back: one rounding instead of two. It matters
+    here because Rosenbrock's valley turns a last-bit difference into a visible one within steps.
+    (Float64 only: the splitting constant is float64's; other dtypes take the plain two roundings.)"""
+    if out.dtype != np.float64:
+        out += scale * vector
+        return
+    product = scale * vector
+    scale_hi, scale_lo = _split(np.float64(scale))
+    vector_hi, vector_lo = _split(vector)
+    product_error = ((scale_hi * vector_hi - product) + scale_hi * vector_lo + scale_lo * vector_hi) \
+        + scale_lo * vector_lo
+    total = out + product
+    product_part = total - out
+    sum_error = (out - (total - product_part)) + (product - product_part)
+    np.add(total, sum_error + product_error, out=out)
+
+
+def _split(value):
+    """(hi, lo) with hi + lo = value exactly and each half of 26 significant bits (Veltkamp's split)."""
+    scaled = 134217729.0 * value  # 2^27 + 1
+    hi = scaled - (scaled - value)
+    return hi, value - hi
 
 
 _STATE_ENTRIES = ("func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad",
