@@ -1,0 +1,39 @@
+"""Small pieces shared by the optimizers: PyTorch's lerp, its scalar-state precision, unsupported flags."""
+import numpy as np
+
+from ..dtypes import get_default_dtype
+
+
+def lerp_(start, end, weight):
+    """start <- start + weight * (end - start), in place, with PyTorch's two-branch formula.
+
+    For |weight| >= 0.5 PyTorch computes end - (end - start) * (1 - weight) instead (exact at
+    weight = 1); the two differ in the last bits, so we follow it branch for branch."""
+    if abs(weight) < 0.5:
+        scratch = np.subtract(end, start)
+        scratch *= weight
+        start += scratch
+    else:
+        scratch = np.subtract(end, start)
+        scratch *= 1 - weight
+        np.subtract(end, scratch, out=start)
+
+
+def scalar_state_dtype():
+    """The dtype of PyTorch's 0-d optimizer state (ASGD's eta and mu, NAdam's mu_product): float64 when
+    the default dtype is float64, else float32 (torch.optim.optimizer._get_scalar_dtype)."""
+    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
+
+
+def scalar_state(value):
+    """A Python float rounded as PyTorch's 0-d state tensor stores it."""
+    return float(scalar_state_dtype().type(value))
+
+
+def check_flags(name, capturable=False, differentiable=False):
+    """capturable and differentiable are PyTorch's CUDA-graph and autograd-through-the-step modes;
+    retrograd's steps are plain NumPy on CPU, so only their default (False) is accepted."""
+    for flag, value in (("capturable", capturable), ("differentiable", differentiable)):
+        if value:
+            raise ValueError(f"{name}: {flag}=True is not supported (retrograd's optimizer steps are NumPy "
+                             f"updates on CPU, outside autograd); got {flag}={value!r}, expected False")

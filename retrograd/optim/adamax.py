@@ -1,0 +1,75 @@
+"""Adamax (Adam with the infinity norm in place of the second moment; PyTorch's rule)."""
+import numpy as np
+
+from ._update import check_flags, lerp_
+from .optimizer import Optimizer
+from ..tensor import Tensor
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Kingma & Ba, section 7.1), update for parameter theta with gradient g at step t = 1, 2, ...
+    (PyTorch's rule):
+
+        g     <- -g                                      if maximize
+        g     <- g + weight_decay * theta                if weight_decay != 0
+        m_t   <- m_{t-1} + (1 - beta1) * (g - m_{t-1})   (= beta1 m + (1 - beta1) g, as lerp)
+        u_t   <- max(beta2 * u_{t-1}, |g| + eps)
+        theta <- theta - lr / (1 - beta1^t) * m_t / u_t
+
+    State per parameter: 'step' (a number), 'exp_avg' (m) and 'exp_inf' (u), both starting at zero.
+    `foreach` is accepted and ignored.
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_flags("Adamax", capturable, differentiable)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _state_layout(self, group):
+        return {"step": "number", "exp_avg": "tensor", "exp_inf": "tensor"}
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, eps, weight_decay, maximize = group["lr"], group["eps"], group["weight_decay"], group["maximize"]
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                param, grad = p.array, p.grad.array
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = Tensor._from_array(np.zeros_like(param))
+                    state["exp_inf"] = Tensor._from_array(np.zeros_like(param))
+                state["step"] = step = state["step"] + 1
+                exp_avg, exp_inf = state["exp_avg"].array, state["exp_inf"].array
+
+                if maximize:
+                    grad = np.negative(grad)
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param
+
+                lerp_(exp_avg, grad, 1 - beta1)                  # m <- m + (1 - beta1) (g - m)
+                exp_inf *= beta2                                 # u <- max(beta2 u, |g| + eps)
+                scratch = np.abs(grad)
+                scratch += eps
+                np.maximum(exp_inf, scratch, out=exp_inf)
+                clr = lr / (1 - beta1 ** step)                   # theta <- theta - clr m / u
+                np.multiply(exp_avg, -clr, out=scratch)
+                scratch /= exp_inf
+                param += scratch
+                p._bump_version()  # a graph that saved this weight can no longer run its backward
+        return loss
