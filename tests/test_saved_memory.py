@@ -92,6 +92,7 @@ OPS = [
     ("norm-0", lambda: reduce.norm(_t(3, 4), p=0)),
     ("norm-3", lambda: reduce.norm(_t(3, 4), p=3)),
     ("norm-half", lambda: reduce.norm(_t(3, 4), p=0.5)),
+    ("norm-nuc", lambda: reduce.norm(_t(3, 4), p="nuc")),
     # shape
     ("reshape", lambda: shape.reshape(_t(3, 4), 4, 3)),
     ("flatten", lambda: shape.flatten(_t(2, 3, 4), 1)),
@@ -124,6 +125,7 @@ OPS = [
     ("getitem-array", lambda: indexing.getitem(_t(3, 4), ([0, 0, 2],))),
     ("index_put", lambda: indexing.index_put(_t(3, 4), ([0, 2],), _t(4))),
     ("gather", lambda: indexing.gather(_t(3, 4), 1, rg.tensor(np.array([[0, 1], [2, 2], [3, 0]])))),
+    ("gather-empty-index", lambda: indexing.gather(_t(3, 4), 1, rg.zeros(3, 0, dtype=rg.int64))),
     ("scatter_add", lambda: indexing.scatter_add(_t(3, 4), 1, rg.tensor(np.array([[0, 1], [2, 2], [3, 0]])),
                                                  _t(3, 2))),
     ("index_select", lambda: indexing.index_select(_t(3, 4), 0, rg.tensor(np.array([2, 0, 2])))),
@@ -178,6 +180,7 @@ OPS = [
     # normalisation
     ("batch_norm-training", lambda: norm.batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3),
                                                     training=True)),
+    ("batch_norm-empty", lambda: norm.batch_norm(_t(0), rg.zeros(0), rg.ones(0), training=True)),
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
     ("layer_norm", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3))),
     ("layer_norm-no-affine", lambda: norm.layer_norm(_t(4, 3), (3,))),

@@ -176,21 +176,37 @@ def gather(x, dim, index):
     """y[i][j][k] = x[index[i][j][k]][j][k]  (for dim = 0; likewise for other dims).
 
     dL/dx = zeros with g scatter-added at the gathered positions (repeated indices accumulate).
+    As in PyTorch, an empty index gives an empty result of its shape (and a zero gradient) whatever its
+    dims, and a 0-d input with a 0-d or one-entry index is read as 1-d.
     Saves `idx` (the index)."""
     x_val, idx = array_of(x), _int_index(index, "gather")
     axis = _axis(dim, x_val.ndim, "gather")
+    x_shape, x_dtype, out_shape = x_val.shape, x_val.dtype, idx.shape
+    if idx.size == 0:
+        return record(gather, np.zeros(out_shape, x_dtype), (x,), _zero_gradient(x_shape, x_dtype))
+    if x_val.ndim == 0 and idx.ndim <= 1:
+        x_val, idx = x_val.reshape(1), idx.reshape(-1)
     if idx.ndim != x_val.ndim or any(m > n for d, (m, n) in enumerate(zip(idx.shape, x_val.shape)) if d != axis):
-        raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dims as the input of shape "
-                           f"{x_val.shape} and be no larger in every dimension but {dim}")
+        raise RuntimeError(f"gather: index of shape {out_shape} must have as many dims as the input of shape "
+                           f"{x_shape} and be no larger in every dimension but {dim}")
     _check_range(idx, x_val.shape[axis], "gather", dim)
     block = _leading_block(idx.shape, axis)
-    y = np.take_along_axis(x_val[block], idx, axis)
-    x_shape, x_dtype = x_val.shape, x_val.dtype
+    y = np.take_along_axis(x_val[block], idx, axis).reshape(out_shape)
+    work_shape, idx_shape = x_val.shape, idx.shape
 
     def gather_backward(grad_out):
-        return (_scatter_add(x_shape, x_dtype, lambda pos: np.take_along_axis(pos[block], idx, axis), grad_out),)
+        grad = _scatter_add(work_shape, x_dtype, lambda pos: np.take_along_axis(pos[block], idx, axis),
+                            grad_out.reshape(idx_shape))
+        return (grad.reshape(x_shape),)
 
     return record(gather, y, (x,), gather_backward, saved=(index,))
+
+
+def _zero_gradient(x_shape, x_dtype):
+    """The VJP of an op whose output does not depend on its input's values: zeros of the input's shape."""
+    def zero_gradient_backward(grad_out):
+        return (np.zeros(x_shape, x_dtype),)
+    return zero_gradient_backward
 
 
 def scatter_add(x, dim, index, src):

@@ -37,13 +37,27 @@ def _check_window(op, kernel, stride, pad, dilation):
                              f"kernel_size={k}")
 
 
+def _unbatched(pool, x, *args):
+    """`pool` of an unbatched input ((C, H, W) for a 2-D pool, (C, L) for a 1-D one), which PyTorch accepts:
+    the pool of a batch of one, with that batch dimension dropped from its result (and indices)."""
+    result = pool(reshape(x, (1, *array_of(x).shape)), *args)
+    if isinstance(result, tuple):
+        return tuple(reshape(part, tuple(part.shape[1:])) for part in result)
+    return reshape(result, tuple(result.shape[1:]))
+
+
+def _default_stride(stride):
+    """PyTorch reads stride=None and an empty stride (stride=() or []) as 'the kernel size'."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+
+
 def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
     """kernel, stride, dilation, output size (Ho, Wo) and the spatial pads ((top, bottom), (left, right)):
     the bottom and right pads grow so that ceil_mode's last windows fit inside the padded array."""
     if x_val.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
     kernel = window.pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else window.pair(stride, "stride", op)
+    stride = kernel if _default_stride(stride) else window.pair(stride, "stride", op)
     pad = window.pair(padding, "padding", op)
     dilation = window.pair(dilation, "dilation", op)
     _check_window(op, kernel, stride, pad, dilation)
@@ -71,6 +85,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     if ties not in TIE_POLICIES:
         raise ValueError(f"max_pool2d: ties must be one of {TIE_POLICIES}, got {ties!r}")
     x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(max_pool2d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, ties)
     kernel, stride, dilation, out, pads = _geometry("max_pool2d", x_val, kernel_size, stride, padding, dilation,
                                                     ceil_mode)
     fill = -np.inf if x_val.dtype.kind == "f" else np.iinfo(x_val.dtype).min
@@ -157,6 +173,8 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """max_pool2d over (N, C, L) seen as (N, C, 1, L): same gradient and tie rules.
     Saves what max_pool2d saves: the nodes it records are max_pool2d's and reshapes."""
     x_val = array_of(x)
+    if x_val.ndim == 2:
+        return _unbatched(max_pool1d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, ties)
     kernel, stride, padding, dilation = _pool1d_as_2d("max_pool1d", x_val, kernel_size, stride, padding, dilation,
                                                       ceil_mode)
     result = max_pool2d(_as_image(x, x_val), kernel, stride, padding, dilation, ceil_mode, return_indices, ties)
@@ -171,9 +189,9 @@ def _pool1d_as_2d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
     the checks in the 1-D pool's own (N, C, L) terms (the 2-D pool's errors would speak of 2-D ops and shapes)."""
     if x_val.ndim != 3:
         raise ValueError(f"{op}: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    kernel, stride = window.single(kernel, "kernel_size", op), window.single(stride, "stride", op)
+    kernel = window.single(kernel, "kernel_size", op)
+    stride = kernel if _default_stride(stride) else window.single(stride, "stride", op)
     pad, dilation = window.single(pad, "padding", op), window.single(dilation, "dilation", op)
-    stride = kernel if stride is None else stride
     _check_window(op, (kernel,), (stride,), (pad,), (dilation,))
     (out,) = window.output_size(x_val.shape[2:], (kernel,), (stride,), (dilation,), ((pad, pad),), ceil_mode)
     if out <= 0:
@@ -204,6 +222,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     equal share.
     Saves `divisor` (one per window position, or the override): not the input."""
     x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(avg_pool2d, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override)
     kernel, stride, dilation, out, pads = _geometry("avg_pool2d", x_val, kernel_size, stride, padding, 1, ceil_mode)
     x_padded = window.pad(x_val, pads)
     sums = window.gathered(x_padded, kernel, stride, dilation, out).sum(axis=0, dtype=accumulation_dtype(x_val.dtype))
@@ -236,6 +257,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """avg_pool2d over (N, C, L) seen as (N, C, 1, L).
     Saves what avg_pool2d saves: the nodes it records are avg_pool2d's and reshapes."""
     x_val = array_of(x)
+    if x_val.ndim == 2:
+        return _unbatched(avg_pool1d, x, kernel_size, stride, padding, ceil_mode, count_include_pad)
     kernel, stride, padding, _ = _pool1d_as_2d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
     return _as_sequence(avg_pool2d(_as_image(x, x_val), kernel, stride, padding, ceil_mode, count_include_pad))
 
@@ -271,6 +294,8 @@ def _empty_pool(x, size):
 def adaptive_avg_pool2d(x, output_size):
     """Average over equal windows that tile the input exactly (input size divisible by output size):
     avg_pool2d with kernel = stride = input / output, so the same gradient."""
+    if array_of(x).ndim == 3:
+        return _unbatched(adaptive_avg_pool2d, x, output_size)
     size, kernel = _adaptive_kernel("adaptive_avg_pool2d", array_of(x), output_size)
     if kernel is None:
         return _empty_pool(x, size)
@@ -279,6 +304,8 @@ def adaptive_avg_pool2d(x, output_size):
 
 def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
     """Max over equal windows tiling the input: max_pool2d with kernel = stride = input / output."""
+    if array_of(x).ndim == 3:
+        return _unbatched(adaptive_max_pool2d, x, output_size, return_indices, ties)
     size, kernel = _adaptive_kernel("adaptive_max_pool2d", array_of(x), output_size)
     if kernel is None:
         if return_indices:
