@@ -110,3 +110,21 @@ def test_circular_pad_crops_before_it_wraps():
     for pads in ((-1, 1, -2, 1), (1, -1, 0, 0), (2, -1, 1, 1), (-1, -1, 1, 0), (1, 2, 3, 0)):
         assert_parity(lambda x: F.pad(x, pads, mode="circular"), lambda x: TF.pad(x, pads, mode="circular"),
                       randn(1, 3, 4, 4))
+
+
+# ----- adaptive pools whose windows do not tile the input (PyTorch's overlapping windows) ----------------
+@pytest.mark.parametrize("shape,size", [((2, 3, 4, 3), (3, 3)), ((1, 2, 8, 8), (5, 7)), ((1, 1, 7, 9), (3, 4)),
+                                        ((2, 2, 4, 3), (5, 5)), ((3, 7, 5), (2, None))])
+def test_adaptive_pools_with_windows_that_do_not_tile_the_input(shape, size):
+    x = randn(*shape)
+    x.flat[3] = x.flat[4]  # a tie inside a window: the first maximum gets the gradient
+    assert_parity(lambda t: F.adaptive_avg_pool2d(t, size), lambda t: TF.adaptive_avg_pool2d(t, size), x)
+    ours = assert_parity(lambda t: F.adaptive_max_pool2d(t, size, return_indices=True),
+                         lambda t: TF.adaptive_max_pool2d(t, size, return_indices=True), x)
+    np.testing.assert_array_equal(ours[1].numpy(), TF.adaptive_max_pool2d(torch.tensor(x), size, True)[1].numpy())
+
+
+def test_adaptive_max_pool2d_picks_the_last_nan_of_a_window():
+    x = randn(1, 1, 5, 4)
+    x[0, 0, 1, 1] = x[0, 0, 2, 2] = np.nan
+    assert_parity(lambda t: F.adaptive_max_pool2d(t, 3), lambda t: TF.adaptive_max_pool2d(t, 3), x)

@@ -14,7 +14,7 @@ import pytest
 import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
-from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, reduce, shape
+from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, pool, reduce, shape
 
 
 # ----- reading a closure --------------------------------------------------------------------------------
@@ -177,6 +177,8 @@ OPS = [
     ("nll_loss-ignore", lambda: loss.nll_loss(_t(4, 3), rg.tensor(np.array([0, -100, 1, 2])))),
     ("kl_div", lambda: loss.kl_div(_t(4, 3), _pos(4, 3), reduction="batchmean")),
     ("kl_div-log_target", lambda: loss.kl_div(_t(4, 3), _t(4, 3), reduction="sum", log_target=True)),
+    ("adaptive_avg_pool2d-general", lambda: pool.adaptive_avg_pool2d(_t(1, 2, 5, 4), (3, 3))),
+    ("adaptive_max_pool2d-general", lambda: pool.adaptive_max_pool2d(_t(1, 2, 5, 4), (3, 3))),
     # normalisation
     ("batch_norm-training", lambda: norm.batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3),
                                                     training=True)),

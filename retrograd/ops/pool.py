@@ -263,8 +263,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return _as_sequence(avg_pool2d(_as_image(x, x_val), kernel, stride, padding, ceil_mode, count_include_pad))
 
 
-def _adaptive_kernel(op, x_val, output_size):
-    """Adaptive pooling as fixed pooling: supported when each output size divides the input size."""
+def _adaptive_size(op, x_val, output_size):
+    """The output size (Ho, Wo) asked for, after PyTorch's checks (None in output_size keeps that input size)."""
     if x_val.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
     size = window.pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
@@ -272,16 +272,26 @@ def _adaptive_kernel(op, x_val, output_size):
     if any(s < 0 for s in size):
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0, but got "
                            f"output_size={size}")
-    if 0 in size:
-        return size, None  # an empty output: no windows
-    kernel = []
-    for dim, (n_in, n_out) in enumerate(zip(x_val.shape[2:], size)):
-        if n_in % n_out:
-            raise NotImplementedError(
-                f"{op}: output size {size} must divide the input size {x_val.shape[2:]} (dim {dim + 2}); "
-                f"general adaptive windows are not implemented")
-        kernel.append(n_in // n_out)
-    return size, tuple(kernel)
+    return size
+
+
+def _equal_windows(x_val, size):
+    """The kernel (= stride) when every output size divides its input size, so adaptive pooling is fixed
+    pooling; None otherwise."""
+    if any(n_in % n_out for n_in, n_out in zip(x_val.shape[2:], size)):
+        return None
+    return tuple(n_in // n_out for n_in, n_out in zip(x_val.shape[2:], size))
+
+
+def _adaptive_windows(n_in, n_out):
+    """PyTorch's adaptive windows along one dim: window i covers [floor(i n_in / n_out), ceil((i+1) n_in / n_out)).
+    Returns (positions, inside), both (n_out, k) for k the widest window: the input position of each window
+    offset (clipped to the input) and whether that offset is inside its window."""
+    i = np.arange(n_out)
+    starts, ends = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    offsets = np.arange(int((ends - starts).max()))
+    positions = starts[:, None] + offsets  # (n_out, k)
+    return np.minimum(positions, n_in - 1), positions < ends[:, None]
 
 
 def _empty_pool(x, size):
@@ -292,27 +302,84 @@ def _empty_pool(x, size):
 
 
 def adaptive_avg_pool2d(x, output_size):
-    """Average over equal windows that tile the input exactly (input size divisible by output size):
-    avg_pool2d with kernel = stride = input / output, so the same gradient."""
-    if array_of(x).ndim == 3:
+    """Average over PyTorch's adaptive windows (see `_adaptive_windows`; they may overlap by one entry).
+    Equal windows that tile the input (input size divisible by output size) are avg_pool2d with kernel =
+    stride = input / output, so the same gradient. Otherwise, with P_h (Ho, H) and P_w (Wo, W) holding
+    1/window size on each window's entries:
+        y = P_h x P_w^T ;  dL/dx = P_h^T g P_w
+    Saves `p_rows` and `p_cols` (general windows: P_h and P_w), not the input."""
+    x_val = array_of(x)
+    if x_val.ndim == 3:
         return _unbatched(adaptive_avg_pool2d, x, output_size)
-    size, kernel = _adaptive_kernel("adaptive_avg_pool2d", array_of(x), output_size)
-    if kernel is None:
+    size = _adaptive_size("adaptive_avg_pool2d", x_val, output_size)
+    if 0 in size:
         return _empty_pool(x, size)
-    return avg_pool2d(x, kernel, kernel)
+    kernel = _equal_windows(x_val, size)
+    if kernel is not None:
+        return avg_pool2d(x, kernel, kernel)
+    p_rows, p_cols = (_averaging_matrix(n_in, n_out, x_val.dtype) for n_in, n_out in zip(x_val.shape[2:], size))
+    y = p_rows @ x_val @ p_cols.T  # (Ho, H) @ (N, C, H, W) @ (W, Wo) -> (N, C, Ho, Wo)
+
+    def adaptive_avg_pool2d_backward(grad_out):
+        return (p_rows.T @ grad_out @ p_cols,)  # (H, Ho) @ (N, C, Ho, Wo) @ (Wo, W) -> (N, C, H, W)
+
+    return record(adaptive_avg_pool2d, y, (x,), adaptive_avg_pool2d_backward)
+
+
+def _averaging_matrix(n_in, n_out, dtype):
+    """P (n_out, n_in): row i holds 1 / (window i's size) on window i's entries, 0 elsewhere."""
+    positions, inside = _adaptive_windows(n_in, n_out)
+    matrix = np.zeros((n_out, n_in), dtype)
+    np.add.at(matrix, (np.arange(n_out)[:, None], positions), inside)
+    return matrix / matrix.sum(axis=1, keepdims=True)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
-    """Max over equal windows tiling the input: max_pool2d with kernel = stride = input / output."""
-    if array_of(x).ndim == 3:
+    """y = the maximum of each of PyTorch's adaptive windows (see `_adaptive_windows`; they may overlap).
+    Equal windows that tile the input are max_pool2d with kernel = stride = input / output (every tie
+    policy, the same gradient). Otherwise (ties="first" only): each window picks its first maximum in
+    row-major order, or its last NaN, as PyTorch does; dL/dx: each window's g added at the entry it picked.
+    Saves `flat_index` (general windows: per window, the picked entry's h * W + w), not the input."""
+    x_val = array_of(x)
+    if x_val.ndim == 3:
         return _unbatched(adaptive_max_pool2d, x, output_size, return_indices, ties)
-    size, kernel = _adaptive_kernel("adaptive_max_pool2d", array_of(x), output_size)
-    if kernel is None:
+    size = _adaptive_size("adaptive_max_pool2d", x_val, output_size)
+    if 0 in size:
         if return_indices:
             raise NotImplementedError("adaptive_max_pool2d: return_indices with an empty output_size is not "
                                       "supported")
         return _empty_pool(x, size)
-    return max_pool2d(x, kernel, kernel, return_indices=return_indices, ties=ties)
+    kernel = _equal_windows(x_val, size)
+    if kernel is not None:
+        return max_pool2d(x, kernel, kernel, return_indices=return_indices, ties=ties)
+    if ties != "first":
+        raise NotImplementedError(f"adaptive_max_pool2d: ties={ties!r} needs windows that tile the input "
+                                  f"(output size {size} dividing the input size {x_val.shape[2:]})")
+    return _adaptive_max_pool2d(x, x_val, size, return_indices)
+
+
+def _adaptive_max_pool2d(x, x_val, size, return_indices):
+    """adaptive_max_pool2d over windows that do not tile the input (its docstring has the formulas)."""
+    n, c, h, w = x_val.shape
+    (rows, row_inside), (cols, col_inside) = _adaptive_windows(h, size[0]), _adaptive_windows(w, size[1])
+    kh, kw = rows.shape[1], cols.shape[1]
+    windows = x_val[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # (N, C, Ho, Wo, kh, kw)
+    inside = row_inside[:, None, :, None] & col_inside[None, :, None, :]  # (Ho, Wo, kh, kw)
+    windows = np.where(inside, windows, -np.inf).reshape(n, c, *size, kh * kw)
+    is_nan = np.isnan(windows)
+    last_nan = kh * kw - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
+    choice = np.where(is_nan.any(axis=-1), last_nan, np.argmax(windows, axis=-1))  # (N, C, Ho, Wo)
+    y = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0].astype(x_val.dtype, copy=False)
+    u, v = np.divmod(choice, kw)
+    flat_index = rows[np.arange(size[0])[:, None], u] * w + cols[np.arange(size[1]), v]  # (N, C, Ho, Wo)
+
+    def adaptive_max_pool2d_backward(grad_out):
+        grad = np.zeros((n * c, h * w), grad_out.dtype)
+        np.add.at(grad, (np.arange(n * c)[:, None], flat_index.reshape(n * c, -1)), grad_out.reshape(n * c, -1))
+        return (grad.reshape(n, c, h, w),)
+
+    result = record(adaptive_max_pool2d, y, (x,), adaptive_max_pool2d_backward)
+    return (result, record(adaptive_max_pool2d, flat_index.astype(np.int64), (), None)) if return_indices else result
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
