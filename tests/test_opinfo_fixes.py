@@ -128,3 +128,19 @@ def test_adaptive_max_pool2d_picks_the_last_nan_of_a_window():
     x = randn(1, 1, 5, 4)
     x[0, 0, 1, 1] = x[0, 0, 2, 2] = np.nan
     assert_parity(lambda t: F.adaptive_max_pool2d(t, 3), lambda t: TF.adaptive_max_pool2d(t, 3), x)
+
+
+# ----- index_put(accumulate=True), scatter_add on a 0-d input --------------------------------------------
+def test_index_put_accumulate_adds_every_repeated_write():
+    index = np.array([0, 2, 2, 4])
+    for accumulate in (False, True):
+        assert_parity(lambda x, v: rg.index_put(x, (rg.tensor(index),), v, accumulate),
+                      lambda x, v: torch.index_put(x, (torch.tensor(index),), v, accumulate), randn(5, 3), randn(4, 3))
+    assert_parity(lambda x, v: rg.index_put(x, (rg.tensor(index),), v, accumulate=True),
+                  lambda x, v: torch.index_put(x, (torch.tensor(index),), v, accumulate=True), randn(5, 3), randn(3))
+
+
+def test_scatter_add_on_a_0d_input():
+    for index, src in ((0, randn()), ([0], randn(1))):
+        assert_parity(lambda x, s: rg.scatter_add(x, 0, rg.tensor(index), s),
+                      lambda x, s: torch.scatter_add(x, 0, torch.tensor(index), s), randn(), src)
