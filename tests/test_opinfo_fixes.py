@@ -144,3 +144,10 @@ def test_scatter_add_on_a_0d_input():
     for index, src in ((0, randn()), ([0], randn(1))):
         assert_parity(lambda x, s: rg.scatter_add(x, 0, rg.tensor(index), s),
                       lambda x, s: torch.scatter_add(x, 0, torch.tensor(index), s), randn(), src)
+
+
+def test_a_rank_neither_batched_nor_unbatched_still_names_both():
+    with pytest.raises(ValueError, match=r"max_pool1d: expected a 3-D input \(N, C, L\) or an unbatched 2-D one"):
+        F.max_pool1d(rg.randn(4), 2)
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input .* or an unbatched 3-D one \(C, H, W\)"):
+        F.conv2d(rg.randn(5, 5), rg.randn(2, 3, 3, 3))

@@ -55,7 +55,8 @@ def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
     """kernel, stride, dilation, output size (Ho, Wo) and the spatial pads ((top, bottom), (left, right)):
     the bottom and right pads grow so that ceil_mode's last windows fit inside the padded array."""
     if x_val.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), got shape "
+                         f"{x_val.shape}")
     kernel = window.pair(kernel_size, "kernel_size", op)
     stride = kernel if _default_stride(stride) else window.pair(stride, "stride", op)
     pad = window.pair(padding, "padding", op)
@@ -188,7 +189,8 @@ def _pool1d_as_2d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
     """A 1-D pool's (kernel, stride, padding, dilation) as its 2-D pool's on the (N, C, 1, L) view, after
     the checks in the 1-D pool's own (N, C, L) terms (the 2-D pool's errors would speak of 2-D ops and shapes)."""
     if x_val.ndim != 3:
-        raise ValueError(f"{op}: expected a 3-D input (N, C, L), got shape {x_val.shape}")
+        raise ValueError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D one (C, L), got shape "
+                         f"{x_val.shape}")
     kernel = window.single(kernel, "kernel_size", op)
     stride = kernel if _default_stride(stride) else window.single(stride, "stride", op)
     pad, dilation = window.single(pad, "padding", op), window.single(dilation, "dilation", op)
@@ -266,7 +268,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 def _adaptive_size(op, x_val, output_size):
     """The output size (Ho, Wo) asked for, after PyTorch's checks (None in output_size keeps that input size)."""
     if x_val.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), got shape "
+                         f"{x_val.shape}")
     size = window.pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
         x_val.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
     if any(s < 0 for s in size):
