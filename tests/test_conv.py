@@ -110,7 +110,7 @@ def test_conv_errors_name_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"conv2d: input has 3 channels .* expects 4"):
         conv2d(rg.randn(1, 3, 5, 5), rg.randn(2, 4, 3, 3))
     with pytest.raises(ValueError, match="conv2d: expected a 4-D input"):
-        conv2d(rg.randn(3, 5, 5), rg.randn(2, 3, 3, 3))
+        conv2d(rg.randn(5, 5), rg.randn(2, 3, 3, 3))
     with pytest.raises(ValueError, match="larger than the padded input"):
         conv2d(rg.randn(1, 1, 2, 2), rg.randn(1, 1, 3, 3))
     with pytest.raises(ValueError, match=r"Conv2d\(3, 4, .*expected input of shape \(N, 3, \*, \*\), got \(1, 2, 5, 5\)"):

@@ -14,7 +14,7 @@ import pytest
 import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
-from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, reduce, shape, sort
+from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, pool, reduce, shape, sort
 
 
 # ----- reading a closure --------------------------------------------------------------------------------
@@ -92,6 +92,7 @@ OPS = [
     ("norm-0", lambda: reduce.norm(_t(3, 4), p=0)),
     ("norm-3", lambda: reduce.norm(_t(3, 4), p=3)),
     ("norm-half", lambda: reduce.norm(_t(3, 4), p=0.5)),
+    ("norm-nuc", lambda: reduce.norm(_t(3, 4), p="nuc")),
     # sorting
     ("sort", lambda: sort.sort(_t(3, 4), 1, descending=True).values),
     ("topk", lambda: sort.topk(_t(3, 4), 2, 0).values),
@@ -128,6 +129,7 @@ OPS = [
     ("getitem-array", lambda: indexing.getitem(_t(3, 4), ([0, 0, 2],))),
     ("index_put", lambda: indexing.index_put(_t(3, 4), ([0, 2],), _t(4))),
     ("gather", lambda: indexing.gather(_t(3, 4), 1, rg.tensor(np.array([[0, 1], [2, 2], [3, 0]])))),
+    ("gather-empty-index", lambda: indexing.gather(_t(3, 4), 1, rg.zeros(3, 0, dtype=rg.int64))),
     ("scatter_add", lambda: indexing.scatter_add(_t(3, 4), 1, rg.tensor(np.array([[0, 1], [2, 2], [3, 0]])),
                                                  _t(3, 2))),
     ("index_select", lambda: indexing.index_select(_t(3, 4), 0, rg.tensor(np.array([2, 0, 2])))),
@@ -179,9 +181,12 @@ OPS = [
     ("nll_loss-ignore", lambda: loss.nll_loss(_t(4, 3), rg.tensor(np.array([0, -100, 1, 2])))),
     ("kl_div", lambda: loss.kl_div(_t(4, 3), _pos(4, 3), reduction="batchmean")),
     ("kl_div-log_target", lambda: loss.kl_div(_t(4, 3), _t(4, 3), reduction="sum", log_target=True)),
+    ("adaptive_avg_pool2d-general", lambda: pool.adaptive_avg_pool2d(_t(1, 2, 5, 4), (3, 3))),
+    ("adaptive_max_pool2d-general", lambda: pool.adaptive_max_pool2d(_t(1, 2, 5, 4), (3, 3))),
     # normalisation
     ("batch_norm-training", lambda: norm.batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3),
                                                     training=True)),
+    ("batch_norm-empty", lambda: norm.batch_norm(_t(0), rg.zeros(0), rg.ones(0), training=True)),
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
     ("layer_norm", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3))),
     ("layer_norm-no-affine", lambda: norm.layer_norm(_t(4, 3), (3,))),

@@ -349,7 +349,8 @@ def log_softmax(x, dim=None, dtype=None):
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
     x_wide = _widened(x_val)
     y = x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
-    y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # an empty dim sums to 0, and its log(0) meets no entry of y
+        y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
     y = y.astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
 

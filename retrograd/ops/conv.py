@@ -70,8 +70,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     a first layer keeps no weight, a frozen one no columns. The columns hold kh*kw copies of the input, but
     saving x instead would cost a second im2col copy in every backward (about a sixth of a LeNet step)."""
     x_val, w_val = array_of(x), array_of(weight)
+    if x_val.ndim == 3:  # unbatched (C, H, W), as PyTorch accepts: a batch of one
+        return squeeze(conv2d(reshape(x, (1, *x_val.shape)), weight, bias, stride, padding, dilation, groups), 0)
     if x_val.ndim != 4:
-        raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
+        raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), got shape "
+                         f"{x_val.shape}")
     if w_val.ndim != 4:
         raise ValueError(f"conv2d: expected a 4-D weight (O, C/groups, kh, kw), got shape {w_val.shape}")
     stride, dilation = window.pair(stride, "stride", "conv2d"), window.pair(dilation, "dilation", "conv2d")
@@ -168,8 +171,11 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     so the forward and gradients are conv2d's with kh = 1.
     Saves what conv2d saves: the nodes it records are conv2d's and reshapes."""
     x_val, w_val = array_of(x), array_of(weight)
+    if x_val.ndim == 2:  # unbatched (C, L), as PyTorch accepts: a batch of one
+        return squeeze(conv1d(reshape(x, (1, *x_val.shape)), weight, bias, stride, padding, dilation, groups), 0)
     if x_val.ndim != 3:
-        raise ValueError(f"conv1d: expected a 3-D input (N, C, L), got shape {x_val.shape}")
+        raise ValueError(f"conv1d: expected a 3-D input (N, C, L) or an unbatched 2-D one (C, L), got shape "
+                         f"{x_val.shape}")
     if w_val.ndim != 3:
         raise ValueError(f"conv1d: expected a 3-D weight (O, C/groups, k), got shape {w_val.shape}")
     stride = (window.single(stride, "stride", "conv1d"),)

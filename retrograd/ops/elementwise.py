@@ -116,7 +116,7 @@ def div(a, b, rounding_mode=None):
         rounded = np.trunc(quotient) if rounding_mode == "trunc" else np.floor(quotient)
         if isinstance(a_val, np.ndarray) and a_val.dtype.kind in "iu":
             rounded = rounded.astype(a_val.dtype)
-        return record(div, rounded, (a, b), _no_gradient_pair)
+        return record(div, rounded, (a, b), _zero_gradient_pair(a_val, b_val))
     # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
     a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
     a_needs, b_needs = needs_grad(a), needs_grad(b)
@@ -138,8 +138,14 @@ def div(a, b, rounding_mode=None):
     return record(div, y, (a, b), div_backward, saved=(a if b_needs else None, b))
 
 
-def _no_gradient_pair(grad_out):
-    return None, None
+def _zero_gradient_pair(a_val, b_val):
+    """The VJP of a piecewise-constant binary op: zeros shaped like each input (their shapes only are kept)."""
+    a_shape, b_shape = np.shape(a_val), np.shape(b_val)
+
+    def zero_gradient_backward(grad_out):
+        return np.zeros(a_shape, grad_out.dtype), np.zeros(b_shape, grad_out.dtype)
+
+    return zero_gradient_backward
 
 
 def rdiv(a, b):

@@ -117,10 +117,11 @@ def getitem(x, index):
     return record(getitem, y, (x,), getitem_backward)
 
 
-def index_put(x, index, value):
-    """y = a copy of x with y[index] = value (value broadcast): the functional form of x[index] = value.
+def index_put(x, index, value, accumulate=False):
+    """y = a copy of x with y[index] = value (value broadcast): the functional form of x[index] = value;
+    with accumulate=True, y[index] += value, a repeated index adding every copy (x.index_put_(..., True)).
 
-    dL/dx = g with the indexed positions zeroed (they were overwritten) ;
+    dL/dx = g with the indexed positions zeroed (they were overwritten; with accumulate, g itself) ;
     dL/dvalue = g[index] summed down to value's shape.  With a repeated index only one write survives, but
     (PyTorch's convention) every listed copy of value gets its g, so there it is not the true derivative.
     Saves `np_index` (the index)."""
@@ -128,7 +129,10 @@ def index_put(x, index, value):
     np_index, _ = _numpy_index(index, "index_put")
     y = x_val.copy()
     try:
-        y[np_index] = v_val
+        if accumulate:
+            np.add.at(y, np_index, np.asarray(v_val, y.dtype))
+        else:
+            y[np_index] = v_val
     except ValueError:
         raise RuntimeError(f"index_put: shape mismatch: value of shape {np.shape(v_val)} cannot be broadcast to "
                            f"the indexing result of shape {x_val[np_index].shape}") from None
@@ -142,7 +146,8 @@ def index_put(x, index, value):
         grad_x = grad_v = None
         if x_needs:
             grad_x = grad_out.copy()
-            grad_x[np_index] = 0
+            if not accumulate:
+                grad_x[np_index] = 0
         if v_dtype is not None:
             selected = grad_out[np_index]
             if selected.ndim < len(v_shape):  # value had extra leading size-1 dims
@@ -176,30 +181,50 @@ def gather(x, dim, index):
     """y[i][j][k] = x[index[i][j][k]][j][k]  (for dim = 0; likewise for other dims).
 
     dL/dx = zeros with g scatter-added at the gathered positions (repeated indices accumulate).
+    As in PyTorch, an empty index gives an empty result of its shape (and a zero gradient) whatever its
+    dims, and a 0-d input with a 0-d or one-entry index is read as 1-d.
     Saves `idx` (the index)."""
     x_val, idx = array_of(x), _int_index(index, "gather")
     axis = _axis(dim, x_val.ndim, "gather")
+    x_shape, x_dtype, out_shape = x_val.shape, x_val.dtype, idx.shape
+    if idx.size == 0:
+        return record(gather, np.zeros(out_shape, x_dtype), (x,), _zero_gradient(x_shape, x_dtype))
+    if x_val.ndim == 0 and idx.ndim <= 1:
+        x_val, idx = x_val.reshape(1), idx.reshape(-1)
     if idx.ndim != x_val.ndim or any(m > n for d, (m, n) in enumerate(zip(idx.shape, x_val.shape)) if d != axis):
-        raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dims as the input of shape "
-                           f"{x_val.shape} and be no larger in every dimension but {dim}")
+        raise RuntimeError(f"gather: index of shape {out_shape} must have as many dims as the input of shape "
+                           f"{x_shape} and be no larger in every dimension but {dim}")
     _check_range(idx, x_val.shape[axis], "gather", dim)
     block = _leading_block(idx.shape, axis)
-    y = np.take_along_axis(x_val[block], idx, axis)
-    x_shape, x_dtype = x_val.shape, x_val.dtype
+    y = np.take_along_axis(x_val[block], idx, axis).reshape(out_shape)
+    work_shape, idx_shape = x_val.shape, idx.shape
 
     def gather_backward(grad_out):
-        return (_scatter_add(x_shape, x_dtype, lambda pos: np.take_along_axis(pos[block], idx, axis), grad_out),)
+        grad = _scatter_add(work_shape, x_dtype, lambda pos: np.take_along_axis(pos[block], idx, axis),
+                            grad_out.reshape(idx_shape))
+        return (grad.reshape(x_shape),)
 
     return record(gather, y, (x,), gather_backward, saved=(index,))
+
+
+def _zero_gradient(x_shape, x_dtype):
+    """The VJP of an op whose output does not depend on its input's values: zeros of the input's shape."""
+    def zero_gradient_backward(grad_out):
+        return (np.zeros(x_shape, x_dtype),)
+    return zero_gradient_backward
 
 
 def scatter_add(x, dim, index, src):
     """y = a copy of x with y[index[i][j][k]][j][k] += src[i][j][k]  (for dim = 0).
 
     dL/dx = g ;  dL/dsrc = gather(g, dim, index) in src's leading block (zeros outside it).
+    A 0-d input (with its 0-d or one-entry index and src) is read as 1-d, as in PyTorch.
     Saves `idx` (the index)."""
     x_val, src_val, idx = array_of(x), array_of(src), _int_index(index, "scatter_add")
     axis = _axis(dim, x_val.ndim, "scatter_add")
+    x_shape, given_src_shape = x_val.shape, np.shape(src_val)
+    if x_val.ndim == 0:
+        x_val, src_val, idx = x_val.reshape(1), np.reshape(src_val, -1), idx.reshape(-1)
     if idx.ndim != x_val.ndim or src_val.ndim != idx.ndim or any(
             m > s or (d != axis and m > n) for d, (m, n, s) in enumerate(zip(idx.shape, x_val.shape, src_val.shape))):
         raise RuntimeError(f"scatter_add: index of shape {idx.shape} must be no larger than src {src_val.shape} "
@@ -208,17 +233,18 @@ def scatter_add(x, dim, index, src):
     block, src_block = _leading_block(idx.shape, axis), _leading_block(idx.shape, -1)
     y = x_val + _scatter_add(x_val.shape, x_val.dtype, lambda pos: np.take_along_axis(pos[block], idx, axis),
                              src_val[src_block])
-    src_shape, x_needs = src_val.shape, needs_grad(x)
+    src_shape, work_shape, x_needs = src_val.shape, x_val.shape, needs_grad(x)
     src_dtype = src.dtype if needs_grad(src) else None  # None: no gradient for src
 
     def scatter_add_backward(grad_out):
         grad_src = None
         if src_dtype is not None:
             grad_src = np.zeros(src_shape, src_dtype)
-            grad_src[src_block] = np.take_along_axis(grad_out[block], idx, axis)
+            grad_src[src_block] = np.take_along_axis(grad_out.reshape(work_shape)[block], idx, axis)
+            grad_src = grad_src.reshape(given_src_shape)
         return (grad_out if x_needs else None), grad_src
 
-    return record(scatter_add, y, (x, src), scatter_add_backward, saved=(index,))
+    return record(scatter_add, y.reshape(x_shape), (x, src), scatter_add_backward, saved=(index,))
 
 
 def index_select(x, dim, index):

@@ -39,6 +39,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     Saves `saved_x_hat` (x_hat, n entries) and `saved_rstd` (rstd, C entries) where the gradients asked for
     read them, and `saved_w` (the weight) when x needs a gradient."""
     x_val = array_of(x)
+    if x_val.ndim < 2 and x_val.size == 0:  # PyTorch passes an empty 1-D input through, statistics untouched
+        return record(batch_norm, x_val.copy(), (x,), _empty_batch_backward)
     if x_val.ndim < 2:
         raise ValueError(f"batch_norm: expected 2D or more input (N, C, ...), got shape {x_val.shape}")
     channels = x_val.shape[1]
@@ -84,6 +86,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
     return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
                   saved=(x, weight))
+
+
+def _empty_batch_backward(grad_out):
+    """An empty batch's gradient: g itself, as empty as x."""
+    return (grad_out,)
 
 
 def _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean):

@@ -37,13 +37,28 @@ def _check_window(op, kernel, stride, pad, dilation):
                              f"kernel_size={k}")
 
 
+def _unbatched(pool, x, *args):
+    """`pool` of an unbatched input ((C, H, W) for a 2-D pool, (C, L) for a 1-D one), which PyTorch accepts:
+    the pool of a batch of one, with that batch dimension dropped from its result (and indices)."""
+    result = pool(reshape(x, (1, *array_of(x).shape)), *args)
+    if isinstance(result, tuple):
+        return tuple(reshape(part, tuple(part.shape[1:])) for part in result)
+    return reshape(result, tuple(result.shape[1:]))
+
+
+def _default_stride(stride):
+    """PyTorch reads stride=None and an empty stride (stride=() or []) as 'the kernel size'."""
+    return stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+
+
 def _geometry(op, x_val, kernel_size, stride, padding, dilation, ceil_mode):
     """kernel, stride, dilation, output size (Ho, Wo) and the spatial pads ((top, bottom), (left, right)):
     the bottom and right pads grow so that ceil_mode's last windows fit inside the padded array."""
     if x_val.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), got shape "
+                         f"{x_val.shape}")
     kernel = window.pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None else window.pair(stride, "stride", op)
+    stride = kernel if _default_stride(stride) else window.pair(stride, "stride", op)
     pad = window.pair(padding, "padding", op)
     dilation = window.pair(dilation, "dilation", op)
     _check_window(op, kernel, stride, pad, dilation)
@@ -71,6 +86,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     if ties not in TIE_POLICIES:
         raise ValueError(f"max_pool2d: ties must be one of {TIE_POLICIES}, got {ties!r}")
     x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(max_pool2d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, ties)
     kernel, stride, dilation, out, pads = _geometry("max_pool2d", x_val, kernel_size, stride, padding, dilation,
                                                     ceil_mode)
     fill = -np.inf if x_val.dtype.kind == "f" else np.iinfo(x_val.dtype).min
@@ -157,6 +174,8 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """max_pool2d over (N, C, L) seen as (N, C, 1, L): same gradient and tie rules.
     Saves what max_pool2d saves: the nodes it records are max_pool2d's and reshapes."""
     x_val = array_of(x)
+    if x_val.ndim == 2:
+        return _unbatched(max_pool1d, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, ties)
     kernel, stride, padding, dilation = _pool1d_as_2d("max_pool1d", x_val, kernel_size, stride, padding, dilation,
                                                       ceil_mode)
     result = max_pool2d(_as_image(x, x_val), kernel, stride, padding, dilation, ceil_mode, return_indices, ties)
@@ -170,10 +189,11 @@ def _pool1d_as_2d(op, x_val, kernel, stride, pad, dilation, ceil_mode):
     """A 1-D pool's (kernel, stride, padding, dilation) as its 2-D pool's on the (N, C, 1, L) view, after
     the checks in the 1-D pool's own (N, C, L) terms (the 2-D pool's errors would speak of 2-D ops and shapes)."""
     if x_val.ndim != 3:
-        raise ValueError(f"{op}: expected a 3-D input (N, C, L), got shape {x_val.shape}")
-    kernel, stride = window.single(kernel, "kernel_size", op), window.single(stride, "stride", op)
+        raise ValueError(f"{op}: expected a 3-D input (N, C, L) or an unbatched 2-D one (C, L), got shape "
+                         f"{x_val.shape}")
+    kernel = window.single(kernel, "kernel_size", op)
+    stride = kernel if _default_stride(stride) else window.single(stride, "stride", op)
     pad, dilation = window.single(pad, "padding", op), window.single(dilation, "dilation", op)
-    stride = kernel if stride is None else stride
     _check_window(op, (kernel,), (stride,), (pad,), (dilation,))
     (out,) = window.output_size(x_val.shape[2:], (kernel,), (stride,), (dilation,), ((pad, pad),), ceil_mode)
     if out <= 0:
@@ -204,6 +224,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     equal share.
     Saves `divisor` (one per window position, or the override): not the input."""
     x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(avg_pool2d, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override)
     kernel, stride, dilation, out, pads = _geometry("avg_pool2d", x_val, kernel_size, stride, padding, 1, ceil_mode)
     x_padded = window.pad(x_val, pads)
     sums = window.gathered(x_padded, kernel, stride, dilation, out).sum(axis=0, dtype=accumulation_dtype(x_val.dtype))
@@ -236,29 +259,42 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """avg_pool2d over (N, C, L) seen as (N, C, 1, L).
     Saves what avg_pool2d saves: the nodes it records are avg_pool2d's and reshapes."""
     x_val = array_of(x)
+    if x_val.ndim == 2:
+        return _unbatched(avg_pool1d, x, kernel_size, stride, padding, ceil_mode, count_include_pad)
     kernel, stride, padding, _ = _pool1d_as_2d("avg_pool1d", x_val, kernel_size, stride, padding, 1, ceil_mode)
     return _as_sequence(avg_pool2d(_as_image(x, x_val), kernel, stride, padding, ceil_mode, count_include_pad))
 
 
-def _adaptive_kernel(op, x_val, output_size):
-    """Adaptive pooling as fixed pooling: supported when each output size divides the input size."""
+def _adaptive_size(op, x_val, output_size):
+    """The output size (Ho, Wo) asked for, after PyTorch's checks (None in output_size keeps that input size)."""
     if x_val.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x_val.shape}")
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), got shape "
+                         f"{x_val.shape}")
     size = window.pair(output_size, "output_size", op) if not isinstance(output_size, (tuple, list)) else tuple(
         x_val.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
     if any(s < 0 for s in size):
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0, but got "
                            f"output_size={size}")
-    if 0 in size:
-        return size, None  # an empty output: no windows
-    kernel = []
-    for dim, (n_in, n_out) in enumerate(zip(x_val.shape[2:], size)):
-        if n_in % n_out:
-            raise NotImplementedError(
-                f"{op}: output size {size} must divide the input size {x_val.shape[2:]} (dim {dim + 2}); "
-                f"general adaptive windows are not implemented")
-        kernel.append(n_in // n_out)
-    return size, tuple(kernel)
+    return size
+
+
+def _equal_windows(x_val, size):
+    """The kernel (= stride) when every output size divides its input size, so adaptive pooling is fixed
+    pooling; None otherwise."""
+    if any(n_in % n_out for n_in, n_out in zip(x_val.shape[2:], size)):
+        return None
+    return tuple(n_in // n_out for n_in, n_out in zip(x_val.shape[2:], size))
+
+
+def _adaptive_windows(n_in, n_out):
+    """PyTorch's adaptive windows along one dim: window i covers [floor(i n_in / n_out), ceil((i+1) n_in / n_out)).
+    Returns (positions, inside), both (n_out, k) for k the widest window: the input position of each window
+    offset (clipped to the input) and whether that offset is inside its window."""
+    i = np.arange(n_out)
+    starts, ends = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    offsets = np.arange(int((ends - starts).max()))
+    positions = starts[:, None] + offsets  # (n_out, k)
+    return np.minimum(positions, n_in - 1), positions < ends[:, None]
 
 
 def _empty_pool(x, size):
@@ -269,23 +305,84 @@ def _empty_pool(x, size):
 
 
 def adaptive_avg_pool2d(x, output_size):
-    """Average over equal windows that tile the input exactly (input size divisible by output size):
-    avg_pool2d with kernel = stride = input / output, so the same gradient."""
-    size, kernel = _adaptive_kernel("adaptive_avg_pool2d", array_of(x), output_size)
-    if kernel is None:
+    """Average over PyTorch's adaptive windows (see `_adaptive_windows`; they may overlap by one entry).
+    Equal windows that tile the input (input size divisible by output size) are avg_pool2d with kernel =
+    stride = input / output, so the same gradient. Otherwise, with P_h (Ho, H) and P_w (Wo, W) holding
+    1/window size on each window's entries:
+        y = P_h x P_w^T ;  dL/dx = P_h^T g P_w
+    Saves `p_rows` and `p_cols` (general windows: P_h and P_w), not the input."""
+    x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(adaptive_avg_pool2d, x, output_size)
+    size = _adaptive_size("adaptive_avg_pool2d", x_val, output_size)
+    if 0 in size:
         return _empty_pool(x, size)
-    return avg_pool2d(x, kernel, kernel)
+    kernel = _equal_windows(x_val, size)
+    if kernel is not None:
+        return avg_pool2d(x, kernel, kernel)
+    p_rows, p_cols = (_averaging_matrix(n_in, n_out, x_val.dtype) for n_in, n_out in zip(x_val.shape[2:], size))
+    y = p_rows @ x_val @ p_cols.T  # (Ho, H) @ (N, C, H, W) @ (W, Wo) -> (N, C, Ho, Wo)
+
+    def adaptive_avg_pool2d_backward(grad_out):
+        return (p_rows.T @ grad_out @ p_cols,)  # (H, Ho) @ (N, C, Ho, Wo) @ (Wo, W) -> (N, C, H, W)
+
+    return record(adaptive_avg_pool2d, y, (x,), adaptive_avg_pool2d_backward)
+
+
+def _averaging_matrix(n_in, n_out, dtype):
+    """P (n_out, n_in): row i holds 1 / (window i's size) on window i's entries, 0 elsewhere."""
+    positions, inside = _adaptive_windows(n_in, n_out)
+    matrix = np.zeros((n_out, n_in), dtype)
+    np.add.at(matrix, (np.arange(n_out)[:, None], positions), inside)
+    return matrix / matrix.sum(axis=1, keepdims=True)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
-    """Max over equal windows tiling the input: max_pool2d with kernel = stride = input / output."""
-    size, kernel = _adaptive_kernel("adaptive_max_pool2d", array_of(x), output_size)
-    if kernel is None:
+    """y = the maximum of each of PyTorch's adaptive windows (see `_adaptive_windows`; they may overlap).
+    Equal windows that tile the input are max_pool2d with kernel = stride = input / output (every tie
+    policy, the same gradient). Otherwise (ties="first" only): each window picks its first maximum in
+    row-major order, or its last NaN, as PyTorch does; dL/dx: each window's g added at the entry it picked.
+    Saves `flat_index` (general windows: per window, the picked entry's h * W + w), not the input."""
+    x_val = array_of(x)
+    if x_val.ndim == 3:
+        return _unbatched(adaptive_max_pool2d, x, output_size, return_indices, ties)
+    size = _adaptive_size("adaptive_max_pool2d", x_val, output_size)
+    if 0 in size:
         if return_indices:
             raise NotImplementedError("adaptive_max_pool2d: return_indices with an empty output_size is not "
                                       "supported")
         return _empty_pool(x, size)
-    return max_pool2d(x, kernel, kernel, return_indices=return_indices, ties=ties)
+    kernel = _equal_windows(x_val, size)
+    if kernel is not None:
+        return max_pool2d(x, kernel, kernel, return_indices=return_indices, ties=ties)
+    if ties != "first":
+        raise NotImplementedError(f"adaptive_max_pool2d: ties={ties!r} needs windows that tile the input "
+                                  f"(output size {size} dividing the input size {x_val.shape[2:]})")
+    return _adaptive_max_pool2d(x, x_val, size, return_indices)
+
+
+def _adaptive_max_pool2d(x, x_val, size, return_indices):
+    """adaptive_max_pool2d over windows that do not tile the input (its docstring has the formulas)."""
+    n, c, h, w = x_val.shape
+    (rows, row_inside), (cols, col_inside) = _adaptive_windows(h, size[0]), _adaptive_windows(w, size[1])
+    kh, kw = rows.shape[1], cols.shape[1]
+    windows = x_val[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # (N, C, Ho, Wo, kh, kw)
+    inside = row_inside[:, None, :, None] & col_inside[None, :, None, :]  # (Ho, Wo, kh, kw)
+    windows = np.where(inside, windows, -np.inf).reshape(n, c, *size, kh * kw)
+    is_nan = np.isnan(windows)
+    last_nan = kh * kw - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
+    choice = np.where(is_nan.any(axis=-1), last_nan, np.argmax(windows, axis=-1))  # (N, C, Ho, Wo)
+    y = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0].astype(x_val.dtype, copy=False)
+    u, v = np.divmod(choice, kw)
+    flat_index = rows[np.arange(size[0])[:, None], u] * w + cols[np.arange(size[1]), v]  # (N, C, Ho, Wo)
+
+    def adaptive_max_pool2d_backward(grad_out):
+        grad = np.zeros((n * c, h * w), grad_out.dtype)
+        np.add.at(grad, (np.arange(n * c)[:, None], flat_index.reshape(n * c, -1)), grad_out.reshape(n * c, -1))
+        return (grad.reshape(n, c, h, w),)
+
+    result = record(adaptive_max_pool2d, y, (x,), adaptive_max_pool2d_backward)
+    return (result, record(adaptive_max_pool2d, flat_index.astype(np.int64), (), None)) if return_indices else result
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -438,9 +438,11 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     other p:     dL/dx = g~ * sign(x) |x|^(p-1) / y^(p-1)
     Where y = 0 the gradient is 0 (PyTorch's subgradient), and for p < 1 entries x = 0 get 0.
     Saves `saved_x` (x) unless p = 0, and `saved_y` (y) unless p is 0 or 1; |x| is recomputed."""
+    if p == "nuc":
+        return nuclear_norm(x, dim, keepdim, dtype)
     if isinstance(p, str):
         if p != "fro":
-            raise ValueError(f"norm: p={p!r} is not supported (use 'fro', a number or inf)")
+            raise ValueError(f"norm: p={p!r} is not supported (use 'fro', 'nuc', a number or inf)")
         p = 2
     x_val = array_of(x)
     if dtype is not None:
@@ -476,6 +478,31 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
 
     return record(norm, _squeeze(y, axes, keepdim).astype(out_dtype, copy=False), (x,), norm_backward,
                   saved=(x, OUTPUT))
+
+
+def nuclear_norm(x, dim=None, keepdim=False, dtype=None):
+    """y = the sum of the singular values of x (over the two dims `dim`, the last two of a 2-D x by default)
+
+    dL/dx = g * U V^T  (x = U diag(s) V^T, the reduced SVD): PyTorch's svdvals gradient with every
+    singular value's cotangent g, so zero singular values keep their U, V columns as PyTorch's do.
+    Saves `u_vh` (U V^T, x's shape)."""
+    x_val = array_of(x) if dtype is None else array_of(x).astype(dtype, copy=False)
+    _require_float(x_val, "norm")
+    if dim is None and x_val.ndim != 2 or dim is not None and len(tuple(dim)) != 2:
+        got = " ".join(str(d) for d in (range(x_val.ndim) if dim is None else dim))
+        raise RuntimeError(f"norm: p='nuc' needs dim to be a 2-tuple (a 2-D input by default). Got {got}")
+    rows, cols = (-2, -1) if dim is None else (d % x_val.ndim for d in dim)
+    matrices = np.moveaxis(x_val, (rows, cols), (-2, -1))  # (..., m, n)
+    u, singular_values, vh = np.linalg.svd(matrices, full_matrices=False)
+    y = singular_values.sum(axis=-1)  # (...)
+    u_vh = np.moveaxis(u @ vh, (-2, -1), (rows, cols))  # x's shape
+    axes = tuple(sorted((rows % x_val.ndim, cols % x_val.ndim)))
+
+    def nuclear_norm_backward(grad_out):
+        return (_unreduce(grad_out, axes, keepdim) * u_vh,)
+
+    y = np.expand_dims(y, axes) if keepdim else y
+    return record(nuclear_norm, y, (x,), nuclear_norm_backward, saved=(x,))
 
 
 def _safe_divide(g, y):

@@ -385,7 +385,7 @@ def triu(x, diagonal=0):
 def pad(x, pad, mode="constant", value=0):
     """y = x padded as torch.nn.functional.pad: `pad` = (left, right) pairs from the LAST dim backwards;
     a negative pad crops.  mode 'constant' fills with `value`; 'reflect' mirrors without repeating the
-    edge, 'replicate' repeats the edge, 'circular' wraps around.
+    edge, 'replicate' repeats the edge, 'circular' wraps around (within what negative pads keep).
 
     constant: dL/dx = g's entries at the positions that hold x (zeros where x was cropped away).
     reflect/replicate/circular: y = x[src] per padded dim, so dL/dx = scatter-add of g onto src
@@ -421,7 +421,9 @@ def pad(x, pad, mode="constant", value=0):
             if left > n or right > n:
                 raise RuntimeError(f"pad: padding ({left}, {right}) at dimension {axis} of input {x_val.shape} "
                                    f"would wrap around more than once")
-            source = positions % n
+            # negative pads crop first, as in PyTorch, so the wrap-around is within the kept range
+            start, kept = max(-left, 0), n - max(-left, 0) - max(-right, 0)
+            source = start + (positions - start) % max(kept, 1)
         sources.append((axis, source))
 
     return _pad_from_sources(x, x_val, sources)
