@@ -493,3 +493,20 @@ def test_lambda_lr_state_dict_keeps_callable_objects_state():
     sched.load_state_dict(state)
     assert fn.warmup == 3
     assert lr_scheduler.LambdaLR(opt, lambda e: 1.0).state_dict()["lr_lambdas"] == [None]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_foreach_and_fused_are_accepted_as_in_pytorch_and_change_nothing(name):
+    """Scripts pass foreach=False or fused=None (PyTorch's kernel choices); the update is the same math."""
+    results = []
+    for options in ({}, {"foreach": False, "fused": None}):
+        w = rg.tensor([1.0, -2.0, 3.0], dtype=rg.float64, requires_grad=True)
+        optimizer = getattr(rg.optim, name)([w], lr=0.1, **options)
+        for _ in range(3):
+            optimizer.zero_grad()
+            (w * w).sum().backward()
+            optimizer.step()
+        results.append(w.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    with pytest.raises(ValueError, match="capturable=True is not supported"):
+        getattr(rg.optim, name)([w], lr=0.1, capturable=True)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer
 from ..tensor import Tensor
+from ._update import check_flags
 
 
 class Adagrad(Optimizer):
@@ -18,7 +19,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
-                 maximize=False):
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        check_flags("Adagrad", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if lr_decay < 0.0:

@@ -3,6 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer
 from ..tensor import Tensor
+from ._update import check_flags
 
 
 class Adam(Optimizer):
@@ -25,7 +26,8 @@ class Adam(Optimizer):
     _decoupled_weight_decay = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        check_flags("Adam", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
@@ -112,5 +114,6 @@ class AdamW(Adam):
     _decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        check_flags("AdamW", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -3,6 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer, required
 from ..tensor import Tensor
+from ._update import check_flags
 
 
 class SGD(Optimizer):
@@ -19,7 +20,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        check_flags("SGD", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
