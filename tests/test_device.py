@@ -194,3 +194,17 @@ def test_cuda_queries_answer_or_raise_as_cpu_only_torch():
             getattr(torch.cuda, name)()
         with pytest.raises(DeviceUnavailableError, match=f"cuda.{name}: retrograd runs on the CPU only"):
             getattr(rg.cuda, name)()
+
+
+@pytest.mark.parametrize("make", [
+    lambda device: rg.nn.Linear(3, 2, device=device),
+    lambda device: rg.nn.BatchNorm1d(3, device=device),
+    lambda device: rg.nn.LayerNorm(3, device=device),
+    lambda device: rg.nn.LSTM(3, 4, device=device),
+    lambda device: rg.nn.GRUCell(3, 4, device=device),
+    lambda device: rg.nn.Embedding(5, 3, device=device),
+], ids=["Linear", "BatchNorm1d", "LayerNorm", "LSTM", "GRUCell", "Embedding"])
+def test_layers_take_the_cpu_and_refuse_another_device_by_name(make):
+    assert make("cpu") is not None and make(rg.device("cpu")) is not None
+    with pytest.raises(RuntimeError, match=r"retrograd runs on the CPU only.*'cuda'"):
+        make("cuda")

@@ -5,6 +5,7 @@ from ..ops import linalg, shape
 from . import init
 from .module import Module, Parameter
 from ..tensor import empty
+from ..device import check_device
 
 
 class Identity(Module):
@@ -27,6 +28,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
         self.bias = Parameter(empty(out_features, dtype=dtype)) if bias else None

@@ -4,6 +4,7 @@ import numpy as np
 from ..ops import norm
 from ..tensor import Tensor
 from .module import Module, Parameter
+from ..device import check_device
 
 
 def _check_floating(layer, x):
@@ -23,6 +24,7 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None,
                  device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         if not isinstance(num_features, (int, np.integer)) or num_features < 0:
             raise RuntimeError(f"{type(self).__name__}: num_features must be a non-negative integer, got "
                                f"{num_features!r}")
@@ -99,6 +101,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None, device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         if isinstance(normalized_shape, int):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)

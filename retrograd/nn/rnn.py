@@ -20,6 +20,7 @@ from . import functional as F
 from . import init
 from .module import Module, Parameter
 from .utils.rnn import PackedSequence, pack_rows, unpack_rows
+from ..device import check_device
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
@@ -28,6 +29,7 @@ class RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         name = type(self).__name__
         if not isinstance(input_size, int) or input_size <= 0:
             raise ValueError(f"{name}: input_size must be greater than zero, got {input_size!r}")
@@ -222,7 +224,7 @@ class RNN(RNNBase):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; choose 'tanh' or 'relu'")
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, proj_size, dtype=dtype)
+                         bias, batch_first, dropout, bidirectional, proj_size, dtype=dtype, device=device)
 
 
 class LSTM(RNNBase):
@@ -231,7 +233,7 @@ class LSTM(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype=dtype)
+                         proj_size, dtype=dtype, device=device)
 
 
 class GRU(RNNBase):
@@ -240,15 +242,16 @@ class GRU(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, dtype=None, device=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype=dtype)
+                         proj_size, dtype=dtype, device=device)
 
 
 # ----- cells: one time step, composed from primitive ops (the reference the fused layers are tested against) ---
 class RNNCellBase(Module):
     _tensor_args = 1
 
-    def __init__(self, input_size, hidden_size, bias, gates, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, gates, dtype=None, device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.weight_ih = Parameter(empty(gates * hidden_size, input_size, dtype=dtype))
         self.weight_hh = Parameter(empty(gates * hidden_size, hidden_size, dtype=dtype))
@@ -304,7 +307,7 @@ class RNNCell(RNNCellBase):
     """h' = act(W_ih x + b_ih + W_hh h + b_hh)."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None, device=None):
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, dtype, device)
         self.nonlinearity = nonlinearity
 
     def forward(self, x, hx=None):
@@ -319,7 +322,7 @@ class LSTMCell(RNNCellBase):
     """One LSTM step from primitive ops: gates = W_ih x + b_ih + W_hh h + b_hh split into i, f, g, o."""
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=None, device=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+        super().__init__(input_size, hidden_size, bias, 4, dtype, device)
 
     def forward(self, x, hx=None):
         x, unbatched = self._prepare(x, hx)
@@ -342,7 +345,7 @@ class GRUCell(RNNCellBase):
     """One GRU step from primitive ops (PyTorch's equations: r gates W_hn h + b_hn)."""
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=None, device=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+        super().__init__(input_size, hidden_size, bias, 3, dtype, device)
 
     def forward(self, x, hx=None):
         x, unbatched = self._prepare(x, hx)

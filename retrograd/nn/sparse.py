@@ -5,6 +5,7 @@ from ..ops import linalg
 from ..tensor import Tensor, empty
 from . import init
 from .module import Module, Parameter
+from ..device import check_device
 
 
 class Embedding(Module):
@@ -17,6 +18,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, scale_grad_by_freq=False,
                  sparse=False, _weight=None, _freeze=False, dtype=None, device=None):
         super().__init__()
+        check_device(device, type(self).__name__)
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
         if padding_idx is not None:
