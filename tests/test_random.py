@@ -163,3 +163,40 @@ def test_shuffling_data_loader_draws_pytorchs_permutation():
         torch.arange(10.0)), 4, shuffle=True)]
     assert ours == theirs
     assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_init_functions_draw_pytorchs_numbers(seed):
+    seed_both(seed)
+    ours, theirs = rg.empty(6, 7), torch.empty(6, 7)
+    assert_bits_equal(nn.init.xavier_uniform_(ours, gain=2.0), torch.nn.init.xavier_uniform_(theirs, gain=2.0))
+    assert_bits_equal(nn.init.kaiming_uniform_(ours, a=0.1, mode="fan_out"),
+                      torch.nn.init.kaiming_uniform_(theirs, a=0.1, mode="fan_out"))
+    assert_within_ulps(nn.init.xavier_normal_(ours).detach(), torch.nn.init.xavier_normal_(theirs))
+    assert_within_ulps(nn.init.kaiming_normal_(ours).detach(), torch.nn.init.kaiming_normal_(theirs))
+    assert_within_ulps(nn.init.trunc_normal_(rg.empty(3, 40), std=1.5).detach(),
+                       torch.nn.init.trunc_normal_(torch.empty(3, 40), std=1.5))
+    assert_bits_equal(rg.rand(4), torch.rand(4))
+
+
+def test_bad_arguments_get_pytorchs_errors_and_change_nothing():
+    cases = [(lambda: rg.multinomial(rg.ones(2, 2, 2), 1), "prob_dist must be 1 or 2 dim"),
+             (lambda: rg.multinomial(rg.ones(3), 4), "cannot sample n_sample > prob_dist.size"),
+             (lambda: rg.multinomial(rg.tensor([1.0, -1.0]), 1), "contains either `inf`, `nan` or element < 0"),
+             (lambda: rg.multinomial(rg.zeros(3), 1), "sum of probabilities <= 0"),
+             (lambda: rg.multinomial(rg.ones(3, dtype=rg.int64), 1), "only supports floating-point dtypes"),
+             (lambda: rg.bernoulli(rg.tensor([0.5, 1.5])), "Expected p_in >= 0 && p_in <= 1"),
+             (lambda: rg.randn(2, device="cuda:0"), "runs on the CPU only"),
+             (lambda: rg.normal(0.0, -1.0, (2,)), "normal expects std >= 0.0"),
+             (lambda: rg.randint(5, 2, (3,)), "from=5 >= to=2")]
+    for call, message in cases:
+        with pytest.raises(RuntimeError, match=message.replace("(", r"\(").replace(".", r"\.")):
+            call()
+    target = rg.zeros(3)
+    state = rg.get_rng_state()
+    for call, message in [(lambda: target.uniform_(1.0, 0.0), "uniform_ expects to return a \\[from, to\\) range"),
+                          (lambda: target.bernoulli_(2.0), "bernoulli_ expects p to be in \\[0, 1\\]"),
+                          (lambda: target.exponential_(-1.0), "exponential_ expects lambda > 0.0")]:
+        with pytest.raises(RuntimeError, match=message):
+            call()
+    assert target.tolist() == [0.0, 0.0, 0.0] and rg.get_rng_state().tolist() == state.tolist()

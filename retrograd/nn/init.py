@@ -51,13 +51,16 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) restricted to [a, b] by redrawing the values outside."""
+    """Normal(mean, std) restricted to [a, b]: PyTorch's rejection when [a, b] holds over 30% of the mass
+    (redraw the whole tensor, keep the new values only where the old ones fell outside, repeat), so the
+    draws are PyTorch's; with a narrower window PyTorch samples otherwise, and retrograd redraws the same way."""
     rng = _rng(generator)
+    low, high = np.asarray(a, dtype=tensor.dtype), np.asarray(b, dtype=tensor.dtype)
     values = rng.normal(tensor.shape, tensor.dtype, mean, std)
-    outside = (values < a) | (values > b)
+    outside = (values < low) | (values > high)
     while outside.any():
-        values[outside] = rng.normal((int(outside.sum()),), tensor.dtype, mean, std)
-        outside = (values < a) | (values > b)
+        values = np.where(outside, rng.normal(tensor.shape, tensor.dtype, mean, std), values)
+        outside = (values < low) | (values > high)
     return _fill(tensor, values)
 
 
