@@ -200,3 +200,16 @@ def test_bad_arguments_get_pytorchs_errors_and_change_nothing():
         with pytest.raises(RuntimeError, match=message):
             call()
     assert target.tolist() == [0.0, 0.0, 0.0] and rg.get_rng_state().tolist() == state.tolist()
+
+
+def test_data_loader_with_its_own_generator_and_random_split_follow_pytorch():
+    seed_both(4)
+    ours_generator, theirs_generator = rg.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    ours = [batch[0].tolist() for epoch in range(2) for batch in rg.data.DataLoader(
+        rg.data.TensorDataset(rg.arange(10.0)), 3, shuffle=True, generator=ours_generator)]
+    theirs = [batch[0].tolist() for epoch in range(2) for batch in torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.arange(10.0)), 3, shuffle=True, generator=theirs_generator)]
+    assert ours == theirs
+    ours_split = [list(subset.indices) for subset in rg.data.random_split(range(10), [3, 7])]
+    assert ours_split == [list(subset.indices) for subset in torch.utils.data.random_split(range(10), [3, 7])]
+    assert_bits_equal(rg.rand(3), torch.rand(3))

@@ -79,13 +79,17 @@ def _can_gather(dataset):
 def _epoch_permutation(generator, n, own):
     """One epoch's order. With retrograd's generators, PyTorch's DataLoader(shuffle=True): the iterator
     first draws its base seed (one random64), then RandomSampler draws randperm(n) from the loader's own
-    generator, or, without one, from a fresh Generator seeded with a random64 of the default one."""
+    generator, or, without one, from a fresh Generator seeded with a random64 of the default one. (PyTorch
+    draws the own generator's second, unused randperm when the epoch ends; here it is drawn at once.)"""
     if isinstance(generator, np.random.Generator):
         return generator.permutation(n)
     generator.random64(1)  # _BaseDataLoaderIter's _base_seed
     if not own:
         generator = Generator().manual_seed(int(generator.random64(1)[0] % np.uint64(2**63)))
-    return generator.permutation(n)
+    order = generator.permutation(n)
+    if own:  # RandomSampler draws one more randperm(n) (for num_samples % n) before it stops
+        generator.permutation(n)
+    return order
 
 
 def _state_of(generator):
