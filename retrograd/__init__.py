@@ -11,9 +11,12 @@ from .dtypes import (  # noqa: F401
     int32 as int, int64, long, set_default_dtype, short, uint8,
 )
 from .tensor import (  # noqa: F401
-    Size, Tensor, arange, as_tensor, default_generator, empty, empty_like, eye, from_numpy, full, full_like,
-    get_rng_state, is_tensor, linspace, manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, set_rng_state, tensor, zeros, zeros_like,
+    Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace, ones,
+    ones_like, tensor, zeros, zeros_like,
+)
+from .random import (  # noqa: F401
+    Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal, rand,
+    rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
 from .device import device, get_default_device, set_default_device  # noqa: F401  (the class, over its module)
 from . import autograd, ops  # noqa: F401  (importing ops binds Tensor's math methods)

@@ -74,9 +74,9 @@ REORDERED = {
 
 # Failures that other parts of issue 12 fix, in files this test's part does not own. Strict: once an op
 # passes, its entry must go (the xfail then fails), so the table only ever lists real gaps.
-FIXED_ELSEWHERE = dict.fromkeys(
-    ["linspace.tensor_overload", "randint", "randn", "rand_like", "randn_like"],
-    "issue 12, random factories: PyTorch's overloads and `device=`")
+FIXED_ELSEWHERE = {
+    "linspace.tensor_overload": "issue 12: linspace with a float32 tensor start and dtype=float64 computes in float32",
+}
 
 
 def retrograd_op(opinfo):
@@ -86,6 +86,8 @@ def retrograd_op(opinfo):
         return None
     if name in REORDERED:
         return REORDERED[name]
+    if opinfo.variant_test_name == "in_place":  # PyTorch's op calls the method: input.normal_(*args)
+        return functools.partial(_call_method, name + "_") if hasattr(rg.Tensor, name + "_") else None
     if _is_function(_lookup(torch, name)):
         found = _lookup(rg, name)
         return found if _is_function(found) else None

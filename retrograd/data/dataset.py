@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, default_generator
+from ..random import default_generator
+from ..tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split"]
 
@@ -103,7 +104,7 @@ def random_split(dataset, lengths, generator=None):
     if sum(lengths) != n:
         raise ValueError(f"random_split: sum of input lengths ({sum(lengths)}) does not equal the length of the "
                          f"input dataset ({n})")
-    rng = generator if generator is not None else default_generator()
+    rng = generator if generator is not None else default_generator
     order = rng.permutation(n)
     subsets, start = [], 0
     for length in lengths:

@@ -10,7 +10,8 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, default_generator
+from ..random import Generator, default_generator
+from ..tensor import Tensor
 from .dataset import Subset
 
 __all__ = ["DataLoader", "default_collate", "stateful_batches", "StatefulBatches", "StatefulBatch"]
@@ -90,6 +91,39 @@ def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_work
         raise ValueError("persistent_workers option needs num_workers > 0")
 
 
+def _epoch_permutation(generator, n, own):
+    """One epoch's order. With retrograd's generators, PyTorch's DataLoader(shuffle=True): the iterator
+    first draws its base seed (one random64), then RandomSampler draws randperm(n) from the loader's own
+    generator, or, without one, from a fresh Generator seeded with a random64 of the default one. (PyTorch
+    draws the own generator's second, unused randperm when the epoch ends; here it is drawn at once.)"""
+    if isinstance(generator, np.random.Generator):
+        return generator.permutation(n)
+    generator.random64(1)  # _BaseDataLoaderIter's _base_seed
+    if not own:
+        generator = Generator().manual_seed(int(generator.random64(1)[0] % np.uint64(2**63)))
+    order = generator.permutation(n)
+    if own:  # RandomSampler draws one more randperm(n) (for num_samples % n) before it stops
+        generator.permutation(n)
+    return order
+
+
+def _state_of(generator):
+    return generator.bit_generator.state if isinstance(generator, np.random.Generator) else generator.get_state()
+
+
+def _set_state(generator, state):
+    if isinstance(generator, np.random.Generator):
+        generator.bit_generator.state = state
+    else:
+        generator.set_state(state)
+
+
+def _scratch_like(generator):
+    if isinstance(generator, np.random.Generator):
+        return np.random.Generator(type(generator.bit_generator)())
+    return Generator()
+
+
 class DataLoader:
     """Iterate over `dataset` in batches.
 
@@ -117,8 +151,9 @@ class DataLoader:
                  prefetch_factor=None, persistent_workers=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        if generator is not None and not isinstance(generator, np.random.Generator):
-            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator (or use seed=), "
+        if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
+            raise TypeError(f"DataLoader: generator must be a retrograd.Generator or a numpy.random.Generator "
+                            f"(or use seed=), "
                             f"got {type(generator).__name__}")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass generator or seed, not both")
@@ -141,19 +176,19 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _rng(self):
-        return self.generator if self.generator is not None else default_generator()
+        return self.generator if self.generator is not None else default_generator
 
     def _order(self, n, replay_state):
         """This epoch's permutation (None without shuffle); replay_state redraws a saved epoch's."""
         if not self.shuffle:
             return None
         if replay_state is not None and self.generator is None:
-            replay = np.random.Generator(type(self._rng().bit_generator)())  # leaves the global generator alone
-            replay.bit_generator.state = replay_state
-            return replay.permutation(n)
+            replay = _scratch_like(self._rng())  # leaves the global generator alone
+            _set_state(replay, replay_state)
+            return _epoch_permutation(replay, n, own=False)
         if replay_state is not None:
-            self.generator.bit_generator.state = replay_state
-        return self._rng().permutation(n)
+            _set_state(self.generator, replay_state)
+        return _epoch_permutation(self._rng(), n, own=self.generator is not None)
 
     def state_dict(self):
         """Where the loader stands: {'generator': own generator's state or None, 'epoch_rng_state': the state
@@ -163,7 +198,7 @@ class DataLoader:
             epoch_rng_state, skip = self._resume
         else:
             epoch_rng_state, skip = self._epoch_rng_state, self._batches_yielded
-        return {"generator": None if self.generator is None else self.generator.bit_generator.state,
+        return {"generator": None if self.generator is None else _state_of(self.generator),
                 "epoch_rng_state": epoch_rng_state, "batches_yielded": skip,
                 "shuffle": self.shuffle}
 
@@ -171,7 +206,7 @@ class DataLoader:
         """Continue from `state_dict()`: the next iteration resumes the saved epoch after its yielded batches."""
         state = self._checked_state(state_dict)
         if state["generator"] is not None:
-            self.generator.bit_generator.state = state["generator"]
+            _set_state(self.generator, state["generator"])
         mid_epoch = state["epoch_rng_state"] is not None or state["batches_yielded"] > 0
         self._resume = (state["epoch_rng_state"], state["batches_yielded"]) if mid_epoch else None
 
@@ -193,14 +228,13 @@ class DataLoader:
         if state_dict.get("shuffle", self.shuffle) != self.shuffle:
             raise ValueError(f"DataLoader.load_state_dict: the state was saved with shuffle={state_dict['shuffle']}, "
                              f"this loader has shuffle={self.shuffle}")
-        bit_generator_type = type(self._rng().bit_generator)
         for entry in ("generator", "epoch_rng_state"):
             if state_dict[entry] is not None:
                 try:  # checked on a scratch generator, so a bad state changes nothing
-                    bit_generator_type().state = state_dict[entry]
-                except (TypeError, ValueError, KeyError) as error:
-                    raise ValueError(f"DataLoader.load_state_dict: '{entry}' is not a {bit_generator_type.__name__} "
-                                     f"state ({error})") from None
+                    _set_state(_scratch_like(self._rng()), state_dict[entry])
+                except (TypeError, ValueError, KeyError, RuntimeError) as error:
+                    raise ValueError(f"DataLoader.load_state_dict: '{entry}' is not a state of "
+                                     f"{type(self._rng()).__name__} ({error})") from None
         return state_dict
 
     def __iter__(self):
@@ -208,7 +242,7 @@ class DataLoader:
         if resume is not None:
             epoch_rng_state, skip = resume
         else:
-            epoch_rng_state, skip = (self._rng().bit_generator.state if self.shuffle else None), 0
+            epoch_rng_state, skip = (_state_of(self._rng()) if self.shuffle else None), 0
         n = len(self.dataset)
         stop = (n // self.batch_size) * self.batch_size if self.drop_last else n
         order = self._order(n, epoch_rng_state if resume is not None else None)
@@ -267,7 +301,7 @@ class StatefulBatches:
         B, k = self.batch_size, self.k
         order = None
         if self.shuffle:
-            rng = self.generator if self.generator is not None else default_generator()
+            rng = self.generator if self.generator is not None else default_generator
             order = rng.permutation(self.inputs.shape[0])
         for group in range(self.num_row_groups):
             rows = slice(group * B, (group + 1) * B) if order is None else order[group * B:(group + 1) * B]

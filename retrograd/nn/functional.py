@@ -24,7 +24,8 @@ from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
 from ..ops.shape import pad  # noqa: F401
-from ..tensor import Tensor, default_generator
+from ..random import bernoulli_draws
+from ..tensor import Tensor
 
 
 def dropout(x, p=0.5, training=True, inplace=False):
@@ -37,9 +38,15 @@ def dropout(x, p=0.5, training=True, inplace=False):
     if x.dtype.kind not in "fc":  # the scaled result cannot be cast back (PyTorch's error)
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output type {x.dtype} "
                            f"(convert the input with .float())")
-    keep = default_generator().random(x.shape) >= p
-    scale = np.asarray(0.0 if p == 1 else 1.0 / (1 - p), dtype=x.dtype)
+    keep = bernoulli_draws(1.0 - p, x.shape)  # PyTorch's noise.bernoulli_(1 - p): one 53-bit draw per element
+    scale = _dropout_scale(p, x.dtype)
     return _mul(x, keep * scale)
+
+
+def _dropout_scale(p, dtype):
+    """PyTorch's noise.div_(1 - p): 1 / (1 - p) computed in the input's dtype."""
+    one_minus_p = np.asarray(1.0 - p, dtype=dtype)
+    return np.asarray(0.0, dtype=dtype) if p == 1 else np.asarray(1.0, dtype=dtype) / one_minus_p
 
 
 def embedding(input, weight, padding_idx=None):
@@ -85,6 +92,6 @@ def dropout2d(x, p=0.5, training=True, inplace=False):
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
     mask_shape = tuple(x.shape[:-2]) + (1, 1)
-    keep = default_generator().random(mask_shape) >= p
-    scale = np.asarray(0.0 if p == 1 else 1.0 / (1 - p), dtype=x.dtype)
+    keep = bernoulli_draws(1.0 - p, mask_shape)
+    scale = _dropout_scale(p, x.dtype)
     return _mul(x, keep * scale)

@@ -1,18 +1,14 @@
 """Parameter initialisation, PyTorch's functions and formulas (torch.nn.init).
 
-All draw from retrograd's generator (`retrograd.manual_seed`) and write in place
-without recording on the tape. fan_in = in_features * receptive field size.
+All draw from retrograd's generator (`retrograd.manual_seed`), or a `generator=`, PyTorch's
+stream and transforms (retrograd.random), and write in place without recording on the tape. fan_in = in_features * receptive field size.
 """
 import math
 import warnings
 
 import numpy as np
 
-from ..tensor import default_generator
-
-
-def _rng(generator):
-    return generator or default_generator()
+from ..random import _generator as _rng
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -47,21 +43,24 @@ def _fill(tensor, values):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, _rng(generator).uniform(tensor.shape, tensor.dtype, a, b))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, _rng(generator).normal(tensor.shape, tensor.dtype, mean, std))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) restricted to [a, b] by redrawing the values outside."""
+    """Normal(mean, std) restricted to [a, b]: PyTorch's rejection when [a, b] holds over 30% of the mass
+    (redraw the whole tensor, keep the new values only where the old ones fell outside, repeat), so the
+    draws are PyTorch's; with a narrower window PyTorch samples otherwise, and retrograd redraws the same way."""
     rng = _rng(generator)
-    values = rng.normal(mean, std, tensor.shape)
-    outside = (values < a) | (values > b)
+    low, high = np.asarray(a, dtype=tensor.dtype), np.asarray(b, dtype=tensor.dtype)
+    values = rng.normal(tensor.shape, tensor.dtype, mean, std)
+    outside = (values < low) | (values > high)
     while outside.any():
-        values[outside] = rng.normal(mean, std, int(outside.sum()))
-        outside = (values < a) | (values > b)
+        values = np.where(outside, rng.normal(tensor.shape, tensor.dtype, mean, std), values)
+        outside = (values < low) | (values > high)
     return _fill(tensor, values)
 
 
@@ -147,7 +146,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    flat = _rng(generator).normal((rows, cols), tensor.dtype)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

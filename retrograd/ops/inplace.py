@@ -16,7 +16,8 @@ value saved before the change raises (see `ops.base.record`'s `saved=`).
 import numpy as np
 
 from ..autograd.grad_mode import _state as _grad_state
-from ..tensor import Tensor, default_generator
+from ..random import _generator, bernoulli_draws, exponential_draws
+from ..tensor import Tensor
 from .elementwise import where
 from .indexing import index_put
 from .indexing import masked_fill
@@ -129,20 +130,66 @@ def copy_(self, src):
     return self
 
 
-def normal_(self, mean=0.0, std=1.0, generator=None):
-    """self = draws from N(mean, std^2), from `generator` or retrograd's default one."""
-    return _fill_with_draws(self, "normal_", lambda rng, shape: rng.normal(mean, std, shape), generator)
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """self = draws from N(mean, std^2), PyTorch's Box-Muller on its stream (see retrograd.random)."""
+    if std < 0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    return _fill_with_draws(self, "normal_", lambda rng, shape: rng.normal(shape, self.dtype, mean, std), generator)
 
 
-def uniform_(self, a=0.0, b=1.0, generator=None):
-    """self = draws from U(a, b), from `generator` or retrograd's default one."""
-    return _fill_with_draws(self, "uniform_", lambda rng, shape: rng.uniform(a, b, shape), generator)
+def uniform_(self, a=0.0, b=1.0, *, generator=None, **bounds):
+    """self = draws from U(a, b) (PyTorch's from=/to= keywords too), bit-identical to PyTorch."""
+    a, b = bounds.pop("from", a), bounds.pop("to", b)
+    if bounds:
+        raise TypeError(f"uniform_() got unexpected keyword argument(s) {sorted(bounds)}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    return _fill_with_draws(self, "uniform_", lambda rng, shape: rng.uniform(shape, self.dtype, a, b), generator)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """self = 0/1 draws, 1 with probability p (a float, or a tensor broadcast to self's shape)."""
+    probabilities = p.array if isinstance(p, Tensor) else p
+    return _fill_with_draws(self, "bernoulli_", lambda rng, shape: bernoulli_draws(probabilities, shape, rng),
+                            generator)
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """self = draws from Exp(lambd): -1 / lambd * log1p(-u)."""
+    return _fill_with_draws(self, "exponential_",
+                            lambda rng, shape: exponential_draws(shape, self.dtype, lambd, rng), generator)
+
+
+def random_(self, low=None, high=None, *, generator=None, **bounds):
+    """random_(to), random_(from, to) (also as from=/to=): integers in [from, to); random_() over
+    [0, 2^mantissa] for floats and [0, max] for integers (PyTorch's ranges)."""
+    low, high = bounds.pop("from", low), bounds.pop("to", high)
+    if bounds:
+        raise TypeError(f"random_() got unexpected keyword argument(s) {sorted(bounds)}")
+    if high is None and low is not None:
+        low, high = 0, low
+    if high is not None and not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _fill_with_draws(self, "random_", lambda rng, shape: _random_integers(rng, shape, self.dtype, low, high),
+                            generator)
+
+
+def _random_integers(rng, shape, dtype, low, high):
+    if high is not None:
+        return rng.integers_from_to(shape, low, high)
+    if dtype == np.bool_:
+        return rng.random32(int(np.prod(shape))).reshape(shape) & np.uint64(1)
+    wide = dtype in (np.int64, np.float64)
+    words = rng.random64(int(np.prod(shape))) if wide else rng.random32(int(np.prod(shape)))
+    span = 2**np.finfo(dtype).nmant * 2 + 1 if dtype.kind == "f" else int(np.iinfo(dtype).max) + 1
+    return (words % np.uint64(span)).reshape(shape)
 
 
 def _fill_with_draws(self, op_name, draw, generator):
     _check_leaf(self, op_name)
+    values = draw(_generator(generator), self.array.shape)  # drawn before anything changes (an error loses nothing)
     self._bump_version()
-    self.array[...] = draw(generator or default_generator(), self.array.shape)
+    np.copyto(self.array, values, casting="unsafe")
     return self
 
 

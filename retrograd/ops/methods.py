@@ -7,6 +7,7 @@ this one table binds them when `retrograd.ops` is imported; nothing else attache
 import numpy as np
 
 from ..autograd.functional import backward
+from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort
 
@@ -83,7 +84,10 @@ METHODS = {
     "index_put": indexing.index_put,
     # in-place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_, "normal_": inplace.normal_,
-    "uniform_": inplace.uniform_,
+    "uniform_": inplace.uniform_, "bernoulli_": inplace.bernoulli_, "exponential_": inplace.exponential_,
+    "random_": inplace.random_,
+    # random draws
+    "bernoulli": random.bernoulli, "multinomial": random.multinomial,
     # conversions and autograd
     "type": _type, "clone": shape.clone, "backward": _backward,
 }

@@ -16,7 +16,7 @@ import itertools
 
 import numpy as np
 
-from ..tensor import default_generator
+from ..random import default_generator
 from . import window
 from .base import accumulation_dtype, array_of, record
 from .shape import reshape
@@ -132,7 +132,7 @@ def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
         tied |= np.isnan(flat)  # a window holding NaN ties among its NaNs
     if ties == "split":
         return y, offset, tied
-    keys = default_generator().random(tied.shape) * tied
+    keys = default_generator.random(tied.shape) * tied
     return y, offset, keys.argmax(axis=0).astype(offset_type)  # a uniform pick among the tied entries
 
 

@@ -12,7 +12,7 @@ either all restored or left as they were.
 """
 from .. import serialization
 from ..serialization import CheckpointError
-from ..tensor import default_generator, get_rng_state, set_rng_state
+from ..random import Generator, get_rng_state, set_rng_state
 from .history import History
 
 FORMAT = "retrograd-checkpoint-1"
@@ -112,8 +112,7 @@ def _checked_history(saved):
 
 def _check_rng_state(saved):
     """The one check of an RNG state before it is set (set_rng_state itself checks while it sets)."""
-    generator_type = type(default_generator().bit_generator)
     try:  # on a scratch generator: retrograd's own is set only once everything fits
-        generator_type().state = saved
-    except (TypeError, ValueError, KeyError) as error:
-        raise ValueError(f"not a {generator_type.__name__} state ({error})") from None
+        Generator().set_state(saved)
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        raise ValueError(f"not a retrograd.Generator state ({error})") from None
