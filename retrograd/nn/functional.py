@@ -12,6 +12,7 @@ from ..ops.activation import (  # noqa: F401
 )
 from ..ops.elementwise import mul as _mul
 from ..ops.conv import conv1d, conv2d  # noqa: F401
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.linalg import embedding as _embedding
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.loss import (  # noqa: F401
