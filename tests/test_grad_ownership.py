@@ -70,7 +70,8 @@ def _parameter_free_classes():
             "LeakyReLU", "ELU", "GELU", "Softplus", "Hardtanh", "Softmax", "LogSoftmax", "Softmin", "MaxPool1d",
             "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
             "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
-            "NLLLoss", "SmoothL1Loss", "Dropout1d"}
+            "NLLLoss", "SmoothL1Loss", "Dropout1d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+            "PixelShuffle", "PixelUnshuffle"}
 
 
 def test_every_layer_with_parameters_is_covered():

@@ -26,6 +26,7 @@ from ..ops.norm import layer_norm  # noqa: F401
 from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
+from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
 from ..ops.shape import squeeze as _squeeze
 from ..ops.shape import unsqueeze as _unsqueeze
