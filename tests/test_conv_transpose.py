@@ -132,6 +132,8 @@ def test_channel_and_bias_mismatches_name_the_shapes():
         conv_transpose2d(x, rg.randn(2, 2, 3, 3))
     with pytest.raises(RuntimeError, match=r"expected bias to be 1-dimensional with 4 elements"):
         conv_transpose2d(x, rg.randn(3, 4, 3, 3), rg.randn(3))
+    with pytest.raises(RuntimeError, match=r"weight of size \[2, 2, 3\], expected input\[1, 3, 4\] to have 2 "):
+        conv_transpose1d(rg.randn(1, 3, 4), rg.randn(2, 2, 3))
     with pytest.raises(ValueError, match=r"ConvTranspose2d\(3, 2.*expected input of shape \(N, 3, \*, \*\)"):
         rg.nn.ConvTranspose2d(3, 2, 3)(rg.randn(1, 2, 4, 4))
 

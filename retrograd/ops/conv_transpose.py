@@ -129,6 +129,10 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise RuntimeError(f"conv_transpose1d: expected a 3-D weight (C, O/groups, k), got shape {list(w_val.shape)}")
     stride, padding, output_padding, dilation = (window.single(value, name, "conv_transpose1d") for name, value in (
         ("stride", stride), ("padding", padding), ("output_padding", output_padding), ("dilation", dilation)))
+    if x_val.shape[1] != w_val.shape[0]:  # in 3-D terms, as PyTorch words it (the other checks speak 2-D there too)
+        raise RuntimeError(f"conv_transpose1d: Given transposed=1, weight of size {list(w_val.shape)}, expected input"
+                           f"{list(x_val.shape)} to have {w_val.shape[0]} channels, but got {x_val.shape[1]} channels "
+                           f"instead")
     x4 = reshape(x, (x_val.shape[0], x_val.shape[1], 1, x_val.shape[2]))
     w4 = reshape(weight, (w_val.shape[0], w_val.shape[1], 1, w_val.shape[2]))
     y = conv_transpose2d(x4, w4, bias, (1, stride), (0, padding), (0, output_padding), groups, (1, dilation))
