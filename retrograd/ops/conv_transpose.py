@@ -87,7 +87,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
     x_groups = x_val.reshape(n, groups, c // groups, q)  # (N, G, Cg, Q)
     w_groups = w_val.reshape(groups, c // groups, k)  # (G, Cg, K)
-    cols = np.matmul(w_groups.transpose(0, 2, 1), x_groups).reshape(n, o, kh, kw, h, w)  # (N, G, K, Q) as patches
+    cols = np.matmul(w_groups.transpose(0, 2, 1), x_groups)  # (N, G, K, Q)
+    cols = cols.reshape(n, o, kh, kw, h, w)  # K = (Og, kh, kw): one kh x kw patch per input pixel and output channel
     parts = (cols[:, :, u, v] for u in range(kh) for v in range(kw))  # row-major offsets, as col2im takes them
     y_full = window.col2im(parts, (n, o, *full), cols.dtype, (kh, kw), stride, dilation, (h, w))
     y = np.ascontiguousarray(window.crop(y_full, pads, (ho, wo)))
@@ -111,7 +112,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
             grad_b = grad_out.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
 
-    return record(conv_transpose2d, y, (x, weight, bias), conv_transpose2d_backward, saved=(x, weight))
+    return record(conv_transpose2d, y, (x, weight, bias), conv_transpose2d_backward,
+                  saved=(x if need_w else None, weight if need_x else None))
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
