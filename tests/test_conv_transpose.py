@@ -145,3 +145,20 @@ def test_closure_keeps_what_the_docstring_saves(need_x, need_w, expected):
                          stride=2)
     assert set(closure_arrays(y.grad_fn.backward_fn)) == expected
     assert expected <= saves_names(conv_transpose2d)[0]
+
+
+def test_an_input_the_backward_does_not_read_may_change_in_place():
+    """With a frozen weight the VJP reads only the weight, so changing the input in place afterwards is allowed
+    (as in PyTorch); changing the weight is refused."""
+    a, w = rg.randn(1, 2, 3, 3, requires_grad=True), rg.randn(2, 2, 2, 2)
+    h = a * 1.0
+    y = conv_transpose2d(h, w, stride=2)
+    h.add_(1.0)
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.broadcast_to(w.numpy().sum(axis=(1, 2, 3))[:, None, None],
+                                                               (2, 3, 3))[None], rtol=1e-6)
+    w2 = rg.randn(2, 2, 2, 2)
+    y = conv_transpose2d(a * 1.0, w2, stride=2)
+    w2.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
