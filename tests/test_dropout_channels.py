@@ -36,7 +36,7 @@ def test_dropout1d_drops_whole_channels_batched_and_unbatched(shape, mask_shape)
     y = nn.Dropout1d(0.25)(xt)
     _assert_channel_mask(y.detach().numpy(), x, 0.25, mask_shape)
     kept = (y.detach().numpy() != 0).reshape(-1, shape[-1])[:, 0]
-    assert abs(kept.mean() - 0.75) < 0.08
+    assert abs(kept.mean() - 0.75) < 0.13  # over 4 standard deviations for 200 channels: any seed passes
     g = np.random.default_rng(1).standard_normal(shape)
     (y * rg.tensor(g)).sum().backward()
     np.testing.assert_allclose(xt.grad.numpy(), g * y.detach().numpy() / x)  # dL/dx = g * m / (1 - p)
