@@ -51,6 +51,8 @@ LAYERS = {
     "Conv1d-nobias": lambda: (nn.Conv1d(2, 3, 3, bias=False), rg.randn(2, 2, 5)),
     "Conv2d": lambda: (nn.Conv2d(2, 3, 3, padding=1), rg.randn(2, 2, 5, 5)),
     "Conv2d-nobias-groups": lambda: (nn.Conv2d(2, 4, 3, groups=2, bias=False), rg.randn(2, 2, 5, 5)),
+    "ConvTranspose1d": lambda: (nn.ConvTranspose1d(2, 3, 3, stride=2), rg.randn(2, 2, 5)),
+    "ConvTranspose2d-nobias-groups": lambda: (nn.ConvTranspose2d(2, 4, 3, groups=2, bias=False), rg.randn(2, 2, 4, 4)),
     "BatchNorm1d": lambda: (nn.BatchNorm1d(3), rg.randn(4, 3)),
     "BatchNorm2d": lambda: (nn.BatchNorm2d(3), rg.randn(2, 3, 2, 2)),
     "LayerNorm": lambda: (nn.LayerNorm(3), rg.randn(2, 3)),
@@ -90,7 +92,8 @@ def _parameter_free_classes():
             "LeakyReLU", "ELU", "GELU", "Softplus", "Hardtanh", "Softmax", "LogSoftmax", "Softmin", "MaxPool1d",
             "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
             "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
-            "NLLLoss", "SmoothL1Loss"}
+            "NLLLoss", "SmoothL1Loss", "Dropout1d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+            "PixelShuffle", "PixelUnshuffle"}
 
 
 def test_every_layer_with_parameters_is_covered():

@@ -14,7 +14,9 @@ import pytest
 import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
-from retrograd.ops import activation, elementwise, indexing, linalg, loss, norm, pool, reduce, shape, sort
+from retrograd.ops import (
+    activation, conv_transpose, elementwise, indexing, linalg, loss, norm, pool, reduce, resample, shape, sort,
+)
 
 
 # ----- reading a closure --------------------------------------------------------------------------------
@@ -190,6 +192,13 @@ OPS = [
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
     ("layer_norm", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3))),
     ("layer_norm-no-affine", lambda: norm.layer_norm(_t(4, 3), (3,))),
+    # transposed convolution and resampling
+    ("conv_transpose2d", lambda: conv_transpose.conv_transpose2d(_t(2, 3, 3, 3), _t(3, 2, 2, 2), _t(2), stride=2)),
+    ("conv_transpose2d-first-layer", lambda: conv_transpose.conv_transpose2d(_t(2, 3, 3, 3, grad=False),
+                                                                             _t(3, 2, 2, 2))),
+    ("interpolate-bilinear", lambda: resample.interpolate(_t(1, 2, 3, 3), scale_factor=2, mode="bilinear")),
+    ("interpolate-nearest-1d", lambda: resample.interpolate(_t(1, 2, 3), size=5)),
+    ("interpolate-trilinear", lambda: resample.interpolate(_t(1, 2, 3, 3, 3), size=4, mode="trilinear")),
 ]
 
 OP_FUNCTIONS = {}  # op function -> the row ids that call it (filled by test_every_row_records_a_node)

@@ -19,9 +19,18 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout1d(Dropout):
+    """Zeroes whole channels: each (sample, channel) sequence of an (N, C, L) input, or each channel of an
+    unbatched (C, L) one, is dropped with probability p and the survivors are scaled by 1/(1-p)."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training)
+
+
 class Dropout2d(Dropout):
     """Zeroes whole channels: each (sample, channel) map of an (N, C, H, W) input is dropped with
-    probability p and the survivors are scaled by 1/(1-p)."""
+    probability p and the survivors are scaled by 1/(1-p). A 3-D input is read as (N, C, L) with PyTorch's
+    warning, as PyTorch 2.13 does (see F.dropout2d)."""
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training)

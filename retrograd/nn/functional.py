@@ -3,6 +3,8 @@
 Everything here is an op from `retrograd.ops` (where its VJP and derivative
 live) or a composition of ops; this module only gathers them.
 """
+import warnings
+
 import numpy as np
 
 from ..ops import activation as _activation
@@ -12,6 +14,7 @@ from ..ops.activation import (  # noqa: F401
 )
 from ..ops.elementwise import mul as _mul
 from ..ops.conv import conv1d, conv2d  # noqa: F401
+from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.linalg import embedding as _embedding
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.loss import (  # noqa: F401
@@ -23,7 +26,10 @@ from ..ops.norm import layer_norm  # noqa: F401
 from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
+from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
+from ..ops.shape import squeeze as _squeeze
+from ..ops.shape import unsqueeze as _unsqueeze
 from ..random import bernoulli_draws
 from ..tensor import Tensor
 
@@ -82,16 +88,53 @@ def relu_(x):
 del _activation
 
 
-def dropout2d(x, p=0.5, training=True, inplace=False):
-    """Channel dropout: y = x * m / (1 - p) with one Bernoulli(1 - p) draw per (N, C) map, broadcast
-    over H and W; dL/dx = g * m / (1 - p)."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
+def _feature_dropout(x, p, training):
+    """Channel dropout, PyTorch's feature_dropout: y = x * m / (1 - p) with one Bernoulli(1 - p) draw m per
+    (dim 0, dim 1) pair, i.e. per (sample, channel) map, broadcast over the other dims; dL/dx = g * m / (1 - p)."""
     if not training or p == 0:
         return x
-    if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
-    mask_shape = tuple(x.shape[:-2]) + (1, 1)
-    keep = bernoulli_draws(1.0 - p, mask_shape)
+    if x.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"dropout: result type Float can't be cast to the desired output type {x.dtype} "
+                           f"(convert the input with .float())")
+    mask_shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+    keep = bernoulli_draws(1.0 - p, mask_shape)  # PyTorch's noise (N, C, 1, ...).bernoulli_(1 - p)
     scale = _dropout_scale(p, x.dtype)
     return _mul(x, keep * scale)
+
+
+def dropout1d(x, p=0.5, training=True, inplace=False):
+    """Channel dropout of (N, C, L) or unbatched (C, L): each length-L channel is kept (and scaled by 1/(1-p))
+    or zeroed whole; see `_feature_dropout` for the gradient."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout1d: dropout probability has to be between 0 and 1, but got {p}")
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D input. Note that dropout1d "
+                           f"exists to provide channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                           f"dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if x.ndim == 2:  # unbatched: one draw per channel
+        return _squeeze(_feature_dropout(_unsqueeze(x, 0), p, training), 0)
+    return _feature_dropout(x, p, training)
+
+
+def dropout2d(x, p=0.5, training=True, inplace=False):
+    """Channel dropout of (N, C, H, W): each (sample, channel) map is kept (and scaled by 1/(1-p)) or zeroed
+    whole; see `_feature_dropout` for the gradient. Other inputs do what PyTorch 2.13 does, with its warnings:
+    a 3-D input is read as (N, C, L), not as an unbatched (C, H, W) (PyTorch keeps that for backward
+    compatibility, pytorch/pytorch#77081), and other ranks drop per (dim 0, dim 1) entry."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout2d: dropout probability has to be between 0 and 1, but got {p}")
+    if x.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result "
+                      f"in an error in a future release. To retain the behavior and silence this warning, please use "
+                      f"dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      f"inputs).", stacklevel=2)
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
+    return _feature_dropout(x, p, training)

@@ -7,8 +7,8 @@ live one level up (`retrograd/nn/loss.py`, ...). A layer added to `retrograd.nn`
 PyTorch submodule here (tests/test_nn_namespaces.py checks that none is missing).
 """
 from . import (  # noqa: F401
-    activation, batchnorm, container, conv, dropout, flatten, linear, loss, module, normalization, pooling, rnn,
-    sparse, utils,
+    activation, batchnorm, container, conv, dropout, flatten, linear, loss, module, normalization, pixelshuffle,
+    pooling, rnn, sparse, upsampling, utils,
 )
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
@@ -16,8 +16,8 @@ from .activation import (  # noqa: F401
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
-from .conv import Conv1d, Conv2d  # noqa: F401
-from .dropout import Dropout, Dropout2d  # noqa: F401
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
+from .dropout import Dropout, Dropout1d, Dropout2d  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
 from .loss import (  # noqa: F401
@@ -30,3 +30,5 @@ from .pooling import (  # noqa: F401
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
