@@ -343,7 +343,7 @@ class Tensor:
         if args and not isinstance(args[0], bool):
             dtype = args.pop(0)
         if args:
-            non_blocking = args.pop(0)
+            args.pop(0)  # non_blocking: a CPU copy is synchronous anyway
         if args:
             copy = args.pop(0)
         check_device(device, "Tensor.to")

@@ -1,6 +1,5 @@
 """PyTorch's grad_fn (Node) API: name(), next_functions, AccumulateGrad.variable, metadata, and node hooks
 (register_prehook / register_hook) with their replacement rules and error messages, against PyTorch."""
-import numpy as np
 import pytest
 import torch
 
