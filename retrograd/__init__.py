@@ -2,8 +2,8 @@
 
 `import retrograd as torch` runs PyTorch-style code for the features retrograd has.
 
-The modules import one way: dtypes -> tensor -> autograd -> ops -> nn, optim, data -> train,
-diagnostics, explain, jobs. This namespace is PyTorch's, so some names here (float, int, bool,
+The modules import one way: device, dtypes -> tensor -> random -> autograd -> ops -> nn, optim, data ->
+train, diagnostics, explain, jobs. This namespace is PyTorch's, so some names here (float, int, bool,
 abs, sum, max, ...) are retrograd's on purpose; no module inside the package shadows a builtin.
 """
 from .dtypes import (  # noqa: F401
