@@ -539,6 +539,9 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     check_device(device, "linspace")
+    # a 0-d tensor bound is read as its number, so the points are computed in float64 and rounded once to the
+    # result's dtype (as PyTorch does), not in the bound's own dtype
+    start, end = (np.asarray(bound.array if isinstance(bound, Tensor) else bound).item() for bound in (start, end))
     return _factory(np.linspace(start, end, steps).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 

@@ -113,9 +113,20 @@ def test_conv_errors_name_the_op_and_shapes():
         conv2d(rg.randn(5, 5), rg.randn(2, 3, 3, 3))
     with pytest.raises(ValueError, match="larger than the padded input"):
         conv2d(rg.randn(1, 1, 2, 2), rg.randn(1, 1, 3, 3))
-    with pytest.raises(ValueError, match=r"Conv2d\(3, 4, .*expected input of shape \(N, 3, \*, \*\), got \(1, 2, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 4, .*expected input of shape \(N, 3, \*, \*\) or \(3, \*, \*\), "
+                                         r"got \(1, 2, 5, 5\)"):
         rg.nn.Conv2d(3, 4, 3)(rg.randn(1, 2, 5, 5))
     with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
         conv2d(rg.randn(1, 1, 5, 5), rg.randn(1, 1, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match="divisible by groups"):
         rg.nn.Conv2d(3, 4, 3, groups=2)
+
+
+@pytest.mark.parametrize("layer", ["Conv1d", "Conv2d"])
+def test_conv_layers_take_unbatched_input_as_torch(layer):
+    torch_layer = getattr(torch.nn, layer)(3, 4, 2).double()
+    ours = getattr(rg.nn, layer)(3, 4, 2, dtype=rg.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in torch_layer.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((3, 5) if layer == "Conv1d" else (3, 5, 5))
+    expected = torch_layer(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(rg.tensor(x)).detach().numpy(), expected, rtol=1e-12, atol=1e-12)

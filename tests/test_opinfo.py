@@ -75,7 +75,6 @@ REORDERED = {
 # Failures that other parts of issue 12 fix, in files this test's part does not own. Strict: once an op
 # passes, its entry must go (the xfail then fails), so the table only ever lists real gaps.
 FIXED_ELSEWHERE = {
-    "linspace.tensor_overload": "issue 12: linspace with a float32 tensor start and dtype=float64 computes in float32",
     "nn.functional.interpolate.bicubic": "issue 12: interpolate has no bicubic mode yet (nearest, linear modes only)",
     "nn.functional.interpolate.area": "issue 12: interpolate has no area mode yet (nearest, linear modes only)",
 }

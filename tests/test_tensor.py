@@ -306,3 +306,12 @@ def test_setitem_on_plain_tensors_and_leaves():
     with rg.no_grad():
         leaf[0] = 3.0
     assert leaf.tolist() == [3.0, 2.0]
+
+
+def test_linspace_reads_a_tensor_bound_as_its_number_as_torch():
+    import torch
+
+    start = torch.tensor(0.1, dtype=torch.float32)
+    expected = torch.linspace(start, 1.0, 5, dtype=torch.float64).numpy()
+    got = rg.linspace(rg.tensor(0.1, dtype=rg.float32), 1.0, 5, dtype=rg.float64).numpy()
+    np.testing.assert_array_equal(got, expected)

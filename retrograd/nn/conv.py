@@ -70,9 +70,11 @@ class _ConvNd(Module):
         if x.dtype.kind not in "fc":  # NumPy would promote an int image; PyTorch refuses it
             raise RuntimeError(f"{type(self).__name__}: expected a floating-point input, got dtype {x.dtype} "
                                f"(convert it with x.float())")
-        if x.ndim != self.dims + 2 or x.shape[1] != self.in_channels:
+        # (N, C, *spatial), or PyTorch's unbatched (C, *spatial)
+        if x.ndim not in (self.dims + 1, self.dims + 2) or x.shape[-self.dims - 1] != self.in_channels:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, "
-                             f"{', '.join('*' * self.dims)}), got {tuple(x.shape)}")
+                             f"{', '.join('*' * self.dims)}) or ({self.in_channels}, {', '.join('*' * self.dims)}), "
+                             f"got {tuple(x.shape)}")
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
