@@ -72,12 +72,9 @@ REORDERED = {
     "nn.functional.embedding": lambda weight, index, **kwargs: rg.nn.functional.embedding(index, weight, **kwargs),
 }
 
-# Failures that other parts of issue 12 fix, in files this test's part does not own. Strict: once an op
-# passes, its entry must go (the xfail then fails), so the table only ever lists real gaps.
-FIXED_ELSEWHERE = {
-    "nn.functional.interpolate.bicubic": "issue 12: interpolate has no bicubic mode yet (nearest, linear modes only)",
-    "nn.functional.interpolate.area": "issue 12: interpolate has no area mode yet (nearest, linear modes only)",
-}
+# Known gaps, each with its reason: {opinfo id: why}. Strict: once an op passes, its entry must go (the
+# xfail then fails), so the table only ever lists real gaps. Empty: every collected op passes.
+FIXED_ELSEWHERE = {}
 
 
 def retrograd_op(opinfo):

@@ -88,8 +88,10 @@ def test_bad_arguments_are_refused_as_torch_refuses_them(kwargs, error, message)
 
 
 def test_unsupported_modes_and_sizes_say_what_is_supported():
-    with pytest.raises(NotImplementedError, match="mode='bicubic' is not supported"):
-        interpolate(rg.zeros(1, 1, 2, 2), size=4, mode="bicubic")
+    with pytest.raises(NotImplementedError, match="mode='lanczos' is not supported; retrograd has 'nearest'"):
+        interpolate(rg.zeros(1, 1, 2, 2), size=4, mode="lanczos")
+    with pytest.raises(NotImplementedError, match=r"\(got 3D\) for the modes: .* \(got bicubic\)"):  # PyTorch's words
+        interpolate(rg.zeros(1, 1, 2), size=4, mode="bicubic")
     with pytest.raises(RuntimeError, match=r"Input and output sizes should be greater than 0"):
         interpolate(rg.zeros(1, 1, 2, 2), size=0)
 
@@ -143,6 +145,22 @@ def test_5d_input_matches_torch_forward_and_backward(mode, kwargs):
     y = interpolate(ours, size=(5, 6, 7), mode=mode, **kwargs)
     expected = torch.nn.functional.interpolate(theirs, size=(5, 6, 7), mode=mode, **kwargs)
     np.testing.assert_allclose(y.detach().numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    (y * rg.tensor(g)).sum().backward()
+    (expected * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=(8, 9), mode="bicubic"),
+                                    dict(size=(8, 9), mode="bicubic", align_corners=True),
+                                    dict(scale_factor=1.7, mode="bicubic"), dict(size=(3, 4), mode="area"),
+                                    dict(size=(8, 11), mode="area"), dict(scale_factor=0.6, mode="area")],
+                         ids=["bicubic", "bicubic-corners", "bicubic-scale", "area-down", "area-up", "area-scale"])
+def test_bicubic_and_area_match_torch_forward_and_backward(kwargs):
+    x = np.random.default_rng(7).standard_normal((2, 3, 5, 7))
+    ours, theirs = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, expected = interpolate(ours, **kwargs), TF.interpolate(theirs, **kwargs)
+    np.testing.assert_allclose(y.detach().numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(8).standard_normal(expected.shape)
     (y * rg.tensor(g)).sum().backward()
     (expected * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -1,4 +1,4 @@
-"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear) and pixel_shuffle / pixel_unshuffle.
+"""Resampling: interpolate (nearest, nearest-exact, (bi/tri)linear, bicubic, area) and pixel_(un)shuffle.
 
 Legend: N batch, C channels, H x W input, Ho x Wo output (one spatial axis, W, for 3-D inputs).
 
@@ -13,6 +13,9 @@ A row of A holds PyTorch's source index and weights for that output position:
     (bi)linear:     src = dst * (in - 1)/(out - 1)                  (align_corners=True)
                     src = max((dst + 0.5) * scale - 0.5, 0)         (align_corners=False)
                     i0 = floor(src), i1 = min(i0 + 1, in - 1): weight 1 - (src - i0) at i0, src - i0 at i1
+    bicubic:        src as linear, without the clamp at 0; t = src - floor(src); the cubic convolution
+                    weights (A = -0.75) of t + 1, t, 1 - t, 2 - t at floor(src) - 1 .. floor(src) + 2 (clamped)
+    area:           adaptive average pooling: 1/(e - s) on inputs s = floor(dst in/out) .. e = ceil((dst+1) in/out)
 scale is 1/scale_factor when the caller gave a scale factor (and recompute_scale_factor is not True),
 else in/out: the two differ when in * scale_factor is not a whole number, and PyTorch keeps that difference.
 Nearest reads its input by indexing (exact, also for inf); its backward uses the 0/1 matrices.
@@ -38,12 +41,22 @@ def _axis_map(in_size, out_size, scale_factor, mode, align_corners, dtype):
         matrix = np.zeros((out_size, in_size), dtype)
         matrix[dst, src] = 1
         return matrix, src
+    if mode == "area":  # adaptive average pooling: output o averages inputs floor(o in/out) .. ceil((o+1) in/out)
+        starts, ends = (dst * in_size) // out_size, -((-(dst + 1) * in_size) // out_size)
+        matrix = np.zeros((out_size, in_size), dtype)
+        for row, (start, end) in enumerate(zip(starts, ends)):
+            matrix[row, start:end] = dtype.type(1) / dtype.type(end - start)
+        return matrix, None
     if align_corners:
         scale = dtype.type(in_size - 1) / dtype.type(out_size - 1) if out_size > 1 else dtype.type(0)
         position = dst.astype(dtype) * scale
     else:
         scale = dtype.type(1.0 / scale_factor) if given else dtype.type(in_size) / dtype.type(out_size)
-        position = np.maximum((dst.astype(dtype) + dtype.type(0.5)) * scale - dtype.type(0.5), 0)
+        position = (dst.astype(dtype) + dtype.type(0.5)) * scale - dtype.type(0.5)
+        if mode != "bicubic":  # the cubic kernel reads left of the first pixel; the linear ones clamp at 0
+            position = np.maximum(position, 0)
+    if mode == "bicubic":
+        return _cubic_map(position, in_size, out_size, dtype), None
     low = np.minimum(np.floor(position).astype(np.int64), in_size - 1)
     high = np.minimum(low + 1, in_size - 1)
     weight_high = np.clip(position - low, 0, 1).astype(dtype)
@@ -51,6 +64,27 @@ def _axis_map(in_size, out_size, scale_factor, mode, align_corners, dtype):
     np.add.at(matrix, (dst, low), 1 - weight_high)  # low == high at the last input: the two weights add to 1
     np.add.at(matrix, (dst, high), weight_high)
     return matrix, None
+
+
+def _cubic_map(position, in_size, out_size, dtype):
+    """Bicubic's (out, in) matrix: PyTorch's cubic convolution (A = -0.75) over the 4 inputs around each
+    source position, reading indices clamped to the edge; t is the position's distance past floor(position)."""
+    base = np.floor(position)
+    t = (position - base).astype(dtype)
+    a = dtype.type(-0.75)
+
+    def far(x):  # weight of a neighbour 1 < |distance| < 2 away
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    def near(x):  # weight of a neighbour |distance| <= 1 away
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    matrix = np.zeros((out_size, in_size), dtype)
+    rows = np.arange(out_size)
+    for k, weight in enumerate(weights):
+        np.add.at(matrix, (rows, np.clip(base.astype(np.int64) - 1 + k, 0, in_size - 1)), weight)
+    return matrix
 
 
 def _output_size(op, spatial, size, scale_factor, recompute_scale_factor):
@@ -89,8 +123,8 @@ def _output_size(op, spatial, size, scale_factor, recompute_scale_factor):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize (N, C, W), (N, C, H, W) or (N, C, D, H, W) by nearest, nearest-exact, linear (3-D), bilinear (4-D)
-    or trilinear (5-D) interpolation,
+    """Resize (N, C, W), (N, C, H, W) or (N, C, D, H, W) by nearest, nearest-exact, linear (3-D), bilinear (4-D),
+    bicubic (4-D), trilinear (5-D) interpolation or area averaging,
     as torch.nn.functional.interpolate; see the module docstring for the index maps and the gradient
     dL/dx = A_h^T @ g @ A_w. Saves `width_map`, for 4-D and 5-D input `height_map` and for 5-D input
     `depth_map`: the per-axis (out, in) matrices A_w, A_h, A_d, small and independent of x."""
@@ -99,14 +133,22 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear "
                              "| bicubic | trilinear")
-    elif mode in ("linear", "bilinear", "trilinear"):
+    elif mode == "area":
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear "
+                             "| bicubic | trilinear")
+    elif mode in ("linear", "bilinear", "trilinear", "bicubic"):
         align_corners = bool(align_corners)
-        if x.ndim in _LINEAR_MODES and _LINEAR_MODES[x.ndim] != mode:
+        if mode == "bicubic" and x.ndim != 4:  # PyTorch's words
+            raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {x.ndim}D) for "
+                                      f"the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area "
+                                      f"| nearest-exact (got bicubic)")
+        if mode != "bicubic" and x.ndim in _LINEAR_MODES and _LINEAR_MODES[x.ndim] != mode:
             needed = {value: key for key, value in _LINEAR_MODES.items()}[mode]
             raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs {needed}D input")
     else:
         raise NotImplementedError(f"interpolate: mode={mode!r} is not supported; retrograd has 'nearest', "
-                                  f"'nearest-exact', 'linear', 'bilinear' and 'trilinear'")
+                                  f"'nearest-exact', 'linear', 'bilinear', 'trilinear', 'bicubic' and 'area'")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if x.ndim not in (3, 4, 5):
