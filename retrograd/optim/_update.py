@@ -37,3 +37,18 @@ def check_flags(name, capturable=False, differentiable=False):
         if value:
             raise ValueError(f"{name}: {flag}=True is not supported (retrograd's optimizer steps are NumPy "
                              f"updates on CPU, outside autograd); got {flag}={value!r}, expected False")
+
+
+def check_hyperparameters(**values):
+    """PyTorch's checks of the hyper-parameters most optimizers share, with its messages, in the order the
+    optimizer passes them (PyTorch's order: it decides which message a call with two bad values gets).
+    A value of None is not checked (SGD's lr may be left to the parameter groups)."""
+    messages = {"lr": "Invalid learning rate", "eps": "Invalid epsilon value",
+                "weight_decay": "Invalid weight_decay value", "momentum": "Invalid momentum value"}
+    for name, value in values.items():
+        if name == "betas":
+            for index, beta in enumerate(value):
+                if not 0.0 <= beta < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        elif value is not None and value < 0.0:
+            raise ValueError(f"{messages[name]}: {value}")

@@ -3,7 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer
 from ..tensor import Tensor
-from ._update import check_flags
+from ._update import check_flags, check_hyperparameters
 
 
 class Adagrad(Optimizer):
@@ -21,16 +21,11 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         check_flags("Adagrad", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        check_hyperparameters(lr=lr, weight_decay=weight_decay, eps=eps)
         if lr_decay < 0.0:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if initial_accumulator_value < 0.0:
             raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         super().__init__(params, defaults)

@@ -1,7 +1,7 @@
 """ASGD: averaged stochastic gradient descent (PyTorch's rule, with its running average 'ax')."""
 import numpy as np
 
-from ._update import check_flags, scalar_state, scalar_state_dtype
+from ._update import check_flags, check_hyperparameters, scalar_state, scalar_state_dtype
 from .optimizer import Optimizer
 from ..tensor import Tensor
 
@@ -26,10 +26,7 @@ class ASGD(Optimizer):
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, weight_decay=weight_decay)
         check_flags("ASGD", capturable, differentiable)
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)

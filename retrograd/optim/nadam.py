@@ -1,7 +1,7 @@
 """NAdam (Adam with Nesterov momentum and Dozat's momentum schedule; PyTorch's rule)."""
 import numpy as np
 
-from ._update import check_flags, lerp_, scalar_state, scalar_state_dtype
+from ._update import check_flags, check_hyperparameters, lerp_, scalar_state, scalar_state_dtype
 from .optimizer import Optimizer
 from ..tensor import Tensor
 
@@ -28,16 +28,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         if momentum_decay < 0.0:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         check_flags("NAdam", capturable, differentiable)

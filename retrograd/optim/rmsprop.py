@@ -3,7 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer
 from ..tensor import Tensor
-from ._update import check_flags
+from ._update import check_flags, check_hyperparameters
 
 
 class RMSprop(Optimizer):
@@ -24,14 +24,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         check_flags("RMSprop", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay)
         if alpha < 0.0:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,

@@ -3,7 +3,7 @@ import numpy as np
 
 from .optimizer import Optimizer, required
 from ..tensor import Tensor
-from ._update import check_flags
+from ._update import check_flags, check_hyperparameters
 
 
 class SGD(Optimizer):
@@ -22,12 +22,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         check_flags("SGD", capturable, differentiable)  # foreach and fused pick PyTorch kernels: same math here
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=None if lr is required else lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
