@@ -3,7 +3,6 @@ import numpy as np
 
 from ._update import check_flags, check_hyperparameters
 from .optimizer import Optimizer
-from ..tensor import Tensor
 
 
 class Adadelta(Optimizer):
@@ -37,21 +36,10 @@ class Adadelta(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, rho, eps = group["lr"], group["rho"], group["eps"]
-            weight_decay, maximize = group["weight_decay"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = Tensor._from_array(np.zeros_like(param))
-                    state["acc_delta"] = Tensor._from_array(np.zeros_like(param))
-                state["step"] += 1
+            weight_decay = group["weight_decay"]
+            for param, grad, state in self._gradients(group, "square_avg", "acc_delta"):
                 square_avg, acc_delta = state["square_avg"].array, state["acc_delta"].array
 
-                if maximize:
-                    grad = np.negative(grad)
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
@@ -70,5 +58,4 @@ class Adadelta(Optimizer):
                 acc_delta += std
                 delta *= lr                                    # theta <- theta - lr delta
                 param -= delta
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

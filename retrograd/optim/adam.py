@@ -2,7 +2,6 @@
 import numpy as np
 
 from .optimizer import Optimizer
-from ..tensor import Tensor
 from ._update import check_flags, check_hyperparameters
 
 
@@ -46,23 +45,12 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]
-            amsgrad, maximize = group["amsgrad"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor._from_array(np.zeros_like(param))
-                    state["exp_avg_sq"] = Tensor._from_array(np.zeros_like(param))
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = Tensor._from_array(np.zeros_like(param))
-                state["step"] = step = state["step"] + 1
+            amsgrad = group["amsgrad"]
+            buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            for param, grad, state in self._gradients(group, *buffers):
+                step = state["step"]
                 exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
 
-                if maximize:
-                    grad = np.negative(grad)
                 if weight_decay != 0:
                     if decoupled:
                         param *= 1 - lr * weight_decay
@@ -90,7 +78,6 @@ class Adam(Optimizer):
                 np.divide(exp_avg, denom, out=denom)             # theta <- theta - step_size m / denom
                 denom *= step_size
                 param -= denom
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
 
 

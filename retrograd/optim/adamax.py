@@ -3,7 +3,6 @@ import numpy as np
 
 from ._update import check_flags, check_hyperparameters, lerp_
 from .optimizer import Optimizer
-from ..tensor import Tensor
 
 
 class Adamax(Optimizer):
@@ -34,22 +33,12 @@ class Adamax(Optimizer):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, eps, weight_decay, maximize = group["lr"], group["eps"], group["weight_decay"], group["maximize"]
+            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = Tensor._from_array(np.zeros_like(param))
-                    state["exp_inf"] = Tensor._from_array(np.zeros_like(param))
-                state["step"] = step = state["step"] + 1
+            for param, grad, state in self._gradients(group, "exp_avg", "exp_inf"):
+                step = state["step"]
                 exp_avg, exp_inf = state["exp_avg"].array, state["exp_inf"].array
 
-                if maximize:
-                    grad = np.negative(grad)
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
@@ -62,5 +51,4 @@ class Adamax(Optimizer):
                 np.multiply(exp_avg, -clr, out=scratch)
                 scratch /= exp_inf
                 param += scratch
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

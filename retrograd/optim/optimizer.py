@@ -105,6 +105,24 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _gradients(self, group, *buffers):
+        """(param, grad, state) for each parameter of `group` that has a gradient, as every update starts:
+        `param` is the array to update in place, `grad` the gradient (negated when the group maximizes),
+        and `state` the parameter's state with its `step` counted up, the named `buffers` made as zeros the
+        first time."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param, grad = p.array, p.grad.array
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                for name in buffers:
+                    state[name] = Tensor._from_array(np.zeros_like(param))
+            state["step"] += 1
+            yield param, (np.negative(grad) if group["maximize"] else grad), state
+            p._bump_version()  # after the update: a graph that saved this weight can no longer run its backward
+
     # ----- state dict -------------------------------------------------------------
     def state_dict(self):
         """{'state': {index: {...}}, 'param_groups': [{options..., 'params': [indices]}]}.

@@ -3,7 +3,6 @@ import numpy as np
 
 from ._update import check_flags, check_hyperparameters, lerp_
 from .optimizer import Optimizer
-from ..tensor import Tensor
 
 
 class RAdam(Optimizer):
@@ -42,25 +41,16 @@ class RAdam(Optimizer):
         """One update of every parameter that has a gradient; returns the closure's loss (or None)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, group)
+            for param, grad, state in self._gradients(group, "exp_avg", "exp_avg_sq"):
+                self._update(param, grad, state, group)
         return loss
 
-    def _update(self, p, group):
-        lr, eps, weight_decay, maximize = group["lr"], group["eps"], group["weight_decay"], group["maximize"]
+    def _update(self, param, grad, state, group):
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        param, grad = p.array, p.grad.array
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = Tensor._from_array(np.zeros_like(param))
-            state["exp_avg_sq"] = Tensor._from_array(np.zeros_like(param))
-        state["step"] = step = state["step"] + 1
+        step = state["step"]
         exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
 
-        if maximize:
-            grad = np.negative(grad)
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
                 param *= 1 - lr * weight_decay
@@ -87,4 +77,3 @@ class RAdam(Optimizer):
             update *= scratch
             update *= rect
         param -= update
-        p._bump_version()  # a graph that saved this weight can no longer run its backward
