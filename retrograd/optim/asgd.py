@@ -39,22 +39,15 @@ class ASGD(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
-            weight_decay, maximize = group["weight_decay"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["eta"] = _scalar_tensor(lr)
-                    state["mu"] = _scalar_tensor(1.0)
-                    state["ax"] = Tensor._from_array(np.zeros_like(param))
-                state["step"] = step = state["step"] + 1
+            weight_decay = group["weight_decay"]
+
+            def first_rates(param, state, lr=lr):  # eta starts at lr, mu at 1
+                state["eta"], state["mu"] = _scalar_tensor(lr), _scalar_tensor(1.0)
+
+            for param, grad, state in self._gradients(group, "ax", first=first_rates):
+                step = state["step"]
                 eta, mu, ax = float(state["eta"].array), float(state["mu"].array), state["ax"].array
 
-                if maximize:
-                    grad = np.negative(grad)
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
@@ -68,7 +61,6 @@ class ASGD(Optimizer):
                     ax[...] = param
                 state["eta"] = _scalar_tensor(lr / ((1 + lambd * lr * step) ** alpha))
                 state["mu"] = _scalar_tensor(1 / max(1, step - t0))
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
 
 

@@ -105,11 +105,11 @@ class Optimizer:
         with enable_grad():
             return closure()
 
-    def _gradients(self, group, *buffers):
+    def _gradients(self, group, *buffers, first=None):
         """(param, grad, state) for each parameter of `group` that has a gradient, as every update starts:
         `param` is the array to update in place, `grad` the gradient (negated when the group maximizes),
         and `state` the parameter's state with its `step` counted up, the named `buffers` made as zeros the
-        first time."""
+        first time (and `first(param, state)` run then, for state that does not start at zero)."""
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -119,6 +119,8 @@ class Optimizer:
                 state["step"] = 0
                 for name in buffers:
                     state[name] = Tensor._from_array(np.zeros_like(param))
+                if first is not None:
+                    first(param, state)
             state["step"] += 1
             yield param, (np.negative(grad) if group["maximize"] else grad), state
             p._bump_version()  # after the update: a graph that saved this weight can no longer run its backward

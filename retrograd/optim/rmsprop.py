@@ -2,7 +2,6 @@
 import numpy as np
 
 from .optimizer import Optimizer
-from ..tensor import Tensor
 from ._update import check_flags, check_hyperparameters
 
 
@@ -44,24 +43,11 @@ class RMSprop(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-            momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = Tensor._from_array(np.zeros_like(param))
-                    if momentum > 0:
-                        state["momentum_buffer"] = Tensor._from_array(np.zeros_like(param))
-                    if centered:
-                        state["grad_avg"] = Tensor._from_array(np.zeros_like(param))
-                state["step"] += 1
+            momentum, centered = group["momentum"], group["centered"]
+            buffers = ("square_avg",) + (("momentum_buffer",) if momentum > 0 else ()) + (("grad_avg",) if centered else ())
+            for param, grad, state in self._gradients(group, *buffers):
                 square_avg = state["square_avg"].array
 
-                if maximize:
-                    grad = np.negative(grad)
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
@@ -89,5 +75,4 @@ class RMSprop(Optimizer):
                 else:
                     denom *= lr                                  # theta <- theta - lr g / denom
                 param -= denom
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

@@ -41,20 +41,12 @@ class Rprop(Optimizer):
         for group in self.param_groups:
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                param, grad = p.array, p.grad.array
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["prev"] = Tensor._from_array(np.zeros_like(param))
-                    state["step_size"] = Tensor._from_array(np.full_like(grad, group["lr"]))
-                state["step"] += 1
-                prev, step_size = state["prev"].array, state["step_size"].array
 
-                if group["maximize"]:
-                    grad = np.negative(grad)
+            def first_step_sizes(param, state, lr=group["lr"]):  # every step size starts at lr
+                state["step_size"] = Tensor._from_array(np.full_like(param, lr))
+
+            for param, grad, state in self._gradients(group, "prev", first=first_step_sizes):
+                prev, step_size = state["prev"].array, state["step_size"].array
                 sign = np.sign(grad * prev)
                 flipped = sign < 0
                 factor = np.where(sign > 0, etaplus, np.where(flipped, etaminus, 1.0)).astype(param.dtype)
@@ -63,5 +55,4 @@ class Rprop(Optimizer):
                 grad = np.where(flipped, 0, grad).astype(param.dtype, copy=False)   # a flipped sign: no move
                 param -= np.sign(grad) * step_size
                 prev[...] = grad
-                p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
