@@ -15,7 +15,8 @@ import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
 from retrograd.ops import (
-    activation, conv_transpose, elementwise, indexing, linalg, loss, norm, pool, reduce, resample, shape, sort,
+    activation, attention, conv_transpose, elementwise, indexing, linalg, loss, norm, pool, reduce, resample, shape,
+    sort,
 )
 
 
@@ -199,6 +200,12 @@ OPS = [
     ("interpolate-bilinear", lambda: resample.interpolate(_t(1, 2, 3, 3), scale_factor=2, mode="bilinear")),
     ("interpolate-nearest-1d", lambda: resample.interpolate(_t(1, 2, 3), size=5)),
     ("interpolate-trilinear", lambda: resample.interpolate(_t(1, 2, 3, 3, 3), size=4, mode="trilinear")),
+    # attention
+    ("sdpa", lambda: attention.scaled_dot_product_attention(_t(2, 3, 4), _t(2, 5, 4), _t(2, 5, 2))),
+    ("sdpa-float-mask-dropout", lambda: attention.scaled_dot_product_attention(
+        _t(2, 3, 4), _t(2, 5, 4), _t(2, 5, 2), attn_mask=_t(3, 5), dropout_p=0.5)),
+    ("sdpa-constant-query", lambda: attention.scaled_dot_product_attention(
+        _t(2, 3, 4, grad=False), _t(2, 5, 4), _t(2, 5, 2, grad=False), is_causal=True)),
 ]
 
 OP_FUNCTIONS = {}  # op function -> the row ids that call it (filled by test_every_row_records_a_node)

@@ -12,6 +12,7 @@ from ..ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax,
     softmin, softplus, tanh,
 )
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.elementwise import mul as _mul
 from ..ops.conv import conv1d, conv2d  # noqa: F401
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
