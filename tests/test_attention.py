@@ -144,3 +144,56 @@ def test_enable_gqa_is_not_implemented():
     q = rg.tensor(np.ones((1, 2, 3, 4)))
     with pytest.raises(NotImplementedError, match="enable_gqa"):
         F.scaled_dot_product_attention(q, q, q, enable_gqa=True)
+
+
+# ----- nn.MultiheadAttention: parity with torch's layer, weights copied ------------------------------------
+def _mha_pair(embed_dim=6, num_heads=2, **kwargs):
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(embed_dim, num_heads, dtype=torch.float64, **kwargs)
+    ours = rg.nn.MultiheadAttention(embed_dim, num_heads, dtype=rg.float64, **kwargs)
+    ours.load_state_dict({name: value.detach().numpy() for name, value in theirs.state_dict().items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize("batch_first,need_weights,average,float_masks", [
+    (False, True, True, True), (True, True, False, False), (True, False, True, False), (False, False, True, True),
+])
+def test_multihead_attention_matches_torch(batch_first, need_weights, average, float_masks):
+    """Masks of one kind (torch deprecates mixing them): bool True = not allowed, or float added to the scores."""
+    ours, theirs = _mha_pair(batch_first=batch_first)
+    assert [name for name, _ in ours.named_parameters()] == [name for name, _ in theirs.named_parameters()]
+    shapes = [(2, 4, 6), (2, 5, 6), (2, 5, 6)] if batch_first else [(4, 2, 6), (5, 2, 6), (5, 2, 6)]
+    (q, k, v), (tq, tk, tv) = _both(_arrays(*shapes, seed=9))
+    padding = np.zeros((2, 5), dtype=bool)
+    padding[1, 3:] = True  # the second item's last two keys are padding
+    attn_mask = np.random.default_rng(10).standard_normal((4, 5))
+    if float_masks:
+        padding = np.where(padding, -np.inf, 0.0)
+    else:
+        attn_mask = attn_mask > 1.0  # a few disallowed pairs; column 0 stays allowed for every query
+        attn_mask[:, 0] = False
+    kwargs = dict(need_weights=need_weights, average_attn_weights=average)
+    out, weights = ours(q, k, v, key_padding_mask=rg.tensor(padding), attn_mask=rg.tensor(attn_mask), **kwargs)
+    t_out, t_weights = theirs(tq, tk, tv, key_padding_mask=torch.tensor(padding),
+                              attn_mask=torch.tensor(attn_mask), **kwargs)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    if need_weights:
+        np.testing.assert_allclose(weights.detach().numpy(), t_weights.detach().numpy(), rtol=1e-10, atol=1e-12)
+    else:
+        assert weights is None and t_weights is None
+    cotangent = np.random.default_rng(11).standard_normal(t_out.shape)
+    out.backward(rg.tensor(cotangent))
+    t_out.backward(torch.tensor(cotangent))
+    for ours_t, theirs_t in [(q, tq), (k, tk), (v, tv)]:
+        np.testing.assert_allclose(ours_t.grad.numpy(), theirs_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_multihead_attention_default_init_matches_torch():
+    rg.manual_seed(3)
+    ours = rg.nn.MultiheadAttention(6, 3)
+    torch.manual_seed(3)
+    theirs = torch.nn.MultiheadAttention(6, 3)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6, err_msg=name)

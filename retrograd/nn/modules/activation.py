@@ -3,3 +3,4 @@ from ..activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
     Softplus, Tanh,
 )
+from ..attention import MultiheadAttention  # noqa: F401  (PyTorch keeps it in this file too)
