@@ -197,3 +197,23 @@ def test_multihead_attention_default_init_matches_torch():
     theirs = torch.nn.MultiheadAttention(6, 3)
     for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6, err_msg=name)
+
+
+def test_multihead_attention_unbatched_matches_torch():
+    ours, theirs = _mha_pair()
+    (q, k, v), (tq, tk, tv) = _both(_arrays((4, 6), (5, 6), (5, 6), seed=12))
+    padding = np.array([False, False, True, False, True])
+    out, weights = ours(q, k, v, key_padding_mask=rg.tensor(padding))
+    t_out, t_weights = theirs(tq, tk, tv, key_padding_mask=torch.tensor(padding))
+    assert out.shape == (4, 6) and weights.shape == (4, 5)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(weights.detach().numpy(), t_weights.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_multihead_attention_mask_shape_errors_name_the_mask():
+    ours, _ = _mha_pair()
+    q, k, v = (rg.tensor(a) for a in _arrays((4, 2, 6), (5, 2, 6), (5, 2, 6)))
+    with pytest.raises(RuntimeError, match=r"key_padding_mask of shape \(2, 4\) does not match \(expected \(2, 5\)"):
+        ours(q, k, v, key_padding_mask=rg.tensor(np.zeros((2, 4), dtype=bool)))
+    with pytest.raises(RuntimeError, match=r"attn_mask of shape \(5, 5\) does not .*expected \(4, 5\) or \(4, 4, 5\)"):
+        ours(q, k, v, attn_mask=rg.tensor(np.zeros((5, 5), dtype=bool)))

@@ -37,7 +37,8 @@ def _merged_mask(attn_mask, key_padding_mask, batch, heads, length, source, dtyp
         if padding.shape != (batch, source):
             raise RuntimeError(f"MultiheadAttention: key_padding_mask of shape {padding.shape} does not match "
                                f"(expected ({batch}, {source}): one flag per batch item and key)")
-        padding = np.broadcast_to(padding[:, None, None, :], (batch, heads, 1, source)).reshape(batch * heads, 1, source)
+        padding = np.broadcast_to(padding[:, None, None, :], (batch, heads, 1, source))
+        padding = padding.reshape(batch * heads, 1, source)
         merged = padding if merged is None else merged + padding
     return merged
 
