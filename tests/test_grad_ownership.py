@@ -44,8 +44,20 @@ class _ParameterDictUser(nn.Module):
 
 # every module class in retrograd.nn and retrograd.models that owns parameters, built every way that
 # changes which parameters exist, with an input for it
+class _SelfAttention(nn.Module):
+    """MultiheadAttention called on one input, as the table calls every layer."""
+
+    def __init__(self, attention):
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, x):
+        return self.attention(x, x, x)[0]
+
+
 LAYERS = {
     "Linear": lambda: (nn.Linear(3, 4), rg.randn(2, 3)),
+    "MultiheadAttention": lambda: (_SelfAttention(nn.MultiheadAttention(4, 2)), rg.randn(3, 2, 4)),
     "Linear-nobias": lambda: (nn.Linear(3, 4, bias=False), rg.randn(2, 3)),
     "Conv1d": lambda: (nn.Conv1d(2, 3, 3, padding=1), rg.randn(2, 2, 5)),
     "Conv1d-nobias": lambda: (nn.Conv1d(2, 3, 3, bias=False), rg.randn(2, 2, 5)),

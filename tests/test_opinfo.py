@@ -142,6 +142,9 @@ def check_sample(opinfo, sample, rng):
     torch_args = [sample.input, *sample.args]
     torch_out = opinfo.op(*torch_args, **sample.kwargs)
     rg_args, rg_kwargs = _to_rg(torch_args), _to_rg(sample.kwargs)
+    # PyTorch's random ops run under wrapper_set_seed (manual_seed(42)); retrograd's generator is PyTorch's,
+    # so the same seed gives the same draws (dropout inside attention, for one)
+    rg.manual_seed(42)
     rg_out = retrograd_op(opinfo)(*rg_args, **rg_kwargs)
     torch_outs, rg_outs = _leaves(torch_out), _leaves(rg_out)
     if not torch_outs:  # a Python scalar or bool result
