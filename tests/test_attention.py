@@ -2,12 +2,12 @@
 forward and every gradient (random cotangent), plus a finite-difference gradcheck, dropout and errors."""
 import numpy as np
 import pytest
+import torch
 
 import retrograd as rg
 import retrograd.nn.functional as F
 from retrograd.autograd import gradcheck
 
-torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
