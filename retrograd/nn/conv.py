@@ -134,15 +134,6 @@ class _ConvTransposeNd(_ConvNd):
         """PyTorch's transposed layout: (in, out/groups, kernel...)."""
         return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
-    def _check_input(self, x):
-        if x.dtype.kind not in "fc":
-            raise RuntimeError(f"{type(self).__name__}: expected a floating-point input, got dtype {x.dtype} "
-                               f"(convert it with x.float())")
-        if x.ndim not in (self.dims + 1, self.dims + 2) or x.shape[-self.dims - 1] != self.in_channels:
-            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, "
-                             f"{', '.join('*' * self.dims)}) or unbatched ({self.in_channels}, "
-                             f"{', '.join('*' * self.dims)}), got {tuple(x.shape)}")
-
     def _output_padding(self, x, output_size):
         """output_padding that makes the output `output_size` (PyTorch's rule: it may also name the batch and
         channel dims; it must lie between the smallest output and the smallest plus stride - 1)."""
