@@ -156,3 +156,21 @@ def saves_names(op):
     assert len(starts) == 1, f"{op.__name__}: expected one 'Saves' sentence in the docstring, found {len(starts)}"
     sentence = re.split(r"\n\s*\n", doc[starts[0]:])[0]
     return set(re.findall(r"`([A-Za-z_][A-Za-z_0-9]*)`", sentence)), " ".join(sentence.split())
+
+
+# ----- the optimizers' test problem -----------------------------------------------------------------------
+OPTIMIZER_SHAPES = [(3, 4), (4,), (2, 3)]
+
+
+def optimizer_problem(seed=0, dtype=np.float64):
+    """(initial parameters, coefficients, shifts) of the separable problem both libraries' optimizers run on."""
+    rng = np.random.default_rng(seed)
+    init = [rng.standard_normal(s).astype(dtype) for s in OPTIMIZER_SHAPES]
+    coef = [rng.uniform(0.2, 2.0, s).astype(dtype) for s in OPTIMIZER_SHAPES]
+    shift = [rng.standard_normal(s).astype(dtype) for s in OPTIMIZER_SHAPES]
+    return init, coef, shift
+
+
+def optimizer_gradient(p, c, d):
+    """The problem's gradient at p: c p + d + 0.1 p^3 (nonlinear, so the optimizers' paths differ)."""
+    return c * p + d + 0.1 * p ** 3

@@ -11,24 +11,12 @@ import pytest
 import torch
 
 import retrograd as rg
+from helpers import optimizer_problem as _problem, optimizer_gradient as _grad
 from retrograd import optim
 from retrograd.optim import lr_scheduler
 from retrograd.serialization import load as rg_load, save as rg_save
 
-SHAPES = [(3, 4), (4,), (2, 3)]
 STEPS = 10
-
-
-def _problem(seed=0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    coef = [rng.uniform(0.2, 2.0, s).astype(dtype) for s in SHAPES]
-    shift = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    return init, coef, shift
-
-
-def _grad(p, c, d):
-    return c * p + d + 0.1 * p ** 3
 
 
 def _group_spec(params, groups):
