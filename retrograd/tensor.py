@@ -423,7 +423,7 @@ class _RemovableHandle:
 
     def remove(self):
         t = self.tensor
-        hooks = t._hooks if t.grad_fn is None else (t.grad_fn.output_hooks or {}).get(t._output_nr)
+        hooks = t._hooks if t.grad_fn is None else t.grad_fn.hooks and t.grad_fn.hooks.output.get(t._output_nr)
         if hooks and self.hook in hooks:
             hooks.remove(self.hook)
 
@@ -543,5 +543,3 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     # result's dtype (as PyTorch does), not in the bound's own dtype
     start, end = (np.asarray(bound.array if isinstance(bound, Tensor) else bound).item() for bound in (start, end))
     return _factory(np.linspace(start, end, steps).astype(as_dtype(dtype) or _default_dtype[0]), requires_grad)
-
-

@@ -41,18 +41,17 @@ class Node(NodeHooks):
 
     # grad_shapes: the shapes of the gradients that reached it, set only when backward frees it (unset
     # before, which costs the forward pass nothing), so that retrograd.explain can describe a freed graph
-    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "output_hooks", "trace", "saved", "grad_shapes",
-                 "pre_hooks", "post_hooks", "_metadata", "__weakref__")
+    __slots__ = ("op", "backward_fn", "next_edges", "output_meta", "hooks", "trace", "saved", "grad_shapes",
+                 "__weakref__")
 
     def __init__(self, op, backward_fn, next_edges, output_meta=None):
         self.op = op
         self.backward_fn = backward_fn
         self.next_edges = next_edges
         self.output_meta = output_meta  # [(shape, dtype)] of each output, only for multi-output nodes
-        self.output_hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook
+        self.hooks = None  # node_hooks.Hooks, made when a tensor hook, a Node hook or metadata is first asked for
         self.trace = None  # where the op was created, recorded under detect_anomaly
         self.saved = None  # [(version counter, its value when saved, saved array)]: see check_saved_versions
-        self.pre_hooks = self.post_hooks = self._metadata = None  # PyTorch's Node hooks and metadata, on demand
 
     def name(self):
         """PyTorch's `grad_fn.name()`: `<Op>Backward` (no `0` suffix: see the README's grad_fn section)."""
@@ -66,12 +65,6 @@ class Node(NodeHooks):
         """((node, output_nr), ...) per input, as in PyTorch: (None, 0) for an input that takes no gradient,
         a leaf's AccumulateGrad for a leaf."""
         return tuple((None, 0) if edge is None else edge for edge in self.next_edges)
-
-    def register_output_hook(self, output_nr, hook):
-        """A tensor hook (`Tensor.register_hook`) on output `output_nr`: `hook(grad)` before the pre-hooks."""
-        if self.output_hooks is None:
-            self.output_hooks = {}
-        self.output_hooks.setdefault(output_nr, []).append(hook)
 
 
 class AccumulateGrad(Node):
@@ -223,12 +216,12 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
         grads = buffers.pop(node, None)
         input_grads = None
         if grads is not None and (needed is None or node in needed):
-            if node.output_hooks:
-                _run_tensor_hooks(node, grads)
-            if node.pre_hooks:
+            hooks = node.hooks
+            if hooks is not None:  # tensor hooks, then PyTorch's Node pre-hooks
+                _run_tensor_hooks(hooks.output, grads)
                 run_pre_hooks(node, grads)
             if type(node) is AccumulateGrad:
-                arrived = list(grads) if node.post_hooks else None  # the consumer pops grads
+                arrived = list(grads) if hooks is not None and hooks.post else None  # the consumer pops grads
                 yield node, grads, None
                 if arrived is not None:  # after the consumer accumulated: PyTorch's order
                     run_post_hooks(node, (), arrived)
@@ -242,7 +235,7 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
             input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)
-            if node.post_hooks:
+            if hooks is not None and hooks.post:
                 input_grads = run_post_hooks(node, input_grads, grads)
             yield node, grads, input_grads
             if not retain_graph:
@@ -286,8 +279,8 @@ def _seeded(roots, root_grads):
     return buffers, root_nodes
 
 
-def _run_tensor_hooks(node, grads):
-    for output_nr, hooks in node.output_hooks.items():
+def _run_tensor_hooks(output_hooks, grads):
+    for output_nr, hooks in output_hooks.items():
         if grads[output_nr] is not None:
             grads[output_nr] = apply_hooks(hooks, grads[output_nr])
 

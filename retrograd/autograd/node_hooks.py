@@ -22,31 +22,49 @@ class HookHandle:
             self.hooks.remove(self.hook)
 
 
+class Hooks:
+    """Everything registered on one node, made on the first registration (most nodes never get one, and
+    the backward walk tests a single slot): tensor hooks per output, pre-hooks, hooks, metadata."""
+
+    __slots__ = ("output", "pre", "post", "metadata")
+
+    def __init__(self):
+        self.output = {}  # {output_nr: [hook(grad), ...]} from Tensor.register_hook
+        self.pre = []
+        self.post = []
+        self.metadata = {}
+
+
 class NodeHooks:
-    """The hook and metadata half of PyTorch's Node API, for engine.Node (whose slots hold the lists)."""
+    """The hook and metadata half of PyTorch's Node API, for engine.Node (its `hooks` slot holds them)."""
 
     __slots__ = ()
+
+    def _registered(self):
+        if self.hooks is None:
+            self.hooks = Hooks()
+        return self.hooks
 
     @property
     def metadata(self):
         """A dict the user may fill (PyTorch's `grad_fn.metadata`)."""
-        if self._metadata is None:
-            self._metadata = {}
-        return self._metadata
+        return self._registered().metadata
+
+    def register_output_hook(self, output_nr, hook):
+        """A tensor hook (`Tensor.register_hook`) on output `output_nr`: `hook(grad)` before the pre-hooks."""
+        self._registered().output.setdefault(output_nr, []).append(hook)
 
     def register_hook(self, hook):
         """Call `hook(grad_inputs, grad_outputs)` after the VJP runs; a returned tuple replaces grad_inputs."""
-        if self.post_hooks is None:
-            self.post_hooks = []
-        self.post_hooks.append(hook)
-        return HookHandle(self.post_hooks, hook)
+        post = self._registered().post
+        post.append(hook)
+        return HookHandle(post, hook)
 
     def register_prehook(self, hook):
         """Call `hook(grad_outputs)` before the VJP runs; a returned tuple replaces grad_outputs."""
-        if self.pre_hooks is None:
-            self.pre_hooks = []
-        self.pre_hooks.append(hook)
-        return HookHandle(self.pre_hooks, hook)
+        pre = self._registered().pre
+        pre.append(hook)
+        return HookHandle(pre, hook)
 
 
 def _as_tensors(arrays):
@@ -78,7 +96,7 @@ def _replaced(hook, returned, arrays):
 
 def run_pre_hooks(node, grads):
     """Run the node's pre-hooks on `grads` (its summed output gradients, a list changed in place)."""
-    for hook in list(node.pre_hooks):
+    for hook in list(node.hooks.pre):
         returned = hook(_as_tensors(grads))
         if returned is not None:
             grads[:] = _replaced(hook, returned, grads)
@@ -89,7 +107,7 @@ def run_post_hooks(node, input_grads, grads):
 
     An input that takes no gradient (no edge) shows as None, as in PyTorch."""
     input_grads = [None if edge is None else g for g, edge in zip(input_grads, node.next_edges)]
-    for hook in list(node.post_hooks):
+    for hook in list(node.hooks.post):
         returned = hook(_as_tensors(input_grads), _as_tensors(grads))
         if returned is not None:
             input_grads = _replaced(hook, returned, input_grads)
