@@ -27,7 +27,8 @@ NEW_EXAMPLES = ("lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn",
 WRAPPED_EXAMPLES = ("output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
                     "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt")
 FIGURES = {"maxpool_ties": "maxpool_ties.png", "bptt_derivation": "bptt_residual_norms.png",
-           "tbptt_truncation_length": "tbptt_truncation.png"}
+           "tbptt_truncation_length": "tbptt_truncation.png", "rnn_vs_lstm_gradients": "state_gradients.png",
+           "resnet_gradients": "layer_gradients.png"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -50,7 +51,7 @@ RUN_LINE = re.compile(r"^<!-- run: (examples/\S+\.py) -->$", re.MULTILINE)
 FIGURE_LINE = re.compile(r"^<!-- figure: (examples/\S+\.py) (\S+\.png) -->$", re.MULTILINE)
 
 
-@pytest.mark.parametrize("name", NEW_EXAMPLES)
+@pytest.mark.parametrize("name", NEW_EXAMPLES + WRAPPED_EXAMPLES)
 def test_page_runs_its_example_and_follows_the_contract(name):
     text = (QUESTIONS / f"{name}.md").read_text(encoding="utf-8")
     assert text.startswith("# "), "a page starts with its question as the title"
@@ -60,6 +61,8 @@ def test_page_runs_its_example_and_follows_the_contract(name):
     assert "## How it works" in text
     figures = FIGURE_LINE.findall(text)
     assert figures == ([(f"examples/{name}.py", FIGURES[name])] if name in FIGURES else [])
+    if name in FIGURES:  # the script saves the figure under the name its page asks for
+        assert f'"{FIGURES[name]}"' in (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
     for marker in re.findall(r"<!--.*?-->", text, re.DOTALL):  # a misspelt marker would silently stay a comment
         assert RUN_LINE.fullmatch(marker) or FIGURE_LINE.fullmatch(marker), marker
 
@@ -78,6 +81,16 @@ def test_figures_are_saved_only_when_the_docs_build_asks(tmp_path, monkeypatch):
     monkeypatch.setenv("RETROGRAD_FIGURES", str(tmp_path))
     module.save_figure({"residual": [1.0, 2.0, 4.0, 8.0, 16.0]})
     assert (tmp_path / "bptt_residual_norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_wrapped_examples_save_the_figures_their_pages_show(tmp_path, monkeypatch):
+    """The figure-only additions to two earlier examples (their numbers are tested in test_examples.py)."""
+    monkeypatch.setenv("RETROGRAD_FIGURES", str(tmp_path))
+    curves = {"a": (np.arange(3), np.array([1.0, 0.1, 0.01]))}
+    load("rnn_vs_lstm_gradients").save_figure(curves, FIGURES["rnn_vs_lstm_gradients"], "t", "norm", "title")
+    load("resnet_gradients").save_figure(curves, FIGURES["resnet_gradients"], "layer", "norm", "title")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([FIGURES["resnet_gradients"],
+                                                                 FIGURES["rnn_vs_lstm_gradients"]])
 
 
 # ----- 1. LSTM gates ---------------------------------------------------------------------------------------------
