@@ -51,32 +51,32 @@ def bias_column(x, y, layer):
 
 
 def main():
-    np.set_printoptions(precision=5, suppress=True)
-    x, y = make_problem()
-    layer, separate = separate_bias(x, y)
-    theta_grad, logits = bias_column(x, y, layer)
-    with rg.no_grad():
-        linear_logits = layer(rg.tensor(x)).numpy()
-    print(f"a batch of N = {N} inputs of size {IN}, {OUT} classes, softmax + cross-entropy (mean)\n")
-    print(f"separate bias: W {tuple(layer.weight.shape)}, b {tuple(layer.bias.shape)}, Z = X W^T + b")
-    print(f"bias column:   Theta {tuple(theta_grad.shape)} = [b | W], X1 = [1 | X] {(N, IN + 1)}, Z = X1 Theta^T\n")
-    print("dL/db (separate)      ", separate["bias"])
-    print("dL/dTheta[:, 0]       ", theta_grad[:, 0])
-    print("dL/dW[0] (separate)   ", separate["weight"][0])
-    print("dL/dTheta[0, 1:]      ", theta_grad[0, 1:])
-    result = {
-        "logits_difference": float(np.max(np.abs(logits - linear_logits))),
-        "bias_difference": float(np.max(np.abs(theta_grad[:, 0] - separate["bias"]))),
-        "weight_difference": float(np.max(np.abs(theta_grad[:, 1:] - separate["weight"]))),
-        "theta_shape": tuple(theta_grad.shape),
-    }
-    print(f"\nlargest differences: logits {result['logits_difference']:.1e}, bias gradient "
-          f"{result['bias_difference']:.1e}, weight gradient {result['weight_difference']:.1e}")
-    # dL/db is delta summed over the batch: the ones column turns the sum into a product with ones.
-    delta = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True) - np.eye(OUT)[y]) / N  # dL/dZ
-    result["bias_is_delta_sum"] = float(np.max(np.abs(delta.sum(0) - separate["bias"])))
-    print(f"dL/db = sum over the batch of delta = dL/dZ: difference {result['bias_is_delta_sum']:.1e}")
-    return result
+    with np.printoptions(precision=5, suppress=True):  # this report only: the process keeps its settings
+        x, y = make_problem()
+        layer, separate = separate_bias(x, y)
+        theta_grad, logits = bias_column(x, y, layer)
+        with rg.no_grad():
+            linear_logits = layer(rg.tensor(x)).numpy()
+        print(f"a batch of N = {N} inputs of size {IN}, {OUT} classes, softmax + cross-entropy (mean)\n")
+        print(f"separate bias: W {tuple(layer.weight.shape)}, b {tuple(layer.bias.shape)}, Z = X W^T + b")
+        print(f"bias column:   Theta {tuple(theta_grad.shape)} = [b | W], X1 = [1 | X] {(N, IN + 1)}, Z = X1 Theta^T\n")
+        print("dL/db (separate)      ", separate["bias"])
+        print("dL/dTheta[:, 0]       ", theta_grad[:, 0])
+        print("dL/dW[0] (separate)   ", separate["weight"][0])
+        print("dL/dTheta[0, 1:]      ", theta_grad[0, 1:])
+        result = {
+            "logits_difference": float(np.max(np.abs(logits - linear_logits))),
+            "bias_difference": float(np.max(np.abs(theta_grad[:, 0] - separate["bias"]))),
+            "weight_difference": float(np.max(np.abs(theta_grad[:, 1:] - separate["weight"]))),
+            "theta_shape": tuple(theta_grad.shape),
+        }
+        print(f"\nlargest differences: logits {result['logits_difference']:.1e}, bias gradient "
+              f"{result['bias_difference']:.1e}, weight gradient {result['weight_difference']:.1e}")
+        # dL/db is delta summed over the batch: the ones column turns the sum into a product with ones.
+        delta = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True) - np.eye(OUT)[y]) / N  # dL/dZ
+        result["bias_is_delta_sum"] = float(np.max(np.abs(delta.sum(0) - separate["bias"])))
+        print(f"dL/db = sum over the batch of delta = dL/dZ: difference {result['bias_is_delta_sum']:.1e}")
+        return result
 
 
 if __name__ == "__main__":

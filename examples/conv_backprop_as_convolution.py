@@ -66,40 +66,41 @@ def compare_with_retrograd(x_np, w_np, b_np, g, stride):
 
 
 def main():
-    np.set_printoptions(precision=4, suppress=True)
-    rng = np.random.default_rng(0)
-    x_np, w_np, b_np = rng.normal(size=(C, H, W)), rng.normal(size=(O, C, K, K)), rng.normal(size=O)
-    g = rng.normal(size=(O, H - K + 1, W - K + 1))  # a random dL/dy: the loss is sum(y * g)
+    with np.printoptions(precision=4, suppress=True):  # this report only: the process keeps its settings
+        rng = np.random.default_rng(0)
+        x_np, w_np, b_np = rng.normal(size=(C, H, W)), rng.normal(size=(O, C, K, K)), rng.normal(size=O)
+        g = rng.normal(size=(O, H - K + 1, W - K + 1))  # a random dL/dy: the loss is sum(y * g)
 
-    y = F.conv2d(rg.tensor(x_np[None]), rg.tensor(w_np), rg.tensor(b_np)).numpy()[0]
-    y_by_hand = np.array([sum(corr_valid(x_np[c], w_np[o, c]) for c in range(C)) + b_np[o] for o in range(O)])
-    forward_error = float(np.max(np.abs(y - y_by_hand)))
+        y = F.conv2d(rg.tensor(x_np[None]), rg.tensor(w_np), rg.tensor(b_np)).numpy()[0]
+        y_by_hand = np.array([sum(corr_valid(x_np[c], w_np[o, c]) for c in range(C)) + b_np[o] for o in range(O)])
+        forward_error = float(np.max(np.abs(y - y_by_hand)))
 
-    grad_w, grad_x, _ = gradients_as_convolutions(x_np, w_np, g)
-    errors = {"forward": forward_error, **compare_with_retrograd(x_np, w_np, b_np, g, stride=1)}
-    g_strided = rng.normal(size=(O, (H - K) // 2 + 1, (W - K) // 2 + 1))  # stride 2: (3, 2, 3)
-    strided_errors = compare_with_retrograd(x_np, w_np, b_np, g_strided, stride=2)
+        grad_w, grad_x, _ = gradients_as_convolutions(x_np, w_np, g)
+        errors = {"forward": forward_error, **compare_with_retrograd(x_np, w_np, b_np, g, stride=1)}
+        g_strided = rng.normal(size=(O, (H - K) // 2 + 1, (W - K) // 2 + 1))  # stride 2: (3, 2, 3)
+        strided_errors = compare_with_retrograd(x_np, w_np, b_np, g_strided, stride=2)
 
-    # One weight by central differences, as a check independent of both.
-    eps, where = 1e-6, (1, 0, 2, 1)
-    shifted = [w_np.copy(), w_np.copy()]
-    shifted[0][where] += eps
-    shifted[1][where] -= eps
-    losses = [float((F.conv2d(rg.tensor(x_np[None]), rg.tensor(s), rg.tensor(b_np)).numpy()[0] * g).sum())
-              for s in shifted]
-    numeric = (losses[0] - losses[1]) / (2 * eps)
+        # One weight by central differences, as a check independent of both.
+        eps, where = 1e-6, (1, 0, 2, 1)
+        shifted = [w_np.copy(), w_np.copy()]
+        shifted[0][where] += eps
+        shifted[1][where] -= eps
+        losses = [float((F.conv2d(rg.tensor(x_np[None]), rg.tensor(s), rg.tensor(b_np)).numpy()[0] * g).sum())
+                  for s in shifted]
+        numeric = (losses[0] - losses[1]) / (2 * eps)
 
-    print(f"x ({C}, {H}, {W}), w ({O}, {C}, {K}, {K}), stride 1, no padding; loss = sum(y * g), g random\n")
-    print("dL/dw[0, 0] = corr_valid(x[0], g[0]):")
-    print(grad_w[0, 0])
-    print("dL/dx[0] = sum_o corr_valid(pad(g[o], 2), flip(w[o, 0])), first two rows:")
-    print(grad_x[0, :2])
-    print("\nlargest difference from retrograd's conv2d (forward and backward), stride 1:")
-    for name, value in errors.items():
-        print(f"  {name:<8} {value:.1e}")
-    print("stride 2, g dilated by 2:  " + ", ".join(f"{k} {v:.1e}" for k, v in strided_errors.items()))
-    print(f"dL/dw{list(where)}: as a convolution {grad_w[where]:.8f}, central difference {numeric:.8f}")
-    return {"errors": errors, "strided_errors": strided_errors, "finite_difference": (float(grad_w[where]), numeric)}
+        print(f"x ({C}, {H}, {W}), w ({O}, {C}, {K}, {K}), stride 1, no padding; loss = sum(y * g), g random\n")
+        print("dL/dw[0, 0] = corr_valid(x[0], g[0]):")
+        print(grad_w[0, 0])
+        print("dL/dx[0] = sum_o corr_valid(pad(g[o], 2), flip(w[o, 0])), first two rows:")
+        print(grad_x[0, :2])
+        print("\nlargest difference from retrograd's conv2d (forward and backward), stride 1:")
+        for name, value in errors.items():
+            print(f"  {name:<8} {value:.1e}")
+        print("stride 2, g dilated by 2:  " + ", ".join(f"{k} {v:.1e}" for k, v in strided_errors.items()))
+        print(f"dL/dw{list(where)}: as a convolution {grad_w[where]:.8f}, central difference {numeric:.8f}")
+        return {"errors": errors, "strided_errors": strided_errors,
+                "finite_difference": (float(grad_w[where]), numeric)}
 
 
 if __name__ == "__main__":

@@ -60,32 +60,34 @@ def by_tape(net):
 
 
 def main():
-    np.set_printoptions(precision=5, suppress=True)
-    net = make_network()
-    hand, tape = by_hand(net), by_tape(net)
-    print("A 3-4-2 sigmoid network, softmax + cross-entropy, one example x =", net["x"], "with class y = 1\n")
-    print("delta_out = softmax(z_out) - onehot(y)   ", hand["delta_out"])
-    print("W2^T delta_out  (dL/dh)                   ", hand["W2T_delta_out"])
-    print("f'(z_h) = h (1 - h)                       ", hand["f_prime"])
-    print("delta_h = (W2^T delta_out) * f'(z_h)      ", hand["delta_h"])
-    print("retrograd's z_h.grad                      ", tape["delta_h"])
-    errors = {name: float(np.max(np.abs(hand[name] - tape[name])))
-              for name in ("delta_out", "delta_h", "dW1", "db1", "dW2", "db2")}
-    print("\nlargest difference, hand vs tape:", ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    with np.printoptions(precision=5, suppress=True):  # this report only: the process keeps its settings
+        net = make_network()
+        hand, tape = by_hand(net), by_tape(net)
+        print("A 3-4-2 sigmoid network, softmax + cross-entropy, one example x =", net["x"], "with class y = 1\n")
+        print("delta_out = softmax(z_out) - onehot(y)   ", hand["delta_out"])
+        print("W2^T delta_out  (dL/dh)                   ", hand["W2T_delta_out"])
+        print("f'(z_h) = h (1 - h)                       ", hand["f_prime"])
+        print("delta_h = (W2^T delta_out) * f'(z_h)      ", hand["delta_h"])
+        print("retrograd's z_h.grad                      ", tape["delta_h"])
+        errors = {name: float(np.max(np.abs(hand[name] - tape[name])))
+                  for name in ("delta_out", "delta_h", "dW1", "db1", "dW2", "db2")}
+        print("\nlargest difference, hand vs tape:", ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
 
-    # The two classic mistakes: W2 without the transpose, and f'(z_h) forgotten.
-    try:
-        net["W2"] @ hand["delta_out"]
-        transpose_error = None
-    except ValueError as error:  # (2, 4) @ (2,): the shapes say which matrix is right
-        transpose_error = str(error)
-    print(f"\nW2 @ delta_out without the transpose: ValueError ({transpose_error.split(':')[0]})")
-    no_slope, right = hand["W2T_delta_out"], hand["delta_h"]
-    mistakes = {"without_slope_relative_error": float(np.linalg.norm(no_slope - right) / np.linalg.norm(right)),
-                "without_slope_min_overstatement": float(np.min(np.abs(no_slope / right)))}
-    print(f"forgetting f'(z_h): delta_h off by {mistakes['without_slope_relative_error']:.2f} (relative), every entry "
-          f"at least {mistakes['without_slope_min_overstatement']:.1f}x too large, since sigmoid' <= 1/4")
-    return {"errors": errors, "mistakes": mistakes, "transpose_error": transpose_error, "hand": hand, "tape": tape}
+        # The two classic mistakes: W2 without the transpose, and f'(z_h) forgotten.
+        try:
+            net["W2"] @ hand["delta_out"]
+            transpose_error = None
+        except ValueError as error:  # (2, 4) @ (2,): the shapes say which matrix is right
+            transpose_error = str(error)
+        print(f"\nW2 @ delta_out without the transpose: ValueError ({transpose_error.split(':')[0]})")
+        no_slope, right = hand["W2T_delta_out"], hand["delta_h"]
+        relative = float(np.linalg.norm(no_slope - right) / np.linalg.norm(right))
+        mistakes = {"without_slope_relative_error": relative,
+                    "without_slope_min_overstatement": float(np.min(np.abs(no_slope / right)))}
+        print(f"forgetting f'(z_h): delta_h off by {relative:.2f} (relative), every entry at least "
+              f"{mistakes['without_slope_min_overstatement']:.1f}x too large, since sigmoid' <= 1/4")
+        return {"errors": errors, "mistakes": mistakes, "transpose_error": transpose_error,
+                "hand": hand, "tape": tape}
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ The last line is the answer to "why the cell state": dc_{t-1} = dc_t * f passes 
 forget gate -- no weight matrix, no tanh' -- while dh_{t-1} goes through W_hh and four
 derivatives of squashing functions.
 
-We print `retrograd.explain`'s trace of the backward pass (one node, LSTMSequenceBackward or similar,
+We print `retrograd.explain`'s trace of the backward pass (one node, LstmSequenceBackward,
 for the whole sequence), then the per-gate gradients da_i, da_f, da_g, da_o of one step three ways:
   1. the fused op: with one step and a batch of one, dL/db_ih is exactly da = [da_i, da_f, da_g, da_o];
   2. an unrolled cell built from primitive ops (matmul, sigmoid, tanh, *, +) on the tape, with
@@ -92,31 +92,31 @@ def by_formula(lstm, x, h0, c0, weight):
 
 
 def main():
-    np.set_printoptions(precision=6, suppress=True)
-    lstm, x, h0, c0, weight = make_lstm()
-    trace, da_fused, dc_prev_fused = fused(lstm, x, h0, c0, weight)
-    print("retrograd.explain(loss) for loss = sum(nn.LSTM(3, 2)(x)[0] * weight), one step:")
-    print(trace)
-    print("\nthe fused op's backward, as its docstring (retrograd/ops/recurrent.py, lstm_sequence) writes it:")
-    doc = inspect.getdoc(lstm_sequence).splitlines()
-    print("\n".join("   " + line for line in doc[doc.index(next(l for l in doc if l.startswith("Forward"))):]
-                    if not line.startswith("Saves")))
+    with np.printoptions(precision=6, suppress=True):  # this report only: the process keeps its settings
+        lstm, x, h0, c0, weight = make_lstm()
+        trace, da_fused, dc_prev_fused = fused(lstm, x, h0, c0, weight)
+        print("retrograd.explain(loss) for loss = sum(nn.LSTM(3, 2)(x)[0] * weight), one step:")
+        print(trace)
+        print("\nthe fused op's backward, as its docstring (retrograd/ops/recurrent.py, lstm_sequence) writes it:")
+        doc = inspect.getdoc(lstm_sequence).splitlines()
+        start = next(number for number, line in enumerate(doc) if line.startswith("Forward"))
+        print("\n".join("   " + line for line in doc[start:] if not line.startswith("Saves")))
 
-    da_tape, dc_prev_tape = unrolled(lstm, x, h0, c0, weight)
-    da_hand, dc, dc_prev_hand, values = by_formula(lstm, x, h0, c0, weight)
-    print("\none step: gate values and the gradient of each gate's pre-activation")
-    print("  gate   value (per unit)         fused op (dL/db_ih)      unrolled tape            formula")
-    for k, name in enumerate(GATES):
-        print(f"  {name:<5}  {str(values[name]):<23}  {str(da_fused[k]):<23}  {str(da_tape[k]):<23}  {da_hand[k]}")
-    print(f"  dc_t = dh_t * o * (1 - tanh^2(c_t)) = {dc}")
-    print(f"  dc_(t-1) = dc_t * f = {dc_prev_hand}  (fused: c0.grad = {dc_prev_fused}, tape: {dc_prev_tape})")
-    errors = {"fused_vs_formula": float(np.max(np.abs(da_fused - da_hand))),
-              "tape_vs_formula": float(np.max(np.abs(da_tape - da_hand))),
-              "cell_fused_vs_formula": float(np.max(np.abs(dc_prev_fused - dc_prev_hand))),
-              "cell_tape_vs_formula": float(np.max(np.abs(dc_prev_tape - dc_prev_hand)))}
-    print("\nlargest differences: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
-    return {"errors": errors, "da": da_hand, "dc": dc, "dc_prev": dc_prev_hand, "gates": values,
-            "trace_names": [step["name"] for step in trace]}
+        da_tape, dc_prev_tape = unrolled(lstm, x, h0, c0, weight)
+        da_hand, dc, dc_prev_hand, values = by_formula(lstm, x, h0, c0, weight)
+        print("\none step: gate values and the gradient of each gate's pre-activation")
+        print("  gate   value (per unit)         fused op (dL/db_ih)      unrolled tape            formula")
+        for k, name in enumerate(GATES):
+            print(f"  {name:<5}  {str(values[name]):<23}  {str(da_fused[k]):<23}  {str(da_tape[k]):<23}  {da_hand[k]}")
+        print(f"  dc_t = dh_t * o * (1 - tanh^2(c_t)) = {dc}")
+        print(f"  dc_(t-1) = dc_t * f = {dc_prev_hand}  (fused: c0.grad = {dc_prev_fused}, tape: {dc_prev_tape})")
+        errors = {"fused_vs_formula": float(np.max(np.abs(da_fused - da_hand))),
+                  "tape_vs_formula": float(np.max(np.abs(da_tape - da_hand))),
+                  "cell_fused_vs_formula": float(np.max(np.abs(dc_prev_fused - dc_prev_hand))),
+                  "cell_tape_vs_formula": float(np.max(np.abs(dc_prev_tape - dc_prev_hand)))}
+        print("\nlargest differences: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+        return {"errors": errors, "da": da_hand, "dc": dc, "dc_prev": dc_prev_hand, "gates": values,
+                "trace_names": [step["name"] for step in trace]}
 
 
 if __name__ == "__main__":

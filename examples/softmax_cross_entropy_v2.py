@@ -55,30 +55,31 @@ def torch_teacher_gradient(student, teacher):
 
 
 def main():
-    np.set_printoptions(precision=5, suppress=True)
-    student, teacher = make_logits()
-    v2, v1 = distill(student, teacher, False), distill(student, teacher, True)
-    expected = -(student - np.log(np.exp(student).sum(1, keepdims=True))) / N  # -log_softmax(z) / N
-    print(f"student logits z and teacher logits t, {N} rows of {C} classes, y = softmax(t), L = cross_entropy(z, y)\n")
-    print("v2 (labels in the graph): dL/dy, first row      ", v2["y"][0])
-    print("-log_softmax(z) / N, first row                 ", expected[0])
-    print("v2: the teacher's gradient dL/dt, first row     ", v2["t"][0])
-    print("v1 (y.detach()): dL/dt                          ", v1["t"])
-    result = {"label_grad_error": float(np.max(np.abs(v2["y"] - expected))),
-              "teacher_grad_norm_v2": float(np.linalg.norm(v2["t"])),
-              "teacher_grad_v1": v1["t"],
-              "student_grad_difference": float(np.max(np.abs(v2["z"] - v1["z"])))}
-    print(f"\ndL/dy vs -log_softmax(z) / N: largest difference {result['label_grad_error']:.1e}")
-    print(f"the student's gradient is the same either way (difference {result['student_grad_difference']:.1e}):")
-    print("detach only decides whether the labels, and what made them, are trained too.")
-    reference = torch_teacher_gradient(student, teacher)
-    if reference is None:
-        print("(PyTorch not installed: its comparison skipped)")
-        result["torch_teacher_difference"] = None
-    else:
-        result["torch_teacher_difference"] = float(np.max(np.abs(v2["t"] - reference)))
-        print(f"PyTorch's dL/dt for the same tensors: largest difference {result['torch_teacher_difference']:.1e}")
-    return result
+    with np.printoptions(precision=5, suppress=True):  # this report only: the process keeps its settings
+        student, teacher = make_logits()
+        v2, v1 = distill(student, teacher, False), distill(student, teacher, True)
+        expected = -(student - np.log(np.exp(student).sum(1, keepdims=True))) / N  # -log_softmax(z) / N
+        print(f"student logits z and teacher logits t, {N} rows of {C} classes, y = softmax(t), "
+              "L = cross_entropy(z, y)\n")
+        print("v2 (labels in the graph): dL/dy, first row      ", v2["y"][0])
+        print("-log_softmax(z) / N, first row                 ", expected[0])
+        print("v2: the teacher's gradient dL/dt, first row     ", v2["t"][0])
+        print("v1 (y.detach()): dL/dt                          ", v1["t"])
+        result = {"label_grad_error": float(np.max(np.abs(v2["y"] - expected))),
+                  "teacher_grad_norm_v2": float(np.linalg.norm(v2["t"])),
+                  "teacher_grad_v1": v1["t"],
+                  "student_grad_difference": float(np.max(np.abs(v2["z"] - v1["z"])))}
+        print(f"\ndL/dy vs -log_softmax(z) / N: largest difference {result['label_grad_error']:.1e}")
+        print(f"the student's gradient is the same either way (difference {result['student_grad_difference']:.1e}):")
+        print("detach only decides whether the labels, and what made them, are trained too.")
+        reference = torch_teacher_gradient(student, teacher)
+        if reference is None:
+            print("(PyTorch not installed: its comparison skipped)")
+            result["torch_teacher_difference"] = None
+        else:
+            result["torch_teacher_difference"] = float(np.max(np.abs(v2["t"] - reference)))
+            print(f"PyTorch's dL/dt for the same tensors: largest difference {result['torch_teacher_difference']:.1e}")
+        return result
 
 
 if __name__ == "__main__":

@@ -93,6 +93,16 @@ def test_wrapped_examples_save_the_figures_their_pages_show(tmp_path, monkeypatc
                                                                  FIGURES["rnn_vs_lstm_gradients"]])
 
 
+@pytest.mark.parametrize("name", ["hidden_layer_error", "bias_column_trick", "conv_backprop_as_convolution",
+                                  "lstm_gate_gradients", "softmax_cross_entropy_v2"])
+def test_example_leaves_numpy_print_options_as_they_were(name):
+    """These examples print arrays with fewer digits: only while they print (a test session shares the process)."""
+    before = np.get_printoptions()
+    with contextlib.redirect_stdout(io.StringIO()):
+        load(name).main()
+    assert np.get_printoptions() == before
+
+
 # ----- 1. LSTM gates ---------------------------------------------------------------------------------------------
 def test_lstm_gate_gradients_agree_three_ways():
     r = run("lstm_gate_gradients")
