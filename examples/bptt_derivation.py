@@ -15,15 +15,16 @@ The sums over t are the point: U, W and b are shared by every step, so each gets
 
 Part 2, the residual recurrence h_t = h_{t-1} + g_t, g_t = tanh(W h_{t-1} + U x_t). Its Jacobian is
     dh_t/dh_{t-1} = I + diag(1 - g_t^2) W
-and dL/dh_0 = J_1^T ... J_T^T dL/dh_T. Every eigenvalue of W with a positive real part gives J an
-eigenvalue of modulus above 1, so the product grows with T: the skip connection that saves a
-*feed-forward* ResNet (where each layer has its own W) makes a recurrence, which multiplies the
-same W T times, explode. The fix that keeps the residual form (AntisymmetricRNN, Chang et al.,
-ICLR 2019): use W - W^T - gamma I (eigenvalues purely imaginary, shifted slightly left) and a small
-step eps, h_t = h_{t-1} + eps * tanh((W - W^T - gamma I) h_{t-1} + U x_t): the Jacobian's eigenvalues
-stay near modulus 1 and the gradient neither explodes nor vanishes over these lengths. (Gradient
-clipping, examples/exploding.py, bounds the step but not the product.) We measure ||dL/dh_0||
-against T for a tanh RNN, the residual recurrence and its antisymmetric fix.
+and dL/dh_0 = J_1^T ... J_T^T dL/dh_T. Where tanh is not saturated J is close to I + W, and every
+eigenvalue lambda of W with a positive real part gives it an eigenvalue 1 + lambda of modulus above 1,
+so the product grows with T: the skip connection that saves a *feed-forward* ResNet (where each
+layer has its own W) makes a recurrence, which multiplies the same W T times, explode. The fix
+that keeps the residual form (AntisymmetricRNN, Chang et al., ICLR 2019): use W - W^T - gamma I
+(eigenvalues purely imaginary, shifted slightly left) and a small step eps,
+h_t = h_{t-1} + eps * tanh((W - W^T - gamma I) h_{t-1} + U x_t): the Jacobian's eigenvalues stay
+near modulus 1 and the gradient neither explodes nor vanishes over these lengths; with eps = 1 it
+explodes again. (Gradient clipping, examples/exploding.py, bounds the step but not the product.)
+We measure ||dL/dh_0|| against T for a tanh RNN, the residual recurrence and its antisymmetric fix.
 
     python examples/bptt_derivation.py
 """
