@@ -189,6 +189,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep `.grad` on a non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:  # PyTorch's error: there will never be a gradient to keep
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True

@@ -540,3 +540,9 @@ def test_anomaly_names_the_users_line_with_windows_paths_too(monkeypatch):
     exec(library, scope)
     exec(user, scope)
     assert scope["train"]() == r"C:\Users\me\train.py:2 in train"
+
+
+def test_retain_grad_on_a_tensor_without_requires_grad_raises_as_pytorch_does():
+    for library in (rg, torch):
+        with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+            library.ones(2).retain_grad()
