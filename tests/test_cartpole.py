@@ -103,6 +103,16 @@ def test_a_resumed_run_plays_the_same_episodes_as_an_uninterrupted_one(short_run
     assert second["updates"] == 20
 
 
+def test_resuming_with_other_hidden_sizes_names_the_option_and_changes_nothing(tmp_path):
+    first = cartpole.run(cartpole.CartPoleConfig(max_episodes=8, hidden=(16,), progress=False, out_dir=str(tmp_path)),
+                         log=quiet)
+    before = (tmp_path / "checkpoint.safetensors").read_bytes()
+    with pytest.raises(ValueError, match=r"hidden sizes 16, this run asks for --hidden 32,32"):
+        cartpole.run(cartpole.CartPoleConfig(max_episodes=16, hidden=(32, 32), progress=False, out_dir=str(tmp_path),
+                                             resume=first["checkpoint"]), log=quiet)
+    assert (tmp_path / "checkpoint.safetensors").read_bytes() == before
+
+
 def test_the_command_trains_and_saves_a_checkpoint_and_the_returns_plot(tmp_path, capsys):
     status = cli.main(["train", "--env", "cartpole", "--episodes", "16", "--batch-size", "4", "--hidden", "16",
                        "--quiet", "--out", str(tmp_path)])

@@ -191,69 +191,86 @@ def plot_returns(returns, path, title="REINFORCE with a baseline on CartPole-v1"
     return path
 
 
+@dataclass
+class Progress:
+    """What a run has done so far (all of it goes into the checkpoint)."""
+    returns: list = field(default_factory=list)   # every episode's return, in order
+    updates: int = 0
+    solved_at: int = None                          # the episode that completed the first solving window
+    history: rg.train.History = field(default_factory=rg.train.History)   # one row per update
+
+
 def run(config, log=print):
     """Train until solved (or out of episodes or time); save a checkpoint and the returns plot; return a
-    summary: solved, episodes, the episode at which the 100-episode window first averaged >= 475, seconds."""
+    summary: solved, solved_at (the episode that completed the first window averaging >= 475), episodes,
+    updates, returns, seconds, checkpoint, plot."""
     gym = require_gymnasium()
     started = time.perf_counter()
     rg.manual_seed(config.seed)
     agent = Agent(hidden=tuple(config.hidden))
     optimizer = rg.optim.Adam([{"params": agent.policy.parameters(), "lr": config.lr},
                                {"params": agent.value.parameters(), "lr": config.value_lr}])
-    envs = [gym.make("CartPole-v1") for _ in range(config.episodes_per_update)]
     os.makedirs(config.out_dir, exist_ok=True)
     checkpoint_path = os.path.join(config.out_dir, "checkpoint.safetensors")
-    history, returns, solved_at, updates = rg.train.History(), [], None, 0
-    if config.resume:
-        state = rg.train.load_checkpoint(config.resume, agent, optimizer)
-        updates, history = state["epoch"], state["history"]
-        returns = [float(r) for r in np.asarray(state["extra"]["returns"]).ravel()]
-        solved_at = state["extra"].get("solved_at")
-        log(f"resumed from {config.resume} after {len(returns)} episodes ({updates} updates)")
+    progress = resume(config, agent, optimizer, log) if config.resume else Progress()
     log(f"CartPole-v1: REINFORCE with a value baseline, policy 4-{'-'.join(map(str, config.hidden))}-2, "
         f"{sum(p.numel() for p in agent.parameters()):,} parameters in all, gamma {config.gamma}, "
         f"{config.episodes_per_update} episodes per Adam step (lr {config.lr})")
+    envs = [gym.make("CartPole-v1") for _ in range(config.episodes_per_update)]
+    try:
+        train(config, envs, agent, optimizer, progress, checkpoint_path, started, log)
+    finally:
+        for env in envs:
+            env.close()
+    save(checkpoint_path, config, agent, optimizer, progress)
+    return report(config, progress, checkpoint_path, time.perf_counter() - started, log)
 
+
+def train(config, envs, agent, optimizer, progress, checkpoint_path, started, log):
+    """Play and update until solved, out of episodes or out of time; checkpoint every few updates."""
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.max_episodes, initial=len(returns), desc="episodes", dynamic_ncols=True,
+        bar = tqdm(total=config.max_episodes, initial=len(progress.returns), desc="episodes", dynamic_ncols=True,
                    mininterval=0.5)
     deadline = started + 60 * config.minutes if config.minutes else None
+    returns = progress.returns
     try:
-        while len(returns) < config.max_episodes and not (config.stop_when_solved and solved_at):
-            seeds = config.seed * 1_000_003 + len(returns) + np.arange(len(envs))
+        while len(returns) < config.max_episodes and not (config.stop_when_solved and progress.solved_at):
+            seeds = config.seed * 1_000_003 + len(returns) + np.arange(len(envs))  # episode n: seed-derived, fixed
             episodes = play(envs, agent.policy, seeds)
             policy_loss, value_loss = update(agent, optimizer, episodes, config.gamma)
-            updates += 1
             returns += [e.total for e in episodes]
             window = float(np.mean(returns[-WINDOW:]))
-            if solved_at is None and solved(returns):
-                solved_at = len(returns)
-            history.append(updates - 1, {"loss": policy_loss, "value_loss": value_loss,
-                                         "return": float(np.mean([e.total for e in episodes])),
-                                         "window": window, "time": time.perf_counter() - started})
+            just_solved = progress.solved_at is None and solved(returns)
+            if just_solved:
+                progress.solved_at = len(returns)
+            progress.history.append(progress.updates, {
+                "loss": policy_loss, "value_loss": value_loss, "return": float(np.mean([e.total for e in episodes])),
+                "window": window, "time": time.perf_counter() - started})
+            progress.updates += 1
             if bar is not None:
                 bar.update(len(episodes))
                 bar.set_postfix(mean100=f"{window:.0f}", last=f"{returns[-1]:.0f}", refresh=False)
-            if updates % config.checkpoint_every == 0 or solved_at:
-                save(checkpoint_path, agent, optimizer, updates, history, returns, solved_at)
+            if progress.updates % config.checkpoint_every == 0 or just_solved:
+                save(checkpoint_path, config, agent, optimizer, progress)
             if deadline and time.perf_counter() > deadline:
                 log(f"time budget of {config.minutes} minutes reached")
                 break
     finally:
         if bar is not None:
             bar.close()
-        for env in envs:
-            env.close()
-    save(checkpoint_path, agent, optimizer, updates, history, returns, solved_at)
-    seconds = time.perf_counter() - started
-    window = float(np.mean(returns[-WINDOW:])) if returns else 0.0
+
+
+def report(config, progress, checkpoint_path, seconds, log):
+    """Log the outcome, save the returns plot (if matplotlib is there), return the summary."""
+    returns, solved_at = progress.returns, progress.solved_at
     if solved_at:
         log(f"solved: the mean return of episodes {solved_at - WINDOW + 1}-{solved_at} is >= {SOLVED_RETURN:g}; "
-            f"{len(returns)} episodes, {updates} updates, {seconds:.1f}s")
+            f"{len(returns)} episodes, {progress.updates} updates, {seconds:.1f}s")
     else:
+        window = float(np.mean(returns[-WINDOW:])) if returns else 0.0
         log(f"not solved: mean return of the last {min(WINDOW, len(returns))} episodes {window:.1f} after "
             f"{len(returns)} episodes, {seconds:.1f}s")
     plot_path = os.path.join(config.out_dir, "returns.png")
@@ -265,11 +282,27 @@ def run(config, log=print):
     log(f"checkpoint: {checkpoint_path}")
     if plot_path:
         log(f"plot: {plot_path}")
-    return {"solved": solved_at is not None, "solved_at": solved_at, "episodes": len(returns), "updates": updates,
-            "returns": returns, "seconds": seconds, "checkpoint": checkpoint_path, "plot": plot_path,
-            "history": history}
+    return {"solved": solved_at is not None, "solved_at": solved_at, "episodes": len(returns),
+            "updates": progress.updates, "returns": returns, "seconds": seconds, "checkpoint": checkpoint_path,
+            "plot": plot_path, "history": progress.history}
 
 
-def save(path, agent, optimizer, updates, history, returns, solved_at):
-    rg.train.save_checkpoint(path, agent, optimizer, epoch=updates, history=history,
-                             extra={"returns": np.asarray(returns, dtype=np.float64), "solved_at": solved_at})
+def save(path, config, agent, optimizer, progress):
+    rg.train.save_checkpoint(path, agent, optimizer, epoch=progress.updates, history=progress.history,
+                             extra={"returns": np.asarray(progress.returns, dtype=np.float64),
+                                    "solved_at": progress.solved_at, "hidden": list(config.hidden)})
+
+
+def resume(config, agent, optimizer, log):
+    """The Progress saved in config.resume, loaded with the agent's and Adam's state and the generator."""
+    extra = rg.load(config.resume).get("extra") or {}
+    saved_hidden = extra.get("hidden") if isinstance(extra, dict) else None
+    if saved_hidden is not None and tuple(saved_hidden) != tuple(config.hidden):
+        raise ValueError(f"--resume {config.resume}: the checkpoint's networks have hidden sizes "
+                         f"{','.join(map(str, saved_hidden)) or '0'}, this run asks for --hidden "
+                         f"{','.join(map(str, config.hidden)) or '0'}; resume with the checkpoint's sizes")
+    state = rg.train.load_checkpoint(config.resume, agent, optimizer)
+    progress = Progress(returns=[float(r) for r in np.asarray(state["extra"]["returns"]).ravel()],
+                        updates=state["epoch"], solved_at=state["extra"].get("solved_at"), history=state["history"])
+    log(f"resumed from {config.resume} after {len(progress.returns)} episodes ({progress.updates} updates)")
+    return progress
