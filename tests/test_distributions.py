@@ -382,3 +382,19 @@ def test_log_prob_trains_logits_towards_the_rewarded_action():
     D.Categorical(logits=logits).log_prob(rg.tensor(1)).backward()
     probs = np.exp([0.2, -0.5, 1.0]) / np.exp([0.2, -0.5, 1.0]).sum()
     np.testing.assert_allclose(logits.grad.numpy(), np.eye(3)[1] - probs, rtol=1e-14)
+
+
+def test_a_subclass_without_constraints_warns_as_in_pytorch_and_still_works():
+    class Coin(D.Distribution):
+        def __init__(self, p):
+            self.p = p
+            super().__init__()
+
+        def log_prob(self, value):
+            self._validate_sample(value)
+            return value * self.p.log() + (1 - value) * (1 - self.p).log()
+
+    with pytest.warns(UserWarning, match="does not define `arg_constraints`"):
+        coin = Coin(rg.tensor(0.25))
+    with pytest.warns(UserWarning, match="does not define `support`"):
+        assert coin.log_prob(rg.tensor(1.0)).item() == pytest.approx(math.log(0.25))

@@ -10,6 +10,8 @@ distribution has it) returns reparameterised draws that carry the gradient to th
 the `support`, raising ValueError with PyTorch's messages.
 """
 
+import warnings
+
 import numpy as np
 
 from ..autograd import no_grad
@@ -37,7 +39,14 @@ class Distribution:
             self._check_parameters()
 
     def _check_parameters(self):
-        for name, constraint in self.arg_constraints.items():
+        try:
+            arg_constraints = self.arg_constraints
+        except NotImplementedError:  # a user's subclass that declares none: PyTorch warns and checks nothing
+            warnings.warn(f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` "
+                          f"or initialize the distribution with `validate_args=False` to turn off validation.",
+                          stacklevel=3)
+            return
+        for name, constraint in arg_constraints.items():
             if name not in self.__dict__ and isinstance(getattr(type(self), name), lazy_property):
                 continue  # computed from the other parameter, which is checked
             value = getattr(self, name)
@@ -115,9 +124,16 @@ class Distribution:
             if got != 1 and want != 1 and got != want:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {value.shape} vs "
                                  f"{expected}.")
-        if not np.all(self.support.check(value)):
+        try:
+            support = self.support
+        except NotImplementedError:
+            warnings.warn(f"{self.__class__} does not define `support` to enable sample validation. Please "
+                          f"initialize the distribution with `validate_args=False` to turn off validation.",
+                          stacklevel=3)
+            return
+        if not np.all(support.check(value)):
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) to be "
-                             f"within the support ({self.support!r}) of the distribution {self!r}, but found "
+                             f"within the support ({support!r}) of the distribution {self!r}, but found "
                              f"invalid values:\n{value}")
 
     def __repr__(self):
