@@ -3,6 +3,7 @@
     retrograd demo [--quick]          the main job: gradient-check, then train an MLP on embedded MNIST
     retrograd demo --spirals [--quick]  instead: a net written in raw tensor ops, trained on two spirals
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
+    retrograd train --env cartpole    REINFORCE with a baseline on gymnasium's CartPole-v1 (the rl extra)
     retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list] [--memory]
     retrograd --version
 
@@ -187,6 +188,12 @@ def _add_train(commands):
     train.add_argument("--minutes", type=positive_float, help="text: stop after this many minutes")
     train.add_argument("--temperature", type=positive_float, help="text: sampling temperature (default 0.8)")
     train.add_argument("--sample-length", type=non_negative_int, help="text: characters to sample (default 300)")
+    train.add_argument("--env", choices=["cartpole"],
+                       help="instead of --data: reinforcement learning, REINFORCE with a baseline on gymnasium's "
+                            "CartPole-v1 until solved (needs the rl extra); reads --hidden (default 64), --lr "
+                            "(default 0.01), --batch-size (episodes per update, default 8), --episodes, --minutes")
+    train.add_argument("--episodes", type=positive_int, help="cartpole: give up after this many episodes in all "
+                                                              "(default 3000)")
     train.add_argument("--seed", type=non_negative_int, default=0)
     train.add_argument("--out", help="output directory (default retrograd-runs/<data>-<model>)")
     train.add_argument("--resume", type=existing_file, help="continue from this checkpoint")
@@ -220,6 +227,8 @@ def _job_options(args, text):
 
 
 def _run_train(args):
+    if args.env or args.episodes:
+        return _run_cartpole(args)
     _job_options(args, text=args.data == "text")
     if args.data == "text":
         from .jobs import charlm
@@ -259,6 +268,23 @@ def _run_train(args):
         resume=args.resume, progress=not args.quiet)
     result = mnist.run(config)
     return 0 if result["gradcheck"] in (True, None) else 1
+
+
+def _run_cartpole(args):
+    from .jobs import cartpole
+
+    if not args.env:
+        args.parser.error("argument --episodes: applies to --env cartpole only")
+    others = [name for name in (*MNIST_OPTIONS, *TEXT_OPTIONS, "model", "epochs") if name != "minutes"]
+    given = [name for name in others if getattr(args, name) not in (None, False)] + (["data"] * (args.data != "mnist"))
+    if given:
+        args.parser.error(f"argument --{given[0].replace('_', '-')}: does not apply to --env cartpole")
+    config = cartpole.CartPoleConfig(
+        hidden=_given(args.hidden, (64,)), lr=_given(args.lr, 0.01), episodes_per_update=_given(args.batch_size, 8),
+        max_episodes=_given(args.episodes, 3000), minutes=args.minutes, seed=args.seed,
+        out_dir=_given(args.out, "retrograd-runs/cartpole"), resume=args.resume, progress=not args.quiet)
+    cartpole.run(config)
+    return 0
 
 
 # ----- bench --------------------------------------------------------------------------------------------

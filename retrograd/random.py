@@ -385,14 +385,16 @@ def _check_std(name, std):
 # ----- bernoulli, multinomial, exponential (the kernels behind the ops and the Tensor methods) -----
 def bernoulli_draws(probabilities, shape, generator=None):
     """u < p per element, p broadcast to `shape`: a float p or float64 probabilities compare a 53-bit
-    float64 u, float32 (or float16) probabilities a 24-bit float32 u (PyTorch's bernoulli kernels)."""
+    float64 u, float32 (or float16) probabilities a 24-bit float32 u (PyTorch's bernoulli kernels).
+    `probabilities` is a number (a float p) or an array (a tensor's, 0-d included: its dtype decides)."""
+    is_number = not isinstance(probabilities, np.ndarray)
     p = np.asarray(probabilities)
     if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
-        if p.ndim == 0:
+        if is_number:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={float(p)}")
         raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got false. "
                            f"(all probabilities must lie in [0, 1]; got min {p.min()}, max {p.max()})")
-    unit_dtype = float64 if p.ndim == 0 or p.dtype == float64 else float32
+    unit_dtype = float64 if is_number or p.dtype == float64 else float32
     uniform = _generator(generator).uniform(shape, unit_dtype)
     return uniform < np.broadcast_to(p.astype(unit_dtype), shape)
 
@@ -448,6 +450,6 @@ def bernoulli(input, p=None, *, generator=None):
     probabilities = input.array if isinstance(input, Tensor) else np.asarray(input)
     if probabilities.dtype.kind != "f":
         raise RuntimeError(f"bernoulli: expected a floating-point tensor of probabilities, got {probabilities.dtype}")
-    source = probabilities if p is None else np.asarray(float(p))
+    source = probabilities if p is None else float(p)
     draws = bernoulli_draws(source, probabilities.shape, generator)
     return Tensor._from_array(draws.astype(probabilities.dtype))

@@ -43,7 +43,7 @@ def gradcheck_fails(fn, inputs):
 def test_every_example_is_tested_and_listed_in_the_readme():
     scripts = sorted(p.stem for p in EXAMPLES.glob("*.py"))
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
-              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt"}
+              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "cartpole_seed_agent"}
     tested |= {"lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn", "conv_backprop_as_convolution",
                "hidden_layer_error", "bias_column_trick", "learning_rate_and_batch_mean", "softmax_cross_entropy_v2",
                "maxpool_ties", "tbptt_truncation_length"}  # their tests: tests/test_docs_partial.py
@@ -207,3 +207,18 @@ def test_truncation_keeps_exactly_the_last_k_steps_contributions():
     differences = [rows[k]["relative_difference"] for k in sorted(rows, reverse=True)]
     assert all(a < b for a, b in zip(differences, differences[1:]))  # grows as k shrinks
     assert rows[1]["relative_difference"] > 0.3
+
+
+# ----- the seed's CartPole agent ---------------------------------------------------------------------
+def test_cartpole_seed_agent_barely_learns_and_the_learning_rate_and_a_baseline_fix_it():
+    """A faster run than the script's (one seed, 100 episodes per variant; the seed's agent still 400)."""
+    r = load("cartpole_seed_agent").main(seeds=(1,), seed_episodes=400, episodes=100)
+    seed = r["seed_agent"]
+    assert abs(seed["last"] - seed["first"]) < 3 and seed["last"] < 30  # measured 19.8 -> 19.9
+    assert seed["update_ratio"] < 1e-4 and seed["weight_change"] < 0.01  # 1.3e-5; the weights moved 0.1%
+    rows = list(r["variants"].values())
+    (_, seed_last), (lr_first, lr_last), (_, hidden_last), (_, baseline_last), (job_first, job_last) = rows
+    assert lr_last > 2 * lr_first and lr_last > 3 * seed_last          # lr 1e-2: 62.8 -> 127.5
+    assert hidden_last < 40                                             # a hidden layer alone: 24.4
+    assert baseline_last > 2 * hidden_last                              # ... with a baseline: 89.3
+    assert job_last > 2 * job_first                                     # the job's recipe: 39.2 -> 91.7

@@ -79,6 +79,19 @@ def test_bernoulli_and_multinomial_are_bit_identical(seed):
     assert_bits_equal(rg.rand(5), torch.rand(5))
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bernoulli_of_a_0d_tensor_draws_in_its_dtype_not_as_a_float_p(seed):
+    """A 0-d float32 tensor of probabilities compares a 24-bit float32 u, as any float32 tensor does; only a
+    Python float p (bernoulli_(0.3)) takes the 53-bit path."""
+    seed_both(seed)
+    for _ in range(8):
+        assert_bits_equal(rg.bernoulli(rg.tensor(0.5)), torch.bernoulli(torch.tensor(0.5)))
+        assert_bits_equal(rg.zeros(()).bernoulli_(rg.tensor(0.5)), torch.zeros(()).bernoulli_(torch.tensor(0.5)))
+        assert_bits_equal(rg.bernoulli(rg.tensor(0.5, dtype=rg.float64)),
+                          torch.bernoulli(torch.tensor(0.5, dtype=torch.float64)))
+    assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
 def test_bernoulli_with_a_float_p_and_dropout_masks_match_off_intel():
     """PyTorch draws these from MKL's generator on Intel CPUs: there only the stream after them is checked."""
     seed_both(7)

@@ -1,0 +1,104 @@
+"""The constraints that the distributions check their parameters and values against (PyTorch's names and
+reprs, so a failed check reads as PyTorch's does: `... to satisfy the constraint Simplex(), ...`).
+
+`check(value)` takes a Tensor and returns a NumPy bool array: True where the value is valid, one entry per
+element (per row for the event constraints, whose last axis is one event).
+"""
+import numpy as np
+
+
+class Constraint:
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return type(self).__name__.lstrip("_") + "()"
+
+
+class _Real(Constraint):
+    """The extended real line: anything but NaN."""
+
+    def check(self, value):
+        values = value.array
+        return values == values
+
+
+class _GreaterThan(Constraint):
+    """(lower_bound, inf]."""
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return self.lower_bound < value.array
+
+    def __repr__(self):
+        return f"GreaterThan(lower_bound={self.lower_bound})"
+
+
+class _Interval(Constraint):
+    """[lower_bound, upper_bound]."""
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):
+        return (self.lower_bound <= value.array) & (value.array <= self.upper_bound)
+
+    def __repr__(self):
+        return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _IntegerInterval(_Interval):
+    """The integers in [lower_bound, upper_bound]."""
+    is_discrete = True
+
+    def check(self, value):
+        return (value.array % 1 == 0) & super().check(value)
+
+    def __repr__(self):
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _Boolean(Constraint):
+    """{0, 1}."""
+    is_discrete = True
+
+    def check(self, value):
+        return (value.array == 0) | (value.array == 1)
+
+
+class _Simplex(Constraint):
+    """Non-negative entries summing to 1 (within 1e-6) along the last axis."""
+    event_dim = 1
+
+    def check(self, value):
+        values = value.array
+        return np.all(values >= 0, axis=-1) & (np.abs(values.sum(-1) - 1) < 1e-6)
+
+
+class _Independent(Constraint):
+    """`base` holding for every element of the last `reinterpreted_batch_ndims` axes."""
+
+    def __init__(self, base, reinterpreted_batch_ndims):
+        self.base, self.reinterpreted_batch_ndims = base, reinterpreted_batch_ndims
+        self.event_dim = base.event_dim + reinterpreted_batch_ndims
+
+    def check(self, value):
+        valid = self.base.check(value)
+        return valid.reshape(valid.shape[:valid.ndim - self.reinterpreted_batch_ndims] + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
+
+
+real = _Real()
+real_vector = _Independent(real, 1)
+positive = _GreaterThan(0.0)
+unit_interval = _Interval(0.0, 1.0)
+simplex = _Simplex()
+boolean = _Boolean()
+integer_interval = _IntegerInterval
