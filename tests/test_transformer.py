@@ -11,7 +11,9 @@ import retrograd as rg
 from retrograd import nn
 
 # torch deprecates a bool padding mask beside a float attention mask (both warn; tested once below)
-pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched")
+# and says for every encoder that is not batch_first that it will not use nested tensors (tested below)
+pytestmark = [pytest.mark.filterwarnings("ignore:Support for mismatched"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")]
 
 D_MODEL, NHEAD, FF = 8, 2, 12
 BATCH, SRC, TGT = 3, 5, 4
@@ -215,6 +217,45 @@ def test_encoder_layers_are_deep_copies():
     assert not np.allclose(first.linear1.weight.detach().numpy(), second.linear1.weight.detach().numpy())
     assert len(list(encoder.parameters())) == 3 * len(list(layer.parameters()))
     assert encoder.enable_nested_tensor and not encoder.use_nested_tensor  # accepted, no effect
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"norm_first": True}, {"batch_first": True, "nhead": 3},
+                                    {"batch_first": True, "activation": rg.tanh}, {"batch_first": True}])
+def test_nested_tensor_warning_and_flag_are_torchs(kwargs):
+    kwargs = dict(kwargs)
+    nhead = kwargs.pop("nhead", NHEAD)
+    torch_kwargs = {k: torch.tanh if v is rg.tanh else v for k, v in kwargs.items()}
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(6, nhead, FF, **torch_kwargs), 1)
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(6, nhead, FF, **kwargs), 1)
+    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
+    assert ours.use_nested_tensor == theirs.use_nested_tensor == (not theirs_warned)
+    assert not nn.TransformerEncoder(nn.TransformerEncoderLayer(6, nhead, FF, **kwargs), 1,
+                                     enable_nested_tensor=False).use_nested_tensor
+
+
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors is in prototype stage")
+def test_encoder_outputs_zeros_at_padding_where_torch_uses_nested_tensors():
+    """PyTorch's eval-mode path packs a padded batch into a nested tensor and pads it back with zeros; with
+    gradients it computes every position. Both ways retrograd's output equals PyTorch's."""
+    ours, theirs = _layer_pair("TransformerEncoder", batch_first=True)
+    assert ours.use_nested_tensor and theirs.use_nested_tensor
+    src = _inputs([(SRC, BATCH, D_MODEL)], True)[0]
+    padding = _masks(BATCH)[0]
+    ours.eval()
+    theirs.eval()
+    with rg.no_grad(), torch.no_grad():
+        out = ours(rg.tensor(src), src_key_padding_mask=rg.tensor(padding))
+        expected = theirs(torch.tensor(src), src_key_padding_mask=torch.tensor(padding))
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12)
+    norm_of_zero = ours.norm.bias.detach().numpy()  # the final LayerNorm maps a zero row to its bias
+    np.testing.assert_array_equal(out.numpy()[padding], np.broadcast_to(norm_of_zero, (padding.sum(), D_MODEL)))
+    _compare(ours, theirs, [src], {"src_key_padding_mask": padding})  # with gradients: every position computed
+    assert not np.allclose(ours(rg.tensor(src), src_key_padding_mask=rg.tensor(padding)).detach().numpy()[padding],
+                           norm_of_zero)
 
 
 def test_training_step_with_dropout_matches_torch_from_the_seed():

@@ -9,17 +9,19 @@ decoder adds the cross-attention block on the encoder's output (memory) between 
 the feed-forward block then uses norm3. FF(x) = dropout2(linear2(dropout(activation(linear1(x))))).
 
 PyTorch's inference fast paths (`torch._transformer_encoder_layer_fwd`, nested tensors) are not here:
-retrograd always runs the path PyTorch takes in training, which gives the same numbers except where
-PyTorch's nested-tensor path returns zeros at padded positions (encoder, eval mode, no grad,
-src_key_padding_mask given). `enable_nested_tensor` is accepted and has no effect.
+retrograd always runs the path PyTorch takes in training; the fast paths give the same numbers (to
+rounding) but one: where PyTorch's TransformerEncoder would pack the batch into a nested tensor (see
+`TransformerEncoder`), its output is 0 at the padded positions, and retrograd gives those zeros too.
 """
 import copy
+import warnings
 
 import numpy as np
 
 from ..device import check_device
 from ..dtypes import get_default_dtype
 from ..ops.base import array_of
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -167,11 +169,31 @@ class TransformerDecoderLayer(Module):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
+def _why_not_nested(layer):
+    """PyTorch's reason (its wording) why an encoder of copies of `layer` never packs nested tensors, or ''."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return "encoder_layer was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    reasons = [(layer.norm_first, "norm_first was True"),
+               (not attn.batch_first, "self_attn.batch_first was not True(use batch_first for better inference "
+                                      "performance)"),
+               (not attn._qkv_same_embed_dim, "self_attn._qkv_same_embed_dim was not True"),
+               (attn.in_proj_bias is None, "self_attn was passed bias=False"),
+               (not layer.activation_relu_or_gelu, "activation_relu_or_gelu was not True"),
+               (layer.norm1.eps != layer.norm2.eps, "norm1.eps was not equal to encoder_layer.norm2.eps"),
+               (attn.num_heads % 2 == 1, "self_attn.num_heads is odd")]
+    return next((f"encoder_layer.{reason}" for failed, reason in reasons if failed), "")
+
+
 class TransformerEncoder(Module):
     """num_layers deep copies of encoder_layer (layers.0, layers.1, ...: equal initial weights, trained apart,
-    as PyTorch's _get_clones), then the optional final norm. enable_nested_tensor is accepted and has no
-    effect (retrograd has no nested tensors, so use_nested_tensor is False and PyTorch's warning about it is
-    not given); mask_check is kept for the same reason."""
+    as PyTorch's _get_clones), then the optional final norm.
+
+    enable_nested_tensor: retrograd has no nested tensors, but it gives PyTorch's numbers where PyTorch would
+    use them (use_nested_tensor, set with PyTorch's rules and warning; then in eval mode, with a
+    src_key_padding_mask whose padding ends each sequence, no mask and nothing requiring grad): the output is
+    0 at the padded positions (before the final norm), as PyTorch's nested tensor padded back gives. The
+    other positions are what every path computes; the padded ones carry no information either way."""
 
     _tensor_args = 1
 
@@ -181,17 +203,36 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = False
+        why_not = _why_not_nested(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
+                          stacklevel=2)
         self.mask_check = mask_check
+
+    def _kept_as_nested(self, src, mask, src_key_padding_mask):
+        """(N, S) True at the positions PyTorch's nested tensor keeps, where PyTorch would build one; else None."""
+        first = self.layers[0]
+        if (not self.use_nested_tensor or first.training or src.ndim != 3 or src_key_padding_mask is None
+                or mask is not None):
+            return None
+        if is_grad_enabled() and any(t.requires_grad for t in (src, *first.parameters())):
+            return None
+        kept = np.asarray(array_of(src_key_padding_mask)) == 0  # PyTorch's logical_not of the float mask
+        left_aligned = bool(np.all(kept[:, :-1] >= kept[:, 1:]))  # each sequence's padding comes last
+        return kept if left_aligned else None  # (else PyTorch checks, with mask_check, and stays on this path)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", src.dtype, mask, "mask")
         mask = _canonical_mask(mask, "mask", src.dtype)
         seq_len = _get_seq_len(src, self.layers[0].self_attn.batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
+        kept = self._kept_as_nested(src, mask, src_key_padding_mask)
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, is_causal=is_causal, src_key_padding_mask=src_key_padding_mask)
+        if kept is not None:  # nothing requires grad here: a plain array, as PyTorch's to_padded_tensor(0.0)
+            output = Tensor(np.where(kept[:, :, None], array_of(output), 0).astype(output.dtype))
         return output if self.norm is None else self.norm(output)
 
 
