@@ -9,7 +9,8 @@ training loss falls faster, yet the model has learnt to copy its own input and f
 it must produce the sequence itself.
 
 Layers, names and defaults are PyTorch's (`nn.Transformer(d_model, nhead, ...)`, `batch_first=True`), so
-this script runs under PyTorch with only the import changed.
+this script runs under PyTorch with only the import changed, and (same seed, same initial weights, same
+batches) prints the same losses and accuracies to the digits shown.
 """
 import numpy as np
 

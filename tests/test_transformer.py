@@ -169,6 +169,30 @@ def test_causal_hint_ignores_the_mask_as_torch_does():
         ours(rg.tensor(arrays[0]), is_causal=True)
 
 
+def test_decoder_with_a_bool_causal_mask_matches_torch():
+    """True = not allowed above the diagonal: detected as causal as PyTorch does (compared in the mask's dtype)."""
+    ours, theirs = _layer_pair("TransformerDecoder", num_layers=1, batch_first=True)
+    causal = np.triu(np.ones((TGT, TGT), dtype=bool), 1)
+    arrays = _inputs([(TGT, BATCH, D_MODEL), (SRC, BATCH, D_MODEL)], True)
+    out = _compare(ours, theirs, arrays, {"tgt_mask": causal})
+    first = ours(rg.tensor(arrays[0][:, :1]), rg.tensor(arrays[1]), tgt_mask=rg.tensor(causal[:1, :1]))
+    np.testing.assert_allclose(out.detach().numpy()[:, :1], first.detach().numpy(), rtol=1e-12)  # the future is unseen
+
+
+def test_custom_encoder_and_decoder_are_used_and_initialised_as_torch():
+    torch.manual_seed(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = torch.nn.Transformer(D_MODEL, NHEAD, dim_feedforward=FF, custom_encoder=torch.nn.TransformerEncoder(
+            torch.nn.TransformerEncoderLayer(D_MODEL, NHEAD, FF), 1), custom_decoder=torch.nn.Identity())
+    rg.manual_seed(10)
+    ours = nn.Transformer(D_MODEL, NHEAD, dim_feedforward=FF, custom_encoder=nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(D_MODEL, NHEAD, FF), 1), custom_decoder=nn.Identity())
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for (key, mine), reference in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        np.testing.assert_array_equal(mine.numpy(), reference.numpy(), err_msg=key)
+
+
 def test_mixed_mask_types_warn_as_torch():
     ours, theirs = _layer_pair("TransformerEncoder", num_layers=1)
     src_padding, _, _ = _masks(BATCH)

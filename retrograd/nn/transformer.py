@@ -18,10 +18,10 @@ import warnings
 
 import numpy as np
 
+from ..autograd import is_grad_enabled
 from ..device import check_device
 from ..dtypes import get_default_dtype
 from ..ops.base import array_of
-from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -220,7 +220,9 @@ class TransformerEncoder(Module):
             return None
         kept = np.asarray(array_of(src_key_padding_mask)) == 0  # PyTorch's logical_not of the float mask
         left_aligned = bool(np.all(kept[:, :-1] >= kept[:, 1:]))  # each sequence's padding comes last
-        return kept if left_aligned else None  # (else PyTorch checks, with mask_check, and stays on this path)
+        # padding inside a sequence: PyTorch's mask_check keeps it off the nested path (mask_check=False would
+        # pack it wrongly there; retrograd computes every position instead)
+        return kept if left_aligned else None
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask", src.dtype, mask, "mask")
