@@ -217,3 +217,162 @@ def test_multihead_attention_mask_shape_errors_name_the_mask():
         ours(q, k, v, key_padding_mask=rg.tensor(np.zeros((2, 4), dtype=bool)))
     with pytest.raises(RuntimeError, match=r"attn_mask of shape \(5, 5\) does not .*expected \(4, 5\) or \(4, 4, 5\)"):
         ours(q, k, v, attn_mask=rg.tensor(np.zeros((5, 5), dtype=bool)))
+
+
+# ----- kdim/vdim, bias_k/bias_v, add_zero_attn, float masks with gradients, is_causal ----------------------
+def _mha_check(ours, theirs, arrays, masks=(), mask_grad=False, **kwargs):
+    """Forward (output and weights) and the gradients of every input, parameter and float mask equal torch's."""
+    (q, k, v), (tq, tk, tv) = _both(arrays)
+    names = [name for name, _ in masks]
+    ours_masks = {name: rg.tensor(m, requires_grad=mask_grad and m.dtype != bool) for name, m in masks}
+    theirs_masks = {name: torch.tensor(m, requires_grad=mask_grad and m.dtype != bool) for name, m in masks}
+    out, weights = ours(q, k, v, **ours_masks, **kwargs)
+    t_out, t_weights = theirs(tq, tk, tv, **theirs_masks, **kwargs)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert (weights is None) == (t_weights is None)
+    if t_weights is not None:
+        np.testing.assert_allclose(weights.detach().numpy(), t_weights.detach().numpy(), rtol=1e-10, atol=1e-12)
+    cotangent = np.random.default_rng(13).standard_normal(t_out.shape)
+    out.backward(rg.tensor(cotangent))
+    t_out.backward(torch.tensor(cotangent))
+    pairs = [("query", q, tq), ("key", k, tk), ("value", v, tv)]
+    pairs += [(name, ours_masks[name], theirs_masks[name]) for name in names]
+    pairs += [(name, p, tp) for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters())]
+    for name, ours_t, theirs_t in pairs:
+        assert (ours_t.grad is None) == (theirs_t.grad is None), name
+        if theirs_t.grad is not None:
+            np.testing.assert_allclose(ours_t.grad.numpy(), theirs_t.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)
+
+
+def _padding_and_attn_mask(length, source, batch, float_masks):
+    padding = np.zeros((batch, source), dtype=bool)
+    padding[-1, source - 2:] = True  # the last item's last two keys are padding
+    attn_mask = np.random.default_rng(14).standard_normal((length, source))
+    if float_masks:
+        return np.where(padding, -np.inf, 0.0) + 0.1 * np.random.default_rng(15).standard_normal(padding.shape), \
+            attn_mask
+    attn_mask = attn_mask > 1.0
+    attn_mask[:, 0] = False  # every query keeps a key
+    return padding, attn_mask
+
+
+@pytest.mark.parametrize("kdim,vdim,add_bias_kv,add_zero_attn,batch_first,need_weights,float_masks", [
+    (4, 3, False, False, False, True, True),
+    (4, 3, True, True, True, False, False),
+    (None, None, True, False, False, False, True),
+    (None, None, False, True, True, True, False),
+    (5, None, True, True, False, True, False),
+])
+def test_multihead_attention_options_match_torch(kdim, vdim, add_bias_kv, add_zero_attn, batch_first, need_weights,
+                                                 float_masks):
+    options = dict(kdim=kdim, vdim=vdim, add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn, batch_first=batch_first)
+    ours, theirs = _mha_pair(**options)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours._qkv_same_embed_dim == theirs._qkv_same_embed_dim
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+    kdim, vdim = kdim or 6, vdim or 6
+    shapes = [(4, 2, 6), (5, 2, kdim), (5, 2, vdim)]
+    if batch_first:
+        shapes = [(b, n, e) for n, b, e in shapes]
+    padding, attn_mask = _padding_and_attn_mask(4, 5, 2, float_masks)
+    _mha_check(ours, theirs, _arrays(*shapes, seed=16), masks=[("key_padding_mask", padding), ("attn_mask", attn_mask)],
+               mask_grad=float_masks, need_weights=need_weights, average_attn_weights=False)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_float_masks_that_require_grad_get_torchs_gradient(need_weights):
+    ours, theirs = _mha_pair(add_bias_kv=True)
+    per_head_mask = np.random.default_rng(17).standard_normal((2 * 2, 4, 5))  # (N*H, L, S)
+    padding = np.random.default_rng(18).standard_normal((2, 5))
+    _mha_check(ours, theirs, _arrays((4, 2, 6), (5, 2, 6), (5, 2, 6), seed=19),
+               masks=[("key_padding_mask", padding), ("attn_mask", per_head_mask)], mask_grad=True,
+               need_weights=need_weights)
+
+
+def test_unbatched_with_kdim_vdim_and_a_per_head_mask():
+    ours, theirs = _mha_pair(kdim=3, vdim=2, add_zero_attn=True)
+    per_head_mask = np.random.default_rng(20).standard_normal((2, 4, 5))  # (H, L, S) for unbatched input
+    _mha_check(ours, theirs, _arrays((4, 6), (5, 3), (5, 2), seed=21), masks=[("attn_mask", per_head_mask)],
+               mask_grad=True)
+
+
+@pytest.mark.parametrize("need_weights,with_padding", [(False, False), (True, False), (False, True)])
+def test_is_causal_is_torchs_hint(need_weights, with_padding):
+    """Without padding or weights to return, is_causal makes the fused op build the causal mask and attn_mask is
+    ignored (it gets no gradient); otherwise attn_mask is used as given. A deliberately non-causal mask shows which."""
+    ours, theirs = _mha_pair()
+    not_causal = np.random.default_rng(22).standard_normal((4, 4))
+    masks = [("attn_mask", not_causal)]
+    if with_padding:
+        masks.append(("key_padding_mask", np.array([[0.0, 0.0, 0.0, -np.inf], [0.0, 0.0, 0.0, 0.0]])))
+    x = _arrays((4, 2, 6), (4, 2, 6), (4, 2, 6), seed=23)
+    _mha_check(ours, theirs, x, masks=masks, mask_grad=True, need_weights=need_weights, is_causal=True)
+
+
+def test_is_causal_without_a_mask_is_torchs_error():
+    ours, _ = _mha_pair()
+    q = rg.tensor(_arrays((4, 2, 6), (4, 2, 6), (4, 2, 6))[0])
+    with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
+        ours(q, q, q, is_causal=True)
+
+
+def test_self_attention_shares_one_projection_and_matches_torch():
+    """query is key is value: one GEMM with the packed weight (PyTorch's self-attention path), same numbers."""
+    ours, theirs = _mha_pair(batch_first=True)
+    x = np.random.default_rng(24).standard_normal((2, 4, 6))
+    mine, reference = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, _ = ours(mine, mine, mine, need_weights=False)
+    t_out, _ = theirs(reference, reference, reference, need_weights=False)
+    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    out.backward(rg.tensor(x))
+    t_out.backward(torch.tensor(x))
+    np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.in_proj_weight.grad.numpy(), theirs.in_proj_weight.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_attention_dropout_in_training_matches_torchs_draws(need_weights):
+    """Same seed, same Bernoulli draws; the returned weights are PyTorch's: after dropout."""
+    ours, theirs = _mha_pair(dropout=0.4, add_bias_kv=True)
+    arrays = _arrays((4, 2, 6), (5, 2, 6), (5, 2, 6), seed=25)
+    rg.manual_seed(26)
+    torch.manual_seed(26)
+    _mha_check(ours, theirs, arrays, need_weights=need_weights, average_attn_weights=False)
+    ours.eval()
+    undropped, _ = ours(*(rg.tensor(a) for a in arrays))
+    rg.manual_seed(26)
+    ours.train()
+    dropped, weights = ours(*(rg.tensor(a) for a in arrays), need_weights=True, average_attn_weights=False)
+    assert not np.allclose(dropped.detach().numpy(), undropped.detach().numpy())
+    assert np.any(weights.detach().numpy() == 0)
+
+
+def test_multihead_attention_options_default_init_matches_torch():
+    """Uniform-based init (xavier_uniform_, Linear) is bit-identical; bias_k/bias_v are normal draws (few ulp)."""
+    rg.manual_seed(27)
+    ours = rg.nn.MultiheadAttention(6, 2, kdim=4, vdim=3, add_bias_kv=True)
+    torch.manual_seed(27)
+    theirs = torch.nn.MultiheadAttention(6, 2, kdim=4, vdim=3, add_bias_kv=True)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        if name.startswith("bias_"):
+            np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(p.detach().numpy(), tp.detach().numpy(), err_msg=name)
+    assert ours.bias_k.shape == (1, 1, 6) and rg.nn.MultiheadAttention(6, 2).bias_k is None
+
+
+def test_multihead_attention_input_errors_name_the_argument():
+    ours, _ = _mha_pair(kdim=4, vdim=3)
+    q, k, v = (rg.tensor(a) for a in _arrays((4, 2, 6), (5, 2, 4), (5, 2, 3)))
+    with pytest.raises(AssertionError, match=r"key of shape \(4, 2, 6\) does not end in kdim=4"):
+        ours(q, q, v)
+    with pytest.raises(AssertionError, match=r"expected `key` and `value` to be 3-D but found 2-D and 3-D"):
+        ours(q, k[0], v)
+    with pytest.raises(AssertionError, match=r"key's sequence and batch dims \(5, 2\) do not match value's \(4, 2\)"):
+        ours(q, k, rg.tensor(np.zeros((4, 2, 3))))
+    with pytest.raises(AssertionError, match="only bool and floating types of attn_mask are supported"):
+        ours(q, k, v, attn_mask=rg.tensor(np.zeros((4, 5), dtype=np.int64)))
+    with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask is deprecated"):
+        ours(q, k, v, attn_mask=rg.tensor(np.zeros((4, 5))), key_padding_mask=rg.tensor(np.zeros((2, 5), bool)))

@@ -43,7 +43,8 @@ def gradcheck_fails(fn, inputs):
 def test_every_example_is_tested_and_listed_in_the_readme():
     scripts = sorted(p.stem for p in EXAMPLES.glob("*.py"))
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
-              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "cartpole_seed_agent"}
+              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "cartpole_seed_agent",
+              "transformer_reverse"}
     tested |= {"lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn", "conv_backprop_as_convolution",
                "hidden_layer_error", "bias_column_trick", "learning_rate_and_batch_mean", "softmax_cross_entropy_v2",
                "maxpool_ties", "tbptt_truncation_length"}  # their tests: tests/test_docs_partial.py
@@ -222,3 +223,17 @@ def test_cartpole_seed_agent_barely_learns_and_the_learning_rate_and_a_baseline_
     assert hidden_last < 40                                             # a hidden layer alone: 24.4
     assert baseline_last > 2 * hidden_last                              # ... with a baseline: 89.3
     assert job_last > 2 * job_first                                     # the job's recipe: 39.2 -> 91.7
+
+
+# ----- 8. the Transformer's causal mask ------------------------------------------------------------------
+def test_transformer_learns_to_reverse_only_with_the_causal_mask():
+    r = run("transformer_reverse")
+    causal, no_mask = r["causal_mask"], r["no_mask"]
+    assert len(causal["losses"]) == len(no_mask["losses"]) == 100
+    for result in (causal, no_mask):
+        assert result["first_loss"] > 2.0  # ~ln(10) at the start
+        assert result["final_loss"] < 0.05  # both fit the teacher-forced training task (0.015 and 0.013 measured)
+    for step in (20, 40):  # peeking at the answer makes the loss fall faster (0.36 vs 0.77 at step 40)
+        assert no_mask["losses"][step] < causal["losses"][step], step
+    assert causal["greedy_accuracy"] > 0.9  # 100% measured: it really reverses unseen sequences
+    assert no_mask["greedy_accuracy"] < 0.1  # 0% measured: it learnt to copy its next input

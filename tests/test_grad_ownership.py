@@ -55,9 +55,44 @@ class _SelfAttention(nn.Module):
         return self.attention(x, x, x)[0]
 
 
+class _KeysOfOtherSize(nn.Module):
+    """MultiheadAttention with kdim = vdim = 3 != embed_dim: keys and values are the input's first 3 features."""
+
+    def __init__(self, attention):
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, x):
+        return self.attention(x, x[..., :3], x[..., :3])[0]
+
+
+class _OnItself(nn.Module):
+    """A layer taking (target, memory) or (src, tgt), called with the one input twice."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x, x)
+
+
+def _encoder_layer(**kwargs):
+    return nn.TransformerEncoderLayer(4, 2, 8, batch_first=True, **kwargs)
+
+
 LAYERS = {
     "Linear": lambda: (nn.Linear(3, 4), rg.randn(2, 3)),
     "MultiheadAttention": lambda: (_SelfAttention(nn.MultiheadAttention(4, 2)), rg.randn(3, 2, 4)),
+    "MultiheadAttention-kdim-vdim-bias_kv-zero_attn": lambda: (_KeysOfOtherSize(nn.MultiheadAttention(
+        4, 2, kdim=3, vdim=3, add_bias_kv=True, add_zero_attn=True)), rg.randn(3, 2, 4)),
+    "TransformerEncoderLayer": lambda: (_encoder_layer(), rg.randn(2, 3, 4)),
+    "TransformerEncoderLayer-nobias-normfirst": lambda: (_encoder_layer(bias=False, norm_first=True), rg.randn(2, 3, 4)),
+    "TransformerEncoder": lambda: (nn.TransformerEncoder(_encoder_layer(), 2, nn.LayerNorm(4)), rg.randn(2, 3, 4)),
+    "TransformerDecoderLayer": lambda: (_OnItself(nn.TransformerDecoderLayer(4, 2, 8)), rg.randn(3, 2, 4)),
+    "TransformerDecoder": lambda: (_OnItself(nn.TransformerDecoder(nn.TransformerDecoderLayer(4, 2, 8), 2)),
+                                   rg.randn(3, 2, 4)),
+    "Transformer": lambda: (_OnItself(nn.Transformer(4, 2, 1, 1, 8, batch_first=True)), rg.randn(2, 3, 4)),
     "Linear-nobias": lambda: (nn.Linear(3, 4, bias=False), rg.randn(2, 3)),
     "Conv1d": lambda: (nn.Conv1d(2, 3, 3, padding=1), rg.randn(2, 2, 5)),
     "Conv1d-nobias": lambda: (nn.Conv1d(2, 3, 3, bias=False), rg.randn(2, 2, 5)),

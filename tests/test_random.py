@@ -192,6 +192,15 @@ def test_init_functions_draw_pytorchs_numbers(seed):
     assert_bits_equal(rg.rand(4), torch.rand(4))
 
 
+@pytest.mark.parametrize("shape", [(6, 7), (24, 8), (3, 5, 2)])
+def test_xavier_uniform_float64_is_bit_identical(shape):
+    """The bound is rounded as PyTorch's (sqrt(3) * std); float64 keeps the last bit that float32 hides."""
+    seed_both(1)
+    ours, theirs = rg.empty(*shape, dtype=rg.float64), torch.empty(*shape, dtype=torch.float64)
+    assert_bits_equal(nn.init.xavier_uniform_(ours), torch.nn.init.xavier_uniform_(theirs))
+    assert_bits_equal(nn.init.xavier_uniform_(ours, gain=0.7), torch.nn.init.xavier_uniform_(theirs, gain=0.7))
+
+
 def test_bad_arguments_get_pytorchs_errors_and_change_nothing():
     cases = [(lambda: rg.multinomial(rg.ones(2, 2, 2), 1), "prob_dist must be 1 or 2 dim"),
              (lambda: rg.multinomial(rg.ones(3), 4), "cannot sample n_sample > prob_dist.size"),

@@ -8,7 +8,7 @@ PyTorch submodule here (tests/test_nn_namespaces.py checks that none is missing)
 """
 from . import (  # noqa: F401
     activation, batchnorm, container, conv, dropout, flatten, linear, loss, module, normalization, pixelshuffle,
-    pooling, rnn, sparse, upsampling, utils,
+    pooling, rnn, sparse, transformer, upsampling, utils,
 )
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
@@ -31,5 +31,8 @@ from .pooling import (  # noqa: F401
 )
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+from .transformer import (  # noqa: F401
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401
