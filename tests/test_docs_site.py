@@ -15,8 +15,12 @@ from mkdocs import config as mkdocs_config
 from mkdocs.commands import build
 from mkdocs.exceptions import Abort
 
+from test_examples import run_printing
+
 REPO = Path(__file__).resolve().parents[1]
 HOOK = REPO / "docs" / "hooks" / "examples.py"
+RUN = re.compile(r"^<!--\s*run:\s*(\S+\.py)\s*-->[ \t]*$", re.MULTILINE)  # the hook's markers
+FIGURE = re.compile(r"^<!--\s*figure:\s*(\S+\.py)\s+(\S+\.png)\s*-->[ \t]*$", re.MULTILINE)
 PYTHON_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
@@ -137,8 +141,22 @@ def test_strict_mode_is_on_and_catches_a_broken_link(tmp_path):
         build_site(small_site(tmp_path, pages, {}), tmp_path / "site")
 
 
-def test_the_site_builds_strictly(tmp_path, caplog):
-    """The real site: every page, the API reference from the docstrings, every example a page names, run."""
+def test_the_site_builds_strictly(tmp_path, caplog, monkeypatch):
+    """The real site: every page, the API reference from the docstrings, and the output and figures of every
+    example a page names. The examples' main() runs once per session (test_examples.run_printing, shared with the
+    tests of their numbers) and the hook reads those runs (RETROGRAD_DOCS_PRERUN) instead of running each again;
+    the tests above check that the hook runs scripts itself the same way."""
+    scripts = set()
+    for page in (REPO / "docs").rglob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        scripts.update(RUN.findall(text) + [script for script, _ in FIGURE.findall(text)])
+    prerun = None
+    for script in sorted(scripts):
+        _, printed, figures = run_printing(Path(script).stem)
+        (figures.parent / f"{figures.name}.txt").write_text(printed, encoding="utf-8")
+        prerun = figures.parent
+    if prerun is not None:
+        monkeypatch.setenv("RETROGRAD_DOCS_PRERUN", str(prerun))
     with caplog.at_level(logging.WARNING):
         build_site(REPO / "mkdocs.yml", tmp_path / "site")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -165,3 +183,18 @@ def test_the_python_blocks_of_the_guides_run(page, tmp_path, monkeypatch):
             continue
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, page, "exec"), {"__name__": "__main__"})
+
+
+def test_prerun_outputs_replace_the_runs(tmp_path, caplog, monkeypatch):
+    """RETROGRAD_DOCS_PRERUN: the hook reads <stem>.txt and <stem>/*.png instead of running the script."""
+    prerun = tmp_path / "prerun"
+    (prerun / "why").mkdir(parents=True)
+    (prerun / "why.txt").write_text("printed earlier\n")
+    pages = {"docs/index.md": "# Home\n", "docs/questions/index.md": "# Q\n\n<!-- run: examples/why.py -->\n"}
+    config = small_site(tmp_path, pages, {"examples/why.py": "raise SystemExit('must not run')\n"})
+    monkeypatch.setenv("RETROGRAD_DOCS_PRERUN", str(prerun))
+    build_site(config, tmp_path / "site")
+    assert "printed earlier" in (tmp_path / "site" / "questions" / "index.html").read_text(encoding="utf-8")
+    (prerun / "why.txt").unlink()
+    error = build_error(config, tmp_path / "site2", caplog)
+    assert "RETROGRAD_DOCS_PRERUN has no output of examples/why.py" in error

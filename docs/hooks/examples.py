@@ -12,6 +12,10 @@ nothing is written into docs/). A script that fails, or a figure it did not save
 and names the page, the script and its last lines of stderr. When matplotlib is not installed the
 scripts skip their figures, and a figure marker becomes a line saying which extra draws it.
 
+With RETROGRAD_DOCS_PRERUN naming a folder, the scripts are not run: each one's output is read from
+<folder>/<stem>.txt and its figures from <folder>/<stem>/ (the tests build the site this way from the runs
+of the examples they already made; tests/test_examples.py `run_printing`).
+
 The hook also keeps the Questions section complete: every page in docs/questions/ not listed in
 mkdocs.yml's nav is appended to the nav's "Questions" section (sorted by title), and the line
 `<!-- questions-index -->` in questions/index.md becomes a list of them all.
@@ -21,6 +25,7 @@ import importlib.util
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,10 +38,12 @@ RUN = re.compile(r"^<!--\s*run:\s*(\S+\.py)\s*-->[ \t]*$", re.MULTILINE)
 FIGURE = re.compile(r"^<!--\s*figure:\s*(\S+\.py)\s+(\S+\.png)\s*-->[ \t]*$", re.MULTILINE)
 QUESTIONS_INDEX = "<!-- questions-index -->"
 QUESTIONS_SECTION = "Questions"
+PRERUN_VARIABLE = "RETROGRAD_DOCS_PRERUN"
 SCRIPT_TIMEOUT_S = 300  # a hard stop for a hung script; the examples take seconds
 FIGURES_URI = "figures"  # where the generated images live in the built site
 
 _runs = {}  # script (relative to the repository) -> Run, for this build
+_workdirs = []  # the temporary folders of this build's figures, removed once the site is written
 
 
 class Run:
@@ -89,6 +96,16 @@ def on_pre_build(config):
     _runs.clear()
 
 
+def on_post_build(config):
+    """The figures were copied into the site: remove their temporary folders."""
+    while _workdirs:
+        shutil.rmtree(_workdirs.pop(), ignore_errors=True)
+
+
+def on_build_error(error):
+    on_post_build(None)
+
+
 def _run_script(repository, script, figures):
     env = dict(os.environ, RETROGRAD_FIGURES=str(figures), MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")])))
@@ -114,18 +131,31 @@ def on_files(files, config):
     for script in sorted(scripts):
         if not (repository / script).is_file():
             raise PluginError(f"docs hook: a page names {script}, which does not exist")
-    workdir = Path(tempfile.mkdtemp(prefix="retrograd-docs-"))
-    jobs = min(4, os.cpu_count() or 1)
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        futures = {script: pool.submit(_run_script, repository, script, _figure_dir(workdir, script))
-                   for script in sorted(scripts)}
-        for script, future in futures.items():
-            _runs[script] = future.result()
+    prerun = os.environ.get(PRERUN_VARIABLE)
+    if prerun:
+        for script in sorted(scripts):
+            _runs[script] = _read_prerun(Path(prerun), script)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="retrograd-docs-"))
+        _workdirs.append(workdir)
+        jobs = min(4, os.cpu_count() or 1)
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            futures = {script: pool.submit(_run_script, repository, script, _figure_dir(workdir, script))
+                       for script in sorted(scripts)}
+            for script, future in futures.items():
+                _runs[script] = future.result()
     for script, run in sorted(_runs.items()):
         for image in sorted(run.figures.glob("*.png")):
             files.append(File.generated(config, f"{FIGURES_URI}/{Path(script).stem}/{image.name}",
                                         abs_src_path=str(image)))
     return files
+
+
+def _read_prerun(folder, script):
+    stem = Path(script).stem
+    if not (folder / f"{stem}.txt").is_file():
+        raise PluginError(f"docs hook: {PRERUN_VARIABLE} has no output of {script} ({folder / stem}.txt)")
+    return Run(script, (folder / f"{stem}.txt").read_text(encoding="utf-8"), folder / stem)
 
 
 def _figure_dir(workdir, script):
