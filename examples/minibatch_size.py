@@ -93,7 +93,7 @@ def main():
         left, right = figure.subplots(1, 2)
         sizes = list(noise)
         left.loglog(sizes, [noise[b][0] for b in sizes], "o-", label="measured")
-        left.loglog(sizes, [noise[b][1] for b in sizes], "k--", label="tr(Sigma)/B")
+        left.loglog(sizes, [noise[b][1] for b in sizes], "k--", label="tr(Sigma)/B (N-B)/(N-1)")
         left.set(xlabel="batch size", ylabel="E||g_B - g||^2", title="gradient noise")
         left.legend()
         right.semilogx(sizes, [epochs[b][1] for b in sizes], "o-")

@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -198,3 +199,18 @@ def test_prerun_outputs_replace_the_runs(tmp_path, caplog, monkeypatch):
     (prerun / "why.txt").unlink()
     error = build_error(config, tmp_path / "site2", caplog)
     assert "RETROGRAD_DOCS_PRERUN has no output of examples/why.py" in error
+
+
+def test_without_matplotlib_a_figure_marker_says_which_extra_draws_it(tmp_path, monkeypatch):
+    """As where the plot extra is missing: the script (blocked by .ci/without_extras) prints a notice instead of
+    drawing, and the page says what to install instead of failing the build."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO / ".ci" / "without_extras"))
+    monkeypatch.setenv("RETROGRAD_CI_BLOCKED", "matplotlib")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the hook's own check, in this process
+    pages = {"docs/index.md": "# Home\n",
+             "docs/questions/index.md": "# Q\n\n<!-- run: examples/why.py -->\n\n<!-- figure: examples/why.py curve.png -->\n"}
+    build_site(small_site(tmp_path, pages, {"examples/why.py": PRINTS_AND_DRAWS}), tmp_path / "site")
+    page = (tmp_path / "site" / "questions" / "index.html").read_text(encoding="utf-8")
+    assert "(no figure curve.png: pip install &quot;retrograd[plot]&quot;)" in page  # the script's notice
+    assert "The figure curve.png is drawn with matplotlib: <code>pip install \"retrograd[plot]\"</code>" in page
+    assert not (tmp_path / "site" / "figures").exists()
