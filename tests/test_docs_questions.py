@@ -206,14 +206,14 @@ def test_the_first_loss_is_about_ln_c():
         assert abs(loss - math.log(classes)) < 0.2, classes
         assert loss == pytest.approx(math.log(classes) + (1 - 1 / classes) * variance / 2, abs=0.04), classes
     assert r["initial_mlp"][1.0] == pytest.approx(math.log(10), abs=0.05)
-    assert r["initial_mlp"][10.0] > 3 * math.log(10)
+    assert r["initial_mlp"][10.0] > 9 > 3 * math.log(10)  # "above 9", the page says
 
 
 def test_the_learning_rate_sweep_finds_the_working_range_and_divergence():
     r = run("initial_loss_divergence")
     verdicts, curves = r["verdicts"], r["curves"]
     assert verdicts[0.1] == verdicts[0.5] == "trains"
-    assert verdicts[0.01] == "barely learns"
+    assert verdicts[0.01] == verdicts[2.0] == "barely learns"
     assert verdicts[20.0].startswith("diverged") and verdicts[1000.0].startswith("diverged")
     assert max(curves[1000.0]) > 1e6 * curves[1000.0][0]
     assert curves[0.5][-1] < curves[0.1][-1] < curves[0.01][-1]
