@@ -3,10 +3,16 @@
 Each example is imported from examples/ by path (it is a script, not a package module) and its
 main() returns the key numbers. The assertions are the claims the example's text makes.
 """
+import ast
+import contextlib
 import functools
 import importlib.util
+import io
 import math
+import os
 import pathlib
+import tempfile
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -25,10 +31,26 @@ def load(name):
     return module
 
 
+_FIGURES = tempfile.TemporaryDirectory(prefix="retrograd-example-figures-")  # removed when the session ends
+
+
 @functools.lru_cache(maxsize=None)
+def run_printing(name):
+    """(main()'s result, what it printed, the folder of the figures it saved), computed once per test session.
+
+    main() runs as the docs build runs the script: RETROGRAD_FIGURES names an empty folder of its own, so
+    tests/test_docs_site.py builds the site from these runs instead of running every example again."""
+    figures = pathlib.Path(_FIGURES.name) / name
+    figures.mkdir()
+    printed = io.StringIO()
+    with mock.patch.dict(os.environ, {"RETROGRAD_FIGURES": str(figures)}), contextlib.redirect_stdout(printed):
+        result = load(name).main()
+    return result, printed.getvalue(), figures
+
+
 def run(name):
-    """main()'s result, computed once per test session (the examples print; pytest captures it)."""
-    return load(name).main()
+    """main()'s result, computed once per test session."""
+    return run_printing(name)[0]
 
 
 def gradcheck_fails(fn, inputs):
@@ -40,6 +62,16 @@ def gradcheck_fails(fn, inputs):
         return True
 
 
+def examples_tested_elsewhere():
+    """The examples of the documentation pages: each tests/test_docs_*.py names the ones it tests in TESTED_EXAMPLES."""
+    names = set()
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_docs_*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TESTED_EXAMPLES" for t in node.targets):
+                names |= ast.literal_eval(node.value)
+    return names
+
+
 def test_every_example_is_tested_and_listed_in_the_readme():
     scripts = sorted(p.stem for p in EXAMPLES.glob("*.py"))
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
@@ -48,7 +80,7 @@ def test_every_example_is_tested_and_listed_in_the_readme():
     tested |= {"lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn", "conv_backprop_as_convolution",
                "hidden_layer_error", "bias_column_trick", "learning_rate_and_batch_mean", "softmax_cross_entropy_v2",
                "maxpool_ties", "tbptt_truncation_length"}  # their tests: tests/test_docs_partial.py
-    assert set(scripts) == tested
+    assert set(scripts) == tested | examples_tested_elsewhere()
     readme = (EXAMPLES / "README.md").read_text()
     for name in scripts:
         assert f"python examples/{name}.py" in readme, name

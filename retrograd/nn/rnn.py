@@ -79,7 +79,8 @@ class RNNBase(Module):
     @property
     def all_weights(self):
         """PyTorch's nesting: one list per layer and direction (l0, l0_reverse, l1, ...), each holding that
-        cell's parameters in the order weight_ih, weight_hh[, bias_ih, bias_hh][, weight_hr]."""
+        cell's parameters in the order weight_ih, weight_hh, then bias_ih, bias_hh (with biases), then weight_hr
+        (with a projection)."""
         directions = 2 if self.bidirectional else 1
         return [[weight for weight in self._weights(layer, direction) if weight is not None]
                 for layer in range(self.num_layers) for direction in range(directions)]

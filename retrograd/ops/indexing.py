@@ -178,7 +178,7 @@ def _leading_block(idx_shape, axis):
 
 
 def gather(x, dim, index):
-    """y[i][j][k] = x[index[i][j][k]][j][k]  (for dim = 0; likewise for other dims).
+    """y[i, j, k] = x[index[i, j, k], j, k]  (for dim = 0; likewise for other dims).
 
     dL/dx = zeros with g scatter-added at the gathered positions (repeated indices accumulate).
     As in PyTorch, an empty index gives an empty result of its shape (and a zero gradient) whatever its
@@ -215,7 +215,7 @@ def _zero_gradient(x_shape, x_dtype):
 
 
 def scatter_add(x, dim, index, src):
-    """y = a copy of x with y[index[i][j][k]][j][k] += src[i][j][k]  (for dim = 0).
+    """y = a copy of x with y[index[i, j, k], j, k] += src[i, j, k]  (for dim = 0).
 
     dL/dx = g ;  dL/dsrc = gather(g, dim, index) in src's leading block (zeros outside it).
     A 0-d input (with its 0-d or one-entry index and src) is read as 1-d, as in PyTorch.

@@ -386,7 +386,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     Class-index target y (N,) / (N, d1, ..): l_i = -(1 - eps) w[y_i] log p_i[y_i] - (eps / C) sum_c w_c log p_ic,
       with p_i = softmax(z_i), eps = label_smoothing, w = weight (default 1), l_i = 0 where y_i = ignore_index;
       'mean' divides by sum of w[y_i] over non-ignored rows (the row count when unweighted: PyTorch's rule).
-      Writing q_ic = (1 - eps) w[y_i] [c = y_i] + (eps / C) w_c (the row's target weights):
+      Writing q_ic = (1 - eps) w[y_i] 1{c = y_i} + (eps / C) w_c (the row's target weights):
       dL/dz_i = g~_i * (sum_c q_ic * softmax(z_i) - q_i);  unweighted, no smoothing, mean:
       dL/dz = (softmax(z) - onehot(y)) / N.
     Probability target y (same shape as z): l_i = -sum_c w_c y'_ic log p_ic, y' = (1 - eps) y + eps / C;
@@ -496,7 +496,7 @@ def _index_targets_loss(z, index, coef, kept, w, eps, reduction, restore, out_dt
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """l_i = -w[y_i] x_i[y_i] for log-probabilities x (N, C) / (N, C, d1, ..) / (C,); 0 where y_i = ignore_index.
 
-    'mean' divides by sum of w[y_i] over non-ignored rows. dL/dx_ic = -g~_i w[y_i] [c = y_i] (one entry
+    'mean' divides by sum of w[y_i] over non-ignored rows. dL/dx_ic = -g~_i w[y_i] 1{c = y_i} (one entry
     per row; the rest 0). Saves `index` (the target indices), `coef` and `kept` (their weights)."""
     op = "nll_loss"
     reduction = _reduction_mode(reduction, size_average, reduce)
