@@ -148,6 +148,29 @@ def _run_demo(args):
     return 0 if result["gradcheck"] in (True, None) else 1
 
 
+# ----- explain ------------------------------------------------------------------------------------------
+def _add_explain(commands):
+    explain = commands.add_parser(
+        "explain", help="trace one backward pass of a built-in model, step by step, with every formula",
+        description="Run one forward and backward pass of a built-in model and print each backward step: the op, "
+                    "the gradient shapes, the parameters they reach and the op's derivative, then check the a - y "
+                    "output delta of softmax + cross-entropy against the trace.")
+    explain.add_argument("--model", choices=["mlp", "cnn", "lstm"], default="mlp",
+                         help="mlp (MNIST digits), cnn (conv + max-pool) or lstm (characters); default mlp")
+    explain.add_argument("--max-formula-lines", type=positive_int, help="cut each formula to this many lines")
+    explain.add_argument("--dot", help="also write the graph as Graphviz DOT source to this file")
+    explain.add_argument("--render", help='also draw the graph into this image (needs "retrograd[graph]" and dot)')
+    _add_debug(explain)
+    explain.set_defaults(run=_run_explain)
+
+
+def _run_explain(args):
+    from .jobs import trace
+
+    trace.run(args.model, args.max_formula_lines, args.dot, args.render)
+    return 0
+
+
 # ----- train --------------------------------------------------------------------------------------------
 def _add_train(commands):
     train = commands.add_parser(
@@ -343,6 +366,7 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
+    _add_explain(commands)
     _add_train(commands)
     _add_bench(commands)
     return parser
