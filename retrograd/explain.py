@@ -55,7 +55,7 @@ from .tensor import Tensor
 
 # what a formula paragraph of an op module's docstring looks like: the parts an op's own docstring points to
 # with "see the module docstring" (conv, pooling's ties, the recurrent equations, normalisation)
-_FORMULA_PARAGRAPH = re.compile(r"Legend|dL/|Forward|Backward|ties=|\(L1\)|\(G1\)|\(R1\)")
+_FORMULA_PARAGRAPH = re.compile(r"Legend|dL/|Forward|Backward|ties=|Ties:|\(L1\)|\(G1\)|\(R1\)")
 
 
 class Explanation(list):
@@ -146,12 +146,25 @@ def _formula(op, max_lines):
     lines = [line for line in doc.splitlines() if line.strip()]
     if "module docstring" in doc:
         module = sys.modules.get(op.__module__)
-        paragraphs = (inspect.getdoc(module) or "").split("\n\n")[1:]
-        chosen = [p for p in paragraphs if _FORMULA_PARAGRAPH.search(p)]
+        chosen = _formula_paragraphs((inspect.getdoc(module) or "").split("\n\n")[1:])
         if chosen:
             lines.append(f"from the module docstring ({op.__module__.replace('.', '/')}.py):")
             lines += ["  " + line for p in chosen for line in p.splitlines() if line.strip()]
     return lines if max_lines is None else lines[:max_lines]
+
+
+def _formula_paragraphs(paragraphs):
+    """The paragraphs that state formulas: those naming a legend, a forward or backward pass or a derivative,
+    and every indented block of equations together with the sentence that introduces it."""
+    chosen = []
+    for position, paragraph in enumerate(paragraphs):
+        indented = paragraph.startswith(" ")
+        if indented and position and paragraphs[position - 1].rstrip().endswith(":") \
+                and paragraphs[position - 1] not in chosen:
+            chosen.append(paragraphs[position - 1])
+        if indented or _FORMULA_PARAGRAPH.search(paragraph):
+            chosen.append(paragraph)
+    return chosen
 
 
 def explain(output, gradient=None, max_formula_lines=None, *, module=None, params=None, values=False):

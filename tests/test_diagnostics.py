@@ -261,3 +261,15 @@ def test_plot_recurrent_gradient_norms_saves_a_png(tmp_path):
     path = diagnostics.plot_recurrent_gradient_norms([np.geomspace(1, 1e-6, 20), np.geomspace(1, 0.1, 20)],
                                                      tmp_path / "norms.png", labels=["RNN", "LSTM"])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_recurrent_gradient_norms_names_the_plot_extra_when_matplotlib_is_missing(tmp_path, monkeypatch):
+    import sys
+
+    import pytest
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    with pytest.raises(ImportError, match=r'pip install "retrograd\[plot\]"'):
+        diagnostics.plot_recurrent_gradient_norms(np.ones(3), tmp_path / "norms.png")
+    assert not (tmp_path / "norms.png").exists()

@@ -246,3 +246,26 @@ def test_the_explain_command_refuses_an_unknown_model(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["explain", "--model", "vgg"])
     assert exit_info.value.code == 2 and "--model" in capsys.readouterr().err
+
+
+def test_every_op_that_points_to_its_module_docstring_brings_its_formulas():
+    import pkgutil
+
+    import retrograd.ops
+    from retrograd.explain import _formula
+
+    pointing = []
+    for info in pkgutil.iter_modules(retrograd.ops.__path__):
+        module = __import__(f"retrograd.ops.{info.name}", fromlist=["_"])
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module.__name__ and "module docstring" in (inspect.getdoc(function) or ""):
+                pointing.append(f"{info.name}.{name}")
+                lines = _formula(function, None)
+                header = f"from the module docstring (retrograd/ops/{info.name}.py):"
+                assert header in lines, f"{info.name}.{name}"
+                assert any("dL/" in line or "Legend" in line for line in lines[lines.index(header):]), name
+    assert {"conv.conv2d", "pool.max_pool2d", "recurrent.lstm_sequence", "norm.batch_norm"} <= set(pointing)
+    from retrograd.ops import norm, sort
+
+    assert "      x_hat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)" in _formula(norm.layer_norm, None)
+    assert any(line.strip().startswith("Ties: every op here orders equal entries") for line in _formula(sort.sort, None))
