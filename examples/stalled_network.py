@@ -135,7 +135,8 @@ def main():
     buggy_params, buggy_losses = train(buggy_backward, x, y)
     stalled, stalled_reason = diagnostics.training_stalled(buggy_losses, window=WINDOW)
     print(f"1. The hand-written network, {STEPS:,} steps of gradient descent (lr {LR}):")
-    print("   " + ", ".join(f"step {step:,}: {buggy_losses[step]:.4f}" for step in (0, 2_000, 5_000, 10_000, STEPS - 1)))
+    checkpoints = (0, 2_000, 5_000, 10_000, STEPS - 1)
+    print("   " + ", ".join(f"step {step:,}: {buggy_losses[step]:.4f}" for step in checkpoints))
     print(f"   training_stalled: {stalled} ({stalled_reason})")
 
     model = twin(buggy_params)

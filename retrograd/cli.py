@@ -205,8 +205,9 @@ def _add_train(commands):
                        help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
     train.add_argument("--layers", type=positive_int, help="text: recurrent layers (default 1)")
     train.add_argument("--k1", type=positive_int, help="text: update every k1 steps (default 50)")
-    train.add_argument("--k2", type=positive_int, help="text: backpropagate through the last k2 steps (default k1; k2 < k1: "
-                            "the earlier steps' losses carry no gradient, as Theano's truncate_gradient)")
+    train.add_argument("--k2", type=positive_int,
+                       help="text: backpropagate through the last k2 steps (default k1; k2 < k1: the earlier steps' "
+                            "losses carry no gradient, as Theano's truncate_gradient)")
     train.add_argument("--clip", type=positive_float, help="text: gradient-norm clipping (default 5)")
     train.add_argument("--minutes", type=positive_float, help="text: stop after this many minutes")
     train.add_argument("--temperature", type=positive_float, help="text: sampling temperature (default 0.8)")

@@ -268,4 +268,5 @@ def test_every_op_that_points_to_its_module_docstring_brings_its_formulas():
     from retrograd.ops import norm, sort
 
     assert "      x_hat = (x - mean) * rstd,  rstd = 1 / sqrt(var + eps)" in _formula(norm.layer_norm, None)
-    assert any(line.strip().startswith("Ties: every op here orders equal entries") for line in _formula(sort.sort, None))
+    assert any(line.strip().startswith("Ties: every op here orders equal entries")
+               for line in _formula(sort.sort, None))

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
-from .compare import GradientComparison, compare_gradients
-from .recurrent import plot_recurrent_gradient_norms, recurrent_gradient_norms
+from .compare import GradientComparison, compare_gradients  # noqa: F401
+from .recurrent import plot_recurrent_gradient_norms, recurrent_gradient_norms  # noqa: F401
 from .report import Report
 
 VANISHING, EXPLODING = 1e-7, 1e3

@@ -109,7 +109,8 @@ def tbptt(model, loss_fn, optimizer, inputs, targets, k1, k2=None, state=None, c
                 with no_grad():
                     out, current = run(first, last, current)
             else:
-                out, current = run(first, last, detach_state(current) if first == grad_start > window_start else current)
+                entering = detach_state(current) if first == grad_start > window_start else current
+                out, current = run(first, last, entering)
             if first >= loss_start:
                 outputs.append(out)
         if next_state is _UNSET:  # the next window starts at this update's end
