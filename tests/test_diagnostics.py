@@ -273,3 +273,29 @@ def test_plot_recurrent_gradient_norms_names_the_plot_extra_when_matplotlib_is_m
     with pytest.raises(ImportError, match=r'pip install "retrograd\[plot\]"'):
         diagnostics.plot_recurrent_gradient_norms(np.ones(3), tmp_path / "norms.png")
     assert not (tmp_path / "norms.png").exists()
+
+
+def test_recurrent_gradient_norms_of_a_two_layer_lstm_are_the_top_layers():
+    import torch
+
+    rng = np.random.default_rng(4)
+    x, readout = rng.standard_normal((2, 7, 3)), rng.standard_normal((2, 7, 4))  # batch-first
+    rg.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, batch_first=True).double()
+    norms = diagnostics.recurrent_gradient_norms(lstm, rg.tensor(x), lambda out: (out * rg.tensor(readout)).sum())
+    cells = [torch.nn.LSTMCell(3, 4).double(), torch.nn.LSTMCell(4, 4).double()]
+    with torch.no_grad():
+        for layer, cell in enumerate(cells):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(cell, name).copy_(torch.from_numpy(getattr(lstm, f"{name}_l{layer}").array))
+    states = [(torch.zeros(2, 4, dtype=torch.float64),) * 2 for _ in cells]
+    tops = []
+    for t in range(7):
+        h = torch.from_numpy(x[:, t])
+        for layer, cell in enumerate(cells):
+            states[layer] = cell(h, states[layer])
+            h = states[layer][0]
+        h.retain_grad()
+        tops.append(h)
+    (torch.stack(tops, dim=1) * torch.from_numpy(readout)).sum().backward()
+    np.testing.assert_allclose(norms, [float(h.grad.norm()) for h in tops], rtol=1e-10)

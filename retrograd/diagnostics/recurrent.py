@@ -36,8 +36,8 @@ def recurrent_gradient_norms(rnn, inputs, loss_fn, state=None):
         outputs.append(output)  # h_t on the path to the loss at step t
         carried.append(state[0] if isinstance(state, tuple) else state)  # h_t on the path to step t + 1
     loss = loss_fn(shape.cat(outputs, dim=time_dim))
-    through_output = grad(loss, outputs, retain_graph=True, allow_unused=True)
-    through_state = grad(loss, carried[:-1], allow_unused=True) if len(carried) > 1 else ()
+    found = grad(loss, outputs + carried[:-1], allow_unused=True)  # one backward pass for both paths
+    through_output, through_state = found[:len(outputs)], found[len(outputs):]
     norms = []
     for t, direct in enumerate(through_output):
         total = np.zeros(outputs[t].shape, np.float64) if direct is None else direct.array.astype(np.float64)
