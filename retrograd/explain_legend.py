@@ -9,8 +9,7 @@ import re
 
 GENERAL = [
     ("L", "the scalar the backward pass differentiates (the output explain starts from)"),
-    ("g", "dL/dy: the gradient arriving at an op's output (grad_out); in the LSTM's equations g is also its "
-          "cell-candidate gate"),
+    ("g", "dL/dy: the gradient arriving at an op's output (grad_out)"),
     ("x, a, b, y", "an op's input(s) and its output (w, b: a layer's weight and bias)"),
     ("dL/dx", "the gradient an op sends to its input x (to a, b, w, ... likewise): the 'grads' of its step"),
     ("grad_out -> grads", "the shapes of the gradient arriving at the op's output and of those it sends to its "
@@ -51,6 +50,8 @@ def legend_for(steps):
     """The legend lines for a list of explain steps: the general terms, then each symbol the formulas use."""
     text = "\n".join(line for step in steps for line in step["formula"])
     entries = list(GENERAL)
+    if "(L2)" in text:  # the LSTM's equations name a gate g too
+        entries[1] = ("g", GENERAL[1][1] + "; in the LSTM's equations (L2)-(L3), g is the cell-candidate gate")
     for family in sorted({step["family"] for step in steps if "g~" in "\n".join(step["formula"])}):
         where = family.rsplit(".", 1)[-1]
         entries.append((f"g~ ({where})", G_TILDE.get(family, G_TILDE_OTHER)))

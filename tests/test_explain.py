@@ -144,9 +144,11 @@ def test_conv_max_pool_and_lstm_print_their_derivations_not_a_pointer():
     assert "dL/dw = sum over n of g[n] @ cols[n]^T" in text and "dL/dx = col2im(w^T @ g)" in text
     assert "from the module docstring (retrograd/ops/pool.py):" in text and 'ties="split"' in text
     assert "im2col / col2im" in text.split("\nlegend\n")[1]
+    assert "cell-candidate gate" not in text  # the legend's g has no LSTM meaning in a CNN's trace
     out, _ = lstm(rg.randn(5, 2, 3))
     text = str(explain(out.sum(), module=lstm))
     assert "(L3) c_t = f * c_{t-1} + i * g" in text and "dW_hh = sum_t da_t h_{t-1}^T" in text
+    assert "(L2)-(L3), g is the cell-candidate gate" in text.split("\nlegend\n")[1]
     assert "(32, 4) to weight_hh_l0" not in text and "(16, 4) to weight_hh_l0" in text
 
 
@@ -165,6 +167,8 @@ def test_values_gives_each_gradient_and_its_norm_before_backward():
     after = explain(loss, module=model, values=True)
     assert "no values: backward already ran" in str(after) and "grad_out_values" not in after[0]
     assert [s["name"] for s in after] == [s["name"] for s in steps]
+    assert [s.get("leaf_name") for s in after] == [s.get("leaf_name") for s in steps]  # names survive backward
+    assert [s["inputs"] for s in after] == [s["inputs"] for s in steps]  # and so do the edges to_dot draws
 
 
 def test_params_name_any_leaf_and_a_bad_module_or_params_is_named():
