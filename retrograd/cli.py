@@ -149,6 +149,29 @@ def _run_demo(args):
     return 0 if result["gradcheck"] in (True, None) else 1
 
 
+# ----- explain ------------------------------------------------------------------------------------------
+def _add_explain(commands):
+    explain = commands.add_parser(
+        "explain", help="trace one backward pass of a built-in model, step by step, with every formula",
+        description="Run one forward and backward pass of a built-in model and print each backward step: the op, "
+                    "the gradient shapes, the parameters they reach and the op's derivative, then check the a - y "
+                    "output delta of softmax + cross-entropy against the trace.")
+    explain.add_argument("--model", choices=["mlp", "cnn", "lstm"], default="mlp",
+                         help="mlp (MNIST digits), cnn (conv + max-pool) or lstm (characters); default mlp")
+    explain.add_argument("--max-formula-lines", type=positive_int, help="cut each formula to this many lines")
+    explain.add_argument("--dot", help="also write the graph as Graphviz DOT source to this file")
+    explain.add_argument("--render", help='also draw the graph into this image (needs "retrograd[graph]" and dot)')
+    _add_debug(explain)
+    explain.set_defaults(run=_run_explain)
+
+
+def _run_explain(args):
+    from .jobs import trace
+
+    trace.run(args.model, args.max_formula_lines, args.dot, args.render)
+    return 0
+
+
 # ----- train --------------------------------------------------------------------------------------------
 def _add_train(commands):
     train = commands.add_parser(
@@ -183,7 +206,9 @@ def _add_train(commands):
                        help="text: a UTF-8 text file (default: the embedded tinyshakespeare excerpt)")
     train.add_argument("--layers", type=positive_int, help="text: recurrent layers (default 1)")
     train.add_argument("--k1", type=positive_int, help="text: update every k1 steps (default 50)")
-    train.add_argument("--k2", type=positive_int, help="text: backpropagate k2 >= k1 steps (default k1)")
+    train.add_argument("--k2", type=positive_int,
+                       help="text: backpropagate through the last k2 steps (default k1; k2 < k1: the earlier steps' "
+                            "losses carry no gradient, as Theano's truncate_gradient)")
     train.add_argument("--clip", type=positive_float, help="text: gradient-norm clipping (default 5)")
     train.add_argument("--minutes", type=positive_float, help="text: stop after this many minutes")
     train.add_argument("--temperature", type=positive_float, help="text: sampling temperature (default 0.8)")
@@ -241,8 +266,6 @@ def _run_train(args):
             args.parser.error(f"argument --hidden: a text model takes one hidden size, got "
                               f"{','.join(map(str, hidden)) or 'none'}")
         k2 = _given(args.k2, args.k1)
-        if k2 < args.k1:
-            args.parser.error(f"argument --k2: must be >= --k1 ({args.k1}), got {k2}")
         config = charlm.CharConfig(
             file=args.file, model=model, hidden=hidden[0], layers=args.layers,
             batch_size=_given(args.batch_size, 32), k1=args.k1, k2=k2, lr=_given(args.lr, 2e-3),
@@ -370,6 +393,7 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
+    _add_explain(commands)
     _add_train(commands)
     _add_bench(commands)
     return parser

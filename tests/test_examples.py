@@ -76,7 +76,8 @@ def test_every_example_is_tested_and_listed_in_the_readme():
     scripts = sorted(p.stem for p in EXAMPLES.glob("*.py"))
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
               "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "cartpole_seed_agent",
-              "transformer_reverse"}
+              "transformer_reverse",
+              "stalled_network"}  # stalled_network: tests/test_stalled_network.py
     tested |= {"lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn", "conv_backprop_as_convolution",
                "hidden_layer_error", "bias_column_trick", "learning_rate_and_batch_mean", "softmax_cross_entropy_v2",
                "maxpool_ties", "tbptt_truncation_length"}  # their tests: tests/test_docs_partial.py

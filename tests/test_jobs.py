@@ -101,3 +101,15 @@ def test_char_job_on_the_embedded_corpus_via_the_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0 and "nats/char" in out and "embedded tinyshakespeare excerpt" in out
     assert os.path.isfile(tmp_path / "checkpoint.safetensors")
+
+
+def test_char_job_trains_with_k1_greater_than_k2_via_the_command(tmp_path, capsys):
+    """`--k1 50 --k2 10` (Theano's truncation: each update's loss covers 50 steps, its gradient the last 10)."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 100)
+    status = cli.main(["train", "--data", "text", "--file", str(corpus), "--hidden", "16", "--k1", "50", "--k2", "10",
+                       "--batch-size", "4", "--lr", "0.01", "--sample-length", "20", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0 and "TBPTT(k1=50, k2=10)" in out
+    validation = float(out.split("validation ")[1].split()[0])
+    assert validation < np.log(len(set(corpus.read_text())))  # it learned: better than uniform guessing

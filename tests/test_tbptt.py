@@ -1,5 +1,6 @@
-"""Truncated BPTT: the chunked loop against PyTorch, tbptt(k, k), tbptt(T, T), tbptt(k1 < k2) against an
-independent step-by-step reference, stateful continuation, clipping, and memory bounded by k2."""
+"""Truncated BPTT: the chunked loop against PyTorch, tbptt(k, k), tbptt(T, T), tbptt(k1 < k2) and tbptt(k1 > k2)
+against independent step-by-step references, tbptt(T, k) against the Theano example's truncated NumPy BPTT,
+stateful continuation, clipping, and memory bounded by k2."""
 import tracemalloc
 
 import numpy as np
@@ -168,6 +169,89 @@ def test_tbptt_k1_less_than_k2_matches_a_naive_reference(k1, k2):
     _assert_same_parameters(ours, _torch_naive_tbptt(theirs, x, y, k1, k2), rtol=1e-9)
 
 
+def _torch_theano_tbptt(model, x, y, k1, k2, lr=0.1):
+    """TBPTT(k1 > k2) with Theano's truncate_gradient semantics, step by step in PyTorch: every k1 steps, the
+    loss of all k1 steps, of which only the last k2 are recorded (the earlier ones run under no_grad, so their
+    losses carry no gradient and the state entering the last k2 steps is a constant)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps, state = x.shape[1], None
+    for start in range(0, steps, k1):
+        end = min(start + k1, steps)
+        logits = []
+        for t in range(start, end):
+            if t < end - k2:
+                with torch.no_grad():
+                    out, state = model(torch.from_numpy(x[:, t:t + 1]), state)
+            else:
+                if t == end - k2:
+                    state = _detach(state)
+                out, state = model(torch.from_numpy(x[:, t:t + 1]), state)
+            logits.append(out)
+        loss = torch_loss(torch.cat(logits, dim=1), torch.from_numpy(y[:, start:end]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        state = _detach(state)
+    return model
+
+
+@pytest.mark.parametrize("k1,k2", [(5, 2), (4, 1), (12, 3), (7, 4), (3, 2)])
+def test_tbptt_k1_greater_than_k2_matches_theanos_truncation_step_by_step(k1, k2):
+    ours, theirs = _pair()
+    x, y = _data()
+    result = tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), k1, k2)
+    assert result.updates == -(-T // k1)
+    _assert_same_parameters(ours, _torch_theano_tbptt(theirs, x, y, k1, k2), rtol=1e-9)
+
+
+def test_tbptt_k1_greater_than_k2_differs_from_full_windows():
+    """The truncation is real: k2 < k1 moves the weights differently from k2 = k1 (same updates, same losses)."""
+    truncated, _ = _pair()
+    full = RgTagger().double()
+    full.load_state_dict(truncated.state_dict())
+    x, y = _data()
+    first = tbptt(truncated, rg_loss, rg.optim.SGD(truncated.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 6, 2)
+    second = tbptt(full, rg_loss, rg.optim.SGD(full.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 6, 6)
+    assert first.losses[0] == second.losses[0]  # the first update's loss: same weights, same k1 steps
+    difference = max(float(np.max(np.abs(p.array - q.array))) for p, q in zip(truncated.parameters(),
+                                                                                full.parameters()))
+    assert difference > 1e-4
+
+
+def _theano_example():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "theano_scan_bptt.py"
+    spec = importlib.util.spec_from_file_location("retrograd_example_theano_scan_bptt_tbptt", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("k", [1, 5, 12, 20])
+def test_tbptt_whole_sequence_truncated_to_k_is_theanos_truncate_gradient(k):
+    """tbptt(k1 = T, k2 = k), one update with SGD lr = 1, moves the weights by exactly the NumPy BPTT of the
+    Theano example truncated to the last k steps (scan(truncate_gradient=k))."""
+    example = _theano_example()
+    arrays, grad_out = example.make_problem()
+    rnn = nn.RNN(example.I, example.H).double()  # time-major, like scan
+    for name, key in [("weight_ih_l0", "w_ih"), ("weight_hh_l0", "w_hh"), ("bias_ih_l0", "b_ih"),
+                      ("bias_hh_l0", "b_hh")]:
+        getattr(rnn, name).array[...] = arrays[key]
+    start = {name: p.array.copy() for name, p in rnn.named_parameters()}
+    result = tbptt(rnn, lambda out, r: (out * r).sum(), rg.optim.SGD(rnn.parameters(), lr=1.0),
+                   rg.tensor(arrays["x"]), rg.tensor(grad_out), example.T, k, state=rg.tensor(arrays["h0"][None]),
+                   time_dim=0)
+    assert result.updates == 1
+    expected, _ = example.numpy_bptt(arrays["x"], arrays["h0"], arrays["w_ih"], arrays["w_hh"],
+                                     arrays["b_ih"] + arrays["b_hh"], grad_out, k=k)
+    moved = {name: start[name] - p.array for name, p in rnn.named_parameters()}
+    for name, key in [("weight_ih_l0", "w_ih"), ("weight_hh_l0", "w_hh"), ("bias_ih_l0", "bias"),
+                      ("bias_hh_l0", "bias")]:
+        np.testing.assert_allclose(moved[name], expected[key], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
 def test_stateful_continuation_across_calls_equals_one_call():
     """Two tbptt calls over the halves of a sequence, passing the state on, equal one call over the whole."""
     x, y = _data(16)
@@ -195,8 +279,10 @@ def test_clipping_reports_the_norm_before_clipping():
 def test_bad_k_values_are_rejected():
     ours, _ = _pair()
     x, y = _data()
-    with pytest.raises(ValueError, match="1 <= k1 <= k2"):
-        tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 5, 3)
+    with pytest.raises(ValueError, match="k1 and k2 must be integers >= 1, got k1=0, k2=3"):
+        tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 0, 3)
+    with pytest.raises(ValueError, match="got k1=4, k2=2.5"):
+        tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y), 4, 2.5)
     with pytest.raises(ValueError, match="targets have"):
         tbptt(ours, rg_loss, rg.optim.SGD(ours.parameters(), lr=0.1), rg.tensor(x), rg.tensor(y[:, :5]), 4)
 

@@ -9,47 +9,21 @@
   units (where the derivative is ~0, so the gradient through them vanishes);
 - `symmetric_units`: hidden units with identical incoming weights, which receive identical
   gradients and can never become different (the equal-initialisation trap);
-- `training_stalled`: a loss history that has stopped improving.
+- `training_stalled`: a loss history that has stopped improving (the slope of a line through a window);
+- `compare_gradients`: a hand-written backward pass against autograd, parameter by parameter, naming
+  the first layer whose gradient differs;
+- `recurrent_gradient_norms`: ||dL/dh_t|| of a recurrent layer at every time step (the vanishing-
+  gradient picture), and `plot_recurrent_gradient_norms`.
 """
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .compare import GradientComparison, compare_gradients  # noqa: F401
+from .recurrent import plot_recurrent_gradient_norms, recurrent_gradient_norms  # noqa: F401
+from .report import Report
 
 VANISHING, EXPLODING = 1e-7, 1e3
-
-
-@dataclass
-class Report:
-    """Rows of findings with a list of human-readable problems; `print(report)` shows both."""
-
-    rows: list = field(default_factory=list)
-    problems: list = field(default_factory=list)
-    title: str = "diagnostics"
-    sections: dict = field(default_factory=dict)  # sub-reports by name (check_model fills it)
-
-    @property
-    def healthy(self):
-        return not self.problems
-
-    def __str__(self):
-        lines = [self.title]
-        if self.rows:
-            keys = list(self.rows[0])
-            widths = {k: max(len(k), *(len(_fmt(r.get(k))) for r in self.rows)) for k in keys}
-            lines.append("  ".join(k.ljust(widths[k]) for k in keys))
-            for row in self.rows:
-                lines.append("  ".join(_fmt(row.get(k)).ljust(widths[k]) for k in keys))
-        lines += [f"problem: {p}" for p in self.problems] or ["no problems found"]
-        return "\n".join(lines)
-
-
-def _fmt(value):
-    if isinstance(value, float):
-        return f"{value:.3e}"
-    return str(value)
 
 
 def _named_parameters(model):
@@ -140,19 +114,39 @@ def activation_health(model, inputs, dead_threshold=0.0, saturation=0.99):
     return report
 
 
-def training_stalled(losses, window=10, rel_tol=1e-3):
-    """(stalled, reason): whether the mean loss of the last `window` values improved by less than
-    `rel_tol` (relative) on the `window` before it."""
+def training_stalled(losses, window=None, rel_tol=1e-3):
+    """(stalled, reason): whether the loss has stopped falling.
+
+    Fits a least-squares line to the last `window` losses (default: the last half of the history, at
+    least 10) and measures the fall it predicts across the window relative to the mean loss there:
+    stalled when that relative fall is below `rel_tol` (0.1% by default) or within two standard
+    errors of the fitted slope (noise, not progress), or the loss rises. A line fitted over many
+    steps sees a slow steady fall through noisy steps (1.5% per 500 steps is still training), which
+    comparing two short windows' means does not. `reason` says what was measured."""
     losses = [float(v) for v in losses]
     if any(not np.isfinite(v) for v in losses):
         return True, "the loss became NaN or Inf"
-    if len(losses) < 2 * window:
-        return False, f"too few values to judge ({len(losses)} < {2 * window})"
-    before, recent = np.mean(losses[-2 * window:-window]), np.mean(losses[-window:])
-    improvement = (before - recent) / max(abs(before), 1e-12)
-    if improvement < rel_tol:
-        return True, f"the loss improved by {improvement:.2%} over the last {window} steps (threshold {rel_tol:.2%})"
-    return False, f"the loss is still improving ({improvement:.2%} over the last {window} steps)"
+    if window is None:
+        if len(losses) < 20:
+            return False, f"too few values to judge ({len(losses)} < 20)"
+        window = len(losses) // 2
+    if not (isinstance(window, int) and window >= 3):
+        raise ValueError(f"training_stalled: window must be an integer >= 3, got {window!r}")
+    if len(losses) < window:
+        return False, f"too few values to judge ({len(losses)} < window {window})"
+    recent = np.asarray(losses[-window:])
+    steps = np.arange(window, dtype=np.float64) - (window - 1) / 2
+    slope = float(steps @ (recent - recent.mean()) / (steps @ steps))  # least squares: loss per step
+    residual = recent - recent.mean() - slope * steps
+    slope_error = float(np.sqrt(residual @ residual / (window - 2) / (steps @ steps)))  # its standard error
+    scale = max(float(np.mean(np.abs(recent))), 1e-12)
+    fall, noise = -slope * (window - 1) / scale, 2 * slope_error * (window - 1) / scale
+    measured = (f"a least-squares line through the last {window} losses {'falls' if fall >= 0 else 'rises'} "
+                f"{abs(fall) * 100:.3g}% (+- {noise * 100:.2g}%, two standard errors) of their mean ({scale:.4g}) "
+                f"across them; a fall below {rel_tol:.2%} or within the noise is a stall")
+    if fall < max(rel_tol, noise):
+        return True, ("the loss is rising: " if fall <= -max(rel_tol, noise) else "stalled: ") + measured
+    return False, "still improving: " + measured
 
 
 def check_model(model, loss_fn, batch):
