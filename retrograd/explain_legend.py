@@ -26,7 +26,7 @@ SYMBOLS = [
     (r"unbroadcast", "unbroadcast", "sums a gradient over the axes broadcasting added, back to the input's shape"),
     (r"\bsign\(", "sign(x)", "-1, 0 or 1 as x is negative, zero or positive"),
     (r"\bsum_", "sum_c, sum_t, sum_R, ...", "a sum over the named index or set of axes"),
-    (r"\[c = y_i\]|\[c = ", "[c = y_i]", "1 where the condition holds, else 0 (an indicator)"),
+    (r"1\{c = ", "1{c = y_i}", "1 where the condition holds, else 0 (an indicator)"),
     (r"\bonehot\b", "onehot(y)", "a row of zeros with a 1 at class y"),
     (r"\bsoftmax\b", "softmax(z)", "exp(z_c) / sum_k exp(z_k) along the class axis"),
     (r"\bsigma\b|\bsigmoid\b", "sigma, sigmoid", "the logistic function 1 / (1 + exp(-x))"),

@@ -127,7 +127,7 @@ def test_the_legend_defines_every_symbol_the_trace_uses():
     text = str(explain(loss))
     legend = text.split("\nlegend\n")[1]
     assert "g~ (loss)" in legend and "g / N for reduction='mean'" in legend  # g~ was never defined before
-    for symbol in ("@", "^T", "onehot(y)", "softmax(z)", "[c = y_i]", "Saves"):
+    for symbol in ("@", "^T", "onehot(y)", "softmax(z)", "1{c = y_i}", "Saves"):
         assert f"\n   {symbol} " in legend, symbol
     sum_text = str(explain((rg.randn(3, 2, requires_grad=True) * 2).sum()))
     assert "g~ (reduce)" in sum_text and "g~ (loss)" not in sum_text  # g~ means what its op's module says
