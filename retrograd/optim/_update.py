@@ -8,15 +8,16 @@ def lerp_(start, end, weight):
     """start <- start + weight * (end - start), in place, with PyTorch's two-branch formula.
 
     For |weight| >= 0.5 PyTorch computes end - (end - start) * (1 - weight) instead (exact at
-    weight = 1); the two differ in the last bits, so we follow it branch for branch."""
+    weight = 1); the two differ in the last bits, so we follow it branch for branch. Returns the
+    scratch array (end's shape and dtype) for the caller to reuse."""
+    scratch = np.subtract(end, start)
     if abs(weight) < 0.5:
-        scratch = np.subtract(end, start)
         scratch *= weight
         start += scratch
     else:
-        scratch = np.subtract(end, start)
         scratch *= 1 - weight
         np.subtract(end, scratch, out=start)
+    return scratch
 
 
 def scalar_state_dtype():

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .optimizer import Optimizer
-from ._update import check_flags, check_hyperparameters
+from ._update import check_flags, check_hyperparameters, lerp_
 
 
 class Adam(Optimizer):
@@ -57,9 +57,7 @@ class Adam(Optimizer):
                     else:
                         grad = grad + weight_decay * param
 
-                scratch = np.subtract(grad, exp_avg)             # m <- m + (1 - beta1) (g - m)
-                scratch *= 1 - beta1
-                exp_avg += scratch
+                scratch = lerp_(exp_avg, grad, 1 - beta1)        # m <- m + (1 - beta1) (g - m)
                 np.multiply(grad, 1 - beta2, out=scratch)        # v <- beta2 v + (1 - beta2) g g
                 scratch *= grad
                 exp_avg_sq *= beta2
@@ -75,9 +73,9 @@ class Adam(Optimizer):
                 denom = np.sqrt(second, out=scratch)              # sqrt(v) / sqrt(1 - beta2^t) + eps
                 denom /= bias_correction2_sqrt
                 denom += eps
-                np.divide(exp_avg, denom, out=denom)             # theta <- theta - step_size m / denom
-                denom *= step_size
-                param -= denom
+                update = np.multiply(exp_avg, -step_size)        # theta <- theta + (-step_size m) / denom,
+                update /= denom                                  # rounded as PyTorch's addcdiv_
+                param += update
         return loss
 
 
