@@ -1,5 +1,5 @@
 """retrograd.nn: modules with PyTorch's names, parameter layouts and default initialisation."""
-from . import functional, init, modules, utils  # noqa: F401
+from . import functional, init, modules, parallel, utils  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
     Softplus, Tanh,

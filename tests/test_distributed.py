@@ -1,0 +1,128 @@
+"""retrograd.distributed, DistributedDataParallel and DistributedSampler.
+
+The collectives and DDP run for real: each MPI test starts `mpiexec -n 2` (the one the distributed extra
+installs next to this Python) on a script in tests/mpi_scripts/, which asserts on every rank and aborts all
+ranks on a failure. The rest runs in this process without MPI (nothing here calls init_process_group)."""
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import retrograd as rg
+import retrograd.distributed as dist
+from retrograd import nn
+from retrograd.data import DistributedSampler
+from retrograd.nn.parallel import DistributedDataParallel
+from retrograd.nn.parallel.distributed import assign_buckets
+
+SCRIPTS = pathlib.Path(__file__).parent / "mpi_scripts"
+MPIEXEC = pathlib.Path(sys.executable).parent / "mpiexec"
+
+
+def run_mpi(script, *args, timeout=120):
+    """`mpiexec -n 2 python script args`: (exit status, stdout + stderr, seconds). One BLAS thread per rank:
+    the two ranks share the machine's cores."""
+    assert MPIEXEC.exists(), f"no mpiexec next to {sys.executable}: install the extra, pip install -e '.[distributed]'"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    started = time.monotonic()
+    done = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, str(SCRIPTS / script), *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+# ----- under mpiexec -n 2 ----------------------------------------------------------------------------------
+def test_two_processes_on_half_batches_end_where_one_process_on_whole_batches_ends():
+    """MLP, CNN with BatchNorm (training and eval mode) and LSTM, SGD with momentum and Adam, float64,
+    rtol 1e-12; several bucket layouts; no_sync accumulation; the state_dict keys through .module."""
+    status, output, _ = run_mpi("ddp_matches_one_process.py")
+    assert status == 0, output
+    for case in ("mlp sgd", "mlp adam", "cnn_bn_train sgd", "cnn_bn_train adam", "cnn_bn_eval adam", "lstm sgd",
+                 "lstm adam"):
+        for rank in (0, 1):
+            assert f"{case} rank {rank} equal after 4 steps" in output, output
+    assert "buckets [4, 2]" in output and "buckets [4, 1, 1]" in output  # several buckets, started in order
+    assert output.count("no_sync accumulates, then averages the sum") == 2
+
+
+def test_collectives_and_the_sampler_under_mpi():
+    status, output, _ = run_mpi("collectives.py")
+    assert status == 0, output
+    assert output.count("collectives and sampler behave") == 2
+
+
+@pytest.mark.parametrize("mode, says", [("raise", "rank 1 failed on purpose"),
+                                        ("timeout", "all_reduce timed out after 1 s on rank 0 of 2")])
+def test_a_failing_rank_ends_every_rank_with_an_error_instead_of_a_hang(mode, says):
+    """Expected within a few seconds (rank 1 would otherwise sleep 120 s, or wait for ever); the
+    subprocess timeout is far above that."""
+    status, output, seconds = run_mpi("failing_rank.py", mode, timeout=90)
+    assert status != 0 and says in output, output
+    assert "finished, which it must not" not in output
+    assert seconds < 60, f"{seconds:.0f} s: the ranks waited instead of aborting"
+
+
+# ----- no MPI needed -----------------------------------------------------------------------------------------
+def test_importing_retrograd_does_not_import_mpi4py():
+    code = "import sys, retrograd, retrograd.distributed, retrograd.nn.parallel; print('mpi4py' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_without_mpi4py_the_error_names_the_extra(monkeypatch):
+    import retrograd.distributed.mpi as mpi_module
+
+    def missing(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(mpi_module.importlib, "import_module", missing)
+    with pytest.raises(ImportError, match=r'pip install "retrograd\[distributed\]"'):
+        dist.init_process_group("mpi")
+    assert not dist.is_mpi_available() and not dist.is_initialized()
+
+
+def test_without_a_process_group_the_errors_are_pytorchs():
+    import torch.distributed as torch_dist
+
+    calls = [(dist.get_rank, torch_dist.get_rank), (dist.get_world_size, torch_dist.get_world_size),
+             (dist.barrier, torch_dist.barrier), (lambda: dist.all_reduce(rg.ones(2)),
+                                                  lambda: torch_dist.all_reduce(torch.ones(2)))]
+    for ours, theirs in calls:
+        with pytest.raises(ValueError) as our_error:
+            ours()
+        with pytest.raises(ValueError) as their_error:
+            theirs()
+        assert str(our_error.value) == str(their_error.value)
+    with pytest.raises(ValueError, match="has not been initialized"):
+        DistributedDataParallel(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="has not been initialized"):
+        DistributedSampler(list(range(4)))
+
+
+def test_init_process_group_refuses_what_mpi_cannot_do():
+    import datetime
+
+    with pytest.raises(ValueError, match="backend 'gloo' is not available in retrograd; the only backend is 'mpi'"):
+        dist.init_process_group("gloo")
+    with pytest.raises(TypeError, match="Expected timeout argument to be of type datetime.timedelta, got 5"):
+        dist.init_process_group("mpi", timeout=5)
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        dist.init_process_group("mpi", timeout=datetime.timedelta(0))
+    assert not dist.is_initialized()
+
+
+@pytest.mark.parametrize("environ, size", [({}, 1), ({"PMI_SIZE": "4"}, 4), ({"OMPI_COMM_WORLD_SIZE": "2"}, 2),
+                                           ({"PMI_SIZE": ""}, 1)])
+def test_the_launchers_world_size_is_read_from_the_environment(environ, size):
+    assert dist.launched_world_size(environ) == size
+
+
+def test_buckets_take_parameters_in_reverse_order_by_size_and_dtype():
+    params = [nn.Parameter(rg.zeros(n, dtype=dtype)) for n, dtype in
+              [(100_000, rg.float64), (300_000, rg.float32), (200_000, rg.float64), (10, rg.float64)]]
+    # default: the first bucket closes past 1 MiB (params 3 and 2: 1.6 MB), the rest by dtype under 25 MB
+    assert assign_buckets(params) == [[3, 2], [1], [0]]
+    assert assign_buckets(params, bucket_cap_mb=0.5) == [[3, 2], [1], [0]]
+    assert assign_buckets(params, bucket_cap_mb=100) == [[3, 2, 0], [1]]
