@@ -9,12 +9,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 
 import retrograd as rg
 import retrograd.distributed as dist
-from retrograd import nn
+from retrograd import cli, nn
 from retrograd.data import DistributedSampler
 from retrograd.nn.parallel import DistributedDataParallel
 from retrograd.nn.parallel.distributed import assign_buckets
@@ -63,6 +64,57 @@ def test_a_failing_rank_ends_every_rank_with_an_error_instead_of_a_hang(mode, sa
     assert status != 0 and says in output, output
     assert "finished, which it must not" not in output
     assert seconds < 60, f"{seconds:.0f} s: the ranks waited instead of aborting"
+
+
+def run_mpi_command(*command, timeout=120):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, *command], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr
+
+
+def _val_losses(output):
+    return [float(line.split("val_loss ")[1].split()[0]) for line in output.splitlines() if "val_loss " in line]
+
+
+def test_retrograd_train_under_mpiexec_trains_data_parallel_prints_once_and_resumes(tmp_path, capsys):
+    """Two processes on half of each batch train the model one process trains (float32: to rounding); only
+    rank 0 prints and saves, with the model's own state_dict keys; both ranks resume from the checkpoint."""
+    args = ["train", "--model", "mlp", "--hidden", "32", "--epochs", "2", "--train-size", "600", "--val-size",
+            "200", "--batch-size", "50", "--no-gradcheck", "--quiet", "--out"]
+    status, output = run_mpi_command("-m", "retrograd", *args, str(tmp_path / "two"))
+    assert status == 0, output
+    assert output.count("MNIST (embedded test set)") == 1 and output.count("data-parallel over 2 processes") == 1
+    assert cli.main([*args, str(tmp_path / "one")]) == 0
+    single = capsys.readouterr().out
+    np.testing.assert_allclose(_val_losses(output), _val_losses(single), rtol=1e-4)
+    two, one = (rg.load(tmp_path / name / "checkpoint.safetensors")["model"] for name in ("two", "one"))
+    assert list(two) == list(one) and not any(key.startswith("module.") for key in two)
+    for key in one:
+        np.testing.assert_allclose(two[key].numpy(), one[key].numpy(), rtol=1e-4, atol=1e-6)
+
+    args[args.index("--epochs") + 1] = "3"
+    status, output = run_mpi_command("-m", "retrograd", *args, str(tmp_path / "two"), "--resume",
+                                     str(tmp_path / "two" / "checkpoint.safetensors"))
+    assert status == 0, output
+    assert output.count("resumed from") == 1 and output.count("epoch 3:") == 1
+
+
+def test_the_text_job_under_mpiexec_shards_the_stateful_rows_and_stops_all_ranks_together(tmp_path):
+    """--minutes: every rank stops after the same segment (a vote), or one would wait in an all-reduce."""
+    status, output = run_mpi_command("-m", "retrograd", "train", "--data", "text", "--model", "gru", "--hidden", "8",
+                                     "--k1", "10", "--batch-size", "4", "--minutes", "0.0001", "--sample-length",
+                                     "5", "--quiet", "--out", str(tmp_path))
+    assert status == 0, output
+    assert output.count("time budget of 0.0001 minutes reached") == 1 and output.count("sample (") == 1
+    assert (tmp_path / "checkpoint.safetensors").exists()
+
+
+def test_a_job_failing_on_one_rank_ends_every_rank(tmp_path):
+    started = time.monotonic()
+    status, output = run_mpi_command(str(SCRIPTS / "train_job_fails_on_one_rank.py"), str(tmp_path), timeout=90)
+    assert status != 0 and "retrograd: error on rank 1 of 2: training failed on purpose" in output, output
+    assert time.monotonic() - started < 60
 
 
 # ----- no MPI needed -----------------------------------------------------------------------------------------
