@@ -37,12 +37,12 @@ def run_mpi(script, *args, timeout=120):
 
 # ----- under mpiexec -n 2 ----------------------------------------------------------------------------------
 def test_two_processes_on_half_batches_end_where_one_process_on_whole_batches_ends():
-    """MLP, CNN with BatchNorm (training and eval mode) and LSTM, SGD with momentum and Adam, float64,
+    """MLP, CNN with BatchNorm (training and eval mode) and SyncBatchNorm, LSTM, SGD with momentum and Adam, float64,
     rtol 1e-12; several bucket layouts; no_sync accumulation; the state_dict keys through .module."""
     status, output, _ = run_mpi("ddp_matches_one_process.py")
     assert status == 0, output
-    for case in ("mlp sgd", "mlp adam", "cnn_bn_train sgd", "cnn_bn_train adam", "cnn_bn_eval adam", "lstm sgd",
-                 "lstm adam"):
+    for case in ("mlp sgd", "mlp adam", "cnn_bn_train sgd", "cnn_bn_train adam", "cnn_syncbn_train sgd",
+                 "cnn_syncbn_train adam", "cnn_bn_eval adam", "lstm sgd", "lstm adam"):
         for rank in (0, 1):
             assert f"{case} rank {rank} equal after 4 steps" in output, output
     assert "buckets [4, 2]" in output and "buckets [4, 1, 1]" in output  # several buckets, started in order
@@ -169,6 +169,44 @@ def test_init_process_group_refuses_what_mpi_cannot_do():
                                            ({"PMI_SIZE": ""}, 1)])
 def test_the_launchers_world_size_is_read_from_the_environment(environ, size):
     assert dist.launched_world_size(environ) == size
+
+
+# ----- SyncBatchNorm's op, with one process ----------------------------------------------------------------------
+def test_sync_batch_norm_with_one_process_is_batch_norm():
+    """Its statistics and backward are batch_norm's when the parts are one (the 2-process case, against
+    BatchNorm on the whole batch, runs in ddp_matches_one_process.py); and gradcheck passes."""
+    from retrograd.ops import norm
+
+    rng = np.random.default_rng(0)
+    x, w, b, dout = (rng.standard_normal(shape) for shape in [(5, 3, 2, 2), (3,), (3,), (5, 3, 2, 2)])
+    results = []
+    for op in ("sync", "plain"):
+        xs, ws, bs = (rg.tensor(a, requires_grad=True) for a in (x, w, b))
+        stats = rg.zeros(3, dtype=rg.float64), rg.ones(3, dtype=rg.float64)
+        if op == "sync":
+            y = norm.sync_batch_norm(xs, *stats, ws, bs, 0.1, 1e-5, lambda *arrays: list(arrays))
+        else:
+            y = norm.batch_norm(xs, *stats, ws, bs, True, 0.1, 1e-5)
+        (y * rg.tensor(dout)).sum().backward()
+        results.append([y, xs.grad, ws.grad, bs.grad, *stats])
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours.detach().numpy(), reference.detach().numpy(), rtol=1e-12, atol=1e-14)
+    stats = (None, None)
+    assert rg.autograd.gradcheck(lambda *t: norm.sync_batch_norm(*t[:1], *stats, *t[1:], 0.1, 1e-5,
+                                                                 lambda *arrays: list(arrays)),
+                                 tuple(rg.tensor(a, requires_grad=True) for a in (x, w, b)))
+
+
+def test_sync_batch_norm_layer_without_a_process_group_is_batch_norm_and_converts_models():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(3)))
+    weight = model[1].weight
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert type(converted[1]) is nn.SyncBatchNorm and type(converted[2][0]) is nn.SyncBatchNorm
+    assert converted[1].weight is weight and list(converted.state_dict()) == list(model.state_dict())
+    x = rg.randn(4, 2, 3, 3)
+    reference = nn.BatchNorm2d(2)
+    np.testing.assert_array_equal(converted[1](x).detach().numpy(), reference(x).detach().numpy())
+    np.testing.assert_array_equal(converted[1].running_var.numpy(), reference.running_var.numpy())
 
 
 def test_buckets_take_parameters_in_reverse_order_by_size_and_dtype():

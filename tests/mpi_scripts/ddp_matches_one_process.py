@@ -1,5 +1,7 @@
 """Run under `mpiexec -n 2` by tests/test_distributed.py: DistributedDataParallel with each rank given half
-of every batch ends with the parameters of one process given the whole batch (float64, rtol 1e-12).
+of every batch ends with the parameters of one process given the whole batch (float64, rtol 1e-12). With
+BatchNorm in training mode each rank normalises with its half's statistics, so the reference is two
+replicas sharing parameters; with SyncBatchNorm the reference is one BatchNorm on the whole batch.
 
 Every rank computes the one-process reference itself (same seeds, same data), so one launch checks it all.
 Rank 1 builds its model from another seed: only DDP's broadcast from rank 0 makes the replicas equal.
@@ -32,7 +34,8 @@ def build(kind, seed):
     if kind == "mlp":
         model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
     elif kind.startswith("cnn"):
-        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        # no conv bias before BatchNorm: its gradient is zero up to rounding, which Adam would blow up to lr
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(4 * 3 * 3, 3))
     else:
         model = LastStep()
@@ -61,7 +64,7 @@ def reference(kind, optimizer_name):
     and take rank 0's running statistics before each forward: the reference is two replicas sharing the
     parameters, replica r run on half r, replica 1 given replica 0's buffers before each step. Otherwise one
     model on the whole batch (BatchNorm in eval mode normalises with fixed statistics)."""
-    replicas = [build(kind, 0)]
+    replicas = [build(kind, 0)]  # (cnn_syncbn_train: plain BatchNorm on the whole batch)
     if kind == "cnn_bn_train":
         replicas.append(build(kind, 0))
         share_parameters(replicas[1], replicas[0])
@@ -85,7 +88,10 @@ def reference(kind, optimizer_name):
 
 
 def data_parallel(kind, optimizer_name, rank, world, bucket_cap_mb):
-    model = DistributedDataParallel(build(kind, rank), bucket_cap_mb=bucket_cap_mb)
+    model = build(kind, rank)
+    if kind == "cnn_syncbn_train":
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    model = DistributedDataParallel(model, bucket_cap_mb=bucket_cap_mb)
     model.train(kind != "cnn_bn_eval")
     optimizer = optimizer_for(optimizer_name, model.parameters())
     loss_fn = nn.CrossEntropyLoss()
@@ -111,6 +117,8 @@ def check(kind, optimizer_name, bucket_cap_mb=None):
     assert_equal(model.module.named_parameters(), replicas[0].parameters(), what)
     if kind == "cnn_bn_train":  # each rank's running statistics are its replica's
         assert_equal(model.module.named_buffers(), replicas[rank].buffers(), what + " buffers")
+    if kind == "cnn_syncbn_train":  # SyncBatchNorm: the whole batch's statistics, on every rank
+        assert_equal(model.module.named_buffers(), replicas[0].buffers(), what + " buffers")
     assert list(model.module.state_dict()) == list(replicas[0].state_dict())
     assert all(key.startswith("module.") for key in model.state_dict())
     print(f"rank {rank}: {what} equal after {STEPS} steps (buckets {model.bucket_sizes})", flush=True)
@@ -144,7 +152,7 @@ def check_no_sync():
 if __name__ == "__main__":
     dist.init_process_group("mpi")
     assert dist.get_world_size() == 2, "run with mpiexec -n 2"
-    for kind in ("mlp", "cnn_bn_train", "cnn_bn_eval", "lstm"):
+    for kind in ("mlp", "cnn_bn_train", "cnn_syncbn_train", "cnn_bn_eval", "lstm"):
         for optimizer_name in ("sgd", "adam"):
             check(kind, optimizer_name)
     check("mlp", "adam", bucket_cap_mb=0.001)  # one bucket per parameter or two: buckets start in order

@@ -18,8 +18,9 @@ As PyTorch's DDP does:
   the accumulated sum;
 - with `broadcast_buffers` (the default), each forward pass that follows a training pass first copies
   rank 0's buffers to every rank: BatchNorm's running statistics are rank 0's. In training mode each
-  rank normalises with its own batch's statistics (PyTorch's BatchNorm does the same under DDP; its
-  SyncBatchNorm, which pools them, is not implemented).
+  rank normalises with its own batch's statistics (PyTorch's BatchNorm does the same under DDP), so the
+  result is not one process's on the whole batch; `nn.SyncBatchNorm.convert_sync_batchnorm(model)` makes
+  every rank normalise with the whole batch's statistics, and then it is.
 
 MPICH advances a non-blocking collective only inside MPI calls (unless MPIR_CVAR_ASYNC_PROGRESS=1 is
 set): the reducer tests the requests in flight each time a bucket starts, so they move on during
