@@ -3,6 +3,7 @@
 The collectives and DDP run for real: each MPI test starts `mpiexec -n 2` (the one the distributed extra
 installs next to this Python) on a script in tests/mpi_scripts/, which asserts on every rank and aborts all
 ranks on a failure. The rest runs in this process without MPI (nothing here calls init_process_group)."""
+import json
 import os
 import pathlib
 import subprocess
@@ -108,6 +109,18 @@ def test_the_text_job_under_mpiexec_shards_the_stateful_rows_and_stops_all_ranks
     assert status == 0, output
     assert output.count("time budget of 0.0001 minutes reached") == 1 and output.count("sample (") == 1
     assert (tmp_path / "checkpoint.safetensors").exists()
+
+
+def test_the_scaling_bench_runs_a_workload_through_ddp_and_times_the_all_reduce():
+    status, output = run_mpi_command("-m", "retrograd.bench.scaling", "--workload", "mlp_tiny", "--steps", "3",
+                                     "--warmup", "1", "--split", "--json")
+    assert status == 0, output
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert len(rows) == 1, output  # rank 0 alone prints
+    row = rows[0]
+    assert row["processes"] == 2 and row["split"] and row["step_ms"] > 0 and row["all_reduce_ms"] > 0
+    params = (64 * 32 + 32) + (32 * 10 + 10)  # mlp_tiny: Linear 64-32-10, float32
+    assert row["parameter_bytes"] == 4 * params and row["ring_bytes_per_process"] == 4 * params  # 2 P (N-1)/N
 
 
 def test_a_job_failing_on_one_rank_ends_every_rank(tmp_path):
