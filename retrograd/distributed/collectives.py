@@ -100,7 +100,7 @@ def _run(work, async_op):
     return None
 
 
-def start_all_reduce(array, op, process_group, name="all_reduce"):
+def start_all_reduce(array, op, process_group):
     """Start summing (or min/max/...) a contiguous array across ranks in place; returns the MPI request."""
     MPI = mpi()
     return process_group.comm.Iallreduce(MPI.IN_PLACE, array, op=getattr(MPI, _MPI_OPS[op]))

@@ -162,7 +162,9 @@ class Reducer:
 
 class DistributedDataParallel(Module):
     """Data parallelism across processes with PyTorch's API: wrap the model after
-    `retrograd.distributed.init_process_group("mpi")`, train `ddp(x)` as usual, save `ddp.module`."""
+    `retrograd.distributed.init_process_group("mpi")`, train `ddp(x)` as usual, save `ddp.module`.
+    `check_reduction`, `gradient_as_bucket_view` and `static_graph` (PyTorch's memory and speed hints) are
+    accepted and change nothing; `device_ids` must be None (CPU)."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True, init_sync=True,
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
