@@ -48,6 +48,7 @@ def test_two_processes_on_half_batches_end_where_one_process_on_whole_batches_en
             assert f"{case} rank {rank} equal after 4 steps" in output, output
     assert "buckets [4, 2]" in output and "buckets [4, 1, 1]" in output  # several buckets, started in order
     assert output.count("no_sync accumulates, then averages the sum") == 2
+    assert output.count("buckets start during backward") == 2
 
 
 def test_collectives_and_the_sampler_under_mpi():

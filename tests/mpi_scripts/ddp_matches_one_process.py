@@ -149,6 +149,31 @@ def check_no_sync():
     print(f"rank {rank}: no_sync accumulates, then averages the sum", flush=True)
 
 
+def check_buckets_start_during_backward():
+    """A bucket's all-reduce starts as soon as its gradients are ready, before backward reaches the first
+    layer (whose gradients come last): the overlap of communication with the rest of backward."""
+    import retrograd.nn.parallel.distributed as ddp_module
+
+    events = []
+    start_all_reduce = ddp_module.start_all_reduce
+
+    def logged(array, op, group):
+        events.append(f"start {array.size}")
+        return start_all_reduce(array, op, group)
+
+    ddp_module.start_all_reduce = logged
+    module = build("mlp", 0)
+    module[0].weight.register_post_accumulate_grad_hook(lambda p: events.append("first layer ready"))
+    model = DistributedDataParallel(module, bucket_cap_mb=0.001)  # buckets of <= 1 kB
+    events.clear()  # (the model check at construction all-reduces too)
+    x, y = batch("mlp", 0)
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    ddp_module.start_all_reduce = start_all_reduce
+    first, second = (bucket.flat.size for bucket in model._reducer.buckets)  # layers 3 and 2; layer 1
+    assert events == [f"start {first}", "first layer ready", f"start {second}"], events
+    print(f"rank {dist.get_rank()}: buckets start during backward: {events}", flush=True)
+
+
 if __name__ == "__main__":
     dist.init_process_group("mpi")
     assert dist.get_world_size() == 2, "run with mpiexec -n 2"
@@ -158,4 +183,5 @@ if __name__ == "__main__":
     check("mlp", "adam", bucket_cap_mb=0.001)  # one bucket per parameter or two: buckets start in order
     check("lstm", "sgd", bucket_cap_mb=0.0005)
     check_no_sync()
+    check_buckets_start_during_backward()
     dist.destroy_process_group()
