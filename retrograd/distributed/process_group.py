@@ -42,7 +42,8 @@ class ProcessGroup:
 
 
 _default = None
-_excepthook_installed = False
+_previous_excepthook = [sys.excepthook]  # what an uncaught exception ran before init_process_group
+_atexit_registered = False
 
 
 class group:  # noqa: N801  (torch.distributed.group.WORLD: the default group's name)
@@ -81,9 +82,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
 
 def destroy_process_group(group=None):
-    """Forget the default group (MPI itself stays initialised until the process exits)."""
+    """Forget the default group (MPI itself stays initialised until the process exits); uncaught exceptions
+    no longer abort."""
     default_group(group)  # raises when there is none, as PyTorch does
     _set_default(None)
+    if sys.excepthook is _abort_after_report:
+        sys.excepthook = _previous_excepthook[0]
 
 
 def _set_default(process_group):
@@ -135,19 +139,19 @@ def get_backend(group=None):
 def _abort_on_uncaught_exceptions():
     """An uncaught exception on one rank aborts them all: its traceback first, then MPI_Abort. And a process
     leaving with a timed-out collective still pending aborts instead of hanging in MPI_Finalize."""
-    global _excepthook_installed
-    if _excepthook_installed:
-        return
-    _excepthook_installed = True
-    previous = sys.excepthook
+    global _atexit_registered
+    if sys.excepthook is not _abort_after_report:
+        _previous_excepthook[0] = sys.excepthook
+        sys.excepthook = _abort_after_report
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_abort_if_broken)
 
-    def excepthook(kind, value, traceback):
-        previous(kind, value, traceback)
-        if _default is not None and not issubclass(kind, KeyboardInterrupt):
-            _default.abort(1)
 
-    sys.excepthook = excepthook
-    atexit.register(_abort_if_broken)
+def _abort_after_report(kind, value, traceback):
+    _previous_excepthook[0](kind, value, traceback)
+    if _default is not None and not issubclass(kind, KeyboardInterrupt):
+        _default.abort(1)
 
 
 def _abort_if_broken():

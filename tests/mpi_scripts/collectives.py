@@ -1,12 +1,16 @@
 """Run under `mpiexec -n 2` by tests/test_distributed.py: the collectives on retrograd tensors, in place,
 with torch.distributed's semantics; DistributedSampler's shards of an epoch, gathered, are the epoch."""
+import sys
+
 import numpy as np
 
 import retrograd as rg
 import retrograd.distributed as dist
 from retrograd.data import DataLoader, DistributedSampler, TensorDataset
 
+plain_excepthook = sys.excepthook
 dist.init_process_group(backend="mpi")
+assert sys.excepthook is not plain_excepthook  # an uncaught exception now aborts every rank
 rank, world = dist.get_rank(), dist.get_world_size()
 assert dist.is_initialized() and dist.get_backend() == "mpi" and world == 2
 
@@ -69,4 +73,4 @@ for epoch in (0, 1):
     assert everything == list(range(10)), everything
 print(f"rank {rank}: collectives and sampler behave", flush=True)
 dist.destroy_process_group()
-assert not dist.is_initialized()
+assert not dist.is_initialized() and sys.excepthook is plain_excepthook
