@@ -46,7 +46,10 @@ class Work:
         self._done = False
 
     def is_completed(self):
-        return self._done or bool(self._request.Test())
+        """Whether the collective is done (and its result in place), without waiting."""
+        if not self._done and self._request.Test():
+            self._complete()
+        return self._done
 
     def is_success(self):
         return self._done
@@ -55,16 +58,20 @@ class Work:
         if not self._done:
             limit = self._group.timeout if timeout is None else timeout
             wait_for(self._request, self._group, self.name, limit.total_seconds())
-            self._done = True
-            if self._finish is not None:
-                self._finish()
+            self._complete()
         return True
+
+    def _complete(self):
+        self._done = True
+        if self._finish is not None:
+            self._finish()
 
 
 def wait_for(request, process_group, name, seconds):
     """Poll an MPI request until it completes; DistBackendError after `seconds`. Busy-polls for the first
-    50 ms, as MPI's own wait does (a collective between ranks in step takes microseconds, and a sleep would
-    add its latency to every training step), then sleeps up to 1 ms between polls to leave the core free."""
+    2 ms, as MPI's own wait does (a collective between ranks in step takes microseconds, and a sleep would
+    add its latency to every step), then sleeps between polls (up to 1 ms), leaving the core to the rank it
+    waits for when the machine runs more processes than it has cores."""
     start = time.monotonic()
     while not request.Test():
         waited = time.monotonic() - start
@@ -74,8 +81,8 @@ def wait_for(request, process_group, name, seconds):
                 f"{name} timed out after {seconds:g} s on rank {process_group.rank()} of {process_group.size()}: "
                 f"another rank did not join it (it failed, hangs, or called a different collective). MPI cannot "
                 f"cancel a collective, so this process aborts at exit instead of hanging")
-        if waited > 0.05:
-            time.sleep(min(1e-3, waited / 100))
+        if waited > 2e-3:
+            time.sleep(min(1e-3, waited / 20))
 
 
 def _buffer(tensor, name):

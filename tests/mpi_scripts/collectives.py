@@ -40,6 +40,11 @@ assert isinstance(work, dist.Work) and work.wait() is True and work.is_completed
 assert np.all(t.numpy() == 1.5)
 assert t._version == 1  # an in-place change, counted as PyTorch counts it
 
+work = dist.all_reduce(t, op=dist.ReduceOp.AVG, async_op=True)
+while not work.is_completed():  # polling instead of wait(): the result is in place once it says so
+    pass
+assert np.all(t.numpy() == 1.5)
+
 # broadcast from either rank
 for src in (0, 1):
     t = rg.tensor([float(rank), float(rank) + 0.5])
