@@ -1,4 +1,5 @@
-"""BatchNorm1d/2d, SyncBatchNorm and LayerNorm: parameters, buffers and input checks around the fused ops in ops/norm.py."""
+"""BatchNorm1d/2d, SyncBatchNorm and LayerNorm: parameters, buffers and input checks around the fused ops in
+ops/norm.py."""
 import numpy as np
 
 from ..distributed.collectives import ReduceOp, start_all_reduce, wait_for

@@ -72,6 +72,7 @@ class ModelCheckpoint:
 
         extra = self.extra_state() if callable(self.extra_state) else self.extra_state
         loader = getattr(trainer, "train_loader", None)
-        save_checkpoint(self.path, self.model if self.model is not None else trainer.model, trainer.optimizer, epoch=trainer.epoch + 1,
+        model = self.model if self.model is not None else trainer.model
+        save_checkpoint(self.path, model, trainer.optimizer, epoch=trainer.epoch + 1,
                         history=trainer.history, scheduler=self.scheduler, extra=extra,
                         loader=loader if callable(getattr(loader, "state_dict", None)) else None)

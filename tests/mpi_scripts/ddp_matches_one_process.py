@@ -35,8 +35,8 @@ def build(kind, seed):
         model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
     elif kind.startswith("cnn"):
         # no conv bias before BatchNorm: its gradient is zero up to rounding, which Adam would blow up to lr
-        model = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                              nn.Linear(4 * 3 * 3, 3))
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
     else:
         model = LastStep()
     return model.double()
