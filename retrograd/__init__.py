@@ -43,6 +43,7 @@ from .ops.shape import (  # noqa: F401
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import distributions  # noqa: F401  (torch.distributions: Categorical, Bernoulli, Normal, kl_divergence)
+from . import distributed  # noqa: F401  (torch.distributed's API over MPI; imports mpi4py only when used)
 from . import accelerator, backends, cuda  # noqa: F401  (CPU-only answers to PyTorch's device queries)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401

@@ -6,6 +6,7 @@ this one table binds them when `retrograd.ops` is imported; nothing else attache
 """
 import numpy as np
 
+from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
@@ -90,6 +91,7 @@ METHODS = {
     "bernoulli": random.bernoulli, "multinomial": random.multinomial,
     # conversions and autograd
     "type": _type, "clone": shape.clone, "backward": _backward,
+    "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
 }
 
 INPLACE = {
