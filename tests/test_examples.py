@@ -43,7 +43,7 @@ def gradcheck_fails(fn, inputs):
 def test_every_example_is_tested_and_listed_in_the_readme():
     scripts = sorted(p.stem for p in EXAMPLES.glob("*.py"))
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
-              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt"}
+              "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "gradient_free"}
     assert set(scripts) == tested
     readme = (EXAMPLES / "README.md").read_text()
     for name in scripts:
@@ -204,3 +204,13 @@ def test_truncation_keeps_exactly_the_last_k_steps_contributions():
     differences = [rows[k]["relative_difference"] for k in sorted(rows, reverse=True)]
     assert all(a < b for a, b in zip(differences, differences[1:]))  # grows as k shrinks
     assert rows[1]["relative_difference"] > 0.3
+
+
+# ----- gradient-free training -------------------------------------------------------------------------
+def test_gradient_free_methods_fall_behind_backprop_at_a_thousand_parameters():
+    runs = load("gradient_free").main(size=1000, budget=100, methods=("adam", "nelder-mead", "ga"))
+    start = runs["adam"].best[0]
+    assert runs["adam"].parameters == 972 and start > 2.3
+    assert runs["adam"].train_loss < 0.3 and runs["adam"].val_accuracy > 0.8           # 100 backprop steps learn
+    assert runs["nelder-mead"].best[-1] > 0.99 * start and runs["nelder-mead"].nfev[-1] == 100  # still on its simplex
+    assert runs["adam"].train_loss < runs["ga"].train_loss < start                      # the GA moves, slowly

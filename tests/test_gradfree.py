@@ -10,7 +10,8 @@ import pytest
 from distributed import Client, LocalCluster
 
 import retrograd as rg
-from retrograd import gradfree, nn
+from retrograd import cli, gradfree, nn
+from retrograd.gradfree import compare
 from retrograd.gradfree.evolution import _centred_ranks
 from retrograd.nn.utils import parameters_to_vector
 
@@ -209,3 +210,45 @@ def test_in_process_a_process_pool_and_dask_give_identical_histories(method, das
         for column, expected in zip(other, reference):
             assert column.dtype == expected.dtype and np.array_equal(column, expected)  # float64, exactly
     assert len(reference[0]) > 5
+
+
+# ----- compare-optimizers ----------------------------------------------------------------------------------
+def test_architecture_gives_about_the_requested_parameter_count():
+    assert compare.architecture(10) == (2, 2, 2)        # 12 parameters, digits 0 and 1
+    assert compare.architecture(100) == (5, 5, 10)      # 90
+    assert compare.architecture(1000) == (26, 26, 10)   # 972
+    assert compare.architecture(10000) == (64, 133, 10)  # 9,985
+
+
+def test_compare_optimizers_prints_the_table_and_saves_the_plot(tmp_path, capsys):
+    plot = tmp_path / "compare.png"
+    status = cli.main(["compare-optimizers", "--sizes", "10", "--budget", "60", "--time-limit", "30", "--methods",
+                       "sgd", "metropolis", "ga", "--train-size", "300", "--val-size", "100", "--plot", str(plot)])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0 and plot.stat().st_size > 10_000
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("|") and "method" not in line][1:]
+    assert [row[1].strip() for row in rows] == ["sgd", "metropolis", "ga"]
+    assert [int(row[0]) for row in rows] == [12] * 3 and [int(row[2].replace(",", "")) for row in rows] == [60, 60, 50]
+
+
+def test_every_method_starts_from_the_same_model_and_the_time_limit_stops_it():
+    data = compare.digits_8x8(300, 100, seed=0)
+    runs = compare.compare_at(100, data, ["sgd", "adam", "metropolis", "ga"], budget=60, time_limit=1e9, seed=0,
+                              log=lambda line: None)
+    start = runs[0].best[0]  # SGD's first loss, at the shared start, as Adam's and Metropolis' first evaluation
+    adam = runs[1]
+    assert adam.adam_match == 60  # Adam's own row: its evaluations
+    matched = [run for run in runs[2:] if run.adam_match > 0]  # the first Adam evaluation at or below theirs
+    assert matched and all(adam.best[run.adam_match - 1] <= run.train_loss < adam.best[run.adam_match - 2]
+                           for run in matched if run.adam_match >= 2)
+    assert runs[1].best[0] == runs[2].best[0] == start and runs[3].best[0] <= start  # the GA's first row: 50 points
+    fast = compare.compare_at(10, data, ["adam", "powell"], budget=10_000, time_limit=1e-9, seed=0,
+                              log=lambda line: None)
+    assert [run.stopped for run in fast] == ["time limit of 1e-09 s reached"] * 2
+    assert [int(run.nfev[-1]) for run in fast] == [1, 1]
+
+
+def test_a_bad_size_is_refused_at_parse_time(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["compare-optimizers", "--sizes", "10,x"])
+    assert "argument --sizes: expected comma-separated parameter counts" in capsys.readouterr().err
