@@ -252,3 +252,26 @@ def test_a_bad_size_is_refused_at_parse_time(capsys):
     with pytest.raises(SystemExit):
         cli.main(["compare-optimizers", "--sizes", "10,x"])
     assert "argument --sizes: expected comma-separated parameter counts" in capsys.readouterr().err
+
+
+def test_too_few_images_for_the_model_are_refused_with_the_options_to_raise():
+    with pytest.raises(ValueError, match="0 training and 1 held-out images .* raise --train-size and --val-size"):
+        compare.make_task(10, compare.digits_8x8(3, 2, seed=0), seed=0)
+
+
+def test_without_matplotlib_the_table_is_printed_and_the_plot_skipped_with_a_notice_naming_the_extra(monkeypatch,
+                                                                                                     tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    lines = []
+    compare.run(sizes=(10,), methods=("sgd",), budget=5, train_size=300, val_size=100, plot_path=tmp_path / "p.png",
+                log=lines.append)
+    assert lines[-1] == '(no plot: the comparison plot needs matplotlib: pip install "retrograd[plot]")'
+    assert len(lines) == 3 and not (tmp_path / "p.png").exists()
+
+
+def test_a_missing_package_stops_the_comparison_before_any_method_runs(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cma", None)
+    lines = []
+    with pytest.raises(ImportError, match=r'compare-optimizers --methods cma needs the cma package: .*\[gradfree\]'):
+        compare.run(sizes=(10,), methods=("sgd", "cma"), budget=5, log=lines.append)
+    assert lines == []

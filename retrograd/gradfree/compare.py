@@ -32,7 +32,8 @@ from ..nn import CrossEntropyLoss, Linear, Sequential, Tanh
 from ..optim import SGD, Adam
 from ..random import manual_seed
 from ..tensor import from_numpy
-from .minimizer import METHODS, minimize
+from .extras import require
+from .minimizer import METHODS, REQUIRES, minimize
 from .problem import BatchLoss
 
 BACKPROP = {"sgd": lambda params: SGD(params, lr=0.1, momentum=0.9), "adam": lambda params: Adam(params, lr=0.01)}
@@ -61,7 +62,8 @@ def parameter_counts(text):
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated parameter counts such as 10,100,1000, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated parameter counts such as 10,100,1000, "
+                                         f"got {text!r}") from None
     if any(size < 2 for size in sizes):
         raise argparse.ArgumentTypeError(f"every size must be at least 2 parameters, got {text!r}")
     return sizes
@@ -95,6 +97,9 @@ def make_task(target, data, seed):
     if classes == 2:  # digits 0 and 1 only
         x_train, y_train = x_train[y_train < 2], y_train[y_train < 2]
         x_val, y_val = x_val[y_val < 2], y_val[y_val < 2]
+    if len(x_train) <= features or not len(x_val):
+        raise ValueError(f"compare-optimizers: {len(x_train)} training and {len(x_val)} held-out images for a model "
+                         f"with {features} input features (size {target}); raise --train-size and --val-size")
     mean = x_train.mean(axis=0)
     components = np.linalg.svd(x_train - mean, full_matrices=False)[2][:features]  # (d, 64) principal axes
     scale = ((x_train - mean) @ components.T).std()
@@ -184,8 +189,10 @@ def format_row(run):
 
 # "Adam match": the Adam steps that reached the same training loss (Adam's curve is its loss before each step);
 # "> N" where Adam's N steps never got that low, "-" where Adam did not run before
-TABLE_HEADER = ("| params | method      | evals  | time s  | train loss | val loss | train acc | val acc | Adam match |\n"
-                "| -----: | :---------- | -----: | ------: | ---------: | -------: | --------: | ------: | ---------: |")
+TABLE_HEADER = ("| params | method      | evals  | time s  | train loss | val loss | train acc | val acc "
+                "| Adam match |\n"
+                "| -----: | :---------- | -----: | ------: | ---------: | -------: | --------: | ------: "
+                "| ---------: |")
 
 
 def run(sizes=(10, 100, 1000, 10000), methods=ALL_METHODS, budget=5000, time_limit=60.0, train_size=1000,
@@ -195,6 +202,9 @@ def run(sizes=(10, 100, 1000, 10000), methods=ALL_METHODS, budget=5000, time_lim
     if unknown:
         raise ValueError(f"compare-optimizers: unknown method(s) {', '.join(unknown)}; choose from "
                          f"{', '.join(ALL_METHODS)}")
+    for method in methods:  # a missing package fails now, not after an hour of the other methods
+        if method in REQUIRES:
+            require(REQUIRES[method], "gradfree", f"compare-optimizers --methods {method}")
     data = digits_8x8(train_size, val_size, seed)
     log(TABLE_HEADER)
     runs = [r for size in sizes for r in compare_at(size, data, methods, budget, time_limit, seed, log)]
