@@ -1,6 +1,7 @@
 """retrograd.gradfree: each method reaches a stated loss on a stated problem with a fixed seed, leaves the best
 parameters in the model, keeps to its budget, calls the callback, refuses bad arguments, and gives the same
 history in-process, through a 2-process pool and through a Dask cluster."""
+import multiprocessing
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -194,6 +195,13 @@ def _history(method, executor):
 
 
 @pytest.fixture(scope="module")
+def process_pool():
+    # spawn: forking this process, which runs the Dask client's threads, could copy a lock some thread holds
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
 def dask_executor():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
@@ -201,10 +209,9 @@ def dask_executor():
 
 
 @pytest.mark.parametrize("method", gradfree.POPULATION_METHODS)
-def test_in_process_a_process_pool_and_dask_give_identical_histories(method, dask_executor):
+def test_in_process_a_process_pool_and_dask_give_identical_histories(method, process_pool, dask_executor):
     reference = _history(method, None)
-    with ProcessPoolExecutor(2) as pool:
-        pooled = _history(method, pool)
+    pooled = _history(method, process_pool)
     distributed = _history(method, dask_executor)
     for other in (pooled, distributed):
         for column, expected in zip(other, reference):
