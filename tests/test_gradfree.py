@@ -127,6 +127,15 @@ def test_the_seed_fixes_the_result_and_nan_counts_as_infinity():
     assert result.fun == np.inf
 
 
+def test_no_method_draws_from_or_reseeds_numpys_global_random_state():
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    for method in gradfree.METHODS:
+        options = {"popsize": 10} if method in gradfree.POPULATION_METHODS else {}
+        gradfree.minimize(*regression(), method=method, budget=60, seed=0, progress=False, **options)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
 def test_the_progress_bar_counts_evaluations_on_stderr(capsys):
     gradfree.minimize(*regression(), method="powell", budget=50, seed=0)
     assert "evaluations" in capsys.readouterr().err
