@@ -65,9 +65,9 @@ def evaluate_rows(problem, rows):
 class BatchLoss:
     """A ready-made, picklable objective: `loss_fn(model(inputs), targets)` on one fixed batch.
 
-    `inputs` and `targets` are Tensors or arrays; `loss_fn` any loss module or module-level function
-    (default `nn.CrossEntropyLoss()` style callables work as given). Pickling it sends the batch with
-    it, so a worker holds its own copy."""
+    `inputs` and `targets` are Tensors or arrays; `loss_fn` a loss module such as `nn.MSELoss()` or a
+    module-level function (loss_fn(output, target)). Pickling it sends the batch with it, so a worker
+    holds its own copy."""
 
     def __init__(self, loss_fn, inputs, targets):
         self.loss_fn = loss_fn
