@@ -213,3 +213,17 @@ def test_data_loader_with_its_own_generator_and_random_split_follow_pytorch():
     ours_split = [list(subset.indices) for subset in rg.data.random_split(range(10), [3, 7])]
     assert ours_split == [list(subset.indices) for subset in torch.utils.data.random_split(range(10), [3, 7])]
     assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
+def test_data_loader_without_shuffle_draws_pytorchs_base_seed_each_epoch():
+    # PyTorch's iterator draws a base seed (one random64) on every iteration, shuffled or not: a script whose
+    # test loop runs between training steps keeps its dropout masks in step with PyTorch's only if it does too
+    seed_both(6)
+    ours_generator, theirs_generator = rg.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    for _ in range(2):
+        assert [b[0].tolist() for b in rg.data.DataLoader(rg.data.TensorDataset(rg.arange(5.0)), 2)] == \
+            [b[0].tolist() for b in torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(5.0)), 2)]
+        list(rg.data.DataLoader([1.0, 2.0], generator=ours_generator))
+        list(torch.utils.data.DataLoader([1.0, 2.0], generator=theirs_generator))
+    assert_bits_equal(rg.rand(3), torch.rand(3))
+    assert_bits_equal(rg.rand(3, generator=ours_generator), torch.rand(3, generator=theirs_generator))
