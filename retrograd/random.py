@@ -41,7 +41,14 @@ from .tensor import Tensor, _factory, _size
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed
 _MASK_32 = 0xFFFFFFFF
 _STATE_WORDS = 624
-_STATE_BYTES = 8 + 8 + 4 * _STATE_WORDS + 8 + 8  # seed, position, key, cached normal, its flag
+# PyTorch's CPUGeneratorImplState byte for byte (little-endian, the C struct's padding as zeros), so that a
+# state moves between torch.get_rng_state() and retrograd.set_rng_state() both ways. mt19937's `left` and
+# `next` count down to and up from its next twist; NumPy's MT19937 keeps one position, pos = 625 - left.
+_STATE_LAYOUT = np.dtype([
+    ("initial_seed", "<u8"), ("left", "<i4"), ("seeded", "<i4"), ("next", "<u8"), ("state", "<u8", (_STATE_WORDS,)),
+    ("normal_x", "<f8"), ("normal_y", "<f8"), ("normal_rho", "<f8"), ("normal_is_valid", "<i4"), ("pad", "<i4"),
+    ("float_normal", "<f4"), ("float_normal_is_valid", "u1"), ("float_pad", "u1", (3,))])
+_STATE_BYTES = _STATE_LAYOUT.itemsize  # 5056, as torch.get_rng_state()
 
 
 def _init_genrand_key(seed):
@@ -75,6 +82,8 @@ class Generator:
         self._bits.state = {"bit_generator": "MT19937",
                             "state": {"key": _init_genrand_key(self._initial_seed), "pos": _STATE_WORDS}}
         self._next_normal = None  # the r sin(theta) half of the last scalar Box-Muller pair
+        self._next_float_normal = None  # PyTorch's float cache: never filled here, kept through set/get_state
+        self._fresh = True  # seeded and not drawn from: PyTorch's state says next=0 (not 624) until the first twist
         return self
 
     def seed(self):
@@ -87,30 +96,45 @@ class Generator:
         return self._initial_seed
 
     def get_state(self):
-        """The whole state as a uint8 tensor (retrograd's layout, not PyTorch's bytes)."""
+        """The whole state as a uint8 tensor of 5056 bytes, PyTorch's CPUGeneratorImplState: the bytes
+        torch.get_rng_state() gives at the same point of the same stream."""
         state = self._bits.state["state"]
-        cached = np.float64(0.0 if self._next_normal is None else self._next_normal)
-        parts = [np.array([self._initial_seed, state["pos"]], dtype=np.uint64), state["key"].astype(np.uint32),
-                 np.array([cached, self._next_normal is not None], dtype=np.float64)]
-        return Tensor._from_array(np.concatenate([part.view(np.uint8) for part in parts]))
+        record = np.zeros((), dtype=_STATE_LAYOUT)
+        record["initial_seed"], record["seeded"] = self._initial_seed, 1
+        record["left"], record["next"] = _STATE_WORDS + 1 - state["pos"], 0 if self._fresh else state["pos"]
+        record["state"] = state["key"]
+        if self._next_normal is not None:
+            record["normal_y"], record["normal_is_valid"] = self._next_normal, 1
+        if self._next_float_normal is not None:
+            record["float_normal"], record["float_normal_is_valid"] = self._next_float_normal, 1
+        return Tensor._from_array(np.frombuffer(record.tobytes(), dtype=np.uint8).copy())
 
     def set_state(self, new_state):
+        """Continue from a state of get_state() or torch.get_rng_state() (checked before anything changes)."""
         data = np.asarray(new_state.array if isinstance(new_state, Tensor) else new_state)
         if data.dtype != np.uint8 or data.shape != (_STATE_BYTES,):
-            raise RuntimeError(f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} bytes (from "
-                               f"get_state), got dtype {data.dtype} and shape {tuple(data.shape)}")
-        head, key = data[:16].view(np.uint64), data[16:16 + 4 * _STATE_WORDS].view(np.uint32)
-        cached, has_cached = data[16 + 4 * _STATE_WORDS:].view(np.float64)
-        if not 0 < int(head[1]) <= _STATE_WORDS:
-            raise RuntimeError(f"Generator.set_state: position {int(head[1])} is outside [1, {_STATE_WORDS}]")
-        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key.copy(), "pos": int(head[1])}}
-        self._initial_seed = int(head[0])
-        self._next_normal = float(cached) if has_cached else None
+            raise RuntimeError(f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} bytes (PyTorch's "
+                               f"CPUGeneratorImplState, from get_state() or torch.get_rng_state()), got dtype "
+                               f"{data.dtype} and shape {tuple(data.shape)}")
+        record = np.frombuffer(data.tobytes(), dtype=_STATE_LAYOUT)[0]
+        left, next_word = int(record["left"]), int(record["next"])
+        if not (record["seeded"] and 0 < left <= _STATE_WORDS and next_word <= _STATE_WORDS):
+            raise RuntimeError(f"Invalid mt19937 state (Generator.set_state: left={left} must lie in [1, "
+                               f"{_STATE_WORDS}], next={next_word} in [0, {_STATE_WORDS}], seeded must be set)")
+        if left != 1 and next_word != _STATE_WORDS + 1 - left:  # PyTorch's generator never passes through these
+            raise RuntimeError(f"Generator.set_state: next={next_word} with left={left} is not a state mt19937 "
+                               f"reaches (next must be {_STATE_WORDS + 1 - left})")
+        key = (record["state"] & np.uint64(_MASK_32)).astype(np.uint32)
+        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": _STATE_WORDS + 1 - left}}
+        self._initial_seed, self._fresh = int(record["initial_seed"]), left == 1 and next_word == 0
+        self._next_normal = float(record["normal_y"]) if record["normal_is_valid"] else None
+        self._next_float_normal = float(record["float_normal"]) if record["float_normal_is_valid"] else None
         return self
 
     # ----- the raw stream and PyTorch's transforms, on arrays -----------------------------------
     def random32(self, n):
         """n words of PyTorch's `random()`, as uint64."""
+        self._fresh = self._fresh and int(n) == 0
         return self._bits.random_raw(int(n)).astype(np.uint64)
 
     def random64(self, n):

@@ -227,3 +227,49 @@ def test_data_loader_without_shuffle_draws_pytorchs_base_seed_each_epoch():
         list(torch.utils.data.DataLoader([1.0, 2.0], generator=theirs_generator))
     assert_bits_equal(rg.rand(3), torch.rand(3))
     assert_bits_equal(rg.rand(3, generator=ours_generator), torch.rand(3, generator=theirs_generator))
+
+
+@pytest.mark.parametrize("seed", [0, 2**40 + 7])
+def test_rng_state_bytes_are_pytorchs_and_move_both_ways(seed):
+    # the 5056 bytes of PyTorch's CPUGeneratorImplState at every point of the stream: fresh (next=0), mid-way,
+    # right after a twist (rand(624 - 1) then more), with a cached scalar normal and after it is used
+    seed_both(seed)
+    calls = [lambda m: None, lambda m: m.rand(623), lambda m: m.rand(1), lambda m: m.rand(1), lambda m: m.randn(3),
+             lambda m: m.randn(1), lambda m: m.randn(17, dtype=m.float64), lambda m: m.randint(0, 2**40, (5,))]
+    for call in calls:
+        call(rg), call(torch)
+        assert_bits_equal(rg.get_rng_state(), torch.get_rng_state())
+    assert rg.initial_seed() == torch.initial_seed() == seed
+    torch.randn(1)  # leaves r sin(theta) cached
+    rg.set_rng_state(torch.get_rng_state())
+    assert_within_ulps(rg.randn(5), torch.randn(5))
+    assert_bits_equal(rg.rand(7), torch.rand(7))
+    rg.manual_seed(seed + 1)
+    rg.rand(1000)
+    rg.randn(3)
+    torch.set_rng_state(torch.from_numpy(rg.get_rng_state().numpy()))
+    assert torch.initial_seed() == seed + 1
+    assert_within_ulps(rg.randn(1), torch.randn(1))  # the cached normal came along
+    assert_bits_equal(rg.rand(5), torch.rand(5))
+    generator, torch_generator = rg.Generator(), torch.Generator()
+    assert_bits_equal(generator.get_state(), torch_generator.get_state())
+    torch_generator.set_state(torch.from_numpy(rg.get_rng_state().numpy()))
+    assert_bits_equal(rg.rand(3, generator=generator.set_state(torch_generator.get_state())), rg.rand(3))
+
+
+def test_rng_states_pytorch_refuses_are_refused_and_change_nothing():
+    rg.manual_seed(1)
+    state = rg.get_rng_state()
+    record = state.numpy().copy()
+    left_word = record[8:12].view(np.int32)
+    for left, message in [(0, "Invalid mt19937 state"), (625, "Invalid mt19937 state"),
+                          (5, "not a state mt19937 reaches")]:
+        left_word[0] = left
+        if left != 5:
+            with pytest.raises(RuntimeError, match=message):
+                torch.set_rng_state(torch.from_numpy(record.copy()))
+        with pytest.raises(RuntimeError, match=message):
+            rg.set_rng_state(rg.tensor(record.copy()))
+    with pytest.raises(RuntimeError, match="expected a uint8 tensor of 5056 bytes"):
+        rg.set_rng_state(rg.tensor(record[:5048].copy()))
+    assert rg.get_rng_state().tolist() == state.tolist()
