@@ -4,6 +4,8 @@ Uniform-based draws are compared bit for bit; normal draws to NORMAL_ULPS units 
 vectorised log/sin/cos differ from NumPy's in the last bits), and the draws after them bit for bit again,
 which checks that normal consumes exactly PyTorch's stream.
 """
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -273,3 +275,22 @@ def test_rng_states_pytorch_refuses_are_refused_and_change_nothing():
     with pytest.raises(RuntimeError, match="expected a uint8 tensor of 5056 bytes"):
         rg.set_rng_state(rg.tensor(record[:5048].copy()))
     assert rg.get_rng_state().tolist() == state.tolist()
+
+
+@pytest.mark.parametrize("mean, std, a, b", [(0.0, 1.0, 1.0, 3.0), (0.0, 1.0, -0.2, 0.3), (0.5, 2.0, -0.1, 0.4),
+                                             (0.0, 1.0, 2.5, 10.0), (0.0, 1.0, 3.0, 4.0)])
+@pytest.mark.parametrize("dtypes", DTYPES)
+def test_trunc_normal_over_a_narrow_window_is_bit_identical(mean, std, a, b, dtypes):
+    # [a, b] holds 30% of the mass or less: PyTorch switches to uniform proposals with a log-uniform acceptance
+    # test (several rounds for these windows), which uses no normal draw, so every value matches bit for bit
+    ours_dtype, theirs_dtype = dtypes
+    for seed in (0, 7):
+        seed_both(seed)
+        far = mean < a - 2 * std
+        with pytest.warns(UserWarning, match="mean is more than 2 std") if far else contextlib.nullcontext():
+            ours = nn.init.trunc_normal_(rg.empty(6, 40, dtype=ours_dtype), mean, std, a, b)
+        with pytest.warns(UserWarning, match="mean is more than 2 std") if far else contextlib.nullcontext():
+            theirs = torch.nn.init.trunc_normal_(torch.empty(6, 40, dtype=theirs_dtype), mean, std, a, b)
+        assert_bits_equal(ours.detach(), theirs)
+        assert ours.numpy().min() >= a and ours.numpy().max() <= b
+        assert_bits_equal(rg.rand(3), torch.rand(3))
