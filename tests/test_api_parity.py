@@ -263,3 +263,12 @@ def test_extra_repr_is_what_a_custom_module_prints_as_torch():
         return Scaled()
 
     assert repr(scaled(rg)) == repr(scaled(torch)) == "Scaled(\n  factor=2\n  (inner): Identity()\n)"
+
+
+def test_onnx_imports_as_torch_onnx_does_and_export_refuses_by_name():
+    # word_language_model/main.py imports torch.onnx at the top and exports only with --onnx-export
+    import retrograd.onnx
+
+    assert retrograd.onnx.is_in_onnx_export() is torch.onnx.is_in_onnx_export() is False
+    with pytest.raises(NotImplementedError, match="onnx.export: retrograd cannot export Linear to ONNX"):
+        retrograd.onnx.export(nn.Linear(2, 1), (rg.zeros(1, 2),), "model.onnx")
