@@ -14,6 +14,9 @@ from .tensor import (  # noqa: F401
     Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace, ones,
     ones_like, tensor, zeros, zeros_like,
 )
+from .legacy_tensors import (  # noqa: F401
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+)
 from .random import (  # noqa: F401
     Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal, rand,
     rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
