@@ -11,7 +11,8 @@ in row-major order, exactly as PyTorch consumes the stream:
     randint           w % (high - low) + low, w = w64 if high - low >= 2^32 else w32
     bernoulli(p)      u < p (u 53-bit for a float p or float64 probabilities, else 24-bit float32)
     exponential       -1 / lambda * log1p(-u), u 53-bit
-    randperm(n)       r = arange(n); for i < n - 1: swap r[i], r[i + w32 % (n - i)]
+    randperm(n)       r = arange(n); for i < n - 1: swap r[i], r[i + w32 % (n - i)]; from n = 2^32 / 20 on
+                      the inside-out shuffle: for i < n: z = w64 % (i + 1); r[i] = r[z]; r[z] = i
     multinomial       without replacement: argmax / top-k of p / Exp(1) draws (the Gumbel trick);
                       with replacement: a 53-bit u per sample, first bucket of the normalised
                       cumulative sum with cum >= u (the last bucket set to exactly 1)
@@ -167,11 +168,19 @@ class Generator:
 
     def permutation(self, n):
         """randperm's algorithm for n < 2^32 / 20 (PyTorch's "small n" path): a forward Fisher-Yates
-        swap with z = w32 % (n - i); the swaps depend on each other, so they run in a loop."""
+        swap with z = w32 % (n - i); the swaps depend on each other, so they run in a loop. From
+        2^32 / 20 on, PyTorch's inside-out shuffle (`inside_out_places`)."""
         n = int(n)
         if n >= _MASK_32 // 20:
-            raise NotImplementedError(f"randperm: n={n} >= 2^32 / 20 uses PyTorch's large-n algorithm, "
-                                      f"which retrograd does not implement")
+            steps = np.arange(1, n + 1, dtype=np.uint64)
+            draws = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)  # positions: half the memory
+            for start in range(0, n, 1 << 22):  # chunks keep the 64-bit words' memory small
+                stop = min(n, start + (1 << 22))
+                draws[start:stop] = self.random64(stop - start) % steps[start:stop]
+            del steps
+            order = np.empty(n, dtype=np.int64)
+            order[inside_out_places(draws)] = np.arange(n, dtype=np.int64)
+            return order
         order = np.arange(n, dtype=np.int64)
         if n < 2:
             return order
@@ -200,6 +209,38 @@ class Generator:
         if (count - len(values)) % 2:
             self._next_normal, drawn = float(drawn[-1]), drawn[:-1]
         return np.concatenate([np.asarray(values, dtype=np.float64), drawn])
+
+
+def inside_out_places(draws):
+    """Where the inside-out Fisher-Yates shuffle puts each value: PyTorch's randperm for large n runs
+        for i < n: z = draws[i] (= w64 % (i + 1)); r[i] = r[z]; r[z] = i
+    Here without a loop: value i lands at position z_i at step i and moves only when a later step k draws
+    its position (to position k, at step k), so its last place is at the end of a chain of links "the first
+    later step that draws this position", followed for every value at once by pointer jumping."""
+    n, index = draws.size, draws.dtype
+    by_position = np.argsort(draws, kind="stable").astype(index)  # steps grouped by the position they draw
+    sorted_draws = draws[by_position]
+    same_as_next = sorted_draws[1:] == sorted_draws[:-1]
+    next_same = np.full(n, -1, dtype=index)  # the next step drawing the same position, or -1
+    next_same[by_position[:-1][same_as_next]] = by_position[1:][same_as_next]
+    del same_as_next
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = sorted_draws[1:] != sorted_draws[:-1]
+    first_steps, positions = by_position[starts], sorted_draws[starts]
+    del by_position, sorted_draws, starts
+    chain_end = np.arange(n, dtype=index)  # a position's first later step to draw it (k > p), else itself
+    taken = np.where(first_steps > positions, first_steps, next_same[first_steps])
+    chain_end[positions[taken >= 0]] = taken[taken >= 0]
+    del first_steps, positions, taken
+    while True:  # each round doubles the links followed
+        jumped = chain_end[chain_end]
+        if np.array_equal(jumped, chain_end):
+            break
+        chain_end = jumped
+    moved = next_same >= 0
+    places = draws.copy()
+    places[moved] = chain_end[next_same[moved]]
+    return places
 
 
 def _fused_multiply_add(a, b, c):

@@ -294,3 +294,20 @@ def test_trunc_normal_over_a_narrow_window_is_bit_identical(mean, std, a, b, dty
         assert_bits_equal(ours.detach(), theirs)
         assert ours.numpy().min() >= a and ours.numpy().max() <= b
         assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 500])
+def test_randperms_large_n_shuffle_is_the_inside_out_loop(n):
+    # PyTorch's randperm for n >= 2^32 / 20 (1.7 GB of int64 and more, too large for the suite; checked once against
+    # torch.randperm(214748364) bit for bit, see the report in issue 12) runs the inside-out shuffle loop below;
+    # retrograd's vectorised version must put every value where the loop does, for any draws z_i <= i
+    steps = np.arange(n)
+    draws_cases = [np.zeros(n, np.int64), steps.copy(), np.maximum(steps - 1, 0),
+                   (rg.Generator().manual_seed(n).random64(n) % (steps + 1).astype(np.uint64)).astype(np.int64)]
+    for draws in draws_cases + [draws_cases[-1].astype(np.int32)]:
+        looped = [0] * n
+        for i, z in enumerate(draws.tolist()):
+            looped[i], looped[z] = looped[z], i
+        places = rg.random.inside_out_places(draws)
+        assert sorted(places.tolist()) == list(range(n))
+        assert [value for _, value in sorted(zip(places.tolist(), range(n)))] == looped
