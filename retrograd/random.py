@@ -37,7 +37,7 @@ import numpy as np
 
 from .device import check_device
 from .dtypes import _default_dtype, as_dtype, float16, float32, float64, int64
-from .tensor import Tensor, _factory, _size
+from .tensor import Tensor, _factory, _factory_size, _size
 
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed
 _MASK_32 = 0xFFFFFFFF
@@ -328,19 +328,6 @@ def set_rng_state(new_state):
 
 
 # ----- the random factories, with PyTorch's overloads ---------------------------------------------
-def _factory_size(name, size, size_kw):
-    """The size given as positional ints, one tuple, or PyTorch's size= keyword."""
-    unknown = set(size_kw) - {"size"}
-    if unknown:
-        raise TypeError(f"{name}() got unexpected keyword argument(s) {sorted(unknown)}")
-    size_keyword = size_kw.get("size")
-    if size_keyword is not None:
-        if size:
-            raise TypeError(f"{name}: got the size both positionally {size} and as size={size_keyword}")
-        size = (size_keyword,)
-    return _size(size)
-
-
 def _checked_options(name, device, layout):
     check_device(device, name)
     if layout is not None and str(layout) not in ("strided", "torch.strided"):

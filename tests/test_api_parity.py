@@ -296,3 +296,17 @@ def test_legacy_typed_constructors_build_what_torchs_do():
         rg.FloatTensor("a")
     with pytest.raises(RuntimeError, match="FloatTensor: retrograd runs on the CPU only"):
         rg.FloatTensor(2, device="cuda")
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty"])
+def test_size_keyword_of_the_plain_factories(name):
+    # gat/main.py: nn.Parameter(torch.empty(size=(in_features, n_hidden * n_heads)))
+    ours, theirs = getattr(rg, name)(size=(2, 3), dtype=rg.float64), getattr(torch, name)(size=(2, 3),
+                                                                                         dtype=torch.float64)
+    assert tuple(ours.shape) == tuple(theirs.shape) == (2, 3) and ours.dtype == theirs.numpy().dtype
+    if name != "empty":
+        assert ours.tolist() == theirs.tolist()
+    with pytest.raises(TypeError, match=f"{name}: got the size both positionally"):
+        getattr(rg, name)(2, size=(3,))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        getattr(rg, name)(sise=(3,))
