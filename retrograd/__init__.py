@@ -40,8 +40,8 @@ from .ops.reduce import (  # noqa: F401
     var,
 )
 from .ops.shape import (  # noqa: F401
-    cat, chunk, clone, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t, transpose,
-    tril, triu, unbind, unsqueeze,
+    cat, chunk, clone, diag, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t,
+    transpose, tril, triu, unbind, unsqueeze,
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401

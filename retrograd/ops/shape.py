@@ -382,6 +382,35 @@ def triu(x, diagonal=0):
     return record(triu, np.triu(x_val, diagonal), (x,), lambda grad_out: (np.triu(grad_out, diagonal),))
 
 
+def diag(x, diagonal=0):
+    """1-D x: y = the square matrix with x on its `diagonal`-th diagonal ;  dL/dx = that diagonal of g.
+    2-D x: y = the `diagonal`-th diagonal of x ;  dL/dx = zeros with g on that diagonal.
+
+    Saves nothing."""
+    x_val = array_of(x)
+    if x_val.ndim == 1:
+        size = x_val.shape[0] + abs(diagonal)
+        out = np.zeros((size, size), dtype=x_val.dtype)
+        out[_diagonal_index(out.shape, diagonal)] = x_val
+        return record(diag, out, (x,), lambda grad_out: (np.diagonal(grad_out, diagonal).copy(),))
+    if x_val.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x_val.ndim}D")
+    shape = x_val.shape
+
+    def vjp(grad_out):
+        grad = np.zeros(shape, dtype=grad_out.dtype)
+        grad[_diagonal_index(shape, diagonal)] = grad_out
+        return (grad,)
+    return record(diag, np.diagonal(x_val, diagonal).copy(), (x,), vjp)
+
+
+def _diagonal_index(shape, diagonal):
+    """(rows, cols) of the `diagonal`-th diagonal of a matrix of `shape` (above the main one when positive)."""
+    length = max(0, min(shape[0] + min(diagonal, 0), shape[1] - max(diagonal, 0)))
+    steps = np.arange(length)
+    return steps - min(diagonal, 0), steps + max(diagonal, 0)
+
+
 def pad(x, pad, mode="constant", value=0):
     """y = x padded as torch.nn.functional.pad: `pad` = (left, right) pairs from the LAST dim backwards;
     a negative pad crops.  mode 'constant' fills with `value`; 'reflect' mirrors without repeating the
