@@ -46,7 +46,7 @@ from .ops.shape import (  # noqa: F401
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import accelerator, backends, cuda, xpu  # noqa: F401  (CPU-only answers to PyTorch's device queries)
-from . import onnx  # noqa: F401  (torch.onnx's import path; export refuses by name)
+from . import hub, onnx  # noqa: F401  (torch.hub's tqdm; torch.onnx's import path, export refuses by name)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
 from . import testing  # noqa: F401

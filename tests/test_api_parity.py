@@ -310,3 +310,11 @@ def test_size_keyword_of_the_plain_factories(name):
         getattr(rg, name)(2, size=(3,))
     with pytest.raises(TypeError, match="unexpected keyword"):
         getattr(rg, name)(sise=(3,))
+
+
+def test_hub_reexports_tqdm_as_torch_hub_does():
+    # vision_transformer: from torch.hub import tqdm
+    import retrograd.hub
+    import torch.hub
+
+    assert retrograd.hub.tqdm is torch.hub.tqdm

@@ -417,3 +417,21 @@ def test_diag_matches_torch_with_gradients(shape, diagonal):
 def test_diag_refuses_other_ranks_as_torch_does():
     with pytest.raises(RuntimeError, match="diag\\(\\): Supports 1D or 2D tensors. Got 3D"):
         rg.diag(rg.zeros(2, 2, 2))
+
+
+@pytest.mark.parametrize("shape, dim, size, step", [((2, 7), 1, 3, 2), ((2, 7), -1, 3, 1), ((4, 3, 8), 2, 4, 4),
+                                                    ((5,), 0, 5, 3), ((3, 6, 2), 1, 2, 3)])
+def test_unfold_matches_torch_with_gradients(shape, dim, size, step):
+    # vision_transformer cuts its patches with x.unfold(2, p, p).unfold(3, p, p); overlapping windows add gradients
+    x = np.random.default_rng(2).standard_normal(shape)
+    assert_parity(lambda t: t.unfold(dim, size, step), lambda t: t.unfold(dim, size, step), x)
+
+
+def test_unfold_refuses_what_torch_refuses():
+    x = rg.zeros(2, 5)
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 1 is 5 but size is 6"):
+        x.unfold(1, 6, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        x.unfold(1, 2, 0)
+    with pytest.raises(IndexError, match="dimension out of range"):
+        x.unfold(2, 2, 1)

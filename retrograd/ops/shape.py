@@ -382,6 +382,32 @@ def triu(x, diagonal=0):
     return record(triu, np.triu(x_val, diagonal), (x,), lambda grad_out: (np.triu(grad_out, diagonal),))
 
 
+def unfold(x, dimension, size, step):
+    """y[..., w, ..., k] = x[..., w * step + k, ...]: the windows of `size` entries along `dimension`, `step`
+    apart, in a new last dim (a copy here; PyTorch returns a view) ;  dL/dx[..., w * step + k, ...] +=
+    g[..., w, ..., k], overlapping windows adding up.
+
+    Saves nothing."""
+    x_val = array_of(x)
+    axis = _axis(dimension, x_val.ndim, "unfold")
+    length = x_val.shape[axis]
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    windows = np.lib.stride_tricks.sliding_window_view(x_val, size, axis=axis)
+    out = np.ascontiguousarray(windows[(slice(None),) * axis + (slice(None, None, step),)])
+    count, shape = out.shape[axis], x_val.shape
+
+    def vjp(grad_out):
+        grad = np.zeros(shape, dtype=grad_out.dtype)
+        for offset in range(size):  # one position within the windows at a time: windows may overlap
+            grad[(slice(None),) * axis + (slice(offset, offset + step * (count - 1) + 1, step),)] += \
+                grad_out[..., offset]
+        return (grad,)
+    return record(unfold, out, (x,), vjp)
+
+
 def diag(x, diagonal=0):
     """1-D x: y = the square matrix with x on its `diagonal`-th diagonal ;  dL/dx = that diagonal of g.
     2-D x: y = the `diagonal`-th diagonal of x ;  dL/dx = zeros with g on that diagonal.
