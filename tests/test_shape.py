@@ -420,7 +420,7 @@ def test_diag_refuses_other_ranks_as_torch_does():
 
 
 @pytest.mark.parametrize("shape, dim, size, step", [((2, 7), 1, 3, 2), ((2, 7), -1, 3, 1), ((4, 3, 8), 2, 4, 4),
-                                                    ((5,), 0, 5, 3), ((3, 6, 2), 1, 2, 3)])
+                                                    ((5,), 0, 5, 3), ((3, 6, 2), 1, 2, 3), ((), 0, 1, 2)])
 def test_unfold_matches_torch_with_gradients(shape, dim, size, step):
     # vision_transformer cuts its patches with x.unfold(2, p, p).unfold(3, p, p); overlapping windows add gradients
     x = np.random.default_rng(2).standard_normal(shape)

@@ -384,17 +384,19 @@ def triu(x, diagonal=0):
 
 def unfold(x, dimension, size, step):
     """y[..., w, ..., k] = x[..., w * step + k, ...]: the windows of `size` entries along `dimension`, `step`
-    apart, in a new last dim (a copy here; PyTorch returns a view) ;  dL/dx[..., w * step + k, ...] +=
-    g[..., w, ..., k], overlapping windows adding up.
+    apart, in a new last dim (a copy here; PyTorch returns a view; a 0-d x unfolds as one entry, y = [x]) ;
+    dL/dx[..., w * step + k, ...] += g[..., w, ..., k], overlapping windows adding up.
 
     Saves nothing."""
     x_val = array_of(x)
     axis = _axis(dimension, x_val.ndim, "unfold")
-    length = x_val.shape[axis]
+    length = x_val.shape[axis] if x_val.ndim else 1
     if size > length:
         raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size is {size}")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
+    if x_val.ndim == 0:
+        return record(unfold, x_val.reshape(1), (x,), lambda grad_out: (grad_out.reshape(()),))
     windows = np.lib.stride_tricks.sliding_window_view(x_val, size, axis=axis)
     out = np.ascontiguousarray(windows[(slice(None),) * axis + (slice(None, None, step),)])
     count, shape = out.shape[axis], x_val.shape
