@@ -184,9 +184,12 @@ class DataLoader:
     def _rng(self):
         return self.generator if self.generator is not None else default_generator
 
-    def _order(self, n, replay_state):
+    def _order(self, n, replay_state, resuming):
         """This epoch's permutation (None without shuffle); replay_state redraws a saved epoch's."""
         if not self.shuffle:
+            if not resuming and isinstance(self._rng(), Generator):
+                # PyTorch's iterator draws its base seed with or without shuffle: the stream stays in step
+                self._rng().random64(1)
             return None
         if replay_state is not None and self.generator is None:
             replay = _scratch_like(self._rng())  # leaves the global generator alone
@@ -251,8 +254,9 @@ class DataLoader:
             epoch_rng_state, skip = (_state_of(self._rng()) if self.shuffle else None), 0
         if self.sampler is None:
             n = len(self.dataset)
-            order = self._order(n, epoch_rng_state if resume is not None else None)
+            order = self._order(n, epoch_rng_state if resume is not None else None, resume is not None)
         else:
+            self._order(0, None, resume is not None)  # draws PyTorch's base seed, as its iterator does
             order = np.asarray(list(self.sampler), dtype=np.int64)
             n = len(order)
         stop = (n // self.batch_size) * self.batch_size if self.drop_last else n

@@ -82,7 +82,7 @@ METHODS = {
     "view_as": shape.reshape_as, "t": shape.t, "swapaxes": shape.transpose,
     "flip": shape.flip, "roll": shape.roll, "narrow": shape.narrow, "movedim": shape.movedim,
     "moveaxis": shape.movedim, "tril": shape.tril, "triu": shape.triu, "scatter_add": indexing.scatter_add,
-    "index_put": indexing.index_put,
+    "index_put": indexing.index_put, "diag": shape.diag, "unfold": shape.unfold,
     # in-place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_, "normal_": inplace.normal_,
     "uniform_": inplace.uniform_, "bernoulli_": inplace.bernoulli_, "exponential_": inplace.exponential_,
