@@ -45,6 +45,7 @@ from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import accelerator, backends, cuda  # noqa: F401  (CPU-only answers to PyTorch's device queries)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
+from .interop import from_torch, to_torch  # noqa: F401  (PyTorch is imported only when they are called)
 from . import testing  # noqa: F401
 
 clip = clamp

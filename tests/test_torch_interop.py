@@ -165,3 +165,187 @@ def test_recurrent_checkpoints_cross_both_ways_in_every_layout(tmp_path, layout)
         safetensors.torch.save_file(twin.state_dict(), str(tmp_path / "torch.safetensors"))
         model.load_state_dict(rg.load(tmp_path / "torch.safetensors"))
         _rnn_outputs_equal(model, twin, x, DTYPES[dtype_name][2])
+
+
+# ----- optimizer state -------------------------------------------------------------------------------
+OPTIMIZERS = {"sgd-momentum": ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+              "adam": ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.01)),
+              "adamw-amsgrad": ("AdamW", dict(lr=0.01, amsgrad=True))}
+
+
+def _train_step(model, optimizer, x, y, library):
+    optimizer.zero_grad()
+    loss = ((model(library.from_numpy(x)) - library.from_numpy(y)) ** 2).mean()
+    loss.backward()
+    optimizer.step()
+
+
+def _optimizer_twins(kind):
+    class_name, options = OPTIMIZERS[kind]
+    model, twin, _ = _twins("mlp", "float64")
+    rng = np.random.default_rng(3)
+    batches = [(rng.standard_normal((5, 6)), rng.standard_normal((5, 3))) for _ in range(3)]
+    return (model, getattr(rg.optim, class_name)(model.parameters(), **options),
+            twin, getattr(torch.optim, class_name)(twin.parameters(), **options), batches)
+
+
+def _parameters_equal(model, twin):
+    theirs = dict(twin.named_parameters())
+    for name, parameter in model.named_parameters():
+        np.testing.assert_allclose(parameter.detach().numpy(), theirs[name].detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_retrograd_optimizer_state_saved_continues_identically_in_pytorch(tmp_path, kind):
+    model, optimizer, twin, torch_optimizer, batches = _optimizer_twins(kind)
+    for x, y in batches[:2]:
+        _train_step(model, optimizer, x, y, rg)
+    rg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "ckpt.safetensors")
+
+    checkpoint = state_to_torch(rg.load(tmp_path / "ckpt.safetensors"))
+    if kind != "sgd-momentum":  # the step count is a number in the file; PyTorch's load makes its 0-d tensor
+        assert checkpoint["optimizer"]["state"][0]["step"] == 2 and not torch.is_tensor(
+            checkpoint["optimizer"]["state"][0]["step"])
+    twin.load_state_dict(checkpoint["model"])
+    torch_optimizer.load_state_dict(checkpoint["optimizer"])
+    _train_step(model, optimizer, *batches[2], rg)
+    _train_step(twin, torch_optimizer, *batches[2], torch)
+    _parameters_equal(model, twin)
+    if kind != "sgd-momentum":
+        assert torch_optimizer.state_dict()["state"][0]["step"].dtype == torch.float32  # PyTorch's own layout
+
+
+@pytest.mark.parametrize("kind", sorted(OPTIMIZERS))
+def test_pytorch_optimizer_state_continues_identically_in_retrograd(tmp_path, kind):
+    model, optimizer, twin, torch_optimizer, batches = _optimizer_twins(kind)
+    for x, y in batches[:2]:
+        _train_step(twin, torch_optimizer, x, y, torch)
+    rg.save(state_from_torch({"model": twin.state_dict(), "optimizer": torch_optimizer.state_dict()}),
+            tmp_path / "ckpt.safetensors")
+
+    checkpoint = rg.load(tmp_path / "ckpt.safetensors")
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    _train_step(model, optimizer, *batches[2], rg)
+    _train_step(twin, torch_optimizer, *batches[2], torch)
+    _parameters_equal(model, twin)
+    if kind != "sgd-momentum":
+        assert optimizer.state_dict()["state"][0]["step"] == torch_optimizer.state_dict()["state"][0]["step"] == 3
+
+
+# ----- to_torch / from_torch --------------------------------------------------------------------------
+def _loss_and_gradients(model, x, library):
+    """Output and every parameter's gradient of sum(model(x) * cotangent), the cotangent random (not .sum()'s
+    ones) and the same on both sides."""
+    output = model(library.from_numpy(x.copy()))
+    output = output[0] if isinstance(output, tuple) else output
+    cotangent = np.random.default_rng(4).standard_normal(tuple(output.shape))
+    (output * library.from_numpy(cotangent)).sum().backward()
+    return output.detach().numpy(), {name: p.grad.numpy() for name, p in model.named_parameters()}
+
+
+def _same_function(model, twin, x, train=False):
+    model.train(train).zero_grad()
+    twin.train(train).zero_grad()
+    ours, our_grads = _loss_and_gradients(model, x, rg)
+    theirs, their_grads = _loss_and_gradients(twin, x, torch)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    assert sorted(our_grads) == sorted(their_grads)
+    for name, grad in our_grads.items():
+        np.testing.assert_allclose(grad, their_grads[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+CONVERTIBLE = {  # name: (retrograd model, input shape)
+    "mlp": (rg_mlp, (5, 6)),
+    "lenet": (rg.models.LeNet5, (2, 1, 28, 28)),
+    "resnet": (rg.models.resnet_small, (2, 1, 28, 28)),
+    "resnet-2-blocks": (lambda: rg.models.ResNet(layers=(2, 1, 1), widths=(8, 8, 16), num_classes=3), (2, 1, 12, 12)),
+    "lstm": (lambda: rg.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True), (2, 4, 3)),
+    "gru": (lambda: rg.nn.GRU(3, 5, num_layers=2, bidirectional=True), (4, 2, 3)),
+    "rnn-relu": (lambda: rg.nn.RNN(3, 5, nonlinearity="relu", bias=False), (4, 2, 3)),
+    "conv-bn-pool": (lambda: rg.nn.Sequential(
+        rg.nn.Conv1d(2, 4, 3, padding=1), rg.nn.BatchNorm1d(4), rg.nn.LeakyReLU(0.2), rg.nn.MaxPool1d(2),
+        rg.nn.Flatten(), rg.nn.Dropout(0.0), rg.nn.LayerNorm(12), rg.nn.Linear(12, 2, bias=False)), (3, 2, 6)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTIBLE))
+def test_to_torch_and_back_give_the_same_outputs_and_gradients_in_float64(name):
+    make, shape = CONVERTIBLE[name]
+    rg.manual_seed(0)
+    model = make().double()
+    x = np.random.default_rng(5).standard_normal(shape)
+    twin = rg.to_torch(model)
+    assert isinstance(twin, torch.nn.Module) and type(twin).__name__ == type(model).__name__
+    assert all(p.dtype == torch.float64 for p in twin.parameters())
+    _same_function(model, twin, x, train=True)  # (BatchNorm in training mode updates both sides' statistics)
+    back = rg.from_torch(twin)
+    assert type(back) is type(model)
+    _same_function(back, twin, x)
+    twin_state = twin.state_dict()
+    assert list(back.state_dict()) == list(twin_state) == list(model.state_dict())
+    for key, value in back.state_dict().items():  # copies exactly, dtypes kept (int64 num_batches_tracked too)
+        np.testing.assert_array_equal(value.numpy(), twin_state[key].numpy(), err_msg=key)
+        assert value.dtype == model.state_dict()[key].dtype, key
+
+
+def test_from_torch_builds_a_pytorch_model_in_retrograd_with_its_flags():
+    torch.manual_seed(0)
+    twin = tnn.Sequential(tnn.Embedding(7, 4, padding_idx=0), tnn.LSTM(4, 3, batch_first=True)).double()
+    twin[0].weight.requires_grad_(False)
+    twin.eval()
+    model = rg.from_torch(twin)
+    assert isinstance(model[0], rg.nn.Embedding) and model[0].padding_idx == 0
+    assert model[1].batch_first and not model.training and not model[1].training
+    assert not model[0].weight.requires_grad and model[1].weight_ih_l0.requires_grad
+    tokens = np.array([[1, 2, 0], [6, 5, 4]])
+    np.testing.assert_allclose(model(rg.tensor(tokens))[0].detach().numpy(),
+                               twin(torch.from_numpy(tokens))[0].detach().numpy(), rtol=1e-12)
+
+
+def test_containers_keep_their_names_and_shared_modules_and_tied_weights_stay_shared():
+    first, second = rg.nn.Linear(3, 3), rg.nn.Linear(3, 3)
+    second.weight = first.weight  # tied weights
+    model = rg.nn.ModuleDict({"encoder": first, "decoder": second,
+                              "blocks": rg.nn.ModuleList([first, rg.nn.Tanh()])})
+    twin = rg.to_torch(model)
+    assert isinstance(twin, tnn.ModuleDict) and list(twin) == ["encoder", "decoder", "blocks"]
+    assert twin["blocks"][0] is twin["encoder"]  # one module twice stays one module
+    assert twin["decoder"].weight is twin["encoder"].weight
+    assert twin["decoder"].bias is not twin["encoder"].bias
+    back = rg.from_torch(twin)
+    assert back["decoder"].weight is back["encoder"].weight and back["blocks"][0] is back["encoder"]
+    np.testing.assert_array_equal(back["decoder"].bias.detach().numpy(), second.bias.detach().numpy())
+
+
+def test_a_model_class_of_ones_own_is_refused_with_the_state_dict_recipe():
+    class Custom(rg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = rg.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x) * 2
+
+    with pytest.raises(TypeError, match=r"retrograd\.to_torch: no twin for .*Custom.*load_state_dict"):
+        rg.to_torch(rg.nn.Sequential(Custom()))
+    with pytest.raises(TypeError, match=r"retrograd\.to_torch: expected a retrograd\.nn\.Module, got Linear"):
+        rg.to_torch(tnn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"retrograd\.from_torch: expected a torch\.nn\.Module, got Linear"):
+        rg.from_torch(rg.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"retrograd\.from_torch: no twin for torch\.nn\.modules\.linear\.Bilinear"):
+        rg.from_torch(tnn.Bilinear(2, 2, 2))
+
+
+def test_import_retrograd_never_imports_torch():
+    code = "import sys, retrograd; retrograd.nn.Linear(2, 2); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_without_pytorch_the_helpers_name_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # Python's way to make `import torch` fail
+    for function, argument in [(rg.to_torch, rg.nn.Linear(2, 2)), (rg.from_torch, object()),
+                               (state_to_torch, {}), (state_from_torch, {})]:
+        with pytest.raises(ImportError, match=r'needs PyTorch.*pip install "retrograd\[torch\]"'):
+            function(argument)
