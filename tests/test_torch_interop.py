@@ -349,3 +349,54 @@ def test_without_pytorch_the_helpers_name_the_extra_to_install(monkeypatch):
                                (state_to_torch, {}), (state_from_torch, {})]:
         with pytest.raises(ImportError, match=r'needs PyTorch.*pip install "retrograd\[torch\]"'):
             function(argument)
+
+
+def test_more_shared_layers_convert_with_their_options():
+    rg.manual_seed(0)
+    model = rg.nn.Sequential(
+        rg.nn.ConvTranspose2d(2, 3, 3, stride=2, output_padding=1), rg.nn.Upsample(scale_factor=2),
+        rg.nn.AvgPool2d(2, count_include_pad=False), rg.nn.AdaptiveMaxPool2d(2), rg.nn.Softmax(dim=1),
+        rg.nn.GELU("tanh"), rg.nn.Unflatten(1, (1, 3)), rg.nn.Identity()).double()
+    twin = rg.to_torch(model)
+    assert twin[0].output_padding == (1, 1) and twin[5].approximate == "tanh" and twin[4].dim == 1
+    _same_function(model, twin, np.random.default_rng(6).standard_normal((2, 2, 4, 4)))
+
+    attention = rg.nn.MultiheadAttention(8, 2, batch_first=True).double()
+    twin = rg.to_torch(attention)
+    x = np.random.default_rng(7).standard_normal((2, 3, 8))
+    np.testing.assert_allclose(attention(*[rg.tensor(x)] * 3)[0].detach().numpy(),
+                               twin(*[torch.from_numpy(x)] * 3)[0].detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert rg.from_torch(tnn.MultiheadAttention(8, 2, bias=False)).in_proj_bias is None
+
+    loss = rg.to_torch(rg.nn.CrossEntropyLoss(weight=rg.tensor([1.0, 2.0, 0.5]), label_smoothing=0.1))
+    assert torch.equal(loss.weight, torch.tensor([1.0, 2.0, 0.5])) and loss.label_smoothing == 0.1
+
+
+def test_pytorch_tied_weights_saved_with_save_model_load_with_strict_false(tmp_path):
+    """PyTorch's save_file refuses tensors that share memory; save_model stores one name of each: the alias is the
+    only missing key, and a retrograd model with the same tie gets the weight in both places."""
+    twin = tnn.ModuleDict({"encoder": tnn.Linear(3, 3), "decoder": tnn.Linear(3, 3)})
+    twin["decoder"].weight = twin["encoder"].weight
+    with pytest.raises(RuntimeError, match="share memory"):
+        safetensors.torch.save_file(twin.state_dict(), str(tmp_path / "tied.safetensors"))
+    safetensors.torch.save_model(twin, str(tmp_path / "tied.safetensors"))
+    model = rg.nn.ModuleDict({"encoder": rg.nn.Linear(3, 3), "decoder": rg.nn.Linear(3, 3)})
+    model["decoder"].weight = model["encoder"].weight
+    state = rg.load(tmp_path / "tied.safetensors")
+    dropped = {"encoder.weight", "decoder.weight"} - set(state)
+    assert len(dropped) == 1
+    assert model.load_state_dict(state, strict=False).missing_keys == sorted(dropped)
+    for name in ("encoder", "decoder"):
+        np.testing.assert_array_equal(model[name].weight.detach().numpy(), twin[name].weight.detach().numpy())
+
+
+def test_non_contiguous_and_memory_sharing_retrograd_weights_save_as_plain_tensors_pytorch_loads(tmp_path):
+    model = rg.nn.ModuleDict({"encoder": rg.nn.Linear(3, 4), "decoder": rg.nn.Linear(4, 3)}).double()
+    model["encoder"].weight.array = np.asfortranarray(model["encoder"].weight.array)  # a column-major array
+    model["decoder"].weight.array = model["encoder"].weight.array.T  # a transposed view
+    rg.save(model.state_dict(), tmp_path / "m.safetensors")
+    state = safetensors.torch.load_file(str(tmp_path / "m.safetensors"))
+    twin = tnn.ModuleDict({"encoder": tnn.Linear(3, 4), "decoder": tnn.Linear(4, 3)}).double()
+    twin.load_state_dict(state)
+    for name in ("encoder", "decoder"):
+        np.testing.assert_array_equal(twin[name].weight.detach().numpy(), model[name].weight.detach().numpy())
