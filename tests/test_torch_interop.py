@@ -337,6 +337,12 @@ def test_a_model_class_of_ones_own_is_refused_with_the_state_dict_recipe():
         rg.from_torch(tnn.Bilinear(2, 2, 2))
 
 
+def test_an_option_pytorch_lacks_converts_only_at_its_default():
+    with pytest.raises(TypeError, match=r"retrograd\.to_torch: MaxPool2d with ties='split' has no PyTorch twin"):
+        rg.to_torch(rg.nn.MaxPool2d(2, ties="split"))
+    assert isinstance(rg.to_torch(rg.nn.MaxPool2d(2, ties="first")), tnn.MaxPool2d)
+
+
 def test_import_retrograd_never_imports_torch():
     code = "import sys, retrograd; retrograd.nn.Linear(2, 2); print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -126,16 +126,22 @@ class _Side:
     def layer_arguments(self, source, target_class):
         """The constructor arguments of `target_class` that rebuild `source`, read off its attributes.
 
-        The retrograd class's signature lists them (some of PyTorch's are only *args, **kwargs); those
-        a PyTorch class does not take (MaxPool2d's `ties`, retrograd's own) are left out."""
+        The retrograd class's signature lists them (some of PyTorch's are only *args, **kwargs); one a
+        PyTorch class does not take (MaxPool2d's `ties`, retrograd's own) is left out at its default and
+        refused otherwise, since the twin could not behave the same."""
         retrograd_class = type(source) if isinstance(source, nn.Module) else target_class
         takes = inspect.signature(target_class).parameters
         takes_any = any(parameter.kind == parameter.VAR_KEYWORD for parameter in takes.values())
         arguments = {}
         for name, parameter in inspect.signature(retrograd_class).parameters.items():
             if name in _NOT_ARGUMENTS or name in _NOT_ARGUMENTS_OF.get(retrograd_class.__name__, ()) \
-                    or name.startswith("_") or parameter.kind in (
-                    parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or not (takes_any or name in takes):
+                    or name.startswith("_") or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if not (takes_any or name in takes):
+                if getattr(source, name, parameter.default) != parameter.default:
+                    raise TypeError(f"{self.caller}: {type(source).__name__} with {name}="
+                                    f"{getattr(source, name)!r} has no PyTorch twin ({target_class.__name__} has "
+                                    f"no '{name}'; only {name}={parameter.default!r} matches it)")
                 continue
             if name in _ARGUMENT_READERS.get(target_class.__name__, {}):
                 arguments[name] = _ARGUMENT_READERS[target_class.__name__][name](source)
