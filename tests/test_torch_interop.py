@@ -263,6 +263,9 @@ CONVERTIBLE = {  # name: (retrograd model, input shape)
     "lstm": (lambda: rg.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True), (2, 4, 3)),
     "gru": (lambda: rg.nn.GRU(3, 5, num_layers=2, bidirectional=True), (4, 2, 3)),
     "rnn-relu": (lambda: rg.nn.RNN(3, 5, nonlinearity="relu", bias=False), (4, 2, 3)),
+    "lstm-cell": (lambda: rg.nn.LSTMCell(3, 4), (2, 3)),
+    "gru-cell-no-bias": (lambda: rg.nn.GRUCell(3, 4, bias=False), (2, 3)),
+    "rnn-cell-relu": (lambda: rg.nn.RNNCell(3, 4, nonlinearity="relu"), (2, 3)),
     "conv-bn-pool": (lambda: rg.nn.Sequential(
         rg.nn.Conv1d(2, 4, 3, padding=1), rg.nn.BatchNorm1d(4), rg.nn.LeakyReLU(0.2), rg.nn.MaxPool1d(2),
         rg.nn.Flatten(), rg.nn.Dropout(0.0), rg.nn.LayerNorm(12), rg.nn.Linear(12, 2, bias=False)), (3, 2, 6)),
