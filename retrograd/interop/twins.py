@@ -66,7 +66,8 @@ def torch_twin_classes():
                     planes = width
                 stages.append(tnn.Sequential(*stage))
             self.layer1, self.layer2, self.layer3 = stages
-            self.avgpool, self.flatten, self.fc = tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(planes, num_classes)
+            self.avgpool, self.flatten = tnn.AdaptiveAvgPool2d(1), tnn.Flatten()
+            self.fc = tnn.Linear(planes, num_classes)
 
         def forward(self, x):
             if x.ndim != 4:
