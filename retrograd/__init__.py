@@ -51,6 +51,7 @@ from . import accelerator, backends, cuda, xpu  # noqa: F401  (CPU-only answers 
 from . import hub, onnx  # noqa: F401  (torch.hub's tqdm; torch.onnx's import path, export refuses by name)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
+from .interop import from_torch, to_torch  # noqa: F401  (PyTorch is imported only when they are called)
 from . import testing  # noqa: F401
 
 clip = clamp
