@@ -14,6 +14,9 @@ from .tensor import (  # noqa: F401
     Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace, ones,
     ones_like, tensor, zeros, zeros_like,
 )
+from .legacy_tensors import (  # noqa: F401
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+)
 from .random import (  # noqa: F401
     Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal, rand,
     rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
@@ -37,15 +40,18 @@ from .ops.reduce import (  # noqa: F401
     var,
 )
 from .ops.shape import (  # noqa: F401
-    cat, chunk, clone, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t, transpose,
-    tril, triu, unbind, unsqueeze,
+    cat, chunk, clone, diag, flatten, flip, movedim, narrow, permute, reshape, roll, split, squeeze, stack, t,
+    transpose, tril, triu, unbind, unsqueeze,
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import distributions  # noqa: F401  (torch.distributions: Categorical, Bernoulli, Normal, kl_divergence)
-from . import accelerator, backends, cuda  # noqa: F401  (CPU-only answers to PyTorch's device queries)
+from . import distributed  # noqa: F401  (torch.distributed's API over MPI; imports mpi4py only when used)
+from . import accelerator, backends, cuda, xpu  # noqa: F401  (CPU-only answers to PyTorch's device queries)
+from . import hub, onnx  # noqa: F401  (torch.hub's tqdm; torch.onnx's import path, export refuses by name)
 from .explain import explain  # noqa: F401
 from .serialization import CheckpointError, load, save  # noqa: F401
+from .interop import from_torch, to_torch  # noqa: F401  (PyTorch is imported only when they are called)
 from . import testing  # noqa: F401
 
 clip = clamp

@@ -5,6 +5,7 @@
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
     retrograd train --env cartpole    REINFORCE with a baseline on gymnasium's CartPole-v1 (the rl extra)
     retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list] [--memory]
+    retrograd compare-optimizers [--sizes 10,100,1000,10000] [--budget 5000] [--time-limit 60] [--methods ...]
     retrograd --version
 
 A bad option ends in one line naming it and exit status 2; an error while running, in one line
@@ -379,6 +380,40 @@ def _run_bench_memory(args, chosen):
     return 0
 
 
+# ----- compare-optimizers ------------------------------------------------------------------------------
+def _add_compare(commands):
+    from .gradfree.compare import ALL_METHODS, parameter_counts
+
+    compare = commands.add_parser(
+        "compare-optimizers", help="backprop (SGD, Adam) against gradient-free methods at several model sizes",
+        description="Train the same MLP on 8x8 digits from the same start with SGD, Adam and each gradient-free "
+                    "method, under the same budget of loss evaluations (one backprop step counts as one) and the "
+                    "same time limit; print a table and save a plot (see retrograd/gradfree/compare.py).")
+    compare.add_argument("--sizes", type=parameter_counts, default=(10, 100, 1000, 10000),
+                         help="approximate parameter counts, comma-separated (default 10,100,1000,10000)")
+    compare.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=ALL_METHODS, metavar="METHOD",
+                         help=f"methods to run (default: all of {', '.join(ALL_METHODS)})")
+    compare.add_argument("--budget", type=positive_int, default=5000, help="loss evaluations per method (default 5000)")
+    compare.add_argument("--time-limit", type=positive_float, default=60.0,
+                         help="seconds per method and size (default 60)")
+    compare.add_argument("--train-size", type=positive_int, default=1000, help="training images (default 1000)")
+    compare.add_argument("--val-size", type=positive_int, default=1000, help="held-out images (default 1000)")
+    compare.add_argument("--seed", type=non_negative_int, default=0)
+    compare.add_argument("--plot", default="retrograd-runs/compare-optimizers.png",
+                         help="where to save the plot (default retrograd-runs/compare-optimizers.png)")
+    _add_debug(compare)
+    compare.set_defaults(run=_run_compare)
+
+
+def _run_compare(args):
+    from .gradfree import compare
+
+    os.makedirs(os.path.dirname(args.plot) or ".", exist_ok=True)
+    compare.run(sizes=args.sizes, methods=args.methods, budget=args.budget, time_limit=args.time_limit,
+                train_size=args.train_size, val_size=args.val_size, seed=args.seed, plot_path=args.plot)
+    return 0
+
+
 def _add_debug(parser):
     # SUPPRESS: a subcommand's own --debug must not reset one given before the subcommand
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -396,6 +431,7 @@ def build_parser():
     _add_explain(commands)
     _add_train(commands)
     _add_bench(commands)
+    _add_compare(commands)
     return parser
 
 

@@ -11,7 +11,8 @@ in row-major order, exactly as PyTorch consumes the stream:
     randint           w % (high - low) + low, w = w64 if high - low >= 2^32 else w32
     bernoulli(p)      u < p (u 53-bit for a float p or float64 probabilities, else 24-bit float32)
     exponential       -1 / lambda * log1p(-u), u 53-bit
-    randperm(n)       r = arange(n); for i < n - 1: swap r[i], r[i + w32 % (n - i)]
+    randperm(n)       r = arange(n); for i < n - 1: swap r[i], r[i + w32 % (n - i)]; from n = 2^32 / 20 on
+                      the inside-out shuffle: for i < n: z = w64 % (i + 1); r[i] = r[z]; r[z] = i
     multinomial       without replacement: argmax / top-k of p / Exp(1) draws (the Gumbel trick);
                       with replacement: a 53-bit u per sample, first bucket of the normalised
                       cumulative sum with cum >= u (the last bucket set to exactly 1)
@@ -36,12 +37,19 @@ import numpy as np
 
 from .device import check_device
 from .dtypes import _default_dtype, as_dtype, float16, float32, float64, int64
-from .tensor import Tensor, _factory, _size
+from .tensor import Tensor, _factory, _factory_size, _size
 
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed
 _MASK_32 = 0xFFFFFFFF
 _STATE_WORDS = 624
-_STATE_BYTES = 8 + 8 + 4 * _STATE_WORDS + 8 + 8  # seed, position, key, cached normal, its flag
+# PyTorch's CPUGeneratorImplState byte for byte (little-endian, the C struct's padding as zeros), so that a
+# state moves between torch.get_rng_state() and retrograd.set_rng_state() both ways. mt19937's `left` and
+# `next` count down to and up from its next twist; NumPy's MT19937 keeps one position, pos = 625 - left.
+_STATE_LAYOUT = np.dtype([
+    ("initial_seed", "<u8"), ("left", "<i4"), ("seeded", "<i4"), ("next", "<u8"), ("state", "<u8", (_STATE_WORDS,)),
+    ("normal_x", "<f8"), ("normal_y", "<f8"), ("normal_rho", "<f8"), ("normal_is_valid", "<i4"), ("pad", "<i4"),
+    ("float_normal", "<f4"), ("float_normal_is_valid", "u1"), ("float_pad", "u1", (3,))])
+_STATE_BYTES = _STATE_LAYOUT.itemsize  # 5056, as torch.get_rng_state()
 
 
 def _init_genrand_key(seed):
@@ -75,6 +83,8 @@ class Generator:
         self._bits.state = {"bit_generator": "MT19937",
                             "state": {"key": _init_genrand_key(self._initial_seed), "pos": _STATE_WORDS}}
         self._next_normal = None  # the r sin(theta) half of the last scalar Box-Muller pair
+        self._next_float_normal = None  # PyTorch's float cache: never filled here, kept through set/get_state
+        self._fresh = True  # seeded and not drawn from: PyTorch's state says next=0 (not 624) until the first twist
         return self
 
     def seed(self):
@@ -87,30 +97,45 @@ class Generator:
         return self._initial_seed
 
     def get_state(self):
-        """The whole state as a uint8 tensor (retrograd's layout, not PyTorch's bytes)."""
+        """The whole state as a uint8 tensor of 5056 bytes, PyTorch's CPUGeneratorImplState: the bytes
+        torch.get_rng_state() gives at the same point of the same stream."""
         state = self._bits.state["state"]
-        cached = np.float64(0.0 if self._next_normal is None else self._next_normal)
-        parts = [np.array([self._initial_seed, state["pos"]], dtype=np.uint64), state["key"].astype(np.uint32),
-                 np.array([cached, self._next_normal is not None], dtype=np.float64)]
-        return Tensor._from_array(np.concatenate([part.view(np.uint8) for part in parts]))
+        record = np.zeros((), dtype=_STATE_LAYOUT)
+        record["initial_seed"], record["seeded"] = self._initial_seed, 1
+        record["left"], record["next"] = _STATE_WORDS + 1 - state["pos"], 0 if self._fresh else state["pos"]
+        record["state"] = state["key"]
+        if self._next_normal is not None:
+            record["normal_y"], record["normal_is_valid"] = self._next_normal, 1
+        if self._next_float_normal is not None:
+            record["float_normal"], record["float_normal_is_valid"] = self._next_float_normal, 1
+        return Tensor._from_array(np.frombuffer(record.tobytes(), dtype=np.uint8).copy())
 
     def set_state(self, new_state):
+        """Continue from a state of get_state() or torch.get_rng_state() (checked before anything changes)."""
         data = np.asarray(new_state.array if isinstance(new_state, Tensor) else new_state)
         if data.dtype != np.uint8 or data.shape != (_STATE_BYTES,):
-            raise RuntimeError(f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} bytes (from "
-                               f"get_state), got dtype {data.dtype} and shape {tuple(data.shape)}")
-        head, key = data[:16].view(np.uint64), data[16:16 + 4 * _STATE_WORDS].view(np.uint32)
-        cached, has_cached = data[16 + 4 * _STATE_WORDS:].view(np.float64)
-        if not 0 < int(head[1]) <= _STATE_WORDS:
-            raise RuntimeError(f"Generator.set_state: position {int(head[1])} is outside [1, {_STATE_WORDS}]")
-        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key.copy(), "pos": int(head[1])}}
-        self._initial_seed = int(head[0])
-        self._next_normal = float(cached) if has_cached else None
+            raise RuntimeError(f"Generator.set_state: expected a uint8 tensor of {_STATE_BYTES} bytes (PyTorch's "
+                               f"CPUGeneratorImplState, from get_state() or torch.get_rng_state()), got dtype "
+                               f"{data.dtype} and shape {tuple(data.shape)}")
+        record = np.frombuffer(data.tobytes(), dtype=_STATE_LAYOUT)[0]
+        left, next_word = int(record["left"]), int(record["next"])
+        if not (record["seeded"] and 0 < left <= _STATE_WORDS and next_word <= _STATE_WORDS):
+            raise RuntimeError(f"Invalid mt19937 state (Generator.set_state: left={left} must lie in [1, "
+                               f"{_STATE_WORDS}], next={next_word} in [0, {_STATE_WORDS}], seeded must be set)")
+        if left != 1 and next_word != _STATE_WORDS + 1 - left:  # PyTorch's generator never passes through these
+            raise RuntimeError(f"Generator.set_state: next={next_word} with left={left} is not a state mt19937 "
+                               f"reaches (next must be {_STATE_WORDS + 1 - left})")
+        key = (record["state"] & np.uint64(_MASK_32)).astype(np.uint32)
+        self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": _STATE_WORDS + 1 - left}}
+        self._initial_seed, self._fresh = int(record["initial_seed"]), left == 1 and next_word == 0
+        self._next_normal = float(record["normal_y"]) if record["normal_is_valid"] else None
+        self._next_float_normal = float(record["float_normal"]) if record["float_normal_is_valid"] else None
         return self
 
     # ----- the raw stream and PyTorch's transforms, on arrays -----------------------------------
     def random32(self, n):
         """n words of PyTorch's `random()`, as uint64."""
+        self._fresh = self._fresh and int(n) == 0
         return self._bits.random_raw(int(n)).astype(np.uint64)
 
     def random64(self, n):
@@ -143,11 +168,19 @@ class Generator:
 
     def permutation(self, n):
         """randperm's algorithm for n < 2^32 / 20 (PyTorch's "small n" path): a forward Fisher-Yates
-        swap with z = w32 % (n - i); the swaps depend on each other, so they run in a loop."""
+        swap with z = w32 % (n - i); the swaps depend on each other, so they run in a loop. From
+        2^32 / 20 on, PyTorch's inside-out shuffle (`inside_out_places`)."""
         n = int(n)
         if n >= _MASK_32 // 20:
-            raise NotImplementedError(f"randperm: n={n} >= 2^32 / 20 uses PyTorch's large-n algorithm, "
-                                      f"which retrograd does not implement")
+            steps = np.arange(1, n + 1, dtype=np.uint64)
+            draws = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)  # positions: half the memory
+            for start in range(0, n, 1 << 22):  # chunks keep the 64-bit words' memory small
+                stop = min(n, start + (1 << 22))
+                draws[start:stop] = self.random64(stop - start) % steps[start:stop]
+            del steps
+            order = np.empty(n, dtype=np.int64)
+            order[inside_out_places(draws)] = np.arange(n, dtype=np.int64)
+            return order
         order = np.arange(n, dtype=np.int64)
         if n < 2:
             return order
@@ -176,6 +209,38 @@ class Generator:
         if (count - len(values)) % 2:
             self._next_normal, drawn = float(drawn[-1]), drawn[:-1]
         return np.concatenate([np.asarray(values, dtype=np.float64), drawn])
+
+
+def inside_out_places(draws):
+    """Where the inside-out Fisher-Yates shuffle puts each value: PyTorch's randperm for large n runs
+        for i < n: z = draws[i] (= w64 % (i + 1)); r[i] = r[z]; r[z] = i
+    Here without a loop: value i lands at position z_i at step i and moves only when a later step k draws
+    its position (to position k, at step k), so its last place is at the end of a chain of links "the first
+    later step that draws this position", followed for every value at once by pointer jumping."""
+    n, index = draws.size, draws.dtype
+    by_position = np.argsort(draws, kind="stable").astype(index)  # steps grouped by the position they draw
+    sorted_draws = draws[by_position]
+    same_as_next = sorted_draws[1:] == sorted_draws[:-1]
+    next_same = np.full(n, -1, dtype=index)  # the next step drawing the same position, or -1
+    next_same[by_position[:-1][same_as_next]] = by_position[1:][same_as_next]
+    del same_as_next
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = sorted_draws[1:] != sorted_draws[:-1]
+    first_steps, positions = by_position[starts], sorted_draws[starts]
+    del by_position, sorted_draws, starts
+    chain_end = np.arange(n, dtype=index)  # a position's first later step to draw it (k > p), else itself
+    taken = np.where(first_steps > positions, first_steps, next_same[first_steps])
+    chain_end[positions[taken >= 0]] = taken[taken >= 0]
+    del first_steps, positions, taken
+    while True:  # each round doubles the links followed
+        jumped = chain_end[chain_end]
+        if np.array_equal(jumped, chain_end):
+            break
+        chain_end = jumped
+    moved = next_same >= 0
+    places = draws.copy()
+    places[moved] = chain_end[next_same[moved]]
+    return places
 
 
 def _fused_multiply_add(a, b, c):
@@ -263,19 +328,6 @@ def set_rng_state(new_state):
 
 
 # ----- the random factories, with PyTorch's overloads ---------------------------------------------
-def _factory_size(name, size, size_kw):
-    """The size given as positional ints, one tuple, or PyTorch's size= keyword."""
-    unknown = set(size_kw) - {"size"}
-    if unknown:
-        raise TypeError(f"{name}() got unexpected keyword argument(s) {sorted(unknown)}")
-    size_keyword = size_kw.get("size")
-    if size_keyword is not None:
-        if size:
-            raise TypeError(f"{name}: got the size both positionally {size} and as size={size_keyword}")
-        size = (size_keyword,)
-    return _size(size)
-
-
 def _checked_options(name, device, layout):
     check_device(device, name)
     if layout is not None and str(layout) not in ("strided", "torch.strided"):

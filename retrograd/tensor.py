@@ -475,19 +475,35 @@ def _factory(array, requires_grad):
     return t
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def _factory_size(name, size, size_kw):
+    """The size given as positional ints, one tuple, or PyTorch's size= keyword."""
+    unknown = set(size_kw) - {"size"}
+    if unknown:
+        raise TypeError(f"{name}() got unexpected keyword argument(s) {sorted(unknown)}")
+    size_keyword = size_kw.get("size")
+    if size_keyword is not None:
+        if size:
+            raise TypeError(f"{name}: got the size both positionally {size} and as size={size_keyword}")
+        size = (size_keyword,)
+    return _size(size)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, **size_kw):
     check_device(device, "zeros")
-    return _factory(np.zeros(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    shape = _factory_size("zeros", size, size_kw)  # zeros(2, 3), zeros((2, 3)), zeros(size=(2, 3))
+    return _factory(np.zeros(shape, as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False, **size_kw):
     check_device(device, "ones")
-    return _factory(np.ones(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    shape = _factory_size("ones", size, size_kw)  # ones(2, 3), ones((2, 3)), ones(size=(2, 3))
+    return _factory(np.ones(shape, as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False, **size_kw):
     check_device(device, "empty")
-    return _factory(np.empty(_size(size), as_dtype(dtype) or _default_dtype[0]), requires_grad)
+    shape = _factory_size("empty", size, size_kw)  # empty(2, 3), empty((2, 3)), empty(size=(2, 3))
+    return _factory(np.empty(shape, as_dtype(dtype) or _default_dtype[0]), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):

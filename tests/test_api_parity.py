@@ -263,3 +263,58 @@ def test_extra_repr_is_what_a_custom_module_prints_as_torch():
         return Scaled()
 
     assert repr(scaled(rg)) == repr(scaled(torch)) == "Scaled(\n  factor=2\n  (inner): Identity()\n)"
+
+
+def test_onnx_imports_as_torch_onnx_does_and_export_refuses_by_name():
+    # word_language_model/main.py imports torch.onnx at the top and exports only with --onnx-export
+    import retrograd.onnx
+
+    assert retrograd.onnx.is_in_onnx_export() is torch.onnx.is_in_onnx_export() is False
+    with pytest.raises(NotImplementedError, match="onnx.export: retrograd cannot export Linear to ONNX"):
+        retrograd.onnx.export(nn.Linear(2, 1), (rg.zeros(1, 2),), "model.onnx")
+
+
+def test_legacy_typed_constructors_build_what_torchs_do():
+    # gcn/gat build features with torch.FloatTensor(array) and labels with torch.LongTensor(array)
+    data = np.arange(6, dtype=np.int32).reshape(2, 3)
+    for ours, theirs in [(rg.FloatTensor(data), torch.FloatTensor(data)), (rg.LongTensor([1.7, -2.5]),
+                         torch.LongTensor([1.7, -2.5])), (rg.DoubleTensor([[1, 2]]), torch.DoubleTensor([[1, 2]])),
+                         (rg.ByteTensor([3, 255]), torch.ByteTensor([3, 255])),
+                         (rg.BoolTensor([0, 2]), torch.BoolTensor([0, 2]))]:
+        assert ours.dtype == theirs.numpy().dtype and ours.tolist() == theirs.tolist()
+    for ours, theirs in [(rg.FloatTensor(2, 3), torch.FloatTensor(2, 3)), (rg.IntTensor(), torch.IntTensor()),
+                         (rg.HalfTensor(rg.Size([4])), torch.HalfTensor(torch.Size([4])))]:
+        assert tuple(ours.shape) == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+    assert rg.LongTensor(3).zero_().tolist() == torch.LongTensor(3).zero_().tolist() == [0, 0, 0]
+    same = rg.zeros(2)
+    assert rg.FloatTensor(same) is same
+    assert isinstance(same, rg.FloatTensor) and not isinstance(same, rg.LongTensor)
+    assert isinstance(torch.zeros(2), torch.FloatTensor) and not isinstance(torch.zeros(2), torch.LongTensor)
+    with pytest.raises(TypeError, match="FloatTensor: expected a float32 tensor, got one of dtype int64"):
+        rg.FloatTensor(rg.tensor([1]))
+    with pytest.raises(TypeError, match="invalid data type 'str'"):
+        rg.FloatTensor("a")
+    with pytest.raises(RuntimeError, match="FloatTensor: retrograd runs on the CPU only"):
+        rg.FloatTensor(2, device="cuda")
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty"])
+def test_size_keyword_of_the_plain_factories(name):
+    # gat/main.py: nn.Parameter(torch.empty(size=(in_features, n_hidden * n_heads)))
+    ours, theirs = getattr(rg, name)(size=(2, 3), dtype=rg.float64), getattr(torch, name)(size=(2, 3),
+                                                                                         dtype=torch.float64)
+    assert tuple(ours.shape) == tuple(theirs.shape) == (2, 3) and ours.dtype == theirs.numpy().dtype
+    if name != "empty":
+        assert ours.tolist() == theirs.tolist()
+    with pytest.raises(TypeError, match=f"{name}: got the size both positionally"):
+        getattr(rg, name)(2, size=(3,))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        getattr(rg, name)(sise=(3,))
+
+
+def test_hub_reexports_tqdm_as_torch_hub_does():
+    # vision_transformer: from torch.hub import tqdm
+    import retrograd.hub
+    import torch.hub
+
+    assert retrograd.hub.tqdm is torch.hub.tqdm

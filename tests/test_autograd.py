@@ -546,3 +546,20 @@ def test_retain_grad_on_a_tensor_without_requires_grad_raises_as_pytorch_does():
     for library in (rg, torch):
         with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
             library.ones(2).retain_grad()
+
+
+def test_post_accumulate_grad_hook_runs_after_accumulation_as_in_pytorch():
+    """DistributedDataParallel starts its buckets from this hook."""
+    seen = {}
+    for lib, name in ((rg, "ours"), (torch, "theirs")):
+        w = lib.ones(2, requires_grad=True)
+        calls = seen[name] = []
+        w.register_post_accumulate_grad_hook(lambda p: calls.append(p.grad.tolist()))
+        (w * 3).sum().backward()
+        lib.autograd.grad((w * 3).sum(), w)  # accumulates nothing: no call
+        (w * 3).sum().backward(inputs=[w])
+        with pytest.raises(RuntimeError, match="non-leaf tensors"):
+            (w * 2).register_post_accumulate_grad_hook(lambda p: None)
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            lib.ones(2).register_post_accumulate_grad_hook(lambda p: None)
+    assert seen["ours"] == seen["theirs"] == [[3.0, 3.0], [6.0, 6.0]]

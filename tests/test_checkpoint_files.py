@@ -33,7 +33,7 @@ def test_every_single_bit_flip_of_a_safetensors_checkpoint_is_refused():
     buffer = io.BytesIO()
     save(small_checkpoint(), buffer, format="safetensors")
     raw = buffer.getvalue()
-    assert len(raw) < 4000  # keeps the test fast: 8 loads per byte (the RNG state is 2.5 kB)
+    assert len(raw) < 7000  # keeps the test fast: 8 loads per byte (the RNG state is PyTorch's 5056 bytes)
     load(io.BytesIO(raw))  # the intact file loads
     flipped = bytearray(raw)
     loaded_anyway = []

@@ -208,3 +208,17 @@ def test_layers_take_the_cpu_and_refuse_another_device_by_name(make):
     assert make("cpu") is not None and make(rg.device("cpu")) is not None
     with pytest.raises(RuntimeError, match=r"retrograd runs on the CPU only.*'cuda'"):
         make("cuda")
+
+
+def test_xpu_queries_answer_or_raise_as_cpu_only_torch():
+    # mnist_forward_forward picks its device with torch.xpu.is_available() beside cuda and mps
+    assert rg.xpu.is_available() is torch.xpu.is_available() is False
+    for name in ("device_count", "is_initialized", "empty_cache"):
+        assert getattr(rg.xpu, name)() == getattr(torch.xpu, name)(), name
+    rg.xpu.manual_seed(0)
+    rg.xpu.manual_seed_all(0)
+    for name in ("synchronize", "current_device", "get_device_name"):
+        with pytest.raises(AssertionError):
+            getattr(torch.xpu, name)()
+        with pytest.raises(DeviceUnavailableError, match=f"xpu.{name}: retrograd runs on the CPU only"):
+            getattr(rg.xpu, name)()

@@ -77,7 +77,7 @@ def test_every_example_is_tested_and_listed_in_the_readme():
     tested = {"output_delta", "coursera_gradcheck", "reduction_scaling", "symmetry", "resnet_gradients",
               "rnn_vs_lstm_gradients", "exploding", "theano_scan_bptt", "cartpole_seed_agent",
               "transformer_reverse",
-              "stalled_network"}  # stalled_network: tests/test_stalled_network.py
+              "stalled_network", "gradient_free"}  # stalled_network: tests/test_stalled_network.py
     tested |= {"lstm_gate_gradients", "bptt_derivation", "numpy_rnn_vs_nn_rnn", "conv_backprop_as_convolution",
                "hidden_layer_error", "bias_column_trick", "learning_rate_and_batch_mean", "softmax_cross_entropy_v2",
                "maxpool_ties", "tbptt_truncation_length"}  # their tests: tests/test_docs_partial.py
@@ -270,3 +270,13 @@ def test_transformer_learns_to_reverse_only_with_the_causal_mask():
         assert no_mask["losses"][step] < causal["losses"][step], step
     assert causal["greedy_accuracy"] > 0.9  # 100% measured: it really reverses unseen sequences
     assert no_mask["greedy_accuracy"] < 0.1  # 0% measured: it learnt to copy its next input
+
+
+# ----- gradient-free training -------------------------------------------------------------------------
+def test_gradient_free_methods_fall_behind_backprop_at_a_thousand_parameters():
+    runs = load("gradient_free").main(size=1000, budget=100, methods=("adam", "nelder-mead", "ga"))
+    start = runs["adam"].best[0]
+    assert runs["adam"].parameters == 972 and start > 2.3
+    assert runs["adam"].train_loss < 0.3 and runs["adam"].val_accuracy > 0.8           # 100 backprop steps learn
+    assert runs["nelder-mead"].best[-1] > 0.99 * start and runs["nelder-mead"].nfev[-1] == 100  # still on its simplex
+    assert runs["adam"].train_loss < runs["ga"].train_loss < start                      # the GA moves, slowly

@@ -102,6 +102,7 @@ LAYERS = {
     "ConvTranspose2d-nobias-groups": lambda: (nn.ConvTranspose2d(2, 4, 3, groups=2, bias=False), rg.randn(2, 2, 4, 4)),
     "BatchNorm1d": lambda: (nn.BatchNorm1d(3), rg.randn(4, 3)),
     "BatchNorm2d": lambda: (nn.BatchNorm2d(3), rg.randn(2, 3, 2, 2)),
+    "SyncBatchNorm": lambda: (nn.SyncBatchNorm(3), rg.randn(2, 3, 2, 2)),  # without a process group: BatchNorm
     "LayerNorm": lambda: (nn.LayerNorm(3), rg.randn(2, 3)),
     "LayerNorm-nobias": lambda: (nn.LayerNorm((2, 3), bias=False), rg.randn(2, 2, 3)),
     "Embedding": lambda: (nn.Embedding(5, 3), rg.tensor([[1, 2, 1], [4, 1, 0]])),

@@ -234,3 +234,23 @@ def test_copy_torch_weights_round_trip():
     copy_torch_weights(ours, theirs)
     x = rng.standard_normal((5, 3)).astype(np.float32)
     np.testing.assert_allclose(ours(rg.tensor(x)).array, theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+
+
+def test_replacing_a_registered_child_parameter_or_buffer_keeps_its_place():
+    # siamese_network replaces resnet.conv1 and then keeps list(resnet.children())[:-1]: the new conv1 must stay
+    # first, as in PyTorch, or the slice drops it (and the model feeds 1-channel images to a 64-channel BatchNorm)
+    for lib in (rg, torch):
+        model = lib.nn.Sequential()
+        model.conv1, model.bn1, model.fc = lib.nn.Linear(1, 1), lib.nn.ReLU(), lib.nn.Linear(1, 1)
+        model.conv1 = lib.nn.Tanh()
+        model.add_module("bn1", lib.nn.Sigmoid())
+        assert [name for name, _ in model.named_children()] == ["conv1", "bn1", "fc"]
+        assert isinstance(list(model.children())[0], lib.nn.Tanh)
+        layer = lib.nn.Linear(2, 2)
+        layer.weight = lib.nn.Parameter(lib.zeros(2, 2))
+        layer.register_parameter("weight", lib.nn.Parameter(lib.ones(2, 2)))
+        assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+        layer.register_buffer("a", lib.zeros(1))
+        layer.register_buffer("b", lib.zeros(1))
+        layer.register_buffer("a", lib.ones(1))
+        assert [name for name, _ in layer.named_buffers()] == ["a", "b"]

@@ -4,6 +4,8 @@ Uniform-based draws are compared bit for bit; normal draws to NORMAL_ULPS units 
 vectorised log/sin/cos differ from NumPy's in the last bits), and the draws after them bit for bit again,
 which checks that normal consumes exactly PyTorch's stream.
 """
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -235,3 +237,99 @@ def test_data_loader_with_its_own_generator_and_random_split_follow_pytorch():
     ours_split = [list(subset.indices) for subset in rg.data.random_split(range(10), [3, 7])]
     assert ours_split == [list(subset.indices) for subset in torch.utils.data.random_split(range(10), [3, 7])]
     assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
+def test_data_loader_without_shuffle_draws_pytorchs_base_seed_each_epoch():
+    # PyTorch's iterator draws a base seed (one random64) on every iteration, shuffled or not: a script whose
+    # test loop runs between training steps keeps its dropout masks in step with PyTorch's only if it does too
+    seed_both(6)
+    ours_generator, theirs_generator = rg.Generator().manual_seed(2), torch.Generator().manual_seed(2)
+    for _ in range(2):
+        assert [b[0].tolist() for b in rg.data.DataLoader(rg.data.TensorDataset(rg.arange(5.0)), 2)] == \
+            [b[0].tolist() for b in torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(5.0)), 2)]
+        list(rg.data.DataLoader([1.0, 2.0], generator=ours_generator))
+        list(torch.utils.data.DataLoader([1.0, 2.0], generator=theirs_generator))
+    assert_bits_equal(rg.rand(3), torch.rand(3))
+    assert_bits_equal(rg.rand(3, generator=ours_generator), torch.rand(3, generator=theirs_generator))
+
+
+@pytest.mark.parametrize("seed", [0, 2**40 + 7])
+def test_rng_state_bytes_are_pytorchs_and_move_both_ways(seed):
+    # the 5056 bytes of PyTorch's CPUGeneratorImplState at every point of the stream: fresh (next=0), mid-way,
+    # right after a twist (rand(624 - 1) then more), with a cached scalar normal and after it is used
+    seed_both(seed)
+    calls = [lambda m: None, lambda m: m.rand(623), lambda m: m.rand(1), lambda m: m.rand(1), lambda m: m.randn(3),
+             lambda m: m.randn(1), lambda m: m.randn(17, dtype=m.float64), lambda m: m.randint(0, 2**40, (5,))]
+    for call in calls:
+        call(rg), call(torch)
+        assert_bits_equal(rg.get_rng_state(), torch.get_rng_state())
+    assert rg.initial_seed() == torch.initial_seed() == seed
+    torch.randn(1)  # leaves r sin(theta) cached
+    rg.set_rng_state(torch.get_rng_state())
+    assert_within_ulps(rg.randn(5), torch.randn(5))
+    assert_bits_equal(rg.rand(7), torch.rand(7))
+    rg.manual_seed(seed + 1)
+    rg.rand(1000)
+    rg.randn(3)
+    torch.set_rng_state(torch.from_numpy(rg.get_rng_state().numpy()))
+    assert torch.initial_seed() == seed + 1
+    assert_within_ulps(rg.randn(1), torch.randn(1))  # the cached normal came along
+    assert_bits_equal(rg.rand(5), torch.rand(5))
+    generator, torch_generator = rg.Generator(), torch.Generator()
+    assert_bits_equal(generator.get_state(), torch_generator.get_state())
+    torch_generator.set_state(torch.from_numpy(rg.get_rng_state().numpy()))
+    assert_bits_equal(rg.rand(3, generator=generator.set_state(torch_generator.get_state())), rg.rand(3))
+
+
+def test_rng_states_pytorch_refuses_are_refused_and_change_nothing():
+    rg.manual_seed(1)
+    state = rg.get_rng_state()
+    record = state.numpy().copy()
+    left_word = record[8:12].view(np.int32)
+    for left, message in [(0, "Invalid mt19937 state"), (625, "Invalid mt19937 state"),
+                          (5, "not a state mt19937 reaches")]:
+        left_word[0] = left
+        if left != 5:
+            with pytest.raises(RuntimeError, match=message):
+                torch.set_rng_state(torch.from_numpy(record.copy()))
+        with pytest.raises(RuntimeError, match=message):
+            rg.set_rng_state(rg.tensor(record.copy()))
+    with pytest.raises(RuntimeError, match="expected a uint8 tensor of 5056 bytes"):
+        rg.set_rng_state(rg.tensor(record[:5048].copy()))
+    assert rg.get_rng_state().tolist() == state.tolist()
+
+
+@pytest.mark.parametrize("mean, std, a, b", [(0.0, 1.0, 1.0, 3.0), (0.0, 1.0, -0.2, 0.3), (0.5, 2.0, -0.1, 0.4),
+                                             (0.0, 1.0, 2.5, 10.0), (0.0, 1.0, 3.0, 4.0)])
+@pytest.mark.parametrize("dtypes", DTYPES)
+def test_trunc_normal_over_a_narrow_window_is_bit_identical(mean, std, a, b, dtypes):
+    # [a, b] holds 30% of the mass or less: PyTorch switches to uniform proposals with a log-uniform acceptance
+    # test (several rounds for these windows), which uses no normal draw, so every value matches bit for bit
+    ours_dtype, theirs_dtype = dtypes
+    for seed in (0, 7):
+        seed_both(seed)
+        far = mean < a - 2 * std
+        with pytest.warns(UserWarning, match="mean is more than 2 std") if far else contextlib.nullcontext():
+            ours = nn.init.trunc_normal_(rg.empty(6, 40, dtype=ours_dtype), mean, std, a, b)
+        with pytest.warns(UserWarning, match="mean is more than 2 std") if far else contextlib.nullcontext():
+            theirs = torch.nn.init.trunc_normal_(torch.empty(6, 40, dtype=theirs_dtype), mean, std, a, b)
+        assert_bits_equal(ours.detach(), theirs)
+        assert ours.numpy().min() >= a and ours.numpy().max() <= b
+        assert_bits_equal(rg.rand(3), torch.rand(3))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 17, 500])
+def test_randperms_large_n_shuffle_is_the_inside_out_loop(n):
+    # PyTorch's randperm for n >= 2^32 / 20 (1.7 GB of int64 and more, too large for the suite; checked once against
+    # torch.randperm(214748364) bit for bit, see the report in issue 12) runs the inside-out shuffle loop below;
+    # retrograd's vectorised version must put every value where the loop does, for any draws z_i <= i
+    steps = np.arange(n)
+    draws_cases = [np.zeros(n, np.int64), steps.copy(), np.maximum(steps - 1, 0),
+                   (rg.Generator().manual_seed(n).random64(n) % (steps + 1).astype(np.uint64)).astype(np.int64)]
+    for draws in draws_cases + [draws_cases[-1].astype(np.int32)]:
+        looped = [0] * n
+        for i, z in enumerate(draws.tolist()):
+            looped[i], looped[z] = looped[z], i
+        places = rg.random.inside_out_places(draws)
+        assert sorted(places.tolist()) == list(range(n))
+        assert [value for _, value in sorted(zip(places.tolist(), range(n)))] == looped

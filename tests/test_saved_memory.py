@@ -36,6 +36,11 @@ def _pos(*shape, grad=True):
     return _t(*shape, grad=grad, low=0.5, high=2.0)
 
 
+def _one_process(*arrays):
+    """sync_batch_norm's sum across processes, with one process."""
+    return list(arrays)
+
+
 def _labels():
     return rg.tensor(np.array([0, 2, 1, 2]))
 
@@ -191,6 +196,8 @@ OPS = [
                                                     training=True)),
     ("batch_norm-empty", lambda: norm.batch_norm(_t(0), rg.zeros(0), rg.ones(0), training=True)),
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
+    ("sync_batch_norm", lambda: norm.sync_batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), 0.1, 1e-5,
+                                                     _one_process)),
     ("layer_norm", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3))),
     ("layer_norm-no-affine", lambda: norm.layer_norm(_t(4, 3), (3,))),
     # transposed convolution and resampling

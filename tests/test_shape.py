@@ -403,3 +403,35 @@ def test_integer_indexing_gives_0d_arrays_that_are_views():
     assert np.shares_memory(x[1, 2].array, x.array)
     (x[1, 2] * 3 + S.unbind(x[0])[2]).backward()
     np.testing.assert_array_equal(x.grad.array, [[0, 0, 1], [0, 0, 3]])
+
+
+@pytest.mark.parametrize("shape, diagonal", [((4,), 0), ((3,), 2), ((3,), -1), ((3, 3), 0), ((3, 5), 1),
+                                             ((5, 3), -2), ((2, 3), 4), ((0,), 0)])
+def test_diag_matches_torch_with_gradients(shape, diagonal):
+    # gcn/gat scale their features with torch.diag(1 / row sums)
+    x = np.random.default_rng(1).standard_normal(shape)
+    assert_parity(lambda t: rg.diag(t, diagonal), lambda t: torch.diag(t, diagonal), x)
+    assert_parity(lambda t: t.diag(diagonal), lambda t: t.diag(diagonal), x)
+
+
+def test_diag_refuses_other_ranks_as_torch_does():
+    with pytest.raises(RuntimeError, match="diag\\(\\): Supports 1D or 2D tensors. Got 3D"):
+        rg.diag(rg.zeros(2, 2, 2))
+
+
+@pytest.mark.parametrize("shape, dim, size, step", [((2, 7), 1, 3, 2), ((2, 7), -1, 3, 1), ((4, 3, 8), 2, 4, 4),
+                                                    ((5,), 0, 5, 3), ((3, 6, 2), 1, 2, 3), ((), 0, 1, 2)])
+def test_unfold_matches_torch_with_gradients(shape, dim, size, step):
+    # vision_transformer cuts its patches with x.unfold(2, p, p).unfold(3, p, p); overlapping windows add gradients
+    x = np.random.default_rng(2).standard_normal(shape)
+    assert_parity(lambda t: t.unfold(dim, size, step), lambda t: t.unfold(dim, size, step), x)
+
+
+def test_unfold_refuses_what_torch_refuses():
+    x = rg.zeros(2, 5)
+    with pytest.raises(RuntimeError, match="maximum size for tensor at dimension 1 is 5 but size is 6"):
+        x.unfold(1, 6, 1)
+    with pytest.raises(RuntimeError, match="step is 0 but must be > 0"):
+        x.unfold(1, 2, 0)
+    with pytest.raises(IndexError, match="dimension out of range"):
+        x.unfold(2, 2, 1)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import anomaly
-from .node_hooks import NodeHooks, run_post_hooks, run_pre_hooks
+from .node_hooks import HookHandle, NodeHooks, run_post_hooks, run_pre_hooks
 
 RETAIN_GRAPH_HINT = (
     "Trying to backward through the graph a second time (or to reach saved values after they were freed): "
@@ -101,6 +101,22 @@ class AccumulateGrad(Node):
             leaf._grad = Tensor._from_array(grad if owned else np.array(grad))
         else:
             leaf._grad.array = leaf._grad.array + grad
+        if self.hooks is not None and self.hooks.post_accumulate:
+            for hook in list(self.hooks.post_accumulate):
+                hook(leaf)
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """PyTorch's `Tensor.register_post_accumulate_grad_hook`: call `hook(tensor)` each time backward has added
+    a gradient into this leaf's `.grad` (not for autograd.grad, which accumulates nothing). DistributedDataParallel
+    starts a bucket's all-reduce from these hooks. Returns a handle whose `remove()` takes the hook off."""
+    if not tensor._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if tensor.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    hooks = edge_of(tensor)[0]._registered().post_accumulate
+    hooks.append(hook)
+    return HookHandle(hooks, hook)
 
 
 def _references_to(array):

@@ -26,13 +26,14 @@ class Hooks:
     """Everything registered on one node, made on the first registration (most nodes never get one, and
     the backward walk tests a single slot): tensor hooks per output, pre-hooks, hooks, metadata."""
 
-    __slots__ = ("output", "pre", "post", "metadata")
+    __slots__ = ("output", "pre", "post", "metadata", "post_accumulate")
 
     def __init__(self):
         self.output = {}  # {output_nr: [hook(grad), ...]} from Tensor.register_hook
         self.pre = []
         self.post = []
         self.metadata = {}
+        self.post_accumulate = []  # a leaf's AccumulateGrad only: [hook(leaf), ...] after `.grad` was updated
 
 
 class NodeHooks:

@@ -177,11 +177,13 @@ MODELS = {  # name -> a function building the workload's model
 }
 
 
-def training_step(name, dtype):
-    """torch_workloads.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step."""
+def training_step(name, dtype, wrap=None):
+    """torch_workloads.torch_step: zero_grad, forward, mean cross-entropy, backward, clipping, optimizer step.
+    `wrap(model)` gives the module the step calls (DistributedDataParallel in scaling.py)."""
     model = MODELS[name]()
     model.to(dtype)
     init_parameters(model, dtype)
+    forward = model if wrap is None else wrap(model)
     params = list(model.parameters())
     if name in RECURRENT:
         optimizer, clip = optim.Adam(params, lr=ADAM_LR), CLIP_NORM
@@ -191,7 +193,7 @@ def training_step(name, dtype):
 
     def step(x, y):
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(forward(x), y)
         loss.backward()
         if clip:
             clip_grad_norm_(params, clip)

@@ -6,6 +6,7 @@ random_split, default_collate) with the same behaviour, plus what retrograd adds
 set and tinyshakespeare excerpt (offline defaults), IDX and text loaders for any file.
 """
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .distributed import DistributedSampler
 from .loader import DataLoader, StatefulBatch, StatefulBatches, default_collate, stateful_batches
 from .mnist import (
     MNIST, DownloadError, download_mnist, load_embedded_mnist, load_mnist_dir, load_mnist_idx, read_idx,
@@ -13,7 +14,7 @@ from .mnist import (
 from .text import CharDataset, CharVocab, load_text
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+    "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate", "DistributedSampler",
     "stateful_batches", "StatefulBatches", "StatefulBatch",
     "MNIST", "load_mnist_idx", "load_mnist_dir", "load_embedded_mnist", "read_idx", "download_mnist", "DownloadError",
     "CharDataset", "CharVocab", "load_text",

@@ -139,6 +139,9 @@ class DataLoader:
     effect, and `worker_init_fn` is never called (as in PyTorch with num_workers=0: there
     is no worker process to initialise).
 
+    sampler: an iterable giving the indices of each epoch, such as `DistributedSampler` (then shuffle must
+    be False: the sampler decides the order).
+
     `state_dict()` / `load_state_dict()` (as torchdata's StatefulDataLoader) make a resumed
     run bit-identical: the state holds the loader's own generator, and, mid-epoch, the
     generator state the epoch's permutation was drawn from and how many batches were
@@ -148,7 +151,7 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
                  seed=None, num_workers=0, pin_memory=False, timeout=0, worker_init_fn=None, *,
-                 prefetch_factor=None, persistent_workers=False):
+                 prefetch_factor=None, persistent_workers=False, sampler=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
@@ -158,7 +161,10 @@ class DataLoader:
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: pass generator or seed, not both")
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.dataset = dataset
+        self.sampler = sampler  # an iterable of indices per epoch (DistributedSampler): the order, instead of shuffle
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -172,15 +178,18 @@ class DataLoader:
         self._resume = None  # (epoch_rng_state, batches to skip) for the next iteration, after load_state_dict
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _rng(self):
         return self.generator if self.generator is not None else default_generator
 
-    def _order(self, n, replay_state):
+    def _order(self, n, replay_state, resuming):
         """This epoch's permutation (None without shuffle); replay_state redraws a saved epoch's."""
         if not self.shuffle:
+            if not resuming and isinstance(self._rng(), Generator):
+                # PyTorch's iterator draws its base seed with or without shuffle: the stream stays in step
+                self._rng().random64(1)
             return None
         if replay_state is not None and self.generator is None:
             replay = _scratch_like(self._rng())  # leaves the global generator alone
@@ -243,9 +252,14 @@ class DataLoader:
             epoch_rng_state, skip = resume
         else:
             epoch_rng_state, skip = (_state_of(self._rng()) if self.shuffle else None), 0
-        n = len(self.dataset)
+        if self.sampler is None:
+            n = len(self.dataset)
+            order = self._order(n, epoch_rng_state if resume is not None else None, resume is not None)
+        else:
+            self._order(0, None, resume is not None)  # draws PyTorch's base seed, as its iterator does
+            order = np.asarray(list(self.sampler), dtype=np.int64)
+            n = len(order)
         stop = (n // self.batch_size) * self.batch_size if self.drop_last else n
-        order = self._order(n, epoch_rng_state if resume is not None else None)
         self._epoch_rng_state, self._batches_yielded = epoch_rng_state, skip
         for batch in self._batches(order, stop, skip * self.batch_size):
             self._batches_yielded += 1

@@ -15,6 +15,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import nn
+from retrograd.jobs.data_parallel import DataParallel
 from retrograd.nn import functional as F
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -116,6 +117,14 @@ def check_vocabulary(checkpoint, vocab, source):
 
 
 def run(config, log=print):
+    """Train, report, sample, save; return a summary dict. Under `mpiexec -n N`, N processes train
+    data-parallel, each on its rows of every stateful batch (see data_parallel.py): only rank 0 prints and saves."""
+    parallel = DataParallel.from_environment()
+    with parallel.abort_on_error():
+        return _run(config, parallel.log(log), parallel)
+
+
+def _run(config, log, parallel):
     from retrograd.data import text as text_data
 
     started = time.perf_counter()
@@ -133,7 +142,8 @@ def run(config, log=print):
     optimizer = rg.optim.Adam(model.parameters(), lr=config.lr)
     log(f"model: {config.model} {config.layers}x{config.hidden}, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters; TBPTT(k1={config.k1}, k2={config.k2}), "
-        f"batch {config.batch_size}, Adam lr {config.lr}, clip {config.clip}")
+        f"batch {config.batch_size}, Adam lr {config.lr}, clip {config.clip}"
+        + (f"; {parallel.describe()}" if parallel.describe() else ""))
 
     os.makedirs(config.out_dir, exist_ok=True)
     checkpoint_path = os.path.join(config.out_dir, "checkpoint.safetensors")
@@ -146,7 +156,8 @@ def run(config, log=print):
 
     segment = config.k1 * 10  # steps per tbptt call: one progress update each
     # the stateful layout: row i of each segment continues row i of the previous one
-    batches = rg.data.stateful_batches(train_tokens, config.batch_size, segment)
+    batches = parallel.shard(rg.data.stateful_batches(train_tokens, config.batch_size, segment))
+    trained = parallel.wrap(model)
     deadline = started + 60 * config.minutes if config.minutes else None
     val_nats = None
     if start_epoch >= config.epochs:  # epochs counts all epochs, those in the checkpoint included (as in mnist)
@@ -154,7 +165,7 @@ def run(config, log=print):
     for epoch in range(start_epoch, config.epochs):
         state, losses = None, []
         segments = batches
-        if config.progress:
+        if config.progress and parallel.is_main:
             from tqdm.auto import tqdm
 
             segments = tqdm(batches, desc=f"epoch {epoch + 1}", dynamic_ncols=True, mininterval=0.5)
@@ -162,13 +173,13 @@ def run(config, log=print):
         for x, y, reset in segments:
             if reset.all():
                 state = None
-            result = rg.train.tbptt(model, per_char_loss, optimizer, x, y, config.k1, config.k2, state=state,
+            result = rg.train.tbptt(trained, per_char_loss, optimizer, x, y, config.k1, config.k2, state=state,
                                     clip=config.clip)
             state = result.state
             losses += result.losses
-            if config.progress:
+            if config.progress and parallel.is_main:
                 segments.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}", refresh=False)
-            if deadline and time.perf_counter() > deadline:
+            if deadline and parallel.any_rank(time.perf_counter() > deadline):  # all ranks stop at the same step
                 stopped = True
                 break
         val_nats = evaluate_nats(model, val_tokens, config.batch_size, config.k1)
@@ -176,16 +187,17 @@ def run(config, log=print):
                                "time": time.perf_counter() - started})
         log(f"epoch {epoch + 1}: train {np.mean(losses):.4f} nats/char, validation {val_nats:.4f} nats/char "
             f"({val_nats / math.log(2):.3f} bits/char), {time.perf_counter() - started:.0f}s")
-        rg.train.save_checkpoint(checkpoint_path, model, optimizer, epoch=epoch + 1, history=history,
-                                 extra={"vocab": vocab.chars, "config": {"model": config.model,
-                                                                        "hidden": config.hidden,
-                                                                        "layers": config.layers,
-                                                                        "embed": config.embed}})
+        if parallel.is_main:
+            rg.train.save_checkpoint(checkpoint_path, model, optimizer, epoch=epoch + 1, history=history,
+                                     extra={"vocab": vocab.chars, "config": {"model": config.model,
+                                                                            "hidden": config.hidden,
+                                                                            "layers": config.layers,
+                                                                            "embed": config.embed}})
         if stopped:
             log(f"time budget of {config.minutes} minutes reached")
             break
 
-    text = sample(model, vocab, config.sample_length, config.temperature, seed=config.seed)
+    text = sample(model, vocab, config.sample_length, config.temperature, seed=config.seed) if parallel.is_main else ""
     log(f"sample (temperature {config.temperature}):\n{text}")
     log(f"checkpoint: {checkpoint_path}")
     return {"val_nats": val_nats, "history": history, "sample": text, "checkpoint": checkpoint_path,

@@ -15,6 +15,7 @@ import numpy as np
 import retrograd as rg
 from retrograd import nn
 from retrograd.data.mnist import MEAN, STD
+from retrograd.jobs.data_parallel import DataParallel
 
 
 @dataclass
@@ -160,7 +161,14 @@ def build_optimizer(config, params):
 
 # ----- the job -----------------------------------------------------------------------------------
 def run(config, log=print):
-    """Train, evaluate, save a checkpoint and a plot; return a summary dict."""
+    """Train, evaluate, save a checkpoint and a plot; return a summary dict. Under `mpiexec -n N`, N processes
+    train data-parallel (see data_parallel.py): only rank 0 prints, plots and saves."""
+    parallel = DataParallel.from_environment()
+    with parallel.abort_on_error():
+        return _run(config, parallel.log(log), parallel)
+
+
+def _run(config, log, parallel):
     started = time.perf_counter()
     rg.manual_seed(config.seed)
     if config.model not in MODELS:
@@ -173,11 +181,11 @@ def run(config, log=print):
 
     model = MODELS[config.model](config)
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"model: {config.model}, {n_params:,} parameters")
+    log(f"model: {config.model}, {n_params:,} parameters" + (f"; {parallel.describe()}" if parallel.describe() else ""))
     loss_fn = nn.CrossEntropyLoss()
 
     verdict = None
-    if config.gradcheck:
+    if config.gradcheck and parallel.is_main:
         verdict = check_gradients(model, loss_fn, x_train[:8], y_train[:8], flat, log)
 
     optimizer = build_optimizer(config, model.parameters())
@@ -198,17 +206,18 @@ def run(config, log=print):
         if state["extra"]:
             train_batches.load_state_dict(state["extra"]["batches"])
         log(f"resumed from {config.resume} at epoch {start_epoch}")
-    saver = rg.train.ModelCheckpoint(checkpoint_path, scheduler=scheduler,
+    saver = rg.train.ModelCheckpoint(checkpoint_path, scheduler=scheduler, model=model,
                                      extra_state=lambda: {"batches": train_batches.state_dict(),
                                                           "optimizer": config.optimizer})
-    history = rg.train.fit(model, loss_fn, optimizer, train_batches, val_batches,
+    history = rg.train.fit(parallel.wrap(model), loss_fn, optimizer, parallel.shard(train_batches), val_batches,
                            epochs=max(config.epochs - start_epoch, 0), metrics=["accuracy"], scheduler=scheduler,
-                           callbacks=[saver], progress=config.progress, start_epoch=start_epoch, history=history,
-                           log=log)
+                           callbacks=[saver] if parallel.is_main else [], progress=config.progress and parallel.is_main,
+                           start_epoch=start_epoch, history=history, log=log)
     final = rg.train.evaluate(model, loss_fn, val_batches, ["accuracy"])
-    plot_path = os.path.join(config.out_dir, "history.png")
+    plot_path = os.path.join(config.out_dir, "history.png") if parallel.is_main else None
     try:
-        history.plot(plot_path, title=f"retrograd {config.model} on MNIST")
+        if plot_path:
+            history.plot(plot_path, title=f"retrograd {config.model} on MNIST")
     except ImportError as error:
         plot_path = None
         log(f"(no plot: {error})")

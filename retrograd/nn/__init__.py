@@ -1,5 +1,5 @@
 """retrograd.nn: modules with PyTorch's names, parameter layouts and default initialisation."""
-from . import functional, init, modules, utils  # noqa: F401
+from . import functional, init, modules, parallel, utils  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
     Softplus, Tanh,
@@ -13,7 +13,7 @@ from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
 from .module import Module, Parameter  # noqa: F401
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, SyncBatchNorm  # noqa: F401
 from .pooling import (  # noqa: F401
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool2d,
 )

@@ -51,17 +51,51 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) restricted to [a, b]: PyTorch's rejection when [a, b] holds over 30% of the mass
-    (redraw the whole tensor, keep the new values only where the old ones fell outside, repeat), so the
-    draws are PyTorch's; with a narrower window PyTorch samples otherwise, and retrograd redraws the same way."""
-    rng = _rng(generator)
-    low, high = np.asarray(a, dtype=tensor.dtype), np.asarray(b, dtype=tensor.dtype)
-    values = rng.normal(tensor.shape, tensor.dtype, mean, std)
+    """Normal(mean, std) restricted to [a, b], with PyTorch's two samplers, draw for draw. When [a, b] holds
+    over 30% of the mass: normal draws for the whole tensor, redrawn whole and kept only where the previous
+    ones fell outside, until none does. Otherwise rejection from uniform proposals x ~ U[a, b): x is kept when
+    log u <= -((x - mean) / std)^2 / 2 - log_peak, u ~ U[0, 1), log_peak the same exponent at the point of
+    [a, b] nearest the mean (so the test accepts with probability density(x) / max density)."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    mass = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
+    sampler = _truncated_by_normals if mass > 0.3 else _truncated_by_uniforms
+    return _fill(tensor, sampler(_rng(generator), tensor.shape, tensor.dtype, mean, std, a, b))
+
+
+def _normal_cdf(x):
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def _truncated_by_normals(rng, shape, dtype, mean, std, a, b):
+    low, high = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)  # the bounds as the tensor holds them
+    values = rng.normal(shape, dtype, mean, std)
     outside = (values < low) | (values > high)
     while outside.any():
-        values = np.where(outside, rng.normal(tensor.shape, tensor.dtype, mean, std), values)
+        values = np.where(outside, rng.normal(shape, dtype, mean, std), values)
         outside = (values < low) | (values > high)
-    return _fill(tensor, values)
+    return values
+
+
+def _truncated_by_uniforms(rng, shape, dtype, mean, std, a, b):
+    """PyTorch's narrow-window sampler: a proposal and an acceptance uniform per element each round, still
+    pending elements take the round's proposal and test; each step rounds in the tensor's dtype, as its
+    in-place chain (sub_, div_, pow_, mul_, sub_, then log_ of the acceptance draw) does."""
+    work = np.dtype(dtype).type
+    log_peak = work(-0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2)
+
+    def rejected(proposal):
+        scaled = (proposal - work(mean)) / work(std)
+        return np.log(rng.uniform(shape, dtype)) > scaled * scaled * work(-0.5) - log_peak
+
+    values = rng.uniform(shape, dtype, a, b)
+    pending = rejected(values)
+    while pending.any():
+        proposal = rng.uniform(shape, dtype, a, b)
+        values = np.where(pending, proposal, values)
+        pending &= rejected(proposal)
+    return values
 
 
 def constant_(tensor, val):

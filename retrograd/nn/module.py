@@ -51,7 +51,7 @@ class Module:
             raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before Module.__init__() call "
                                  f"(call super().__init__() first in {type(self).__name__}.__init__)")
         if isinstance(value, Parameter):
-            self._remove_name(name)
+            self._remove_name(name, keep="_parameters")
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -59,7 +59,7 @@ class Module:
                                 f"(retrograd.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._remove_name(name)
+            self._remove_name(name, keep="_modules")
             self._modules[name] = value
         elif self.__dict__.get("_modules") is not None and name in self._modules:
             if value is not None:
@@ -72,9 +72,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _remove_name(self, name):
+    def _remove_name(self, name, keep=None):
+        """Forget `name` everywhere but the registry `keep`, where a replaced entry keeps its place (as in
+        PyTorch: replacing resnet.conv1 leaves it first among children())."""
         for registry in ("_parameters", "_modules", "_buffers"):
-            self.__dict__[registry].pop(name, None)
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):
@@ -96,13 +99,13 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             f"(retrograd.nn.Parameter or None required)")
-        self._remove_name(name)
+        self._remove_name(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None)")
-        self._remove_name(name)
+        self._remove_name(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -110,7 +113,7 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._remove_name(name)
+        self._remove_name(name, keep="_modules")
         self._modules[name] = module
 
     register_module = add_module

@@ -1,6 +1,9 @@
-"""BatchNorm1d/2d and LayerNorm: parameters, buffers and input checks around the fused ops in ops/norm.py."""
+"""BatchNorm1d/2d, SyncBatchNorm and LayerNorm: parameters, buffers and input checks around the fused ops in
+ops/norm.py."""
 import numpy as np
 
+from ..distributed.collectives import ReduceOp, start_all_reduce, wait_for
+from ..distributed.process_group import default_group, get_world_size, is_initialized
 from ..ops import norm
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -70,6 +73,9 @@ class _BatchNorm(Module):
                 momentum = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or self.running_mean is None
         update_stats = self.training and self.track_running_stats
+        return self._normalize(x, use_batch_stats, update_stats, momentum)
+
+    def _normalize(self, x, use_batch_stats, update_stats, momentum):
         return norm.batch_norm(
             x,
             self.running_mean if update_stats or not use_batch_stats else None,
@@ -92,6 +98,56 @@ class BatchNorm2d(_BatchNorm):
     """Batch norm over (N, C, H, W) inputs, per channel C."""
 
     expected_dims = (4,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm whose training statistics are the whole batch's when processes train data-parallel
+    (`retrograd.distributed`, DistributedDataParallel): each process normalises its part of the batch with
+    the mean and variance of all the parts, and all processes keep the same running statistics; with one
+    process, in eval mode, or without a process group it is BatchNorm. `convert_sync_batchnorm(model)`
+    swaps it in for every BatchNorm layer. Costs three small blocking all-reduces per layer and step (count
+    and sums, then squared deviations in forward; two sums in backward). PyTorch's runs on GPUs only."""
+
+    expected_dims = (2, 3, 4, 5)
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype, device=device)
+        self.process_group = process_group
+
+    def _normalize(self, x, use_batch_stats, update_stats, momentum):
+        if not (use_batch_stats and self.training and is_initialized() and get_world_size(self.process_group) > 1):
+            return super()._normalize(x, use_batch_stats, update_stats, momentum)
+        return norm.sync_batch_norm(x, self.running_mean if update_stats else None,
+                                    self.running_var if update_stats else None, self.weight, self.bias, momentum,
+                                    self.eps, self._sum_across_processes)
+
+    def _sum_across_processes(self, *arrays):
+        """The arrays summed over all processes, in one blocking all-reduce."""
+        group = default_group(self.process_group)
+        flat = np.concatenate([array.ravel() for array in arrays])
+        wait_for(start_all_reduce(flat, ReduceOp.SUM, group), group, "SyncBatchNorm's all_reduce",
+                 group.timeout.total_seconds())
+        ends = np.cumsum([array.size for array in arrays])
+        return [part.reshape(array.shape) for part, array in zip(np.split(flat, ends[:-1]), arrays)]
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """`module` with every BatchNorm layer replaced by a SyncBatchNorm holding the same parameters and
+        buffers (PyTorch's classmethod); returns the new module when `module` itself is a BatchNorm."""
+        converted = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats, process_group)
+            for name in ("weight", "bias"):
+                if getattr(module, name) is not None:
+                    setattr(converted, name, getattr(module, name))
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(converted, name, getattr(module, name))
+            converted.train(module.training)
+        for name, child in list(module.named_children()):
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted
 
 
 class LayerNorm(Module):

@@ -6,6 +6,7 @@ this one table binds them when `retrograd.ops` is imported; nothing else attache
 """
 import numpy as np
 
+from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
@@ -81,7 +82,7 @@ METHODS = {
     "view_as": shape.reshape_as, "t": shape.t, "swapaxes": shape.transpose,
     "flip": shape.flip, "roll": shape.roll, "narrow": shape.narrow, "movedim": shape.movedim,
     "moveaxis": shape.movedim, "tril": shape.tril, "triu": shape.triu, "scatter_add": indexing.scatter_add,
-    "index_put": indexing.index_put,
+    "index_put": indexing.index_put, "diag": shape.diag, "unfold": shape.unfold,
     # in-place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_, "normal_": inplace.normal_,
     "uniform_": inplace.uniform_, "bernoulli_": inplace.bernoulli_, "exponential_": inplace.exponential_,
@@ -90,6 +91,7 @@ METHODS = {
     "bernoulli": random.bernoulli, "multinomial": random.multinomial,
     # conversions and autograd
     "type": _type, "clone": shape.clone, "backward": _backward,
+    "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
 }
 
 INPLACE = {

@@ -20,10 +20,13 @@ import numpy as np
 from .base import array_of, needs_grad, record
 
 
-def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n):
-    """dL/dx from dL/dx_hat for x_hat = (x - mean) * rstd normalised over `axes` (n entries per group)."""
+def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n, sum_across=None):
+    """dL/dx from dL/dx_hat for x_hat = (x - mean) * rstd normalised over `axes` (n entries per group).
+    With `sum_across` (sync_batch_norm), the groups span processes: terms 2 and 3 sum over all of them."""
     term_mean = grad_x_hat.sum(axis=axes, keepdims=True)  # term 2: through the mean
     term_var = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)  # term 3: through the variance
+    if sum_across is not None:
+        term_mean, term_var = sum_across(term_mean, term_var)
     return (rstd / n) * (n * grad_x_hat - term_mean - x_hat * term_var)  # term 1: direct
 
 
@@ -118,6 +121,59 @@ def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
         rv *= 1 - momentum
         rv += momentum * var.reshape(channels) * (n / (n - 1))
     return centered * rstd, rstd
+
+
+def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, sum_across):
+    """Training-mode batch norm whose batch is spread over processes (SyncBatchNorm): each holds a part of
+    it, and `sum_across(*arrays)` returns the arrays summed over all of them (an all-reduce). The statistics
+    are the whole batch's, in two passes as batch_norm's (n = the entries per channel in all the parts):
+
+        mean = sum_all x / n,   var = sum_all (x - mean)^2 / n,   running statistics as batch_norm
+
+    Backward: batch_norm's, with the sums of terms 2 and 3 taken over all the parts (one all-reduce):
+        dL/dx = rstd / n * (n * dx_hat - sum_all dx_hat - x_hat * sum_all (dx_hat * x_hat))
+    dL/dweight and dL/dbias sum over this part only: DistributedDataParallel averages them across processes.
+    Saves `saved_x_hat` and `saved_rstd` where the gradients asked for read them, and `saved_w` (the weight)
+    when x needs a gradient; the closure keeps the function sum_across too (it holds no array)."""
+    x_val = array_of(x)
+    channels = x_val.shape[1]
+    axes = (0,) + tuple(range(2, x_val.ndim))
+    param_shape = (1, channels) + (1,) * (x_val.ndim - 2)
+    w_val = None if weight is None else array_of(weight)
+    count, total = sum_across(np.array([x_val.size // channels], x_val.dtype), x_val.sum(axis=axes, keepdims=True))
+    n = int(count[0])
+    _check_batch_norm_arguments(x_val, channels, n, True, w_val, None if bias is None else array_of(bias), running_mean)
+    mean = total / n
+    centered = x_val - mean
+    var = sum_across(np.sum(centered * centered, axis=axes, keepdims=True))[0] / n
+    rstd = 1.0 / np.sqrt(var + eps)
+    if running_mean is not None:
+        for buffer, value in ((array_of(running_mean), mean), (array_of(running_var), var * (n / (n - 1)))):
+            buffer *= 1 - momentum
+            buffer += momentum * value.reshape(channels)
+    x_hat = centered * rstd
+    y = x_hat * w_val.reshape(param_shape) if w_val is not None else x_hat.copy()
+    if bias is not None:
+        y += array_of(bias).reshape(param_shape)
+
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_x_hat = x_hat if x_needs or w_needs else None
+    saved_rstd = rstd if x_needs else None
+    saved_w = w_val.reshape(param_shape) if x_needs and w_val is not None else None
+
+    def sync_batch_norm_backward(grad_out):
+        grad_x = grad_w = grad_b = None
+        if x_needs:
+            grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
+            grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n, sum_across)
+        if w_needs:
+            grad_w = (grad_out * saved_x_hat).sum(axis=axes)
+        if b_needs:
+            grad_b = grad_out.sum(axis=axes)
+        return grad_x, None, None, grad_w, grad_b
+
+    return record(sync_batch_norm, y, (x, running_mean, running_var, weight, bias), sync_batch_norm_backward,
+                  saved=(x, weight))
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -382,6 +382,63 @@ def triu(x, diagonal=0):
     return record(triu, np.triu(x_val, diagonal), (x,), lambda grad_out: (np.triu(grad_out, diagonal),))
 
 
+def unfold(x, dimension, size, step):
+    """y[..., w, ..., k] = x[..., w * step + k, ...]: the windows of `size` entries along `dimension`, `step`
+    apart, in a new last dim (a copy here; PyTorch returns a view; a 0-d x unfolds as one entry, y = [x]) ;
+    dL/dx[..., w * step + k, ...] += g[..., w, ..., k], overlapping windows adding up.
+
+    Saves nothing."""
+    x_val = array_of(x)
+    axis = _axis(dimension, x_val.ndim, "unfold")
+    length = x_val.shape[axis] if x_val.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if x_val.ndim == 0:
+        return record(unfold, x_val.reshape(1), (x,), lambda grad_out: (grad_out.reshape(()),))
+    windows = np.lib.stride_tricks.sliding_window_view(x_val, size, axis=axis)
+    out = np.ascontiguousarray(windows[(slice(None),) * axis + (slice(None, None, step),)])
+    count, shape = out.shape[axis], x_val.shape
+
+    def vjp(grad_out):
+        grad = np.zeros(shape, dtype=grad_out.dtype)
+        for offset in range(size):  # one position within the windows at a time: windows may overlap
+            grad[(slice(None),) * axis + (slice(offset, offset + step * (count - 1) + 1, step),)] += \
+                grad_out[..., offset]
+        return (grad,)
+    return record(unfold, out, (x,), vjp)
+
+
+def diag(x, diagonal=0):
+    """1-D x: y = the square matrix with x on its `diagonal`-th diagonal ;  dL/dx = that diagonal of g.
+    2-D x: y = the `diagonal`-th diagonal of x ;  dL/dx = zeros with g on that diagonal.
+
+    Saves nothing."""
+    x_val = array_of(x)
+    if x_val.ndim == 1:
+        size = x_val.shape[0] + abs(diagonal)
+        out = np.zeros((size, size), dtype=x_val.dtype)
+        out[_diagonal_index(out.shape, diagonal)] = x_val
+        return record(diag, out, (x,), lambda grad_out: (np.diagonal(grad_out, diagonal).copy(),))
+    if x_val.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x_val.ndim}D")
+    shape = x_val.shape
+
+    def vjp(grad_out):
+        grad = np.zeros(shape, dtype=grad_out.dtype)
+        grad[_diagonal_index(shape, diagonal)] = grad_out
+        return (grad,)
+    return record(diag, np.diagonal(x_val, diagonal).copy(), (x,), vjp)
+
+
+def _diagonal_index(shape, diagonal):
+    """(rows, cols) of the `diagonal`-th diagonal of a matrix of `shape` (above the main one when positive)."""
+    length = max(0, min(shape[0] + min(diagonal, 0), shape[1] - max(diagonal, 0)))
+    steps = np.arange(length)
+    return steps - min(diagonal, 0), steps + max(diagonal, 0)
+
+
 def pad(x, pad, mode="constant", value=0):
     """y = x padded as torch.nn.functional.pad: `pad` = (left, right) pairs from the LAST dim backwards;
     a negative pad crops.  mode 'constant' fills with `value`; 'reflect' mirrors without repeating the

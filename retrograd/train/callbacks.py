@@ -47,11 +47,14 @@ class EarlyStopping:
 
 class ModelCheckpoint:
     """Save a resumable checkpoint (model, optimizer, epoch, history, RNG, and the training loader's
-    position when it has a state_dict) after each epoch, or only when `monitor` improves with save_best_only."""
+    position when it has a state_dict) after each epoch, or only when `monitor` improves with save_best_only.
+    `model`: the module to save, when `fit` trains a wrapper around it (DistributedDataParallel's `.module`,
+    whose state_dict keys have no `module.` prefix); default the model `fit` trains."""
 
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto", scheduler=None,
-                 extra_state=None):
+                 extra_state=None, model=None):
         self.path, self.monitor, self.save_best_only = path, monitor, save_best_only
+        self.model = model
         self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
         self.scheduler, self.extra_state = scheduler, extra_state
         self.best = None
@@ -69,6 +72,7 @@ class ModelCheckpoint:
 
         extra = self.extra_state() if callable(self.extra_state) else self.extra_state
         loader = getattr(trainer, "train_loader", None)
-        save_checkpoint(self.path, trainer.model, trainer.optimizer, epoch=trainer.epoch + 1,
+        model = self.model if self.model is not None else trainer.model
+        save_checkpoint(self.path, model, trainer.optimizer, epoch=trainer.epoch + 1,
                         history=trainer.history, scheduler=self.scheduler, extra=extra,
                         loader=loader if callable(getattr(loader, "state_dict", None)) else None)

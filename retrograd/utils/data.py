@@ -5,6 +5,8 @@ this module gives them PyTorch's import path, so `from torch.utils.data import D
 becomes `from retrograd.utils.data import DataLoader` and means the same class.
 """
 from ..data.dataset import Dataset, Subset, TensorDataset, random_split
+from ..data.distributed import DistributedSampler
 from ..data.loader import DataLoader, default_collate
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+           "DistributedSampler"]
