@@ -10,7 +10,7 @@ import pytest
 
 from test_examples import EXAMPLES, load, run
 
-TESTED_EXAMPLES = {"reinforce_gradient"}
+TESTED_EXAMPLES = {"reinforce_gradient", "gradient_free_sizes", "gradients_vs_metaheuristics"}
 PAGES = TESTED_EXAMPLES | {"cartpole_seed_agent"}
 
 
@@ -21,9 +21,10 @@ def test_each_page_runs_its_example(name):
     assert f"python examples/{name}.py" in text
 
 
-def test_cartpole_page_shows_the_figure_the_example_saves():
-    text = (EXAMPLES.parent / "docs" / "questions" / "cartpole_seed_agent.md").read_text(encoding="utf-8")
-    assert "<!-- figure: examples/cartpole_seed_agent.py lengths.png -->" in text
+@pytest.mark.parametrize("name, figure", [("cartpole_seed_agent", "lengths.png"), ("gradient_free_sizes", "curves.png")])
+def test_the_pages_show_the_figures_their_examples_save(name, figure):
+    text = (EXAMPLES.parent / "docs" / "questions" / f"{name}.md").read_text(encoding="utf-8")
+    assert f"<!-- figure: examples/{name}.py {figure} -->" in text
 
 
 def test_cartpole_seed_agent_draws_one_curve_per_variant(tmp_path, monkeypatch):
@@ -60,3 +61,57 @@ def test_a_baseline_keeps_the_gradient_and_removes_most_of_its_noise():
     assert best[True].min() > 0.9                      # with the baseline every run finds the best arm (worst 0.95)
     assert (best[False] > 0.9).mean() < 0.9            # without it some lock onto a worse one (68% above 0.9)
     assert best[False].min() < 0.1
+
+
+# ----- 10K parameters: which gradient-free method works at which size -----------------------------------------
+def test_at_12_parameters_every_method_learns_and_some_beat_adam():
+    runs = run("gradient_free_sizes")["runs"]
+    assert {parameters for parameters, _ in runs} == {12, 90}
+    start = runs[12, "adam"].best[0]
+    for (parameters, method), result in runs.items():
+        assert result.nfev[-1] <= 1000, method                           # the shared budget
+        if parameters == 12:
+            assert result.val_accuracy > 0.9 and result.train_loss < 0.9 * start, method  # every method learns (es least)
+    for method in ("powell", "cma", "nelder-mead"):                      # ... these to a lower loss than Adam's
+        assert runs[12, method].train_loss < runs[12, "adam"].train_loss   # in fewer evaluations
+        assert runs[12, method].nfev[-1] < 1000
+
+
+def test_at_90_parameters_no_gradient_free_method_reaches_adams_loss():
+    runs = run("gradient_free_sizes")["runs"]
+    adam = runs[90, "adam"]
+    for method in ("nelder-mead", "powell", "annealing", "metropolis", "cma", "ga", "es"):
+        result = runs[90, method]
+        assert result.train_loss > adam.train_loss, method
+        assert 0 < result.adam_match < 200, method                       # Adam got there in 5 to 135 steps
+    for method in ("nelder-mead", "annealing", "ga", "es"):               # these barely moved: 2.0-2.36 from ~2.4
+        assert runs[90, method].train_loss > 2 * adam.train_loss, method
+
+
+def test_the_page_shows_the_full_table_that_examples_readme_records():
+    table = run("gradient_free_sizes")["recorded_table"]
+    rows = [line.split("|")[1:-1] for line in table[2:]]
+    assert table[0].startswith("| params | method")
+    assert [int(row[0].replace(",", "")) for row in rows[::9]] == [12, 90, 972, 9985]   # four sizes, nine methods
+    assert {row[1].strip() for row in rows} == {"sgd", "adam", "nelder-mead", "powell", "annealing", "metropolis",
+                                                "cma", "ga", "es"}
+    load("gradient_free_sizes").README.read_text(encoding="utf-8").index("\n".join(table))  # quoted verbatim
+
+
+# ----- why gradients: evaluations to a loss as n grows ------------------------------------------------------------
+def test_a_gradient_costs_a_few_forward_passes():
+    price = run("gradients_vs_metaheuristics")["gradient_price"]
+    assert 1.2 < price < 6  # 2.1 measured (median of 15 back-to-back rounds)
+
+
+def test_backprops_evaluations_stay_flat_and_the_others_grow_with_n():
+    r = run("gradients_vs_metaheuristics")
+    table, growth = r["evaluations"], r["growth"]
+    assert sorted(table) == [10, 30, 100]
+    assert all(row["backprop"] <= 10 for row in table.values())           # 5-6 steps at every n
+    for n, row in table.items():                                          # finite differences: 2n + 1 a step
+        assert (row["finite differences"] - 1) % (2 * n + 1) == 0 and row["finite differences"] >= 2 * n, n
+        assert row["es"] > 10 * row["backprop"] and row["cma"] > 10 * row["backprop"], n
+    assert growth["backprop"] < 2 and growth["finite differences"] > 5 and growth["cma"] > 3   # 0.8x, 7.6x, 6.2x
+    assert table[100]["es"] > table[10]["es"]                              # 4,743 -> 6,375
+    assert min(r["times_backprop"].values()) > 100                        # at n = 100: 161x, 510x, 1,275x
