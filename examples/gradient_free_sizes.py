@@ -28,8 +28,12 @@ FULL_RUN_HEADING = "## Training without gradients"
 def recorded_table():
     """The full comparison table as examples/README.md records it: its lines, header included."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index(FULL_RUN_HEADING):]
-    lines = section[section.index("| params |"):].splitlines()
+    start = text.find(FULL_RUN_HEADING)
+    table = text.find("| params |", start)
+    if start < 0 or table < 0:
+        raise ValueError(f"gradient_free_sizes: expected {README} to have a section '{FULL_RUN_HEADING}...' with the "
+                         f"table of `retrograd compare-optimizers` (a line starting '| params |'); it has none")
+    lines = text[table:].splitlines()
     return [line for line in lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]]
 
 

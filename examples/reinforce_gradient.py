@@ -100,7 +100,8 @@ def main(seeds=50):
           f"less noisy.")
 
     best = {baseline: np.array([train_bandit(seed, baseline) for seed in range(seeds)]) for baseline in (False, True)}
-    print(f"\n   100 SGD steps (lr 0.1, 8 pulls per step) from the uniform policy, {seeds} seeds: p(best arm) at the end")
+    print(f"\n   100 SGD steps (lr 0.1, 8 pulls per step) from the uniform policy, {seeds} seeds: "
+          f"p(best arm) at the end")
     for baseline, name in ((False, "no baseline"), (True, "baseline")):
         print(f"   {name:<12} median {np.median(best[baseline]):.2f}, worst {best[baseline].min():.2f}, "
               f"above 0.9 in {(best[baseline] > 0.9).mean():.0%} of the runs")

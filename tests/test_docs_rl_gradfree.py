@@ -21,7 +21,8 @@ def test_each_page_runs_its_example(name):
     assert f"python examples/{name}.py" in text
 
 
-@pytest.mark.parametrize("name, figure", [("cartpole_seed_agent", "lengths.png"), ("gradient_free_sizes", "curves.png")])
+@pytest.mark.parametrize("name, figure", [("cartpole_seed_agent", "lengths.png"),
+                                          ("gradient_free_sizes", "curves.png")])
 def test_the_pages_show_the_figures_their_examples_save(name, figure):
     text = (EXAMPLES.parent / "docs" / "questions" / f"{name}.md").read_text(encoding="utf-8")
     assert f"<!-- figure: examples/{name}.py {figure} -->" in text
@@ -71,7 +72,8 @@ def test_at_12_parameters_every_method_learns_and_some_beat_adam():
     for (parameters, method), result in runs.items():
         assert result.nfev[-1] <= 1000, method                           # the shared budget
         if parameters == 12:
-            assert result.val_accuracy > 0.9 and result.train_loss < 0.9 * start, method  # every method learns (es least)
+            # every method learns (ES least: 0.55 from 0.69)
+            assert result.val_accuracy > 0.9 and result.train_loss < 0.9 * start, method
     for method in ("powell", "cma", "nelder-mead"):                      # ... these to a lower loss than Adam's
         assert runs[12, method].train_loss < runs[12, "adam"].train_loss   # in fewer evaluations
         assert runs[12, method].nfev[-1] < 1000
@@ -96,6 +98,15 @@ def test_the_page_shows_the_full_table_that_examples_readme_records():
     assert {row[1].strip() for row in rows} == {"sgd", "adam", "nelder-mead", "powell", "annealing", "metropolis",
                                                 "cma", "ga", "es"}
     load("gradient_free_sizes").README.read_text(encoding="utf-8").index("\n".join(table))  # quoted verbatim
+
+
+def test_a_readme_without_the_recorded_table_is_named_in_the_error(tmp_path, monkeypatch):
+    module = load("gradient_free_sizes")
+    (tmp_path / "README.md").write_text("# Examples\n\n| script | question |\n", encoding="utf-8")
+    monkeypatch.setattr(module, "README", tmp_path / "README.md")
+    with pytest.raises(ValueError, match=r"gradient_free_sizes: expected .*README\.md to have a section "
+                                         r"'## Training without gradients\.\.\.'"):
+        module.recorded_table()
 
 
 # ----- why gradients: evaluations to a loss as n grows ------------------------------------------------------------
