@@ -13,12 +13,14 @@ from torch import nn as tnn
 import retrograd as rg
 from retrograd.interop import state_from_torch, state_to_torch
 
+from torch_twins import TorchLeNet5, TorchResNet
+
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 
 DTYPES = {"float32": (rg.float32, torch.float32, 1e-5), "float64": (rg.float64, torch.float64, 1e-12)}
 
 
-# ----- PyTorch twins written here, from the papers' layouts, independent of retrograd.interop -----------
+# ----- PyTorch twins (LeNet5 and the ResNet in tests/torch_twins.py), independent of retrograd.interop ----
 def torch_mlp():
     return tnn.Sequential(tnn.Linear(6, 16), tnn.Tanh(), tnn.Linear(16, 8), tnn.ReLU(), tnn.Linear(8, 3))
 
@@ -27,53 +29,9 @@ def rg_mlp():
     return rg.nn.Sequential(rg.nn.Linear(6, 16), rg.nn.Tanh(), rg.nn.Linear(16, 8), rg.nn.ReLU(), rg.nn.Linear(8, 3))
 
 
-def torch_lenet():
-    class LeNet5(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-                                           tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
-            self.classifier = tnn.Sequential(tnn.Flatten(), tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84),
-                                             tnn.ReLU(), tnn.Linear(84, 10))
-
-        def forward(self, x):
-            return self.classifier(self.features(x))
-    return LeNet5()
-
-
-class TorchBlock(tnn.Module):
-    def __init__(self, in_planes, planes, stride):
-        super().__init__()
-        self.conv1 = tnn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-        self.bn1, self.relu = tnn.BatchNorm2d(planes), tnn.ReLU()
-        self.conv2, self.bn2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False), tnn.BatchNorm2d(planes)
-        self.downsample = None
-        if stride != 1 or in_planes != planes:
-            self.downsample = tnn.Sequential(tnn.Conv2d(in_planes, planes, 1, stride, bias=False),
-                                             tnn.BatchNorm2d(planes))
-
-    def forward(self, x):
-        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-
-class TorchResNet(tnn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.bn1, self.relu = tnn.Conv2d(1, 16, 3, 1, 1, bias=False), tnn.BatchNorm2d(16), tnn.ReLU()
-        self.layer1 = tnn.Sequential(TorchBlock(16, 16, 1))
-        self.layer2 = tnn.Sequential(TorchBlock(16, 32, 2))
-        self.layer3 = tnn.Sequential(TorchBlock(32, 64, 2))
-        self.avgpool, self.flatten, self.fc = tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(64, 10)
-
-    def forward(self, x):
-        x = self.layer3(self.layer2(self.layer1(self.relu(self.bn1(self.conv1(x))))))
-        return self.fc(self.flatten(self.avgpool(x)))
-
-
 MODELS = {  # name: (retrograd model, PyTorch twin, input shape)
     "mlp": (rg_mlp, torch_mlp, (5, 6)),
-    "lenet": (rg.models.LeNet5, torch_lenet, (2, 1, 28, 28)),
+    "lenet": (rg.models.LeNet5, TorchLeNet5, (2, 1, 28, 28)),
     "resnet": (rg.models.resnet_small, TorchResNet, (2, 1, 12, 12)),  # (global pooling: any size; small is fast)
 }
 
