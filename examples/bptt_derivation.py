@@ -28,13 +28,12 @@ We measure ||dL/dh_0|| against T for a tanh RNN, the residual recurrence and its
 
     python examples/bptt_derivation.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 import retrograd.nn.functional as F
 from retrograd import nn
+from retrograd.diagnostics.figures import save_figure
 
 T, I, H, C = 6, 3, 5, 4
 LENGTHS = (5, 10, 20, 50, 100)
@@ -102,27 +101,16 @@ def gradient_norm(kind, steps, gamma=0.01, seed=0):
     return float(np.linalg.norm(h0.grad.numpy()))
 
 
-def save_figure(norms):
-    """Plot ||dL/dh_0|| against T when the docs build asks for figures (RETROGRAD_FIGURES) and matplotlib
-    is installed."""
-    directory = os.environ.get("RETROGRAD_FIGURES")
-    if not directory:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: pip install "retrograd[plot]")')
-        return
-    figure = Figure(figsize=(6, 3.5))
-    axes = figure.add_subplot()
-    for kind, values in norms.items():
-        axes.plot(LENGTHS, values, marker="o", label=kind)
-    axes.set(xlabel="sequence length T", ylabel="||dL/dh_0||", xscale="log", yscale="log",
-             title="gradient reaching the first state")
-    axes.legend()
-    figure.tight_layout()
-    FigureCanvasAgg(figure).print_png(os.path.join(directory, "bptt_residual_norms.png"))
+def draw_norms(norms):
+    """Plot ||dL/dh_0|| against T (saved only when the docs build asks for figures)."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        for kind, values in norms.items():
+            axes.plot(LENGTHS, values, marker="o", label=kind)
+        axes.set(xlabel="sequence length T", ylabel="||dL/dh_0||", xscale="log", yscale="log",
+                 title="gradient reaching the first state")
+        axes.legend()
+    save_figure("bptt_residual_norms.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -141,7 +129,7 @@ def main():
     print("\nh_t = tanh(...) vanishes, h_t = h_{t-1} + tanh(...) explodes, and the antisymmetric residual")
     print("h_t = h_{t-1} + eps tanh((W - W^T - 0.01 I) h_{t-1} + U x_t) keeps the gradient of the same order with")
     print("a small step (eps = 0.1); with eps = 1 it explodes again (forward Euler on a rotation spirals outwards).")
-    save_figure(norms)
+    draw_norms(norms)
     return {"errors": errors, "norms": norms}
 
 

@@ -20,13 +20,12 @@ valid subgradient, and the choice is not a question of correctness.
 
     python examples/maxpool_ties.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 import retrograd.nn.functional as F
 from retrograd import nn
+from retrograd.diagnostics.figures import save_figure
 
 POLICIES = ("first", "split", "random")
 ORDERS = ("ReLU then pool", "pool then ReLU", "ReLU, quantise, pool")
@@ -120,26 +119,16 @@ def train(ties, images, labels, order, seed=0):
     return model, losses
 
 
-def save_figure(curves):
-    """Plot the loss curves when the docs build asks for figures (RETROGRAD_FIGURES) and matplotlib is installed."""
-    directory = os.environ.get("RETROGRAD_FIGURES")
-    if not directory:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: pip install "retrograd[plot]")')
-        return
-    figure = Figure(figsize=(6, 3.5))
-    axes = figure.add_subplot()
-    for ties, losses in curves.items():
-        axes.plot(losses, label=f'ties="{ties}"')
-    axes.set(xlabel="SGD step", ylabel="training loss", yscale="log",
-             title="max-pool tie policies, quantised activations")
-    axes.legend()
-    figure.tight_layout()
-    FigureCanvasAgg(figure).print_png(os.path.join(directory, "maxpool_ties.png"))
+def draw_losses(curves):
+    """Plot the loss curve of each tie policy (saved only when the docs build asks for figures)."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        for ties, losses in curves.items():
+            axes.plot(losses, label=f'ties="{ties}"')
+        axes.set(xlabel="SGD step", ylabel="training loss", yscale="log",
+                 title="max-pool tie policies, quantised activations")
+        axes.legend()
+    save_figure("maxpool_ties.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -182,7 +171,7 @@ def main():
     print("(dL/dw sums g * patch) whichever of them receives g. Quantised activations tie entries whose patches")
     print(f"differ ({quantised_tied:.0%} of the windows hold a positive tie at the start): there the policies train")
     print("differently, and which ends lowest changes with the initial weights. Each is a valid subgradient.")
-    save_figure({ties: curves["ReLU, quantise, pool", ties] for ties in POLICIES})
+    draw_losses({ties: curves["ReLU, quantise, pool", ties] for ties in POLICIES})
     return {"window_grads": grads, "tie_fraction": all_tied, "positive_tie_fraction": positive_tied,
             "quantised_positive_tie_fraction": quantised_tied, "final_losses": finals,
             "quantised_winners": [min(POLICIES, key=finals["ReLU, quantise, pool"].get)] + winners,

@@ -18,12 +18,11 @@ on a batch of 1x28x28 images and prints the gradient norm of each of its layers.
 
     python examples/resnet_gradients.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 from retrograd import nn
+from retrograd.diagnostics.figures import save_figure
 from retrograd.models import resnet_small
 
 
@@ -61,26 +60,16 @@ def deep_mlp_ratios(depth=30, width=64, batch=32, seed=0):
     return norms
 
 
-def save_figure(curves, name, xlabel, ylabel, title):
-    """Plot `curves` ({label: values}, log y) into NAME when the docs build asks for figures
-    (RETROGRAD_FIGURES names the directory) and matplotlib is installed; otherwise do nothing."""
-    directory = os.environ.get("RETROGRAD_FIGURES")
-    if not directory:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: pip install "retrograd[plot]")')
-        return
-    figure = Figure(figsize=(6, 3.5))
-    axes = figure.add_subplot()
-    for label, (x, y) in curves.items():
-        axes.plot(x, y, label=label)
-    axes.set(xlabel=xlabel, ylabel=ylabel, yscale="log", title=title)
-    axes.legend()
-    figure.tight_layout()
-    FigureCanvasAgg(figure).print_png(os.path.join(directory, name))
+def draw_layer_gradients(norms):
+    """Plot ||dL/dW_layer|| against the layer, log y, for each network in `norms` ({name: the norms of layers
+    1 .. L}); saved only when the docs build asks for figures."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        for name, values in norms.items():
+            axes.plot(np.arange(1, len(values) + 1), values, label=name)
+        axes.set(xlabel="layer", ylabel="||dL/dW_layer||", yscale="log", title="30-layer tanh MLP")
+        axes.legend()
+    save_figure("layer_gradients.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -97,9 +86,7 @@ def main():
     print(f"   first / last layer: plain {results['ratio_plain']:.1e}, residual {results['ratio_residual']:.2f}")
     print(f"   The plain network's first layer gets ~{1 / results['ratio_plain']:.0e} times less gradient than its")
     print("   last, so it barely learns; with x + tanh(Wx + b) the gradient reaches it at full strength.")
-    layers = np.arange(1, len(norms["plain"]) + 1)
-    save_figure({name: (layers, values) for name, values in norms.items()}, "layer_gradients.png",
-                "layer", "||dL/dW_layer||", "30-layer tanh MLP")
+    draw_layer_gradients(norms)
 
     # Part 2: the convolutional ResNet for 28x28 digits, one forward/backward on random images.
     rg.manual_seed(0)

@@ -20,12 +20,11 @@ What it shows:
 
     python examples/rnn_vs_lstm_gradients.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 from retrograd import nn
+from retrograd.diagnostics.figures import save_figure
 
 
 def state_gradient_norms(kind, steps=100, hidden=64, inputs=8, batch=16, forget_bias=None, seed=0):
@@ -60,26 +59,17 @@ def summarise(norms):
             "per_step_factor": float(ratio ** (1 / (len(norms) - 1)))}
 
 
-def save_figure(curves, name, xlabel, ylabel, title):
-    """Plot `curves` ({label: values}, log y) into NAME when the docs build asks for figures
-    (RETROGRAD_FIGURES names the directory) and matplotlib is installed; otherwise do nothing."""
-    directory = os.environ.get("RETROGRAD_FIGURES")
-    if not directory:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: pip install "retrograd[plot]")')
-        return
-    figure = Figure(figsize=(6, 3.5))
-    axes = figure.add_subplot()
-    for label, (x, y) in curves.items():
-        axes.plot(x, y, label=label)
-    axes.set(xlabel=xlabel, ylabel=ylabel, yscale="log", title=title)
-    axes.legend()
-    figure.tight_layout()
-    FigureCanvasAgg(figure).print_png(os.path.join(directory, name))
+def draw_state_gradients(runs):
+    """Plot ||dL/dh_t|| / ||dL/dh_99|| against t, log y, for each of `runs` ({label: ||dL/dh_t|| for t = 0 ..
+    99}); saved only when the docs build asks for figures."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        for label, norms in runs.items():
+            axes.plot(np.arange(len(norms)), norms / norms[-1], label=label)
+        axes.set(xlabel="time step t", ylabel="||dL/dh_t|| / ||dL/dh_99||", yscale="log",
+                 title="loss at the last step")
+        axes.legend()
+    save_figure("state_gradients.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -100,10 +90,8 @@ def main():
     print("The RNN's gradient has all but vanished 100 steps back. The LSTM's default init shrinks it ~0.6x per")
     print("step too (forget gate ~0.5); with the forget bias at 1 it reaches step 0 "
           f"{results['lstm_forget_bias_1']['ratio_first_last'] / results['rnn']['ratio_first_last']:.0e} times stronger.")
-    steps = np.arange(len(runs["rnn"]))
-    save_figure({label: (steps, runs[name] / runs[name][-1]) for name, label in
-                 (("rnn", "tanh RNN"), ("lstm", "LSTM"), ("lstm_forget_bias_1", "LSTM, forget bias 1"))},
-                "state_gradients.png", "time step t", "||dL/dh_t|| / ||dL/dh_99||", "loss at the last step")
+    draw_state_gradients({label: runs[name] for name, label in
+                          (("rnn", "tanh RNN"), ("lstm", "LSTM"), ("lstm_forget_bias_1", "LSTM, forget bias 1"))})
     return results
 
 

@@ -20,12 +20,11 @@ The fix is one matrix; with it the same training goes on falling.
 
     python examples/stalled_network.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 from retrograd import diagnostics, nn
+from retrograd.diagnostics.figures import save_figure
 
 STEPS, LR = 20_000, 2.0
 WINDOW = 500  # training_stalled judges the last 500 steps: is the loss still falling over that many?
@@ -108,26 +107,15 @@ def twin(params):
     return model
 
 
-def save_figure(buggy_losses, fixed_losses):
-    """The two loss curves, saved only when the docs build asks for figures (RETROGRAD_FIGURES)."""
-    folder = os.environ.get("RETROGRAD_FIGURES")
-    if not folder:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: matplotlib is missing; pip install "retrograd[plot]")')
-        return
-    fig = Figure(figsize=(6, 3.5))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    ax.semilogy(buggy_losses, label="hidden delta through W_hidden (bug)")
-    ax.semilogy(fixed_losses, label="hidden delta through W_out (fixed)")
-    ax.set(xlabel="step", ylabel="mean squared error", title="3-hidden-unit network")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(os.path.join(folder, "stalled_network.png"), dpi=100)
+def draw_losses(buggy_losses, fixed_losses):
+    """The two loss curves, saved only when the docs build asks for figures."""
+    def draw(figure):
+        axes = figure.subplots()
+        axes.semilogy(buggy_losses, label="hidden delta through W_hidden (bug)")
+        axes.semilogy(fixed_losses, label="hidden delta through W_out (fixed)")
+        axes.set(xlabel="step", ylabel="mean squared error", title="3-hidden-unit network")
+        axes.legend()
+    save_figure("stalled_network.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -158,7 +146,7 @@ def main():
     print(f"   loss after {STEPS:,} steps: {fixed_losses[-1]:.2e} against {buggy_losses[-1]:.2e} with the bug "
           f"({buggy_losses[-1] / fixed_losses[-1]:.0f}x lower)")
     print(f"   training_stalled: {fixed_stalled} ({fixed_reason})")
-    save_figure(buggy_losses, fixed_losses)
+    draw_losses(buggy_losses, fixed_losses)
     first = comparison.first_difference
     return {"buggy_final_loss": buggy_losses[-1], "fixed_final_loss": fixed_losses[-1],
             "buggy_stalled": stalled, "fixed_stalled": fixed_stalled, "check_model_healthy": health.healthy,

@@ -18,12 +18,11 @@ as k grows.
 
     python examples/tbptt_truncation_length.py
 """
-import os
-
 import numpy as np
 
 import retrograd as rg
 from retrograd import nn
+from retrograd.diagnostics.figures import save_figure
 from retrograd.train import tbptt
 
 DELAY, HIDDEN, BATCH, UPDATES = 5, 16, 16, 150
@@ -71,26 +70,16 @@ def recall_accuracy(model, steps=500, seed=99):
     return float(hits.mean())
 
 
-def save_figure(curves):
-    """Plot the loss per update when the docs build asks for figures (RETROGRAD_FIGURES) and matplotlib is installed."""
-    directory = os.environ.get("RETROGRAD_FIGURES")
-    if not directory:
-        return
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print('(no figure: pip install "retrograd[plot]")')
-        return
-    figure = Figure(figsize=(6, 3.5))
-    axes = figure.add_subplot()
-    for k, losses in curves.items():
-        axes.plot(np.convolve(losses, np.ones(10) / 10, mode="valid"), label=f"k = {k}")
-    axes.set(xlabel="update", ylabel="training loss (10-update mean)",
-             title=f"TBPTT(k, k) on an echo of {DELAY} steps")
-    axes.legend()
-    figure.tight_layout()
-    FigureCanvasAgg(figure).print_png(os.path.join(directory, "tbptt_truncation.png"))
+def draw_losses(curves):
+    """Plot the loss per update of each truncation length (saved only when the docs build asks for figures)."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        for k, losses in curves.items():
+            axes.plot(np.convolve(losses, np.ones(10) / 10, mode="valid"), label=f"k = {k}")
+        axes.set(xlabel="update", ylabel="training loss (10-update mean)",
+                 title=f"TBPTT(k, k) on an echo of {DELAY} steps")
+        axes.legend()
+    save_figure("tbptt_truncation.png", draw, size=(6, 3.5))
 
 
 def main():
@@ -116,7 +105,7 @@ def main():
     print("every step without BPTT, decoding what the untrained recurrence happens to keep: an echo-state effect).")
     print(f"With k > {DELAY} the echo is learned, the sooner the larger the share of each window's losses whose source")
     print("lies inside it (k - D of k).")
-    save_figure(curves)
+    draw_losses(curves)
     return results
 
 

@@ -76,21 +76,77 @@ def test_figures_are_saved_only_when_the_docs_build_asks(tmp_path, monkeypatch):
     module = load("bptt_derivation")
     monkeypatch.delenv("RETROGRAD_FIGURES", raising=False)
     monkeypatch.chdir(tmp_path)
-    module.save_figure({"residual": [1.0] * len(module.LENGTHS)})
+    module.draw_norms({"residual": [1.0] * len(module.LENGTHS)})
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setenv("RETROGRAD_FIGURES", str(tmp_path))
-    module.save_figure({"residual": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    module.draw_norms({"residual": [1.0, 2.0, 4.0, 8.0, 16.0]})
     assert (tmp_path / "bptt_residual_norms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_wrapped_examples_save_the_figures_their_pages_show(tmp_path, monkeypatch):
     """The figure-only additions to two earlier examples (their numbers are tested in test_examples.py)."""
     monkeypatch.setenv("RETROGRAD_FIGURES", str(tmp_path))
-    curves = {"a": (np.arange(3), np.array([1.0, 0.1, 0.01]))}
-    load("rnn_vs_lstm_gradients").save_figure(curves, FIGURES["rnn_vs_lstm_gradients"], "t", "norm", "title")
-    load("resnet_gradients").save_figure(curves, FIGURES["resnet_gradients"], "layer", "norm", "title")
+    norms = {"a": np.array([1.0, 0.1, 0.01])}
+    load("rnn_vs_lstm_gradients").draw_state_gradients(norms)
+    load("resnet_gradients").draw_layer_gradients(norms)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([FIGURES["resnet_gradients"],
                                                                  FIGURES["rnn_vs_lstm_gradients"]])
+
+
+NORMS = {"a": np.array([1.0, 0.1, 0.01, 0.001, 1e-4])}
+FIGURE_CONTENT = [  # example, its drawing call, what the figure shows: file, title, x/y labels and scales, curves
+    ("bptt_derivation", lambda m: m.draw_norms({"tanh RNN": [1.0] * 5, "residual": [1.0] * 5}),
+     ("bptt_residual_norms.png", "gradient reaching the first state", "sequence length T", "||dL/dh_0||", "log",
+      "log", ["tanh RNN", "residual"])),
+    ("maxpool_ties", lambda m: m.draw_losses({"first": [1.0, 0.5], "split": [1.0, 0.4]}),
+     ("maxpool_ties.png", "max-pool tie policies, quantised activations", "SGD step", "training loss", "linear", "log",
+      ['ties="first"', 'ties="split"'])),
+    ("resnet_gradients", lambda m: m.draw_layer_gradients(NORMS),
+     ("layer_gradients.png", "30-layer tanh MLP", "layer", "||dL/dW_layer||", "linear", "log", ["a"])),
+    ("rnn_vs_lstm_gradients", lambda m: m.draw_state_gradients(NORMS),
+     ("state_gradients.png", "loss at the last step", "time step t", "||dL/dh_t|| / ||dL/dh_99||", "linear", "log",
+      ["a"])),
+    ("stalled_network", lambda m: m.draw_losses([1.0, 0.5], [1.0, 0.1]),
+     ("stalled_network.png", "3-hidden-unit network", "step", "mean squared error", "linear", "log",
+      ["hidden delta through W_hidden (bug)", "hidden delta through W_out (fixed)"])),
+    ("tbptt_truncation_length", lambda m: m.draw_losses({2: [1.0] * 20, 8: [0.5] * 20}),
+     ("tbptt_truncation.png", "TBPTT(k, k) on an echo of 5 steps", "update", "training loss (10-update mean)",
+      "linear", "linear", ["k = 2", "k = 8"])),
+]
+
+
+def drawn_figure(name, draw_call, monkeypatch):
+    """(file name, axes, size) of the figure the example hands retrograd.diagnostics.figures.save_figure."""
+    from matplotlib.figure import Figure
+
+    module = load(name)
+    calls = []
+    monkeypatch.setattr(module, "save_figure", lambda file, draw, size: calls.append((file, draw, size)))
+    draw_call(module)
+    [(file, draw, size)] = calls
+    figure = Figure()
+    draw(figure)
+    [axes] = figure.axes
+    return file, axes, size
+
+
+@pytest.mark.parametrize("name, draw_call, expected", FIGURE_CONTENT, ids=[row[0] for row in FIGURE_CONTENT])
+def test_figures_drawn_through_the_library_helper_keep_their_content(name, draw_call, expected, monkeypatch):
+    """Each example hands the library's save_figure its own draw(figure): the file name, title, axis labels, log
+    scales and curves are the ones its page shows, on a 6 x 3.5 inch figure."""
+    file, axes, size = drawn_figure(name, draw_call, monkeypatch)
+    assert (file, axes.get_title(), axes.get_xlabel(), axes.get_ylabel(), axes.get_xscale(), axes.get_yscale(),
+            [line.get_label() for line in axes.get_lines()]) == expected
+    assert size == (6, 3.5)
+
+
+def test_gradient_norm_figures_number_layers_from_1_and_divide_by_the_last_step(monkeypatch):
+    _, axes, _ = drawn_figure("resnet_gradients", lambda m: m.draw_layer_gradients(NORMS), monkeypatch)
+    assert axes.get_lines()[0].get_xdata().tolist() == [1, 2, 3, 4, 5]
+    assert axes.get_lines()[0].get_ydata().tolist() == NORMS["a"].tolist()
+    _, axes, _ = drawn_figure("rnn_vs_lstm_gradients", lambda m: m.draw_state_gradients(NORMS), monkeypatch)
+    assert axes.get_lines()[0].get_xdata().tolist() == [0, 1, 2, 3, 4]
+    assert np.allclose(axes.get_lines()[0].get_ydata(), [1e4, 1e3, 1e2, 10, 1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["hidden_layer_error", "bias_column_trick", "conv_backprop_as_convolution",

@@ -37,7 +37,7 @@ def test_the_figure_is_saved_only_when_asked(tmp_path, monkeypatch, capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.delenv("RETROGRAD_FIGURES", raising=False)
-    module.save_figure([1.0, 0.5], [1.0, 0.1])
+    module.draw_losses([1.0, 0.5], [1.0, 0.1])
     monkeypatch.setenv("RETROGRAD_FIGURES", str(tmp_path))
-    module.save_figure([1.0, 0.5], [1.0, 0.1])
+    module.draw_losses([1.0, 0.5], [1.0, 0.1])
     assert [p.name for p in tmp_path.iterdir()] == ["stalled_network.png"]
