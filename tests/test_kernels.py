@@ -1,9 +1,9 @@
 """The optional compiled kernels (the fast extra, Numba) against their NumPy reference, and the switch.
 
-Each kernel of ops/recurrent_kernels.py is held to the NumPy code it replaces in ops/recurrent.py, bit for
+Each kernel of ops/recurrent_kernels.py (LSTM forward and backward, GRU backward) is held to the NumPy code it replaces in ops/recurrent.py, bit for
 bit: it performs the same float operations in the same order (constants in the arrays' dtype, no fused
-multiply-add), so float32 and float64, batch 1 and odd sizes all give the same bits. The whole-sequence op
-is then compared across the two modes, masks and a projection included; CI also runs test_rnn.py with
+multiply-add), so float32 and float64, batch 1 and odd sizes all give the same bits. The whole-sequence ops
+are then compared across the two modes, masks and a projection included; CI also runs test_rnn.py with
 Numba blocked (.ci/run), i.e. in the NumPy-only mode, while the main run has the kernels on.
 """
 import subprocess
@@ -78,6 +78,55 @@ def test_lstm_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden,
     np.testing.assert_array_equal(dc_prev_k, dc_prev_np)  # dc_{t-1} = dc_t * f
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden,batch", SHAPES)
+def test_gru_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
+    rng = np.random.default_rng(hidden * 100 + batch + 2)
+    gates = np.concatenate([1 / (1 + np.exp(-3 * rng.standard_normal((2 * hidden, batch)))),  # r, z
+                            np.tanh(3 * rng.standard_normal((hidden, batch)))]).astype(dtype)  # n
+    hn, dh_step = rng.standard_normal((2, hidden, batch)).astype(dtype)
+    h_prev = rng.standard_normal((batch, hidden)).astype(dtype).T  # a transposed view, as the backward reads h
+    grad_np, tanh_slope, sigmoid_slope = np.empty((4 * hidden, batch), dtype), np.empty_like(hn), gates[:2 * hidden] * 0
+    dh_prev_np = recurrent._gru_cell_backward(gates, hn, h_prev, dh_step, grad_np, tanh_slope, sigmoid_slope)
+    grad_k, dh_prev_k = np.empty_like(grad_np), np.empty_like(hn)
+    kernels.compiled(recurrent_kernels.gru_cell_backward)(gates, hn, h_prev, dh_step, grad_k, dh_prev_k)
+    assert grad_k.dtype == dtype and dh_prev_k.dtype == dtype
+    np.testing.assert_array_equal(grad_k, grad_np)  # da_n, da_r, da_z, dhn
+    np.testing.assert_array_equal(dh_prev_k, dh_prev_np)  # dh_t * z
+
+
+def _gru_run(dtype, batch, lengths=None, seed=0):
+    """Output, h_T and every input's gradient of gru_sequence, with a random cotangent."""
+    rng = np.random.default_rng(seed)
+    steps, size, hidden = 6, 5, 7
+
+    def leaf(*shape):
+        return rg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+
+    inputs = [leaf(steps, batch, size), leaf(batch, hidden), leaf(3 * hidden, size), leaf(3 * hidden, hidden),
+              leaf(3 * hidden), leaf(3 * hidden)]
+    out, h_n = recurrent.gru_sequence(*inputs, lengths=lengths)
+    loss = sum((t * rg.tensor(rng.standard_normal(t.shape).astype(dtype))).sum() for t in (out, h_n))
+    loss.backward()
+    return [t.detach().numpy() for t in (out, h_n)] + [t.grad.numpy() for t in inputs]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,lengths", [(1, None), (3, None), (4, [6, 2, 5, 1])])
+def test_gru_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, batch, lengths):
+    previous = kernels.set_enabled(True)
+    try:
+        with_kernels = _gru_run(dtype, batch, lengths)
+        assert "gru_cell_backward" in kernels.used()
+        kernels.set_enabled(False)
+        numpy_only = _gru_run(dtype, batch, lengths)
+    finally:
+        kernels.set_enabled(previous)
+    for ours, reference in zip(with_kernels, numpy_only):
+        assert ours.dtype == dtype
+        np.testing.assert_array_equal(ours, reference)
+
+
 def _lstm_run(dtype, batch, lengths=None, proj=None, seed=0):
     """Output, h_T, c_T and every input's gradient of lstm_sequence, with a random cotangent."""
     rng = np.random.default_rng(seed)
@@ -114,13 +163,15 @@ def test_lstm_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, batch,
         np.testing.assert_array_equal(ours, reference)
 
 
-def test_the_layer_matches_torch_in_both_modes(mode):
-    theirs = torch.nn.LSTM(4, 6, num_layers=2).double()
-    ours = rg.nn.LSTM(4, 6, num_layers=2).double()
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_the_layer_matches_torch_in_both_modes(mode, kind):
+    theirs = getattr(torch.nn, kind)(4, 6, num_layers=2).double()
+    ours = getattr(rg.nn, kind)(4, 6, num_layers=2).double()
     assert_module_parity(ours, theirs, np.random.default_rng(1).standard_normal((5, 3, 4)))
 
 
 def test_report_names_the_kernels_used_or_why_none(monkeypatch):
+    monkeypatch.setattr(kernels, "_used", set())  # this process's other tests ran kernels too
     previous = kernels.set_enabled(True)
     try:
         rg.nn.LSTM(3, 4)(rg.randn(2, 1, 3))[0].sum().backward()

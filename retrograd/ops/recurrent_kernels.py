@@ -1,4 +1,4 @@
-"""Compiled twins of the LSTM step's elementwise work in recurrent.py (the `fast` extra; see kernels.py).
+"""Compiled twins of the LSTM and GRU steps' elementwise work in recurrent.py (the `fast` extra; see kernels.py).
 
 Plain scalar loops over a feature-major (H, B) block whose bodies are the module docstring's equations
 of recurrent.py, in the same order of operations as its NumPy code, so that the results are the same
@@ -43,3 +43,22 @@ def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, dc_prev):
             grad_pre[2 * hidden + k, b] = dc * i * (one - g * g)
             grad_pre[3 * hidden + k, b] = dm[k, b] * tanh_c[k, b] * ((one - o) * o)  # (L4), (L2)
             dc_prev[k, b] = dc * f  # (L3)
+
+
+def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, dh_prev):
+    """One GRU BPTT step's elementwise terms, (G4) to (G1), into grad_pre (4H, B), rows da_n, da_r, da_z, dhn,
+    and dh_prev (H, B), which gets dh_{t-1}'s direct term (the caller adds W_hh^T [da_r; da_z; dhn]):
+        da_n = dh_t * (1 - z) * (1 - n^2) ;  da_r = da_n * hn_t * r(1-r) ;  da_z = dh_t * (h_{t-1} - n) * z(1-z)
+        dhn = da_n * r ;  dh_{t-1} = dh_t * z + ..."""
+    hidden, batch = hn.shape
+    one = hn.dtype.type(1)
+    for k in range(hidden):
+        for b in range(batch):
+            r, z, n = gates[k, b], gates[hidden + k, b], gates[2 * hidden + k, b]
+            direct = dh[k, b] * z  # (G4)
+            da_n = (dh[k, b] - direct) * (one - n * n)  # (G4), (G3)
+            grad_pre[k, b] = da_n
+            grad_pre[hidden + k, b] = da_n * hn[k, b] * ((one - r) * r)  # (G3), (G1)
+            grad_pre[2 * hidden + k, b] = (h_prev[k, b] - n) * dh[k, b] * ((one - z) * z)  # (G4), (G1)
+            grad_pre[3 * hidden + k, b] = da_n * r  # (G3)
+            dh_prev[k, b] = direct
