@@ -48,7 +48,7 @@ def _cell_inputs(hidden, batch, dtype, seed):
 @pytest.mark.parametrize("hidden,batch", SHAPES)
 def test_lstm_cell_forward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
     pre, c_prev = _cell_inputs(hidden, batch, dtype, seed=hidden * 100 + batch)
-    kernel = kernels.compiled(recurrent_kernels.lstm_cell_forward)
+    kernel = kernels.compiled(recurrent_kernels.lstm_cell_forward, dtype)
     results = []
     for cell_kernel in (None, kernel):
         gates, c_next = pre.copy(), np.empty_like(c_prev)
@@ -72,7 +72,8 @@ def test_lstm_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden,
     grad_np, dc, slope = np.empty_like(gates), np.empty_like(c_prev), np.empty_like(gates)
     dc_prev_np = recurrent._lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_later, grad_np, dc, slope)
     grad_k, dc_prev_k = np.empty_like(gates), np.empty_like(c_prev)
-    kernels.compiled(recurrent_kernels.lstm_cell_backward)(gates, c_prev, tanh_c, dm, dc_later, grad_k, dc_prev_k)
+    kernel = kernels.compiled(recurrent_kernels.lstm_cell_backward, dtype)
+    kernel(gates, c_prev, tanh_c, dm, dc_later, grad_k, dc_prev_k)
     assert grad_k.dtype == dtype and dc_prev_k.dtype == dtype
     np.testing.assert_array_equal(grad_k, grad_np)  # da_i, da_f, da_g, da_o
     np.testing.assert_array_equal(dc_prev_k, dc_prev_np)  # dc_{t-1} = dc_t * f
@@ -89,7 +90,7 @@ def test_gru_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, 
     grad_np, tanh_slope, sigmoid_slope = np.empty((4 * hidden, batch), dtype), np.empty_like(hn), gates[:2 * hidden] * 0
     dh_prev_np = recurrent._gru_cell_backward(gates, hn, h_prev, dh_step, grad_np, tanh_slope, sigmoid_slope)
     grad_k, dh_prev_k = np.empty_like(grad_np), np.empty_like(hn)
-    kernels.compiled(recurrent_kernels.gru_cell_backward)(gates, hn, h_prev, dh_step, grad_k, dh_prev_k)
+    kernels.compiled(recurrent_kernels.gru_cell_backward, dtype)(gates, hn, h_prev, dh_step, grad_k, dh_prev_k)
     assert grad_k.dtype == dtype and dh_prev_k.dtype == dtype
     np.testing.assert_array_equal(grad_k, grad_np)  # da_n, da_r, da_z, dhn
     np.testing.assert_array_equal(dh_prev_k, dh_prev_np)  # dh_t * z
@@ -205,6 +206,21 @@ def test_the_environment_variable_errors_name_the_variable_and_the_fix(monkeypat
     monkeypatch.setitem(sys.modules, "numba", None)
     with pytest.raises(ImportError, match=r'RETROGRAD_KERNELS=numba needs Numba: pip install "retrograd\[fast\]"'):
         kernels._decide()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_float16_runs_the_numpy_code_with_kernels_on(kernels_on, kind):
+    """Numba has no float16 arithmetic: such a layer takes the NumPy path and gives its bits."""
+    assert kernels.compiled(recurrent_kernels.lstm_cell_forward, np.float16) is None
+    x = rg.tensor(np.random.default_rng(3).standard_normal((4, 2, 3)), dtype=rg.float16)
+    rg.manual_seed(0)
+    out = getattr(rg.nn, kind)(3, 5).half()(x)[0]
+    out.sum().backward()  # the backward takes the NumPy path too
+    kernels.set_enabled(False)
+    rg.manual_seed(0)
+    reference = getattr(rg.nn, kind)(3, 5).half()(x)[0]
+    assert out.dtype == rg.float16
+    np.testing.assert_array_equal(out.detach().numpy(), reference.detach().numpy())
 
 
 def test_importing_retrograd_does_not_import_numba():

@@ -11,6 +11,9 @@ on its first call for each dtype (`cache=True`: later processes load the machine
 """
 import os
 
+import numpy as np
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 ENV_VAR = "RETROGRAD_KERNELS"
 CHOICES = ("numba", "numpy")
 INSTALL_HINT = 'pip install "retrograd[fast]"'
@@ -60,9 +63,10 @@ def set_enabled(flag):
     return previous
 
 
-def compiled(python_kernel):
-    """The Numba-compiled `python_kernel`, or None when the kernels are off (the caller runs its NumPy code)."""
-    if not enabled():
+def compiled(python_kernel, dtype):
+    """The Numba-compiled `python_kernel` for arrays of `dtype`, or None (the caller runs its NumPy code) when the
+    kernels are off or dtype is not one they cover (float32, float64: Numba has no float16 arithmetic)."""
+    if np.dtype(dtype) not in DTYPES or not enabled():
         return None
     name = python_kernel.__name__
     if name not in _compiled:

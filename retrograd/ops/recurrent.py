@@ -165,7 +165,7 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, bias, w_hr, masks, needs):
     h = np.empty((steps + 1, state_size, batch), x.dtype)
     c[0], h[0] = c0.T, h0.T
     tanh_c = np.empty((hidden, batch), x.dtype)
-    cell_kernel = kernels.compiled(lstm_cell_forward)  # None: NumPy only
+    cell_kernel = kernels.compiled(lstm_cell_forward, x.dtype)  # None: NumPy only
     for t in range(steps):
         a = gates[t]  # (4H, B)
         a += w_hh @ h[t]  # (L1)
@@ -238,7 +238,7 @@ def _lstm_backward(grads, cache):
         m_all = np.empty((hidden, steps, batch), gates.dtype)  # (H, T, B)
     dh_next, dc_next = grad_h_n.T.copy(), grad_c_n.T.copy()  # (P, B), (H, B): dh_t, dc_{t+1} * f_{t+1} from step t+1
     tanh_c, dc, slope = np.empty_like(dc_next), np.empty_like(dc_next), np.empty_like(gates[0])  # per-step scratch
-    cell_kernel = kernels.compiled(lstm_cell_backward)  # None: NumPy only
+    cell_kernel = kernels.compiled(lstm_cell_backward, gates.dtype)  # None: NumPy only
     for t in range(steps - 1, -1, -1):
         o = gates[t, 3 * hidden:]
         keep = None if masks is None else masks[t]  # (1, B)
@@ -382,7 +382,7 @@ def _gru_backward(grads, cache):
     grad_pre = np.empty((steps, 4 * hidden, batch), gates.dtype)
     dh_next = grad_h_n.T.copy()  # (H, B): from step t+1
     tanh_slope, sigmoid_slope = np.empty_like(dh_next), np.empty_like(gates[0, :2 * hidden])  # per-step scratch
-    cell_kernel = kernels.compiled(gru_cell_backward)  # None: NumPy only
+    cell_kernel = kernels.compiled(gru_cell_backward, gates.dtype)  # None: NumPy only
     # the kernel reads h_{t-1} feature-major: one transposing copy, then 16 against 79 us per step (bench GRU)
     h_prev_all = None if cell_kernel is None else np.ascontiguousarray(h.transpose(0, 2, 1))  # (T + 1, H, B)
     for t in range(steps - 1, -1, -1):
