@@ -1,10 +1,10 @@
 """The optional compiled kernels (the fast extra, Numba) against their NumPy reference, and the switch.
 
-Each kernel of ops/recurrent_kernels.py (LSTM forward and backward, GRU backward) is held to the NumPy code it replaces in ops/recurrent.py, bit for
-bit: it performs the same float operations in the same order (constants in the arrays' dtype, no fused
-multiply-add), so float32 and float64, batch 1 and odd sizes all give the same bits. The whole-sequence ops
-are then compared across the two modes, masks and a projection included; CI also runs test_rnn.py with
-Numba blocked (.ci/run), i.e. in the NumPy-only mode, while the main run has the kernels on.
+Each kernel of ops/recurrent_kernels.py (LSTM forward and backward, GRU backward) is held to the NumPy code it
+replaces in ops/recurrent.py, bit for bit: it performs the same float operations in the same order (constants in
+the arrays' dtype, no fused multiply-add), so float32 and float64, batch 1 and odd sizes all give the same bits.
+The whole-sequence ops are then compared across the two modes, masks and a projection included; CI also runs
+test_rnn.py with Numba blocked (.ci/run), i.e. in the NumPy-only mode, while the main run has the kernels on.
 """
 import subprocess
 import sys

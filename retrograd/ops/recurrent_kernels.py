@@ -29,7 +29,8 @@ def lstm_cell_forward(gates, c_prev, c_next):
 def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, dc_prev):
     """One BPTT step's elementwise terms, (L4) to (L2), into grad_pre (4H, B) and dc_prev (H, B):
         dc = dm * o * (1 - tanh^2(c_t)) + dc_{t+1} * f_{t+1}    (dc_next holds the second term)
-        da_i = dc * g * i(1-i) ;  da_f = dc * c_{t-1} * f(1-f) ;  da_g = dc * i * (1-g^2) ;  da_o = dm * tanh(c_t) * o(1-o)
+        da_i = dc * g * i(1-i) ;  da_f = dc * c_{t-1} * f(1-f)
+        da_g = dc * i * (1-g^2) ;  da_o = dm * tanh(c_t) * o(1-o)
         dc_{t-1} = dc * f"""
     hidden, batch = c_prev.shape
     one = c_prev.dtype.type(1)
