@@ -328,7 +328,7 @@ def test_workload_script_prints_torch_refs_fields():
     assert result.keys() == {"workload", "lib", "median_s", "min_s", "steps", "threads", "dtype", "params",
                              "final_loss", "kernels"}  # kernels: retrograd's own field (the fast extra)
     assert result["lib"] == "retrograd" and result["steps"] == 3 and result["params"] == 64 * 64
-    assert result["kernels"] in ("none called (Numba available)", 'none (NumPy only; pip install "retrograd[fast]")')
+    assert result["kernels"].startswith("none")  # ops_small runs no fused recurrent op, whatever RETROGRAD_KERNELS says
 
 
 def test_the_report_says_which_kernels_each_workload_ran():
