@@ -326,8 +326,18 @@ def test_workload_script_prints_torch_refs_fields():
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result.keys() == {"workload", "lib", "median_s", "min_s", "steps", "threads", "dtype", "params",
-                             "final_loss"}
+                             "final_loss", "kernels"}  # kernels: retrograd's own field (the fast extra)
     assert result["lib"] == "retrograd" and result["steps"] == 3 and result["params"] == 64 * 64
+    assert result["kernels"].startswith("none")  # ops_small runs no fused recurrent op, whatever RETROGRAD_KERNELS says
+
+
+def test_the_report_says_which_kernels_each_workload_ran():
+    run = {"median_s": 0.002, "final_loss": 1.0, "kernels": "lstm_cell_backward, lstm_cell_forward (Numba)"}
+    lstm = harness.summarize("lstm", [run], [{"median_s": 0.001, "final_loss": 1.0}], 2, "float32", 20, 3)
+    assert lstm["kernels"] == run["kernels"]
+    assert "lstm: kernels lstm_cell_backward, lstm_cell_forward (Numba)" in harness.format_table([lstm]).splitlines()
+    older = harness.summarize("mlp", [{"median_s": 0.002, "final_loss": 1.0}], [], 2, "float32", 50, 10)
+    assert older["kernels"] is None and "kernels" not in harness.format_table([older])
 
 
 def test_workloads_run_as_a_module_from_the_package():

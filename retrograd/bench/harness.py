@@ -125,6 +125,7 @@ def summarize(name, retrograd_runs, torch_runs, threads, dtype, steps, warmup, e
         "retrograd_median_s": _median(ours),
         "torch_median_s": _median(theirs),
         "ratio": _median(ratios),
+        "kernels": retrograd_runs[-1].get("kernels") if retrograd_runs else None,
         "retrograd_final_loss": our_loss,
         "torch_final_loss": their_loss,
         "loss_rel_diff": rel,
@@ -229,6 +230,8 @@ def format_table(results):
         lines.append(f"{r['workload']:<15} {_ms(r['retrograd_median_s']):>12} {_ms(r['torch_median_s']):>10} "
                      f"{ratio:>7} {spread:>11}  {_loss(r['retrograd_final_loss']):>14} "
                      f"{_loss(r['torch_final_loss']):>12}{mark}")
+        if r.get("kernels"):
+            notes.append(f"{r['workload']}: kernels {r['kernels']}")
         if r["error"]:
             notes.append(f"{r['workload']}: {r['error']}")
         if r["mismatch"]:

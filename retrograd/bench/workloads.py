@@ -280,6 +280,8 @@ def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
     batches = make_data(name, dtype)
     batches = as_retrograd_batches(name, batches)
     times, loss = time_steps(step, batches, warmup, steps)
+    from retrograd.ops import kernels
+
     return {
         "workload": name,
         "lib": lib,
@@ -290,6 +292,7 @@ def run(name, steps=200, warmup=20, threads=2, dtype="float32"):
         "dtype": dtype.name,
         "params": params,
         "final_loss": loss.item() if lib == "retrograd" else None,
+        "kernels": kernels.report(),  # the fast extra's compiled kernels this process ran, or why none
     }
 
 

@@ -40,6 +40,11 @@ What is measured to pay, and stays:
 - sigma(a) = (1 + tanh(a/2)) / 2 in place (`_sigmoid_`): 11 against 18 us with 1/(1 + exp(-a)) for
   the i, f and o rows of a 1024x32 gate block.
 
+With the `fast` extra (Numba; ops/kernels.py), the LSTM step's elementwise work, (L2)-(L3) forward and the
+BPTT step's terms, runs as compiled scalar loops (recurrent_kernels.py) that do the same float operations in
+the same order as the NumPy code here, so both give the same bits (tests/test_kernels.py); for the bench's
+LSTM, 30 against 43 us per forward step and 19 against 48 us per BPTT step. NumPy keeps the GEMMs and tanh.
+
 `lengths` (B,) makes a batch of variable-length sequences: at steps t >= lengths[b] row b's state
 stops changing and its output is zero (what PyTorch's packed sequences do); the backward pass
 lets the state gradient pass through those steps untouched.
@@ -48,7 +53,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from . import kernels
 from .base import array_of, needs_grad, record, record_multi
+from .recurrent_kernels import gru_cell_backward, lstm_cell_backward, lstm_cell_forward
 
 
 def _step_masks(lengths, steps, dtype):
@@ -158,15 +165,12 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, bias, w_hr, masks, needs):
     h = np.empty((steps + 1, state_size, batch), x.dtype)
     c[0], h[0] = c0.T, h0.T
     tanh_c = np.empty((hidden, batch), x.dtype)
+    cell_kernel = kernels.compiled(lstm_cell_forward, x.dtype)  # None: NumPy only
     for t in range(steps):
         a = gates[t]  # (4H, B)
         a += w_hh @ h[t]  # (L1)
-        _sigmoid_(a[:2 * hidden])  # (L2): i, f
-        np.tanh(a[2 * hidden:3 * hidden], out=a[2 * hidden:3 * hidden])  # g
-        _sigmoid_(a[3 * hidden:])  # o
-        i, f, g, o = a.reshape(4, hidden, batch)
-        np.multiply(f, c[t], out=c[t + 1])  # (L3)
-        c[t + 1] += i * g
+        _lstm_cell(a, c[t], c[t + 1], cell_kernel)  # (L2), (L3)
+        o = a[3 * hidden:]
         np.tanh(c[t + 1], out=tanh_c)
         if w_hr is None:
             np.multiply(o, tanh_c, out=h[t + 1])  # (L4), (L5)
@@ -181,6 +185,47 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, bias, w_hr, masks, needs):
     return h, c[-1].T.copy(), cache
 
 
+def _lstm_cell(a, c_prev, c_next, cell_kernel):
+    """(L2), (L3) in place: a (4H, B) becomes i, f, g, o and c_next = f * c_prev + i * g. With kernels on, one
+    np.tanh over the block (tanh(a/2) for i, f, o: sigma(a) = (1 + tanh(a/2)) / 2) and one compiled pass."""
+    hidden = c_prev.shape[0]
+    if cell_kernel is not None:
+        a[:2 * hidden] *= 0.5
+        a[3 * hidden:] *= 0.5
+        np.tanh(a, out=a)
+        cell_kernel(a, c_prev, c_next)  # recurrent_kernels.lstm_cell_forward: the lines below, fused
+        return
+    _sigmoid_(a[:2 * hidden])  # (L2): i, f
+    np.tanh(a[2 * hidden:3 * hidden], out=a[2 * hidden:3 * hidden])  # g
+    _sigmoid_(a[3 * hidden:])  # o
+    i, f, g, _ = a.reshape(4, hidden, -1)
+    np.multiply(f, c_prev, out=c_next)  # (L3)
+    c_next += i * g
+
+
+def _lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_later, da, dc, slope):
+    """One BPTT step's elementwise terms, (L4) to (L2): fills da (4H, B) and dc, returns dc_{t-1} = dc_t * f.
+    dc_later is step t+1's dc_{t+1} * f_{t+1}; slope (4H, B) is scratch."""
+    hidden = c_prev.shape[0]
+    i, f, g, o = gates.reshape(4, hidden, -1)
+    np.multiply(tanh_c, tanh_c, out=dc)  # (L4): dc_t = dm_t * o * (1 - tanh^2(c_t)) from h_t ...
+    np.subtract(1, dc, out=dc)
+    dc *= o
+    dc *= dm
+    dc += dc_later  # (L3) of step t+1: ... + dc_{t+1} * f_{t+1}
+    da_i, da_f, da_g, da_o = da.reshape(4, hidden, -1)
+    np.multiply(dc, g, out=da_i)  # (L3): di = dc_t * g
+    np.multiply(dc, c_prev, out=da_f)  # (L3): df = dc_t * c_{t-1}
+    np.multiply(dc, i, out=da_g)  # (L3): dg = dc_t * i
+    np.multiply(dm, tanh_c, out=da_o)  # (L4): do = dm_t * tanh(c_t)
+    np.subtract(1, gates, out=slope)  # (L2): sigma' = s(1 - s) for i, f, o ...
+    slope *= gates
+    np.multiply(g, g, out=slope[2 * hidden:3 * hidden])  # ... and tanh' = 1 - g^2 for g
+    np.subtract(1, slope[2 * hidden:3 * hidden], out=slope[2 * hidden:3 * hidden])
+    da *= slope  # da_i, da_f, da_g, da_o
+    return dc * f  # (L3): dc_{t-1}
+
+
 def _lstm_backward(grads, cache):
     """BPTT through (L1)-(L5), t = T-1 .. 0; each term is the derivative of the equation it names."""
     grad_output, grad_h_n, grad_c_n = grads
@@ -193,8 +238,9 @@ def _lstm_backward(grads, cache):
         m_all = np.empty((hidden, steps, batch), gates.dtype)  # (H, T, B)
     dh_next, dc_next = grad_h_n.T.copy(), grad_c_n.T.copy()  # (P, B), (H, B): dh_t, dc_{t+1} * f_{t+1} from step t+1
     tanh_c, dc, slope = np.empty_like(dc_next), np.empty_like(dc_next), np.empty_like(gates[0])  # per-step scratch
+    cell_kernel = kernels.compiled(lstm_cell_backward, gates.dtype)  # None: NumPy only
     for t in range(steps - 1, -1, -1):
-        i, f, g, o = gates[t].reshape(4, hidden, batch)
+        o = gates[t, 3 * hidden:]
         keep = None if masks is None else masks[t]  # (1, B)
         dh = dh_next + grad_output[t].T  # dh_t: from y_t and from step t+1
         dh_step = dh if keep is None else dh * keep
@@ -205,24 +251,13 @@ def _lstm_backward(grads, cache):
         np.tanh(c[t + 1], out=tanh_c)  # recomputed: cheaper than keeping it
         if w_hr is not None:
             np.multiply(o, tanh_c, out=m_all[:, t])
-        np.multiply(tanh_c, tanh_c, out=dc)  # (L4): dc_t = dm_t * o * (1 - tanh^2(c_t)) from h_t ...
-        np.subtract(1, dc, out=dc)
-        dc *= o
-        dc *= dm
-        dc += dc_next if keep is None else dc_next * keep  # (L3) of step t+1: ... + dc_{t+1} * f_{t+1}
-        da = grad_pre[t]
-        da_i, da_f, da_g, da_o = da.reshape(4, hidden, batch)
-        np.multiply(dc, g, out=da_i)  # (L3): di = dc_t * g
-        np.multiply(dc, c[t], out=da_f)  # (L3): df = dc_t * c_{t-1}
-        np.multiply(dc, i, out=da_g)  # (L3): dg = dc_t * i
-        np.multiply(dm, tanh_c, out=da_o)  # (L4): do = dm_t * tanh(c_t)
-        np.subtract(1, gates[t], out=slope)  # (L2): sigma' = s(1 - s) for i, f, o ...
-        slope *= gates[t]
-        np.multiply(g, g, out=slope[2 * hidden:3 * hidden])  # ... and tanh' = 1 - g^2 for g
-        np.subtract(1, slope[2 * hidden:3 * hidden], out=slope[2 * hidden:3 * hidden])
-        da *= slope  # da_i, da_f, da_g, da_o
-        dh_prev = cache.w_hh.T @ da  # (L1): dh_{t-1}
-        dc_prev = dc * f  # (L3): dc_{t-1}
+        dc_later = dc_next if keep is None else dc_next * keep  # (L3) of step t+1: dc_{t+1} * f_{t+1}
+        if cell_kernel is None:
+            dc_prev = _lstm_cell_backward(gates[t], c[t], tanh_c, dm, dc_later, grad_pre[t], dc, slope)
+        else:  # the same terms in one compiled pass (recurrent_kernels.py)
+            dc_prev = np.empty_like(dc)
+            cell_kernel(gates[t], c[t], tanh_c, dm, dc_later, grad_pre[t], dc_prev)
+        dh_prev = cache.w_hh.T @ grad_pre[t]  # (L1): dh_{t-1}
         if keep is not None:  # a finished row passes its state gradient straight through
             dh_prev += dh_next * (1 - keep)
             dc_prev += dc_next * (1 - keep)
@@ -315,6 +350,27 @@ def _gru_forward(x, h0, w_ih, w_hh, b_in, b_hn, masks, needs):
     return h, cache
 
 
+def _gru_cell_backward(gates, hn, h_prev, dh_step, grad_pre, tanh_slope, sigmoid_slope):
+    """One BPTT step's elementwise terms, (G4) to (G1): fills grad_pre (4H, B) with rows da_n, da_r, da_z, dhn
+    and returns dh_{t-1}'s direct term dh_t * z; tanh_slope (H, B) and sigmoid_slope (2H, B) are scratch."""
+    hidden = hn.shape[0]
+    r, z, n = gates.reshape(3, hidden, -1)
+    da_n, da_r, da_z, dhn = grad_pre.reshape(4, hidden, -1)
+    dh_prev = dh_step * z  # (G4): dh_{t-1} directly
+    np.subtract(dh_step, dh_prev, out=da_n)  # (G4): dn = dh_t * (1 - z)
+    np.multiply(n, n, out=tanh_slope)
+    np.subtract(1, tanh_slope, out=tanh_slope)
+    da_n *= tanh_slope  # (G3): da_n = dn * (1 - n^2)
+    np.multiply(da_n, r, out=dhn)  # (G3): dhn = da_n * r
+    np.multiply(da_n, hn, out=da_r)  # (G3): dr = da_n * hn_t
+    np.subtract(h_prev, n, out=da_z)  # (G4): dz = dh_t * (h_{t-1} - n)
+    da_z *= dh_step
+    np.subtract(1, gates[:2 * hidden], out=sigmoid_slope)
+    sigmoid_slope *= gates[:2 * hidden]
+    grad_pre[hidden:3 * hidden] *= sigmoid_slope  # (G1): da_r, da_z = dr, dz times sigma' = s(1 - s)
+    return dh_prev
+
+
 def _gru_backward(grads, cache):
     """BPTT through (G1)-(G4), t = T-1 .. 0; each term is the derivative of the equation it names."""
     grad_output, grad_h_n = grads
@@ -326,24 +382,18 @@ def _gru_backward(grads, cache):
     grad_pre = np.empty((steps, 4 * hidden, batch), gates.dtype)
     dh_next = grad_h_n.T.copy()  # (H, B): from step t+1
     tanh_slope, sigmoid_slope = np.empty_like(dh_next), np.empty_like(gates[0, :2 * hidden])  # per-step scratch
+    cell_kernel = kernels.compiled(gru_cell_backward, gates.dtype)  # None: NumPy only
+    # the kernel reads h_{t-1} feature-major: one transposing copy, then 16 against 79 us per step (bench GRU)
+    h_prev_all = None if cell_kernel is None else np.ascontiguousarray(h.transpose(0, 2, 1))  # (T + 1, H, B)
     for t in range(steps - 1, -1, -1):
-        r, z, n = gates[t].reshape(3, hidden, batch)
         keep = None if masks is None else masks[t]  # (1, B)
         dh = dh_next + grad_output[t].T  # dh_t: from y_t and from step t+1
         dh_step = dh if keep is None else dh * keep
-        da_n, da_r, da_z, dhn = grad_pre[t].reshape(4, hidden, batch)
-        dh_prev = dh_step * z  # (G4): dh_{t-1} directly
-        np.subtract(dh_step, dh_prev, out=da_n)  # (G4): dn = dh_t * (1 - z)
-        np.multiply(n, n, out=tanh_slope)
-        np.subtract(1, tanh_slope, out=tanh_slope)
-        da_n *= tanh_slope  # (G3): da_n = dn * (1 - n^2)
-        np.multiply(da_n, r, out=dhn)  # (G3): dhn = da_n * r
-        np.multiply(da_n, hn[t], out=da_r)  # (G3): dr = da_n * hn_t
-        np.subtract(h[t].T, n, out=da_z)  # (G4): dz = dh_t * (h_{t-1} - n)
-        da_z *= dh_step
-        np.subtract(1, gates[t, :2 * hidden], out=sigmoid_slope)
-        sigmoid_slope *= gates[t, :2 * hidden]
-        grad_pre[t, hidden:3 * hidden] *= sigmoid_slope  # (G1): da_r, da_z = dr, dz times sigma' = s(1 - s)
+        if cell_kernel is None:
+            dh_prev = _gru_cell_backward(gates[t], hn[t], h[t].T, dh_step, grad_pre[t], tanh_slope, sigmoid_slope)
+        else:  # the same terms in one compiled pass (recurrent_kernels.py)
+            dh_prev = np.empty_like(dh_step)
+            cell_kernel(gates[t], hn[t], h_prev_all[t], dh_step, grad_pre[t], dh_prev)
         dh_prev += cache.w_hh.T @ grad_pre[t, hidden:]  # (G1), (G2): dh_{t-1} through W_hh [da_r; da_z; dhn]
         if keep is not None:  # a finished row passes its state gradient straight through
             dh_prev += dh_next * (1 - keep)

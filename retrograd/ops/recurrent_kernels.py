@@ -1,0 +1,65 @@
+"""Compiled twins of the LSTM and GRU steps' elementwise work in recurrent.py (the `fast` extra; see kernels.py).
+
+Plain scalar loops over a feature-major (H, B) block whose bodies are the module docstring's equations
+of recurrent.py, in the same order of operations as its NumPy code, so that the results are the same
+bits (tests/test_kernels.py checks both against NumPy). The GEMMs stay with NumPy's BLAS, and so do the
+tanh calls: Numba's scalar tanh (libm, no SIMD without Intel's SVML) measured 25-90x slower than
+NumPy's vectorised np.tanh (1.2 ms against 14 us for 40,960 float32 values), so a kernel that took the
+tanh in would lose. A kernel gets whole arrays and writes into the output arrays it is given; these
+functions are plain Python until kernels.compiled() compiles them. Constants take the arrays' dtype
+(`one`, `half`): a bare 1 or 0.5 would make Numba compute a float32 step in float64.
+"""
+
+
+def lstm_cell_forward(gates, c_prev, c_next):
+    """(L2) from tanh'd gate rows, then (L3), in place on gates (4H, B): on entry rows i, f, o hold
+    tanh(a/2) and rows g hold tanh(a_g) (one np.tanh over the block); sigma(a) = (1 + tanh(a/2)) / 2."""
+    hidden, batch = c_prev.shape
+    half = c_prev.dtype.type(0.5)
+    for k in range(hidden):
+        for b in range(batch):
+            i = gates[k, b] * half + half  # (L2)
+            f = gates[hidden + k, b] * half + half
+            g = gates[2 * hidden + k, b]
+            gates[k, b], gates[hidden + k, b] = i, f
+            gates[3 * hidden + k, b] = gates[3 * hidden + k, b] * half + half
+            c_next[k, b] = f * c_prev[k, b] + i * g  # (L3)
+
+
+def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, dc_prev):
+    """One BPTT step's elementwise terms, (L4) to (L2), into grad_pre (4H, B) and dc_prev (H, B):
+        dc = dm * o * (1 - tanh^2(c_t)) + dc_{t+1} * f_{t+1}    (dc_next holds the second term)
+        da_i = dc * g * i(1-i) ;  da_f = dc * c_{t-1} * f(1-f)
+        da_g = dc * i * (1-g^2) ;  da_o = dm * tanh(c_t) * o(1-o)
+        dc_{t-1} = dc * f"""
+    hidden, batch = c_prev.shape
+    one = c_prev.dtype.type(1)
+    for k in range(hidden):
+        for b in range(batch):
+            i, f = gates[k, b], gates[hidden + k, b]
+            g, o = gates[2 * hidden + k, b], gates[3 * hidden + k, b]
+            dc = (one - tanh_c[k, b] * tanh_c[k, b]) * o * dm[k, b] + dc_next[k, b]  # (L4), (L3)
+            grad_pre[k, b] = dc * g * ((one - i) * i)  # (L3), (L2)
+            grad_pre[hidden + k, b] = dc * c_prev[k, b] * ((one - f) * f)
+            grad_pre[2 * hidden + k, b] = dc * i * (one - g * g)
+            grad_pre[3 * hidden + k, b] = dm[k, b] * tanh_c[k, b] * ((one - o) * o)  # (L4), (L2)
+            dc_prev[k, b] = dc * f  # (L3)
+
+
+def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, dh_prev):
+    """One GRU BPTT step's elementwise terms, (G4) to (G1), into grad_pre (4H, B), rows da_n, da_r, da_z, dhn,
+    and dh_prev (H, B), which gets dh_{t-1}'s direct term (the caller adds W_hh^T [da_r; da_z; dhn]):
+        da_n = dh_t * (1 - z) * (1 - n^2) ;  da_r = da_n * hn_t * r(1-r) ;  da_z = dh_t * (h_{t-1} - n) * z(1-z)
+        dhn = da_n * r ;  dh_{t-1} = dh_t * z + ..."""
+    hidden, batch = hn.shape
+    one = hn.dtype.type(1)
+    for k in range(hidden):
+        for b in range(batch):
+            r, z, n = gates[k, b], gates[hidden + k, b], gates[2 * hidden + k, b]
+            direct = dh[k, b] * z  # (G4)
+            da_n = (dh[k, b] - direct) * (one - n * n)  # (G4), (G3)
+            grad_pre[k, b] = da_n
+            grad_pre[hidden + k, b] = da_n * hn[k, b] * ((one - r) * r)  # (G3), (G1)
+            grad_pre[2 * hidden + k, b] = (h_prev[k, b] - n) * dh[k, b] * ((one - z) * z)  # (G4), (G1)
+            grad_pre[3 * hidden + k, b] = da_n * r  # (G3)
+            dh_prev[k, b] = direct
