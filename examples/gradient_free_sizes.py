@@ -63,8 +63,8 @@ def main(sizes=(10, 100), budget=1000, seed=0):
                                           log=print)]
     draw_curves(runs)
     table = recorded_table()
-    print(f"\nThe full run (--sizes 10,100,1000,10000 --budget 5000 --time-limit 60), as recorded in "
-          f"examples/README.md:\n")
+    print("\nThe full run (--sizes 10,100,1000,10000 --budget 5000 --time-limit 60), as recorded in "
+          "examples/README.md:\n")
     print("\n".join(table))
     return {"runs": {(run.parameters, run.method): run for run in runs}, "recorded_table": table}
 

@@ -90,7 +90,7 @@ def main():
         print(f"  {name:<44} accuracy {r['accuracy_before']:6.1%} -> {r['test_accuracy']:6.1%}   "
               f"last batch loss {r['final_batch_loss']:.3f}")
     saturated = float(np.mean(np.abs(z) > 36.8))  # sigmoid(36.8) rounds to 1.0 in float32, sigma' to 0
-    print(f"\nWhat diagnostics.check_model says about the asker's model before training (one batch):")
+    print("\nWhat diagnostics.check_model says about the asker's model before training (one batch):")
     print(report)
     print(f"\nmedian |pre-activation| {np.median(np.abs(z)):.0f}; {saturated:.0%} of them beyond +-36.8, where "
           f"sigmoid is exactly 0 or 1 in float32")
