@@ -223,7 +223,7 @@ def test_registration_traversal_and_forward_hooks_match_torch():
         root.add_module("encoder", lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh()))
         root.register_module("head", lib.nn.Linear(4, 2))
         root.register_parameter("scale", lib.nn.Parameter(lib.ones(2)))
-        root.add_module("shared", root.head)  # the same child under two names: listed once
+        root.add_module("alias", root.head)  # the same child under two names: listed once
         trees.append(([name for name, _ in root.named_children()], [name for name, _ in root.named_parameters()],
                       type(root.get_submodule("encoder.1")).__name__, root.cpu() is root))
         with pytest.raises(AttributeError):
