@@ -115,12 +115,19 @@ def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
     var = np.mean(centered * centered, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
     if running_mean is not None:
-        rm, rv = array_of(running_mean), array_of(running_var)
-        rm *= 1 - momentum
-        rm += momentum * mean.reshape(channels)
-        rv *= 1 - momentum
-        rv += momentum * var.reshape(channels) * (n / (n - 1))
+        _update_running_statistics(running_mean, running_var, mean.reshape(channels), var.reshape(channels), n,
+                                   momentum)
     return centered * rstd, rstd
+
+
+def _update_running_statistics(running_mean, running_var, mean, var, n, momentum):
+    """running <- (1 - momentum) running + momentum batch, in place; the variance unbiased (n / (n - 1)),
+    as in PyTorch."""
+    rm, rv = array_of(running_mean), array_of(running_var)
+    rm *= 1 - momentum
+    rm += momentum * mean
+    rv *= 1 - momentum
+    rv += momentum * var * (n / (n - 1))
 
 
 def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, sum_across):
@@ -148,9 +155,8 @@ def sync_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps, s
     var = sum_across(np.sum(centered * centered, axis=axes, keepdims=True))[0] / n
     rstd = 1.0 / np.sqrt(var + eps)
     if running_mean is not None:
-        for buffer, value in ((array_of(running_mean), mean), (array_of(running_var), var * (n / (n - 1)))):
-            buffer *= 1 - momentum
-            buffer += momentum * value.reshape(channels)
+        _update_running_statistics(running_mean, running_var, mean.reshape(channels), var.reshape(channels), n,
+                                   momentum)
     x_hat = centered * rstd
     y = x_hat * w_val.reshape(param_shape) if w_val is not None else x_hat.copy()
     if bias is not None:
