@@ -174,3 +174,21 @@ def optimizer_problem(seed=0, dtype=np.float64):
 def optimizer_gradient(p, c, d):
     """The problem's gradient at p: c p + d + 0.1 p^3 (nonlinear, so the optimizers' paths differ)."""
     return c * p + d + 0.1 * p ** 3
+
+
+def assert_optimizer_states_match(ours, theirs, rtol=1e-12):
+    """Two optimizers (retrograd's, PyTorch's) hold the same state_dict: groups, state keys, values."""
+    ours, theirs = ours.state_dict(), theirs.state_dict()
+    assert [g["params"] for g in ours["param_groups"]] == [g["params"] for g in theirs["param_groups"]]
+    for g_ours, g_theirs in zip(ours["param_groups"], theirs["param_groups"]):
+        assert all(g_theirs[k] == v for k, v in g_ours.items()), (g_ours, g_theirs)
+    assert ours["state"].keys() == theirs["state"].keys()
+    for index, state in ours["state"].items():
+        assert state.keys() == theirs["state"][index].keys()
+        for key, value in state.items():
+            expected = theirs["state"][index][key]
+            if key == "step":  # a number here; PyTorch keeps a 0-d float tensor
+                assert isinstance(value, int) and value == expected.item()
+            else:
+                assert isinstance(value, rg.Tensor) and value.shape == tuple(expected.shape), key
+                np.testing.assert_allclose(value.array, expected.numpy(), rtol=rtol, atol=1e-15, err_msg=key)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import retrograd as rg
-from helpers import optimizer_problem as _problem, optimizer_gradient as _grad
+from helpers import assert_optimizer_states_match, optimizer_problem as _problem, optimizer_gradient as _grad
 from retrograd import optim
 from retrograd.optim import lr_scheduler
 from retrograd.serialization import load as rg_load, save as rg_save
@@ -285,20 +285,7 @@ def test_state_dict_layout_matches_torch(opt_name, kwargs):
     groups = [([0], dict(lr=0.01)), ([1, 2], dict())]
     _, ours = _trajectory("rg", opt_name, kwargs, groups, steps=3)
     _, theirs = _trajectory("torch", opt_name, kwargs, groups, steps=3)
-    ours, theirs = ours.state_dict(), theirs.state_dict()
-    assert [g["params"] for g in ours["param_groups"]] == [g["params"] for g in theirs["param_groups"]]
-    for g_ours, g_theirs in zip(ours["param_groups"], theirs["param_groups"]):
-        assert all(g_theirs[k] == v for k, v in g_ours.items()), (g_ours, g_theirs)
-    assert ours["state"].keys() == theirs["state"].keys()
-    for index, state in ours["state"].items():
-        assert state.keys() == theirs["state"][index].keys()
-        for key, value in state.items():
-            expected = theirs["state"][index][key]
-            if key == "step":
-                assert value == expected.item()
-            else:
-                assert isinstance(value, rg.Tensor)
-                np.testing.assert_allclose(value.array, expected.numpy(), rtol=1e-12, atol=1e-15)
+    assert_optimizer_states_match(ours, theirs)
 
 
 def test_load_state_dict_copies_and_casts():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import retrograd as rg
-from helpers import optimizer_problem as _problem, optimizer_gradient as _grad
+from helpers import assert_optimizer_states_match, optimizer_problem as _problem, optimizer_gradient as _grad
 from retrograd import optim
 
 STEPS = 12
@@ -35,23 +35,6 @@ def _run(lib, opt_name, kwargs, groups=None, steps=STEPS, dtype=np.float64, skip
     return history, opt
 
 
-def _assert_state_dicts_match(ours, theirs, rtol=1e-12):
-    ours, theirs = ours.state_dict(), theirs.state_dict()
-    assert [g["params"] for g in ours["param_groups"]] == [g["params"] for g in theirs["param_groups"]]
-    for g_ours, g_theirs in zip(ours["param_groups"], theirs["param_groups"]):
-        assert all(g_theirs[k] == v for k, v in g_ours.items()), (g_ours, g_theirs)
-    assert ours["state"].keys() == theirs["state"].keys()
-    for index, state in ours["state"].items():
-        assert state.keys() == theirs["state"][index].keys()
-        for key, value in state.items():
-            expected = theirs["state"][index][key]
-            if key == "step":  # a number here; PyTorch keeps a 0-d float tensor
-                assert isinstance(value, int) and value == expected.item()
-            else:
-                assert isinstance(value, rg.Tensor) and value.shape == tuple(expected.shape), key
-                np.testing.assert_allclose(value.array, expected.numpy(), rtol=rtol, atol=1e-15, err_msg=key)
-
-
 def _assert_same_run(opt_name, kwargs, groups=None, dtype=np.float64, rtol=1e-12, atol=1e-14, skip=None):
     ours, our_opt = _run("rg", opt_name, kwargs, groups, dtype=dtype, skip=skip)
     theirs, their_opt = _run("torch", opt_name, kwargs, groups, dtype=dtype, skip=skip)
@@ -60,7 +43,7 @@ def _assert_same_run(opt_name, kwargs, groups=None, dtype=np.float64, rtol=1e-12
             assert x.dtype == y.dtype
             np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=f"{opt_name}{kwargs}: step {t + 1}, "
                                                                             f"param {i}")
-    _assert_state_dicts_match(our_opt, their_opt, rtol=max(rtol, 1e-12))
+    assert_optimizer_states_match(our_opt, their_opt, rtol=max(rtol, 1e-12))
 
 
 CONFIGS = [
