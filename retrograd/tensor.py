@@ -95,10 +95,11 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True
 
-    @classmethod
-    def _from_array(cls, array):
-        """Wrap an op's result without copying or inferring (the hot path)."""
-        t = object.__new__(Tensor)
+    @staticmethod
+    def _from_array(array, _new=object.__new__):
+        """Wrap an op's result without copying or inferring (the hot path: a static method, with
+        object.__new__ bound at definition, is the cheapest call here)."""
+        t = _new(Tensor)
         t.array = array
         t.grad_fn = None
         t._requires_grad = False

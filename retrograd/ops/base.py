@@ -37,7 +37,8 @@ OUTPUT = "output"  # in `saved=`: the VJP reads the op's result (exp, tanh, relu
 def record(op, data, inputs, backward_fn, saved=()):
     """The op's result as a Tensor, on the tape when a gradient can flow.
 
-    `saved`: the inputs (and `OUTPUT`) whose values `backward_fn` reads; None entries are skipped."""
+    `saved`: the inputs (and `OUTPUT`) whose values `backward_fn` reads; None entries are skipped.
+    Every op runs this, so the engine's `edge_of` and `_saved_versions` are written out inline here."""
     if type(data) is not np.ndarray:  # NumPy returns scalars for 0-d results; tensors hold arrays
         data = np.asarray(data)
     out = Tensor._from_array(data)
@@ -45,20 +46,32 @@ def record(op, data, inputs, backward_fn, saved=()):
         _share_counter_if_view(out, data, inputs)
     if _grad_state[0]:
         edges = None
-        for i, t in enumerate(inputs):
+        i = -1
+        for t in inputs:
+            i += 1
             if isinstance(t, Tensor) and t._requires_grad:
                 if edges is None:
                     edges = [None] * len(inputs)
-                edges[i] = edge_of(t)
+                counter = t._version_counter  # edge_of(t), inline
+                if counter is not None and counter.stale_reason is not None:
+                    raise RuntimeError(counter.stale_reason)
+                node = t.grad_fn
+                edges[i] = (node, t._output_nr) if node is not None else (t._accumulator or edge_of(t)[0], 0)
         if edges is not None:
             node = Node(op, backward_fn, edges)
             if saved:
-                if len(saved) == 1 and saved[0] is OUTPUT:  # the usual case (exp, tanh, relu...), inlined
-                    counter = out._version_counter or VersionCounter()
-                    out._version_counter = counter
-                    node.saved = ((counter, counter.value, data),)
-                else:
-                    node.saved = _saved_versions(saved, out)
+                entries = []  # _saved_versions(saved, out), inline
+                for t in saved:
+                    if t is OUTPUT:
+                        t = out
+                    elif not isinstance(t, Tensor):  # None, or a number: nothing can change it in place
+                        continue
+                    counter = t._version_counter
+                    if counter is None:
+                        counter = t._version_counter = VersionCounter()
+                    entries.append((counter, counter.value, t.array))
+                if entries:
+                    node.saved = entries
             out.grad_fn = node
             out._requires_grad = True
             if _anomaly_state[0]:
