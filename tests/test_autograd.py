@@ -506,6 +506,20 @@ def test_a_vjp_returning_the_wrong_shape_raises_naming_the_op():
     assert x.grad is None
 
 
+def test_a_vjp_returning_too_few_gradients_raises_naming_the_op():
+    """PyTorch's check and wording; before, the engine indexed past the VJP's tuple (a bare IndexError)."""
+    from retrograd.ops.base import record
+
+    def pair_sum(a, b):
+        return record(pair_sum, a.array + b.array, (a, b), lambda grad_out: (grad_out,))  # wrong: one for two
+
+    a, b = rg.ones(3, requires_grad=True), rg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"function PairSumBackward returned an incorrect number of gradients "
+                                           r"\(expected 2, got 1\)"):
+        pair_sum(a, b).sum().backward()
+    assert a.grad is None and b.grad is None
+
+
 def test_the_root_error_names_the_output_that_has_no_graph():
     a = rg.ones(2, requires_grad=True) * 2
     b = rg.ones(2)

@@ -89,15 +89,16 @@ class AccumulateGrad(Node):
         leaf = self.leaf
         if leaf._hooks:
             grad = apply_hooks(leaf._hooks, grad)
-        if grad.dtype != leaf.array.dtype:
-            grad = grad.astype(leaf.array.dtype)
+        dtype = leaf.array.dtype
+        if grad.dtype is not dtype and grad.dtype != dtype:  # NumPy's built-in dtypes are singletons
+            grad = grad.astype(dtype)
         if leaf._grad is None:
             # Adopt the array only if the caller handed over its sole reference (PyTorch's AccumulateGrad
             # checks the use count the same way): a VJP may return one array for two inputs (add, the RNN
             # biases), and a root gradient or a hook's tensor belongs to the user. A shared array as
             # `.grad` would let an in-place edit of one gradient (clip_grad_norm_, mul_) change another.
-            owned = (type(grad) is np.ndarray and grad.base is None and grad.flags.writeable
-                     and sys.getrefcount(grad) <= _SOLE_REFERENCE)
+            owned = (type(grad) is np.ndarray and grad.base is None and sys.getrefcount(grad) <= _SOLE_REFERENCE
+                     and grad.flags.writeable)
             leaf._grad = Tensor._from_array(grad if owned else np.array(grad))
         else:
             leaf._grad.array = leaf._grad.array + grad
@@ -184,15 +185,14 @@ def count_consumers(root_nodes):
     stack = list(root_nodes)
     while stack:
         for edge in stack.pop().next_edges:
-            if edge is None:
-                continue
-            count = consumers.get(edge[0])
-            if count is None:
-                consumers[edge[0]] = 1
-                if edge[0] not in roots:
-                    stack.append(edge[0])
-            else:
-                consumers[edge[0]] = count + 1
+            if edge is not None:
+                child = edge[0]
+                if child in consumers:
+                    consumers[child] += 1
+                else:
+                    consumers[child] = 1
+                    if child not in roots:
+                        stack.append(child)
     return consumers
 
 
@@ -242,13 +242,16 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
                 if arrived is not None:  # after the consumer accumulated: PyTorch's order
                     run_post_hooks(node, (), arrived)
                 continue
-            if node.backward_fn is None:
+            backward_fn = node.backward_fn
+            if backward_fn is None:
                 raise RuntimeError(f"{node.name()}: {RETAIN_GRAPH_HINT}")
             if node.saved is not None:
                 for counter, version, _ in node.saved:
                     if counter.value != version:
                         check_saved_versions(node)  # raises, naming the tensor
-            input_grads = node.backward_fn(grads[0] if node.output_meta is None else _zeros_where_missing(grads, node))
+            single = node.output_meta is None
+            input_grads = backward_fn(grads[0] if single else _zeros_where_missing(grads, node))
+            backward_fn = None  # the node's slot is then the closure's last reference: freeing it frees the arrays
             if check_anomaly:
                 anomaly.check_backward(node, input_grads)
             if hooks is not None and hooks.post:
@@ -256,28 +259,51 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
             yield node, grads, input_grads
             if not retain_graph:
                 node.backward_fn = node.saved = None  # frees the arrays the VJP closed over
-                node.grad_shapes = ((grads[0].shape,) if node.output_meta is None  # for explain, after backward
+                node.grad_shapes = ((grads[0].shape,) if single  # for explain, after backward
                                     else tuple(None if grad is None else grad.shape for grad in grads))
 
-        for i, edge in enumerate(node.next_edges):  # send each input its gradient; Kahn's count goes down
+        if input_grads is None:  # nothing to send (no gradient reached the node, or autograd.grad skips it)
+            for edge in node.next_edges:
+                if edge is not None:
+                    _count_down(consumers, ready, edge[0])
+            continue
+        edges = node.next_edges
+        if len(input_grads) < len(edges):
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients (expected "
+                               f"{len(edges)}, got {len(input_grads)})")
+        for i, edge in enumerate(edges):  # send each input its gradient; Kahn's count goes down
             if edge is None:
                 continue
             child, output_nr = edge
-            if input_grads is not None and input_grads[i] is not None:
-                grad = input_grads[i]
-                if type(child) is AccumulateGrad:  # a leaf: the engine knows the shape its gradient must have
-                    if grad.shape != child.leaf.array.shape:
-                        _raise_wrong_shape(node, i, grad, child.leaf.array.shape)
-                elif child.output_meta is not None and grad.shape != child.output_meta[output_nr][0]:
-                    _raise_wrong_shape(node, i, grad, child.output_meta[output_nr][0])
-                if child.output_meta is None and child not in buffers:
-                    buffers[child] = [grad]  # the usual case, without a call: the first gradient for a node
-                else:
+            grad = input_grads[i]
+            if grad is not None:
+                meta = child.output_meta
+                if meta is not None:  # a multi-output node: one buffer slot per output
+                    if grad.shape != meta[output_nr][0]:
+                        _raise_wrong_shape(node, i, grad, meta[output_nr][0])
                     _add_to_buffer(buffers, child, output_nr, grad)
-            consumers[child] -= 1
-            if consumers[child] == 0:
+                else:
+                    if type(child) is AccumulateGrad and grad.shape != child.leaf.array.shape:
+                        _raise_wrong_shape(node, i, grad, child.leaf.array.shape)  # the engine knows a leaf's shape
+                    if child in buffers:
+                        _add_to_buffer(buffers, child, 0, grad)
+                    else:
+                        buffers[child] = [grad]  # the usual case, without a call: the first gradient for a node
+            count = consumers[child]  # _count_down, inline: the child is ready when its last consumer has run
+            if count == 1:
                 ready.append(child)
+            else:
+                consumers[child] = count - 1
         input_grads = grad = None  # let go of the VJP's arrays before its leaves run: they count references
+
+
+def _count_down(consumers, ready, child):
+    """One consumer of `child` has run: Kahn's count goes down, and `child` is ready at the last one."""
+    count = consumers[child]
+    if count == 1:
+        ready.append(child)
+    else:
+        consumers[child] = count - 1
 
 
 def _seeded(roots, root_grads):

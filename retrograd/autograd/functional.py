@@ -17,7 +17,9 @@ def _seed_gradients(outputs, grad_outputs):
                     f"{tuple(out.shape)}. Pass gradient= (for .backward) or grad_outputs= (for autograd.grad) "
                     f"with a tensor of that shape holding dL/d(output), e.g. ones_like(output) for a plain sum."
                 )
-            seeds.append(np.ones(out.array.shape, out.array.dtype))
+            seed = np.empty(out.array.shape, out.array.dtype)  # np.ones, without its Python-level overhead
+            seed.fill(1)
+            seeds.append(seed)
         else:
             seed = np.asarray(given.array if isinstance(given, Tensor) else given, dtype=out.array.dtype)
             if seed.shape != out.array.shape:
