@@ -87,12 +87,12 @@ class Optimizer:
         """Forget the gradients: drop them (default), or fill them with zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:  # the slot behind the `grad` property: this runs every training step
                     if set_to_none:
-                        p.grad = None
+                        p._grad = None
                     else:
-                        p.grad.detach_()
-                        p.grad.array[...] = 0
+                        p._grad.detach_()
+                        p._grad.array[...] = 0
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
