@@ -46,10 +46,10 @@ def matmul(a, b):
             grad_mat = np.expand_dims(grad_mat, -1)  # (..., n, m)
         grad_a = grad_b = None
         if saved_b is not None:
-            grad_a = grad_mat @ np.swapaxes(saved_b, -1, -2)  # (..., n, k)
+            grad_a = grad_mat @ saved_b.swapaxes(-1, -2)  # (..., n, k); the method: np.swapaxes costs ~0.3 us more
             grad_a = unbroadcast(grad_a, (1,) + a_shape if len(a_shape) == 1 else a_shape).reshape(a_shape)
         if saved_a is not None:
-            grad_b = np.swapaxes(saved_a, -1, -2) @ grad_mat  # (..., k, m)
+            grad_b = saved_a.swapaxes(-1, -2) @ grad_mat  # (..., k, m)
             grad_b = unbroadcast(grad_b, b_shape + (1,) if len(b_shape) == 1 else b_shape).reshape(b_shape)
         return grad_a, grad_b
 
@@ -71,6 +71,11 @@ def _leading_axes_in_memory_order(x_val):
     return order if permuted.flags.c_contiguous else None
 
 
+def _shape_of(value):
+    """np.shape, without its dispatch for the usual ndarray (a bias given as a number has shape ())."""
+    return value.shape if type(value) is np.ndarray else np.shape(value)
+
+
 def linear(x, weight, bias=None):
     """y = x @ W^T + b, one fused op (PyTorch's layout: W is (out, in)).
 
@@ -89,12 +94,12 @@ def linear(x, weight, bias=None):
             f"linear: input of shape {x_val.shape} does not match weight of shape {w_val.shape} "
             f"(expected input (..., {w_val.shape[-1] if w_val.ndim else '?'}))"
         )
-    if b_val is not None and np.shape(b_val) not in ((w_val.shape[0],), ()):
+    if b_val is not None and _shape_of(b_val) not in ((w_val.shape[0],), ()):
         raise RuntimeError(f"linear: bias of shape {np.shape(b_val)} does not match weight of shape {w_val.shape} "
                            f"(expected bias ({w_val.shape[0]},))")
     if x_val.dtype != w_val.dtype:
         x_val, w_val = binary_operands(x_val, w_val)
-    order = _leading_axes_in_memory_order(x_val)
+    order = None if x_val.ndim < 3 else _leading_axes_in_memory_order(x_val)
     last = (x_val.ndim - 1,)
     restore = None if order is None else tuple(np.argsort(order)) + last
     rows = x_val if order is None else x_val.transpose(order + last)
