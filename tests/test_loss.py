@@ -250,6 +250,21 @@ def test_cross_entropy_all_ignored_and_empty_give_nan_like_torch():
     assert np.isnan(empty.item())
 
 
+def test_cross_entropy_mean_over_no_rows_warns_nothing_forward_or_backward():
+    """The mean's 0/0 is silenced only when the divisor is 0 (np.errstate is skipped otherwise, for speed):
+    no RuntimeWarning either way, and PyTorch's zero gradient for a batch whose rows are all ignored."""
+    z = normal(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for y in (np.array([-100, -100]), np.array([0, 2])):
+            rg_z, torch_z = rg.tensor(z, requires_grad=True), T(z).requires_grad_(True)
+            rg_loss, torch_loss = L.cross_entropy(rg_z, rg.tensor(y)), TF.cross_entropy(torch_z, T(y))
+            rg_loss.backward()
+            torch_loss.backward()
+            np.testing.assert_allclose(rg_loss.item(), torch_loss.item(), rtol=1e-12)
+            np.testing.assert_allclose(rg_z.grad.array, torch_z.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
 def composite_cross_entropy(z, y, n_classes, weight=None, ignore_index=-100):
     """The slow twin: log_softmax and NLL from primitive ops (sub, logsumexp, mul, sum, div), one-hot and all."""
     log_p = E.sub(z, R.logsumexp(z, dim=1, keepdim=True))

@@ -14,6 +14,7 @@ Targets receive the gradients PyTorch gives them (regression losses, BCE,
 KL divergence, probability targets of cross_entropy); `target.detach()`
 stops that flow.
 """
+import math
 import warnings
 
 import numpy as np
@@ -48,8 +49,16 @@ def _reduce(loss, reduction, denominator=None):
     if reduction == "sum":
         return total.astype(loss.dtype, copy=False)
     denominator = np.asarray(loss.size if denominator is None else denominator, dtype=acc)
+    if _plain_divisor(denominator):
+        return np.asarray(total / denominator, dtype=loss.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):  # an empty or fully ignored batch gives nan, like torch
         return np.asarray(total / denominator, dtype=loss.dtype)
+
+
+def _plain_divisor(denominator):
+    """Whether dividing by `denominator` (a 0-d array) cannot raise NumPy's divide or invalid flags: then
+    the np.errstate that silences them (~0.7 us, twice a training step) is skipped."""
+    return bool(denominator) and math.isfinite(denominator)
 
 
 def _upstream(grad_out, reduction, denominator):
@@ -57,8 +66,11 @@ def _upstream(grad_out, reduction, denominator):
     accumulation dtype (float32 for float16: 1/70,000 is below float16's normal range)."""
     if reduction == "mean":
         acc = accumulation_dtype(grad_out.dtype)
+        denominator = np.asarray(denominator, dtype=acc)
+        if _plain_divisor(denominator):
+            return grad_out.astype(acc, copy=False) / denominator
         with np.errstate(invalid="ignore", divide="ignore"):
-            return grad_out.astype(acc, copy=False) / np.asarray(denominator, dtype=acc)
+            return grad_out.astype(acc, copy=False) / denominator
     return grad_out
 
 
