@@ -367,6 +367,22 @@ def test_legacy_size_average_and_reduce():
     np.testing.assert_allclose(total.item(), none.array.sum(), rtol=1e-6)
 
 
+def test_cross_entropy_ignored_rows_and_the_range_check_together():
+    """The range check reads the targets' min and max and searches for ignored rows only when ignore_index lies
+    between them: an ignore_index beyond the classes is skipped as in PyTorch, a bad index beside it still raises."""
+    z = normal(3, 4)
+    for y, ignore_index in (([0, 5, 3], 5), ([5, 5, 5], 5), ([0, 2, 3], 1), ([0, -100, 3], -100)):
+        rg_z, torch_z = rg.tensor(z, requires_grad=True), T(z).requires_grad_(True)
+        rg_loss = L.cross_entropy(rg_z, rg.tensor(y), ignore_index=ignore_index, reduction="sum")
+        torch_loss = TF.cross_entropy(torch_z, T(np.array(y)), ignore_index=ignore_index, reduction="sum")
+        rg_loss.backward()
+        torch_loss.backward()
+        np.testing.assert_allclose(rg_loss.item(), torch_loss.item(), rtol=1e-12)
+        np.testing.assert_allclose(rg_z.grad.array, torch_z.grad.numpy(), rtol=1e-12, atol=1e-15)
+    with pytest.raises(IndexError, match="target class index 7 is out of range"):
+        L.cross_entropy(rg.tensor(z), rg.tensor([7, -1, 1]), ignore_index=-1)
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda: L.cross_entropy(rg.randn(3, 4), rg.tensor([0, 4, 1])), IndexError,
      r"cross_entropy: target class index 4 is out of range for 4 classes"),
