@@ -46,9 +46,7 @@ def record(op, data, inputs, backward_fn, saved=()):
         _share_counter_if_view(out, data, inputs)
     if _grad_state[0]:
         edges = None
-        i = -1
-        for t in inputs:
-            i += 1
+        for i, t in enumerate(inputs):
             if isinstance(t, Tensor) and t._requires_grad:
                 if edges is None:
                     edges = [None] * len(inputs)
@@ -124,7 +122,7 @@ def _share_counter_if_view(out, data, inputs):
 
 def _saved_versions(saved, output):
     """[(counter, current version, array)] of each saved tensor (`OUTPUT` is `output`), for the engine's
-    check (`autograd.engine.check_saved_versions`). On the hot path of every recorded op that saves."""
+    check (`autograd.engine.check_saved_versions`). `record` builds the same entries inline."""
     entries = []
     for t in saved:
         if t is OUTPUT:
