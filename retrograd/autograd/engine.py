@@ -286,7 +286,7 @@ def walk(roots, root_grads, retain_graph=False, targets=None):
                     if type(child) is AccumulateGrad and grad.shape != child.leaf.array.shape:
                         _raise_wrong_shape(node, i, grad, child.leaf.array.shape)  # the engine knows a leaf's shape
                     if child in buffers:
-                        _add_to_buffer(buffers, child, 0, grad)
+                        _add_to_buffer(buffers, child, output_nr, grad)
                     else:
                         buffers[child] = [grad]  # the usual case, without a call: the first gradient for a node
             count = consumers[child]  # _count_down, inline: the child is ready when its last consumer has run
