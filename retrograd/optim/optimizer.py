@@ -111,9 +111,10 @@ class Optimizer:
         and `state` the parameter's state with its `step` counted up, the named `buffers` made as zeros the
         first time (and `first(param, state)` run then, for state that does not start at zero)."""
         for p in group["params"]:
-            if p.grad is None:
+            grad = p._grad  # the slot behind the `grad` property, as in zero_grad
+            if grad is None:
                 continue
-            param, grad = p.array, p.grad.array
+            param, grad = p.array, grad.array
             state = self.state[p]
             if not state:
                 state["step"] = 0
