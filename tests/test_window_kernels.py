@@ -182,7 +182,7 @@ def test_conv_kernels_match_numpy(monkeypatch, tier_name, case, dtype):
     previous = kernels.set_enabled(True)
     try:
         with_kernels = _conv_run(x, w, b, kwargs, seed=1)
-        assert {"im2col", "col2im"} <= set(kernels.used())
+        assert {"im2col", "col2im", "bias_add"} <= set(kernels.used())
         assert bool(kernels._specialised) == (tier_name == "specialised")
         kernels.set_enabled(False)
         y, grad_x, grad_w, grad_b = _conv_run(x, w, b, kwargs, seed=1)
@@ -208,6 +208,20 @@ def test_the_stride_one_input_gradient_is_numpy_general_path_bit_for_bit(tier):
     kernels.set_enabled(False)
     reference = conv._input_grad(grad_out, w_groups, (2, 6, 12, 12), (5, 5), (1, 1), (1, 1))
     _same_bits(ours, reference)
+
+
+def test_the_bias_add_kernel_is_numpy_broadcast_add_bit_for_bit(tier):
+    rng = np.random.default_rng(6)
+    for dtype in DTYPES:
+        y, bias = rng.standard_normal((3, 5, 7)).astype(dtype), rng.standard_normal(5).astype(dtype)
+        ours = y.copy()
+        conv._add_bias(ours, bias[::-1].copy()[::-1])  # a strided bias too
+        _same_bits(ours, y + bias.reshape(5, 1))
+    mixed = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    reference = mixed.copy()
+    reference += np.arange(3.0).reshape(3, 1)  # a float64 bias on float32 y: NumPy's casting rules, not the kernel
+    conv._add_bias(mixed, np.arange(3.0))
+    _same_bits(mixed, reference)
 
 
 def test_compiled_for_specialises_a_geometry_after_a_few_calls(monkeypatch):

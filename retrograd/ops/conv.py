@@ -19,8 +19,9 @@ Batch-major columns cost the same copy as one (K, N*Q) matrix but need no transp
 of y or g, and the per-image GEMMs run several times faster than one GEMM whose inner
 dimension is N*Q long and whose other sides are tiny (O x K), the usual CNN shape.
 The window geometry (output sizes, the strided view of every window, col2im) is pooling's
-too: ops/window.py. With the `fast` extra (Numba; ops/kernels.py), the im2col copy and the col2im
-scatter-add run as compiled loops (window_kernels.py) that move the same numbers in the same order.
+too: ops/window.py. With the `fast` extra (Numba; ops/kernels.py), the im2col copy, the bias add and the
+col2im scatter-add run as compiled loops (window_kernels.py) that do the same float operations in the
+same order.
 """
 import numpy as np
 
@@ -101,9 +102,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     cols = _im2col(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
     w_groups = w_val.reshape(groups, og, k)  # (G, Og, K)
     y = np.matmul(w_groups, cols)  # (N, G, Og, Q): the GEMM, one per image and group
-    y = y.reshape(n, o, ho, wo)
     if bias is not None:
-        y += array_of(bias).reshape(o, 1, 1)
+        _add_bias(y.reshape(n, o, q), array_of(bias))
+    y = y.reshape(n, o, ho, wo)
 
     need_x, need_w, need_b = needs_grad(x), needs_grad(weight), needs_grad(bias)
     cols = cols if need_w else None  # only dL/dw reads the columns
@@ -125,6 +126,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return grad_x, grad_w, grad_b
 
     return record(conv2d, y, (x, weight, bias), conv2d_backward, saved=(x, weight))
+
+
+def _add_bias(y, bias):
+    """y (N, O, Q) += b[o], in place: NumPy's broadcast add, or one compiled pass (window_kernels.bias_add)."""
+    add = kernels.compiled(window_kernels.bias_add, y.dtype)
+    if add is None or bias.dtype != y.dtype:
+        y += bias.reshape(-1, 1)
+    else:
+        add(y, bias)
 
 
 def _im2col(x_padded, kernel, stride, dilation, out):
