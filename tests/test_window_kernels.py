@@ -8,7 +8,7 @@ conv2d's columns, weight and bias gradients and its strided input gradient are t
 the NumPy code computes the input gradient as kh*kw per-offset GEMMs, the kernels as one GEMM and col2im, so
 there the two agree to a measured bound (within 1.5 ulp of the gradient's largest entry; asserted: 4).
 Each case runs both tiers of kernels.compiled_for: the general kernel (the geometry a run-time argument) and
-the one specialised to the geometry, which a layer gets after a few calls.
+the one specialised to the geometry, which a layer gets once its calls have visited enough window entries.
 """
 import numpy as np
 import pytest
@@ -33,9 +33,9 @@ SPECIALISED_POOL_CASES = [POOL_CASES[0], POOL_CASES[4]]  # each costs compilatio
 def _set_tier(monkeypatch, tier):
     """compiled_for gives the general kernel on every call, or the specialised one from the first call on
     (compiled afresh for this test)."""
-    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 10**9 if tier == "general" else 1)
+    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 10**18 if tier == "general" else 0)
     monkeypatch.setattr(kernels, "_specialised", {})
-    monkeypatch.setattr(kernels, "_geometry_calls", {})
+    monkeypatch.setattr(kernels, "_geometry_work", {})
 
 
 @pytest.fixture(params=["general", "specialised"])
@@ -99,7 +99,7 @@ def _assert_pool_kernels_match_numpy(shape, kwargs, dtype, ties, cotangent=_norm
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,kwargs", POOL_CASES)
 def test_general_max_pool_kernels_give_the_numpy_bits(monkeypatch, shape, kwargs, dtype, ties):
-    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 10**9)
+    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 10**18)
     previous = kernels.set_enabled(True)
     try:
         _assert_pool_kernels_match_numpy(shape, kwargs, dtype, ties)
@@ -112,7 +112,7 @@ def test_general_max_pool_kernels_give_the_numpy_bits(monkeypatch, shape, kwargs
 @pytest.mark.parametrize("ties", pool.TIE_POLICIES)
 @pytest.mark.parametrize("shape,kwargs", SPECIALISED_POOL_CASES)
 def test_specialised_max_pool_kernels_give_the_numpy_bits(monkeypatch, shape, kwargs, ties):
-    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 1)
+    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 0)
     monkeypatch.setattr(kernels, "_specialised", {})
     previous = kernels.set_enabled(True)
     try:
@@ -224,16 +224,17 @@ def test_the_bias_add_kernel_is_numpy_broadcast_add_bit_for_bit(tier):
     _same_bits(mixed, reference)
 
 
-def test_compiled_for_specialises_a_geometry_after_a_few_calls(monkeypatch):
-    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 3)
+def test_compiled_for_specialises_a_geometry_once_its_calls_visited_enough_entries(monkeypatch):
+    monkeypatch.setattr(kernels, "SPECIALISE_AFTER", 100)
     monkeypatch.setattr(kernels, "_specialised", {})
-    monkeypatch.setattr(kernels, "_geometry_calls", {})
+    monkeypatch.setattr(kernels, "_geometry_work", {})
     previous = kernels.set_enabled(True)
     try:
         geometry = (2, 2, 2, 2, 1, 1)
-        first, second = (kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry) for _ in "ab")
-        third = kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry)
-        assert kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry) is third
+        first, second = (kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry, 40) for _ in "ab")
+        assert not kernels._specialised  # 80 entries visited: still the general kernel
+        third = kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry, 40)
+        assert kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry, 1) is third
         assert list(kernels._specialised) == [("max_pool_first", *geometry)]
         assert kernels._specialised[("max_pool_first", *geometry)] is third and first is not third
         x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
@@ -246,11 +247,26 @@ def test_compiled_for_specialises_a_geometry_after_a_few_calls(monkeypatch):
         np.testing.assert_array_equal(results[0][1], [[[[3, 3], [3, 3]]]])
         for a, b in zip(*results):
             _same_bits(a, b)
-        assert kernels.compiled_for(window_kernels.max_pool_first, np.float16, geometry) is None  # no float16
+        assert kernels.compiled_for(window_kernels.max_pool_first, np.float16, geometry, 1) is None  # no float16
         kernels.set_enabled(False)
-        assert kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry) is None
+        assert kernels.compiled_for(window_kernels.max_pool_first, np.float32, geometry, 1) is None
     finally:
         kernels.set_enabled(previous)
+
+
+def test_a_lenet_step_specialises_its_kernels_in_its_first_step(monkeypatch):
+    """The default threshold: LeNet's layers at batch 64 visit enough window entries in one training step."""
+    monkeypatch.setattr(kernels, "_specialised", {})
+    monkeypatch.setattr(kernels, "_geometry_work", {})
+    previous = kernels.set_enabled(True)
+    try:
+        model = rg.nn.Sequential(rg.nn.Conv2d(1, 6, 5), rg.nn.ReLU(), rg.nn.MaxPool2d(2), rg.nn.Conv2d(6, 16, 5),
+                                 rg.nn.ReLU(), rg.nn.MaxPool2d(2))
+        model(rg.randn(64, 1, 28, 28)).sum().backward()
+    finally:
+        kernels.set_enabled(previous)
+    assert sorted(key[0] for key in kernels._specialised) == ["col2im", "im2col", "max_pool_backward",
+                                                              "max_pool_first"]
 
 
 def test_float16_pools_and_convolves_through_numpy_with_kernels_on(tier):

@@ -140,13 +140,14 @@ def _add_bias(y, bias):
 def _im2col(x_padded, kernel, stride, dilation, out):
     """The columns (N, C*kh*kw, Ho*Wo): one strided view and one copy, whose inner loop runs along contiguous
     input rows; or one compiled pass that writes them in order (window_kernels.im2col)."""
-    n, c = x_padded.shape[:2]
-    copy = kernels.compiled_for(window_kernels.im2col, x_padded.dtype, (*kernel, *stride, *dilation))
+    n, k = x_padded.shape[0], x_padded.shape[1] * kernel[0] * kernel[1]
+    copy = kernels.compiled_for(window_kernels.im2col, x_padded.dtype, (*kernel, *stride, *dilation),
+                                n * k * out[0] * out[1])
     if copy is None:
-        return window.windows(x_padded, kernel, stride, dilation, out).reshape(n, c * kernel[0] * kernel[1], -1)
-    cols = np.empty((n, c * kernel[0] * kernel[1], *out), x_padded.dtype)
+        return window.windows(x_padded, kernel, stride, dilation, out).reshape(n, k, -1)
+    cols = np.empty((n, k, *out), x_padded.dtype)
     copy(x_padded, cols)
-    return cols.reshape(n, c * kernel[0] * kernel[1], -1)
+    return cols.reshape(n, k, -1)
 
 
 def _input_grad_function(stride, dtype):
@@ -165,7 +166,8 @@ def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
     kh, kw = kernel
     grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_out.reshape(n, groups, og, ho * wo))  # (N, G, K, Q)
     grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))
-    scatter = kernels.compiled_for(window_kernels.col2im, grad_out.dtype, (*kernel, *stride, *dilation))
+    scatter = kernels.compiled_for(window_kernels.col2im, grad_out.dtype, (*kernel, *stride, *dilation),
+                                   grad_cols.size)
     if scatter is not None:  # the same adds in the same order, in one compiled pass
         scatter(grad_cols.reshape(n, c * kh * kw, ho, wo), disjoint, grad)
         return grad

@@ -24,7 +24,7 @@ _enabled = None  # decided by enabled() on first use; the tests switch it throug
 _compiled = {}  # kernel name -> Numba dispatcher
 _used = set()  # names of the kernels this process has called
 _specialised = {}  # (kernel name, *window geometry) -> Numba dispatcher with the geometry compiled in
-_geometry_calls = {}  # (kernel name, *window geometry) -> calls so far, until it is specialised
+_geometry_work = {}  # (kernel name, *window geometry) -> window entries visited, until it is specialised
 
 
 def _numba_importable():
@@ -81,26 +81,27 @@ def compiled(python_kernel, dtype):
     return _compiled[name]
 
 
-SPECIALISE_AFTER = 8  # calls of a kernel with one window geometry before it is compiled for that geometry
+SPECIALISE_AFTER = 2**18  # window entries a kernel visits with one geometry before it is compiled for it
 
 
-def compiled_for(python_kernel, dtype, geometry):
+def compiled_for(python_kernel, dtype, geometry, work):
     """`compiled` for a window kernel, python_kernel(*arrays, kh, kw, s_h, s_w, d_h, d_w), as a function of the
-    arguments before the geometry, or None when the kernels are off or dtype is not covered.
+    arguments before the geometry, or None when the kernels are off or dtype is not covered. `work`: the
+    window entries this call visits (windows x kh*kw).
 
     With the geometry a run-time argument Numba cannot unroll the window loops or vectorise across a row of
-    windows (the kernel then runs slower than the NumPy code); with it compiled in, about 5x faster. So the
-    first SPECIALISE_AFTER - 1 calls with a geometry run the general kernel (compiled once, cached on disk),
-    and the next compiles a specialised one, a few tenths of a second once per geometry and process (not
-    cached on disk: its closure holds a dispatcher, whose pickle differs between processes): a
-    training loop soon runs the fast kernel, a test suite of many small geometries does not pay for them."""
+    windows (the kernel then runs slower than the NumPy code); with it compiled in, about 3-5x faster than
+    NumPy, but each geometry costs a compilation, 0.2-0.5 s once per process (not cached on disk: the closure
+    holds a dispatcher, whose pickle differs between processes). So a geometry runs the general kernel
+    (compiled once, cached on disk) until its calls have visited SPECIALISE_AFTER entries, then its own:
+    a LeNet step's layers specialise in the first step, a test suite of many small geometries never does."""
     kernel = compiled(python_kernel, dtype)
     if kernel is None:
         return None
     key = (python_kernel.__name__, *geometry)
     if key not in _specialised:
-        _geometry_calls[key] = _geometry_calls.get(key, 0) + 1
-        if _geometry_calls[key] < SPECIALISE_AFTER:
+        _geometry_work[key] = _geometry_work.get(key, 0) + work
+        if _geometry_work[key] < SPECIALISE_AFTER:
             return functools.partial(_with_geometry, kernel, tuple(geometry))
         import numba  # the fast extra; only reached when enabled() found it
 

@@ -124,8 +124,10 @@ def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
     k = kernel[0] * kernel[1]
     offset_type = np.min_scalar_type(-k)  # the smallest signed type that holds every offset
     geometry = (*kernel, *stride, *dilation)
-    if kernels.compiled_for(window_kernels.max_pool_first, x_padded.dtype, geometry) is not None:
-        return _find_maxima_compiled(x_padded, geometry, out, ties, offset_type)
+    work = x_padded.shape[0] * x_padded.shape[1] * out[0] * out[1] * k  # window entries: the kernels' loop count
+    first_maximum = kernels.compiled_for(window_kernels.max_pool_first, x_padded.dtype, geometry, work)
+    if first_maximum is not None:
+        return _find_maxima_compiled(x_padded, first_maximum, geometry, out, ties, offset_type, work)
     flat = window.gathered(x_padded, kernel, stride, dilation, out)  # (K, N, C, Ho, Wo)
     y, offset = _first_maximum(flat, offset_type)
     nan = y.dtype.kind == "f" and _has_nan(y)
@@ -143,23 +145,25 @@ def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
     return y, offset, keys.argmax(axis=0).astype(offset_type)  # a uniform pick among the tied entries
 
 
-def _find_maxima_compiled(x_padded, geometry, out, ties, offset_type):
+def _find_maxima_compiled(x_padded, first_maximum, geometry, out, ties, offset_type, work):
     """_find_maxima in compiled passes over the windows of x_padded (window_kernels.py), with the same results:
-    y and offset in one pass, then the tied mask (split) or the pick (random) in a second. ties="random" draws
-    the same K x N x C x Ho x Wo uniform keys, in the same order, as the NumPy code."""
+    y and offset in one pass (`first_maximum`, the compiled max_pool_first), then the tied mask (split) or the
+    pick (random) in a second. ties="random" draws the same K x N x C x Ho x Wo uniform keys, in the same order,
+    as the NumPy code. `work`: the window entries each pass visits."""
     dtype, windows_shape = x_padded.dtype, x_padded.shape[:2] + tuple(out)
     y, offset = np.empty(windows_shape, dtype), np.empty(windows_shape, offset_type)
-    kernels.compiled_for(window_kernels.max_pool_first, dtype, geometry)(x_padded, y, offset)
+    first_maximum(x_padded, y, offset)
     if ties == "first":
         return y, offset, offset
     k = geometry[0] * geometry[1]
     if ties == "split":
         tied = np.empty((k, *windows_shape), bool)
-        kernels.compiled_for(window_kernels.max_pool_tied, dtype, geometry)(x_padded, y, tied)
+        kernels.compiled_for(window_kernels.max_pool_tied, dtype, geometry, work)(x_padded, y, tied)
         return y, offset, tied
     keys = default_generator.random((k, *windows_shape))
     choice = np.empty(windows_shape, offset_type)
-    kernels.compiled_for(window_kernels.max_pool_random_pick, dtype, geometry)(x_padded, y, keys, choice)
+    pick = kernels.compiled_for(window_kernels.max_pool_random_pick, dtype, geometry, work)
+    pick(x_padded, y, keys, choice)
     return y, offset, choice
 
 
@@ -191,7 +195,8 @@ def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilat
         finite = bool(np.isfinite(grad_out.sum()))
     grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
     scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
-                                   else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation))
+                                   else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
+                                   grad_out.size * kernel[0] * kernel[1])
     if scatter is None:
         parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1], finite)
         return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)

@@ -10,8 +10,8 @@ every kernel gives the NumPy code's bits (tests/test_window_kernels.py). The GEM
 
 Each kernel takes its arrays (and flags), then the geometry kh, kw, sh, sw, dh, dw, and writes into the output
 arrays it is given. These functions are plain Python until kernels.compiled_for() compiles them; it compiles
-a geometry in as constants once a layer has used it a few times (Numba then unrolls the window loops and
-vectorises along a row of windows: about 5x faster than with the geometry as run-time integers).
+a geometry in as constants once the calls with it have visited enough window entries (Numba then unrolls the
+window loops and vectorises along a row of windows: about 5x faster than with run-time integers).
 """
 
 
