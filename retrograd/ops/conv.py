@@ -165,10 +165,10 @@ def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
     ho, wo = grad_out.shape[2:]
     kh, kw = kernel
     grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_out.reshape(n, groups, og, ho * wo))  # (N, G, K, Q)
-    grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))
     scatter = kernels.compiled_for(window_kernels.col2im, grad_out.dtype, (*kernel, *stride, *dilation),
                                    grad_cols.size)
     if scatter is not None:  # the same adds in the same order, in one compiled pass
+        grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))
         scatter(grad_cols.reshape(n, c * kh * kw, ho, wo), disjoint, grad)
         return grad
     grad_cols = grad_cols.reshape(n, c, kh, kw, ho, wo)

@@ -193,13 +193,13 @@ def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilat
         grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
         finite = bool(np.isfinite(grad_out.sum()))
-    grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
     scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
                                    else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
                                    grad_out.size * kernel[0] * kernel[1])
     if scatter is None:
         parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1], finite)
         return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+    grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
     scatter(grad_out, choice, finite, disjoint, grad)
     return grad
 

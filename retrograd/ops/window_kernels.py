@@ -88,7 +88,7 @@ def max_pool_backward(grad_out, choice, finite, disjoint, grad, kh, kw, sh, sw, 
                                 chosen = choice[n, c, i, j] == u * kw + v
                                 g = grad_out[n, c, i, j]
                                 term = g * (one if chosen else zero) if finite else (g if chosen else zero)
-                                grad[n, c, i * sh + u, j * sw + v] = term
+                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term
                 continue
             for u in range(kh):  # offsets outer: each entry adds its terms in window.col2im's order
                 for v in range(kw):
@@ -114,7 +114,7 @@ def max_pool_backward_split(share, tied, finite, disjoint, grad, kh, kw, sh, sw,
                                 chosen = tied[u * kw + v, n, c, i, j]
                                 g = share[n, c, i, j]
                                 term = g * (one if chosen else zero) if finite else (g if chosen else zero)
-                                grad[n, c, i * sh + u, j * sw + v] = term
+                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term
                 continue
             for u in range(kh):
                 for v in range(kw):
