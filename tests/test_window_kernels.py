@@ -136,6 +136,25 @@ def test_the_lenet_pool_specialised_in_float32(tier):
     _assert_pool_kernels_match_numpy((4, 6, 24, 24), dict(kernel_size=2), np.float32, "first")
 
 
+def test_strided_inputs_and_cotangents_give_the_numpy_bits(tier):
+    """Views (a transposed input, a cotangent read with a step) reach the kernels as strided arrays (conv's stride
+    2: its input gradient is then the NumPy code's bits too)."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 3, (2, 3, 10, 9)).astype(np.float64).transpose(0, 1, 3, 2)  # (2, 3, 9, 10), not contiguous
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    cotangent = rg.from_numpy(rng.standard_normal((2, 4, 2, 6))[:, :, ::2, ::3])  # (2, 4, 1, 2), strided
+    results = []
+    for on in (True, False):
+        kernels.set_enabled(on)
+        leaves = [rg.from_numpy(a).requires_grad_() for a in (x, w, b)]  # from_numpy keeps x's strides
+        assert not leaves[0].detach().numpy().flags.c_contiguous and not cotangent.numpy().flags.c_contiguous
+        y = pool.max_pool2d(conv.conv2d(pool.max_pool2d(leaves[0], 2, 1), *leaves[1:], stride=2), 2, ties="split")
+        y.backward(cotangent)
+        results.append([y.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves])
+    for ours, reference in zip(*results):
+        _same_bits(ours, reference)
+
+
 def test_random_ties_draw_the_same_keys_and_pick_a_tied_maximum(tier):
     x = np.zeros((1, 1, 4, 4))  # every entry of every window ties
     picks = set()
