@@ -6,7 +6,8 @@ A max-pool kernel makes one pass per window where the NumPy code makes kh*kw pas
 (one per offset); the im2col kernel writes the columns in their order, where NumPy's strided copy runs along
 rows only Wo entries long. The scatter-adds (col2im) keep NumPy's order of operations, offsets outer in
 row-major order, so that each input entry receives its windows' terms in the order window.col2im adds them:
-every kernel gives the NumPy code's bits (tests/test_window_kernels.py). The GEMMs stay with NumPy's BLAS.
+every kernel gives the NumPy code's bits (tests/test_window_kernels.py). The GEMMs stay with NumPy's BLAS;
+conv's bias add, the one pass after them, is here too (bias_add, which needs no geometry).
 
 Each kernel takes its arrays (and flags), then the geometry kh, kw, sh, sw, dh, dw, and writes into the output
 arrays it is given. These functions are plain Python until kernels.compiled_for() compiles them; it compiles
