@@ -19,11 +19,13 @@ Batch-major columns cost the same copy as one (K, N*Q) matrix but need no transp
 of y or g, and the per-image GEMMs run several times faster than one GEMM whose inner
 dimension is N*Q long and whose other sides are tiny (O x K), the usual CNN shape.
 The window geometry (output sizes, the strided view of every window, col2im) is pooling's
-too: ops/window.py.
+too: ops/window.py. With the `fast` extra (Numba; ops/kernels.py), the im2col copy, the bias add and the
+col2im scatter-add run as compiled loops (window_kernels.py) that do the same float operations in the
+same order.
 """
 import numpy as np
 
-from . import window
+from . import kernels, window, window_kernels
 from .base import array_of, needs_grad, record
 from .shape import reshape, squeeze
 
@@ -97,13 +99,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     k = cg * kh * kw
     q = ho * wo
 
-    # im2col: one strided view, one copy; its inner loop runs along contiguous input rows
-    cols = window.windows(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
+    cols = _im2col(x_padded, (kh, kw), stride, dilation, (ho, wo)).reshape(n, groups, k, q)  # (N, G, K, Q)
     w_groups = w_val.reshape(groups, og, k)  # (G, Og, K)
     y = np.matmul(w_groups, cols)  # (N, G, Og, Q): the GEMM, one per image and group
-    y = y.reshape(n, o, ho, wo)
     if bias is not None:
-        y += array_of(bias).reshape(o, 1, 1)
+        _add_bias(y.reshape(n, o, q), array_of(bias))
+    y = y.reshape(n, o, ho, wo)
 
     need_x, need_w, need_b = needs_grad(x), needs_grad(weight), needs_grad(bias)
     cols = cols if need_w else None  # only dL/dw reads the columns
@@ -119,12 +120,42 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if need_b:
             grad_b = grad_out.sum(axis=(0, 2, 3))
         if need_x:
-            grad_x = (_input_grad_unit_stride if stride == (1, 1) else _input_grad)(
-                grad_out, w_groups, (n, c, hp, wp), (kh, kw), stride, dilation)
+            grad_x = _input_grad_function(stride, grad_out.dtype)(grad_out, w_groups, (n, c, hp, wp), (kh, kw),
+                                                                  stride, dilation)
             grad_x = window.crop(grad_x, pads, (h, w))
         return grad_x, grad_w, grad_b
 
     return record(conv2d, y, (x, weight, bias), conv2d_backward, saved=(x, weight))
+
+
+def _add_bias(y, bias):
+    """y (N, O, Q) += b[o], in place: NumPy's broadcast add, or one compiled pass (window_kernels.bias_add)."""
+    add = kernels.compiled(window_kernels.bias_add, y.dtype)
+    if add is None or bias.dtype != y.dtype:
+        y += bias.reshape(-1, 1)
+    else:
+        add(y, bias)
+
+
+def _im2col(x_padded, kernel, stride, dilation, out):
+    """The columns (N, C*kh*kw, Ho*Wo): one strided view and one copy, whose inner loop runs along contiguous
+    input rows; or one compiled pass that writes them in order (window_kernels.im2col)."""
+    n, k = x_padded.shape[0], x_padded.shape[1] * kernel[0] * kernel[1]
+    copy = kernels.compiled_for(window_kernels.im2col, x_padded.dtype, (*kernel, *stride, *dilation),
+                                n * k * out[0] * out[1])
+    if copy is None:
+        return window.windows(x_padded, kernel, stride, dilation, out).reshape(n, k, -1)
+    cols = np.empty((n, k, *out), x_padded.dtype)
+    copy(x_padded, cols)
+    return cols.reshape(n, k, -1)
+
+
+def _input_grad_function(stride, dtype):
+    """How dL/dx_padded is computed: by one GEMM and a compiled col2im when the kernels are on, else by
+    shifted one-dimensional adds for stride 1 and strided slice-adds otherwise."""
+    if kernels.enabled() and np.dtype(dtype) in kernels.DTYPES:
+        return _input_grad
+    return _input_grad_unit_stride if stride == (1, 1) else _input_grad
 
 
 def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
@@ -134,6 +165,12 @@ def _input_grad(grad_out, w_groups, padded_shape, kernel, stride, dilation):
     ho, wo = grad_out.shape[2:]
     kh, kw = kernel
     grad_cols = np.matmul(w_groups.transpose(0, 2, 1), grad_out.reshape(n, groups, og, ho * wo))  # (N, G, K, Q)
+    scatter = kernels.compiled_for(window_kernels.col2im, grad_out.dtype, (*kernel, *stride, *dilation),
+                                   grad_cols.size)
+    if scatter is not None:  # the same adds in the same order, in one compiled pass
+        grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))
+        scatter(grad_cols.reshape(n, c * kh * kw, ho, wo), disjoint, grad)
+        return grad
     grad_cols = grad_cols.reshape(n, c, kh, kw, ho, wo)
     parts = (grad_cols[:, :, u, v] for u in range(kh) for v in range(kw))  # row-major offsets, as col2im takes them
     return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, (ho, wo))

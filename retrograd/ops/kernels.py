@@ -9,6 +9,8 @@ Kernels are on when Numba is importable and the environment variable RETROGRAD_K
 the first call of an op that has a kernel, so `import retrograd` never imports Numba. Each kernel compiles
 on its first call for each dtype (`cache=True`: later processes load the machine code from Numba's cache).
 """
+import functools
+import inspect
 import os
 
 import numpy as np
@@ -21,6 +23,8 @@ INSTALL_HINT = 'pip install "retrograd[fast]"'
 _enabled = None  # decided by enabled() on first use; the tests switch it through set_enabled
 _compiled = {}  # kernel name -> Numba dispatcher
 _used = set()  # names of the kernels this process has called
+_specialised = {}  # (kernel name, *window geometry) -> Numba dispatcher with the geometry compiled in
+_geometry_work = {}  # (kernel name, *window geometry) -> window entries visited, until it is specialised
 
 
 def _numba_importable():
@@ -75,6 +79,59 @@ def compiled(python_kernel, dtype):
         _compiled[name] = numba.njit(cache=True, nogil=True)(python_kernel)
     _used.add(name)
     return _compiled[name]
+
+
+SPECIALISE_AFTER = 2**18  # window entries a kernel visits with one geometry before it is compiled for it
+
+
+def compiled_for(python_kernel, dtype, geometry, work):
+    """`compiled` for a window kernel, python_kernel(*arrays, kh, kw, s_h, s_w, d_h, d_w), as a function of the
+    arguments before the geometry, or None when the kernels are off or dtype is not covered. `work`: the
+    window entries this call visits (windows x kh*kw).
+
+    With the geometry a run-time argument Numba cannot unroll the window loops or vectorise across a row of
+    windows (the kernel then runs slower than the NumPy code); with it compiled in, about 3-5x faster than
+    NumPy, but each geometry costs a compilation, 0.2-0.5 s once per process (not cached on disk: the closure
+    holds a dispatcher, whose pickle differs between processes). So a geometry runs the general kernel
+    (compiled once, cached on disk) until its calls have visited SPECIALISE_AFTER entries, then its own:
+    a LeNet step's layers specialise in the first step, a test suite of many small geometries never does."""
+    kernel = compiled(python_kernel, dtype)
+    if kernel is None:
+        return None
+    key = (python_kernel.__name__, *geometry)
+    if key not in _specialised:
+        _geometry_work[key] = _geometry_work.get(key, 0) + work
+        if _geometry_work[key] < SPECIALISE_AFTER:
+            return functools.partial(_with_geometry, kernel, tuple(geometry))
+        import numba  # the fast extra; only reached when enabled() found it
+
+        arity = len(inspect.signature(python_kernel).parameters) - len(geometry)
+        _specialised[key] = numba.njit(nogil=True)(_bind_geometry(kernel, arity, *geometry))
+    return _specialised[key]
+
+
+def _with_geometry(kernel, geometry, *arrays):
+    return kernel(*arrays, *geometry)
+
+
+def _bind_geometry(kernel, arity, kh, kw, sh, sw, dh, dw):
+    """kernel(*arrays, kh, kw, sh, sw, dh, dw) as a function of its `arity` other arguments, the geometry a
+    constant of the closure: Numba inlines the compiled kernel and folds the constants into its loops."""
+    if arity == 2:
+        def bound(a, b):
+            return kernel(a, b, kh, kw, sh, sw, dh, dw)
+    elif arity == 3:
+        def bound(a, b, c):
+            return kernel(a, b, c, kh, kw, sh, sw, dh, dw)
+    elif arity == 4:
+        def bound(a, b, c, d):
+            return kernel(a, b, c, d, kh, kw, sh, sw, dh, dw)
+    elif arity == 5:
+        def bound(a, b, c, d, e):
+            return kernel(a, b, c, d, e, kh, kw, sh, sw, dh, dw)
+    else:
+        raise ValueError(f"compiled_for: a window kernel takes 2 to 5 arguments before its geometry, got {arity}")
+    return bound
 
 
 def report():

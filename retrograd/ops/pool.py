@@ -11,13 +11,18 @@ tie, is a choice -- retrograd makes it explicit:
     ties="first"  (default, PyTorch's): the first maximum in row-major window order
     ties="split"  every tied maximum gets an equal share (the average of the subgradients)
     ties="random" one tied maximum chosen uniformly (retrograd.manual_seed makes it repeatable)
+
+With the `fast` extra (Numba; ops/kernels.py), max pooling finds each window's maximum, its tied entries and
+its random pick in one compiled pass per window, and scatters the gradient back in one more
+(window_kernels.py): the same bits as the NumPy code here, which stays the reference, and the same draws
+from the generator for ties="random".
 """
 import itertools
 
 import numpy as np
 
 from ..random import default_generator
-from . import window
+from . import kernels, window, window_kernels
 from .base import accumulation_dtype, array_of, record
 from .shape import reshape
 
@@ -96,8 +101,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     padded_shape, size = x_padded.shape, x_val.shape[2:]
 
     def max_pool2d_backward(grad_out):
-        parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1])
-        grad_padded = window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+        grad_padded = _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilation, out)
         return (window.crop(grad_padded, pads, size),)
 
     result = record(max_pool2d, y, (x,), max_pool2d_backward, saved=(x,))
@@ -119,6 +123,11 @@ def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
     is freed on return."""
     k = kernel[0] * kernel[1]
     offset_type = np.min_scalar_type(-k)  # the smallest signed type that holds every offset
+    geometry = (*kernel, *stride, *dilation)
+    work = x_padded.shape[0] * x_padded.shape[1] * out[0] * out[1] * k  # window entries: the kernels' loop count
+    first_maximum = kernels.compiled_for(window_kernels.max_pool_first, x_padded.dtype, geometry, work)
+    if first_maximum is not None:
+        return _find_maxima_compiled(x_padded, first_maximum, geometry, out, ties, offset_type, work)
     flat = window.gathered(x_padded, kernel, stride, dilation, out)  # (K, N, C, Ho, Wo)
     y, offset = _first_maximum(flat, offset_type)
     nan = y.dtype.kind == "f" and _has_nan(y)
@@ -134,6 +143,28 @@ def _find_maxima(x_padded, kernel, stride, dilation, out, ties):
         return y, offset, tied
     keys = default_generator.random(tied.shape) * tied
     return y, offset, keys.argmax(axis=0).astype(offset_type)  # a uniform pick among the tied entries
+
+
+def _find_maxima_compiled(x_padded, first_maximum, geometry, out, ties, offset_type, work):
+    """_find_maxima in compiled passes over the windows of x_padded (window_kernels.py), with the same results:
+    y and offset in one pass (`first_maximum`, the compiled max_pool_first), then the tied mask (split) or the
+    pick (random) in a second. ties="random" draws the same K x N x C x Ho x Wo uniform keys, in the same order,
+    as the NumPy code. `work`: the window entries each pass visits."""
+    dtype, windows_shape = x_padded.dtype, x_padded.shape[:2] + tuple(out)
+    y, offset = np.empty(windows_shape, dtype), np.empty(windows_shape, offset_type)
+    first_maximum(x_padded, y, offset)
+    if ties == "first":
+        return y, offset, offset
+    k = geometry[0] * geometry[1]
+    if ties == "split":
+        tied = np.empty((k, *windows_shape), bool)
+        kernels.compiled_for(window_kernels.max_pool_tied, dtype, geometry, work)(x_padded, y, tied)
+        return y, offset, tied
+    keys = default_generator.random((k, *windows_shape))
+    choice = np.empty(windows_shape, offset_type)
+    pick = kernels.compiled_for(window_kernels.max_pool_random_pick, dtype, geometry, work)
+    pick(x_padded, y, keys, choice)
+    return y, offset, choice
 
 
 def _has_nan(y):
@@ -154,15 +185,31 @@ def _first_maximum(parts, offset_type):
     return best, index
 
 
-def _window_gradient_parts(grad_out, choice, ties, k):
-    """Offset o's part of the windows' gradient, for o = 0 .. K-1 in row-major order: g where the window's
-    gradient goes to its entry o (for ties="split", g / count on each of its count tied maxima), else exactly 0.
-    One finiteness check serves every part: when g is finite, a multiply by the mask is several times faster
-    than a masked copy; otherwise inf * 0 would be NaN, so the masked copy keeps unchosen entries at 0."""
+def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilation, out):
+    """dL/dx_padded: each window's g (for ties="split", g / count, the share of each of its count tied maxima)
+    added at the entries `choice` names, by col2im of the parts below, or in one compiled pass that adds the
+    same terms in the same order (window_kernels.max_pool_backward)."""
     if ties == "split":
         grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
-        finite = np.isfinite(grad_out.sum())
+        finite = bool(np.isfinite(grad_out.sum()))
+    scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
+                                   else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
+                                   grad_out.size * kernel[0] * kernel[1])
+    if scatter is None:
+        parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1], finite)
+        return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+    grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+    scatter(grad_out, choice, finite, disjoint, grad)
+    return grad
+
+
+def _window_gradient_parts(grad_out, choice, ties, k, finite):
+    """Offset o's part of the windows' gradient, for o = 0 .. K-1 in row-major order: g where the window's
+    gradient goes to its entry o (for ties="split", grad_out is already each tied maximum's share), else
+    exactly 0. One finiteness check serves every part: when g is `finite`, a multiply by the mask is several
+    times faster than a masked copy; otherwise inf * 0 would be NaN, so the masked copy keeps unchosen entries
+    at 0."""
     zero = np.zeros((), grad_out.dtype)
     for o in range(k):
         mask = choice[o] if ties == "split" else choice == o

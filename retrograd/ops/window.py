@@ -98,12 +98,19 @@ def col2im(parts, padded_shape, dtype, kernel, stride, dilation, out):
     Each part is added into its offset's slice, so entries of overlapping windows accumulate. Disjoint windows
     (stride = kernel, no dilation) assign instead, and when they also cover the whole padded input, every entry
     is written exactly once: no zero-fill."""
-    disjoint = tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1)
-    covered = disjoint and tuple(padded_shape[2:]) == (out[0] * kernel[0], out[1] * kernel[1])
-    grad = np.empty(padded_shape, dtype) if covered else np.zeros(padded_shape, dtype)
+    grad, disjoint = col2im_target(padded_shape, dtype, kernel, stride, dilation, out)
     for part, (rows, cols) in zip(parts, offset_slices(kernel, stride, dilation, out)):
         if disjoint:
             grad[:, :, rows, cols] = part
         else:
             grad[:, :, rows, cols] += part
     return grad
+
+
+def col2im_target(padded_shape, dtype, kernel, stride, dilation, out):
+    """(grad, disjoint): the array col2im writes into, and whether the windows are disjoint (stride = kernel, no
+    dilation), so that each part is assigned rather than added. It is zero-filled unless disjoint windows cover
+    the whole padded input, when every entry is written exactly once."""
+    disjoint = tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1)
+    covered = disjoint and tuple(padded_shape[2:]) == (out[0] * kernel[0], out[1] * kernel[1])
+    return (np.empty(padded_shape, dtype) if covered else np.zeros(padded_shape, dtype)), disjoint
