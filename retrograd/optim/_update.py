@@ -22,7 +22,7 @@ def lerp_(start, end, weight):
 
 
 def flat_kernel_operands(param, *arrays):
-    """1-d views of `param` and `arrays` for a compiled update kernel (sgd_kernels.py, adam_kernels.py), which
+    """1-d views of `param` and `arrays` for a compiled update kernel (sgd_kernels.py), which
     walks them element by element: None (the caller runs its NumPy code, and its errors) unless all are
     C-contiguous, writeable, and of param's shape and dtype."""
     flat = []
