@@ -159,13 +159,13 @@ def test_a_non_contiguous_parameter_takes_the_numpy_path(compiled_calls, kernels
     np.testing.assert_array_equal(weight.array, np.full((3, 4), expected, np.float32))
 
 
-def test_the_bench_says_the_mlp_step_ran_the_sgd_kernel():
-    """`retrograd bench` reports which kernels a workload ran: with kernels on, mlp's SGD momentum update."""
+def test_the_bench_says_the_mlp_step_ran_its_kernels():
+    """`retrograd bench` reports which kernels a workload ran: with kernels on, mlp's ReLUs and SGD momentum update."""
     env = dict(harness._environment(1), RETROGRAD_KERNELS="numba")
     done = subprocess.run([sys.executable, workloads.__file__, "--workload", "mlp", "--steps", "2", "--warmup", "0",
                            "--threads", "1", "--json"], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["kernels"] == "sgd_momentum_update (Numba)"
+    assert json.loads(done.stdout)["kernels"] == "relu_backward, relu_forward, sgd_momentum_update (Numba)"
     env["RETROGRAD_KERNELS"] = "numpy"
     done = subprocess.run([sys.executable, workloads.__file__, "--workload", "mlp", "--steps", "2", "--warmup", "0",
                            "--threads", "1", "--json"], capture_output=True, text=True, env=env, timeout=300)
