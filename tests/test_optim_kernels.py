@@ -4,7 +4,8 @@ SGD's momentum update (optim/sgd_kernels.py) does the float operations of the Nu
 two optimizers started alike, one with the kernels on and one with them off, hold the same bits after several
 steps: parameters and momentum buffers, float32 and float64, for every option SGD has. (Adam has no kernel: a
 scalar loop measured 2x slower than its NumPy code, whose sqrt and divisions run vectorised; Numba calls libm's
-sqrtf per element and leaves the loop unvectorised.) Bits are compared as unsigned integers, so -0.0 against 0.0 would fail.
+sqrtf per element and leaves the loop unvectorised.) Bits are compared as unsigned integers, so -0.0 against 0.0
+would fail.
 Where a kernel cannot take the arrays or the hyper-parameters, the NumPy code runs instead (and is checked to).
 """
 import itertools

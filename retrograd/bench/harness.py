@@ -320,9 +320,9 @@ def format_table(results):
         ratios = " ".join(f"{_ratio(report['ratio']):>{max(7, len(label))}} {_spread(report.get('round_ratios')):>11}"
                           for report, label in zip(reports, ratio_labels))
         mark = "  MISMATCH" if r["mismatch"] else ""
-        lines.append(f"{r['workload']:<15} " + " ".join(f"{_ms(report['retrograd_median_s']):>12}" for report in reports)
-                     + f" {_ms(r['torch_median_s']):>10} {ratios}  {_loss(r['retrograd_final_loss']):>14} "
-                     f"{_loss(r['torch_final_loss']):>12}{mark}")
+        times = " ".join(f"{_ms(report['retrograd_median_s']):>12}" for report in reports)
+        lines.append(f"{r['workload']:<15} {times} {_ms(r['torch_median_s']):>10} {ratios}  "
+                     f"{_loss(r['retrograd_final_loss']):>14} {_loss(r['torch_final_loss']):>12}{mark}")
         notes.extend(_notes(r, modes))
     if results:
         r = results[0]
