@@ -4,7 +4,8 @@
     retrograd demo --spirals [--quick]  instead: a net written in raw tensor ops, trained on two spirals
     retrograd train --data mnist|DIR|text --model mlp|lenet|resnet|lstm|gru|rnn ...
     retrograd train --env cartpole    REINFORCE with a baseline on gymnasium's CartPole-v1 (the rl extra)
-    retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--json] [--list] [--memory]
+    retrograd bench [--workload NAME ...] [--rounds 5] [--threads 2] [--torch-ref PATH] [--kernels both|numba|numpy]
+                    [--json] [--list] [--memory]
     retrograd compare-optimizers [--sizes 10,100,1000,10000] [--budget 5000] [--time-limit 60] [--methods ...]
     retrograd --version
 
@@ -333,6 +334,9 @@ def _add_bench(commands):
     bench.add_argument("--torch-ref", metavar="PATH",
                        help="the script timing PyTorch, with torch_ref.py's command line (default: "
                             "$RETROGRAD_TORCH_REF, else the torch_workloads.py shipped with retrograd)")
+    bench.add_argument("--kernels", choices=["both", "numba", "numpy"],
+                       help="time retrograd with its compiled kernels (numba), NumPy only (numpy), or both in each "
+                            "round (default: both where Numba is installed, else numpy)")
     bench.add_argument("--json", action="store_true", help="one JSON object per workload per line")
     _add_debug(bench)
     bench.set_defaults(run=_run_bench, parser=bench)
@@ -359,8 +363,12 @@ def _run_bench(args):
     if not harness.torch_available():  # the PyTorch side ships with the package; torch itself may not
         print(f"torch is not importable: timing retrograd alone; {harness.HOW_TO_COMPARE}", file=sys.stderr)
         torch_ref = False
+    try:
+        harness.kernel_modes(args.kernels)
+    except ImportError as error:
+        args.parser.error(str(error))  # names the choice and the extra that adds Numba
     results = harness.run_bench(chosen, rounds=args.rounds, threads=args.threads, steps=args.steps,
-                                warmup=args.warmup, torch_ref=torch_ref, dtype=args.dtype)
+                                warmup=args.warmup, torch_ref=torch_ref, dtype=args.dtype, kernels=args.kernels)
     print(harness.format_json(results) if args.json else harness.format_table(results))
     return 1 if any(result["error"] for result in results) else 0
 

@@ -44,20 +44,23 @@ FAKE = """
 import json, os, sys
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
 name = args["--workload"]
+mode = os.environ.get("RETROGRAD_KERNELS") or "-"
 log = os.environ["FAKE_LOG"]
 with open(log, "a") as f:
     f.write(f"{LIB} {name} {args['--steps']} {args['--warmup']} {args['--threads']} {args['--dtype']} "
-            f"{os.environ['OMP_NUM_THREADS']}\\n")
-if name == os.environ.get("FAKE_FAIL_" + LIB):
+            f"{os.environ['OMP_NUM_THREADS']} {mode}\\n")
+if name == os.environ.get("FAKE_FAIL_" + LIB) or mode == os.environ.get("FAKE_FAIL_MODE"):
     print(f"workload {name} needs retrograd.nn (not yet available)", file=sys.stderr)
     sys.exit(3)
 with open(log) as f:
-    round_ = sum(line.split()[:2] == [LIB, name] for line in f) - 1
-medians = json.loads(os.environ.get(f"FAKE_MEDIANS_{LIB}_{name}") or os.environ["FAKE_MEDIANS_" + LIB])
+    round_ = sum(line.split()[:2] == [LIB, name] and line.split()[-1] == mode for line in f) - 1
+medians = json.loads(os.environ.get(f"FAKE_MEDIANS_{LIB}_{name}") or os.environ.get(f"FAKE_MEDIANS_{LIB}_{mode}")
+                     or os.environ["FAKE_MEDIANS_" + LIB])
 print("some chatter first")
 print(json.dumps({"workload": name, "lib": "numpy-gemm" if name == "gemm_bound_mlp" else LIB,
                   "median_s": medians[round_ % len(medians)], "min_s": 0.0,
-                  "final_loss": float(os.environ["FAKE_LOSS_" + LIB])}))
+                  "final_loss": float(os.environ.get(f"FAKE_LOSS_{LIB}_{mode}") or os.environ["FAKE_LOSS_" + LIB]),
+                  "kernels": "fake_kernel (Numba)" if mode == "numba" else "none (NumPy only)"}))
 """
 
 
@@ -77,6 +80,7 @@ def fakes(tmp_path, monkeypatch):
 
     def bench(names, **kwargs):
         kwargs.setdefault("rounds", 3)
+        kwargs.setdefault("kernels", "numpy")  # one retrograd run per round; the two-mode tests ask for both
         kwargs.setdefault("torch_ref", scripts["torch"])
         results = harness.run_bench(names, retrograd_script=scripts["retrograd"], log=lambda message: None, **kwargs)
         calls = [line.split() for line in log.read_text().splitlines()] if log.exists() else []
@@ -93,8 +97,9 @@ def test_rounds_interleave_retrograd_then_torch_in_fresh_processes(fakes):
     assert order == ([("retrograd", "ops_small"), ("torch", "ops_small")] * 3
                      + [("retrograd", "mlp"), ("torch", "mlp")] * 3)
     # each process got the workload's default steps, the threads as argument and in the environment
-    assert {tuple(c[2:]) for c in calls if c[1] == "ops_small"} == {("100", "10", "3", "float32", "3")}
-    assert {tuple(c[2:]) for c in calls if c[1] == "mlp"} == {("50", "10", "3", "float32", "3")}
+    assert {tuple(c[2:7]) for c in calls if c[1] == "ops_small"} == {("100", "10", "3", "float32", "3")}
+    assert {tuple(c[2:7]) for c in calls if c[1] == "mlp"} == {("50", "10", "3", "float32", "3")}
+    assert {c[7] for c in calls if c[0] == "retrograd"} == {"numpy"}  # kernels="numpy": RETROGRAD_KERNELS set
     assert [r["workload"] for r in results] == ["ops_small", "mlp"]
 
 
@@ -147,6 +152,111 @@ def test_a_failing_workload_is_reported_and_the_others_run(fakes, monkeypatch):
     assert "needs retrograd.nn (not yet available)" in cnn["error"] and cnn["rounds"] == 0
     assert ops["error"] is None and ops["rounds"] == 2
     assert "cnn: " in harness.format_table(results)
+
+
+# ----- both kernel modes: retrograd with its compiled kernels and NumPy only, in each round --------------------
+@pytest.fixture
+def two_modes(fakes, monkeypatch):
+    """The fakes with different times and kernel reports for the two modes of retrograd."""
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd_numba", "[0.002, 0.003]")
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd_numpy", "[0.004, 0.006]")
+    monkeypatch.setenv("FAKE_MEDIANS_torch", "[0.001, 0.004]")
+    return fakes
+
+
+def test_both_modes_interleave_kernels_numpy_then_torch(two_modes):
+    (result,), calls = two_modes(["ops_small"], rounds=2, kernels="both")
+    assert [lib for lib, *_ in calls] == ["retrograd", "retrograd", "torch"] * 2
+    assert [mode for lib, *_, mode in calls if lib == "retrograd"] == ["numba", "numpy"] * 2  # RETROGRAD_KERNELS
+    # the top-level fields keep their meaning for the first mode (kernels on, as a default run of retrograd)
+    assert result["kernel_mode"] == "numba" and list(result["modes"]) == ["numba", "numpy"]
+    assert result["retrograd_round_s"] == [0.002, 0.003] and result["round_ratios"] == pytest.approx([2.0, 0.75])
+    assert result["ratio"] == pytest.approx(1.375) and (result["ratio_min"], result["ratio_max"]) == (0.75, 2.0)
+    assert result["kernels"] == "fake_kernel (Numba)"
+    numpy_only = result["modes"]["numpy"]
+    assert numpy_only["retrograd_round_s"] == [0.004, 0.006] and numpy_only["round_ratios"] == pytest.approx([4, 1.5])
+    assert numpy_only["ratio"] == pytest.approx(2.75) and numpy_only["retrograd_median_s"] == pytest.approx(0.005)
+    assert (numpy_only["ratio_min"], numpy_only["ratio_max"]) == pytest.approx((1.5, 4.0))
+    assert numpy_only["kernels"] == "none (NumPy only)" and numpy_only["rounds"] == 2
+    assert result["modes"]["numba"]["ratio"] == result["ratio"]
+    assert result["kernel_speedup"] == pytest.approx(2.0)  # NumPy-only time / time with kernels, per round
+
+
+def test_both_modes_json_is_complete(two_modes):
+    (result,), _ = two_modes(["ops_small"], rounds=2, kernels="both")
+    record = json.loads(harness.format_json([result]))
+    for key in ("retrograd_median_s", "torch_median_s", "ratio", "ratio_min", "ratio_max", "kernels", "kernel_mode",
+                "kernel_speedup", "round_ratios", "retrograd_final_loss", "torch_final_loss", "mismatch"):
+        assert key in record, key
+    for mode in ("numba", "numpy"):
+        assert set(record["modes"][mode]) == set(harness.MODE_FIELDS)
+
+
+def test_both_modes_row_gives_both_ratios(two_modes):
+    (result,), _ = two_modes(["ops_small"], rounds=2, kernels="both")
+    header, _, row, *notes = harness.format_table([result]).splitlines()
+    assert "kernels ms" in header and "numpy ms" in header and "kernels ratio" in header and "numpy ratio" in header
+    assert row.split()[:9] == ["ops_small", "2.500", "5.000", "2.500", "1.38x", "0.75-2.00", "2.75x", "1.50-4.00",
+                               "1"]
+    assert "ops_small: kernels fake_kernel (Numba)" in notes
+    assert any(note.startswith("kernels = retrograd with its compiled kernels") for note in notes)
+
+
+def test_one_mode_keeps_the_one_column_table(two_modes):
+    (result,), calls = two_modes(["ops_small"], rounds=2, kernels="numba")
+    assert [(lib, mode) for lib, *_, mode in calls if lib == "retrograd"] == [("retrograd", "numba")] * 2
+    assert list(result["modes"]) == ["numba"] and result["kernel_speedup"] is None
+    header = harness.format_table([result]).splitlines()[0]
+    assert "retrograd ms" in header and "numpy ms" not in header
+
+
+def test_a_mode_whose_loss_differs_from_torchs_is_flagged(two_modes, monkeypatch):
+    monkeypatch.setenv("FAKE_LOSS_retrograd_numpy", "1.01")
+    (result,), _ = two_modes(["ops_small"], rounds=1, kernels="both")
+    assert result["modes"]["numba"]["mismatch"] is False and result["modes"]["numpy"]["mismatch"] is True
+    assert result["mismatch"] is True
+    assert "ops_small (numpy): final losses differ by" in harness.format_table([result])
+
+
+def test_a_failing_mode_ends_the_workload_on_whole_rounds(two_modes, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_MODE", "numpy")
+    (result,), calls = two_modes(["ops_small"], rounds=3, kernels="both")
+    assert [(lib, mode) for lib, *_, mode in calls] == [("retrograd", "numba"), ("retrograd", "numpy")]
+    assert "needs retrograd.nn" in result["error"]
+    assert result["rounds"] == 0 and result["modes"]["numba"]["rounds"] == 0  # no round without its numpy twin
+
+
+def test_gemm_floor_divides_each_mode(two_modes, monkeypatch):
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd_gemm_bound_mlp", "[0.001, 0.001]")
+    results, calls = two_modes(["mlp", "gemm_bound_mlp"], rounds=2, kernels="both")
+    assert [(lib, name) for lib, name, *_ in calls][-2:] == [("retrograd", "gemm_bound_mlp")] * 2  # once a round
+    mlp, gemm = results
+    assert list(gemm["modes"]) == ["numba"]  # the GEMMs alone run no kernel: one run per round is the floor
+    assert mlp["ratio_to_gemm_floor"] == mlp["modes"]["numba"]["ratio_to_gemm_floor"] == pytest.approx(2.5)
+    assert mlp["modes"]["numpy"]["ratio_to_gemm_floor"] == pytest.approx(5.0)
+    assert mlp["torch_ratio_to_gemm_floor"] == pytest.approx(2.5)
+    assert ("mlp: retrograd's step takes 2.50x its GEMMs alone with kernels, 5.00x NumPy only (gemm_bound_mlp, "
+            "numpy), PyTorch's 2.50x") in harness.format_table(results).splitlines()
+
+
+def test_kernel_modes_default_to_both_where_numba_is_installed(monkeypatch):
+    monkeypatch.setattr(harness, "numba_available", lambda: True)
+    assert harness.kernel_modes() == ["numba", "numpy"] and harness.kernel_modes("numpy") == ["numpy"]
+    monkeypatch.setattr(harness, "numba_available", lambda: False)
+    assert harness.kernel_modes() == ["numpy"]
+    for choice in ("both", "numba"):
+        with pytest.raises(ImportError, match=r'needs Numba: pip install "retrograd\[fast\]"'):
+            harness.kernel_modes(choice)
+    with pytest.raises(ValueError, match="kernels must be one of both, numba, numpy, got 'fast'"):
+        harness.kernel_modes("fast")
+
+
+def test_bench_kernels_numba_without_numba_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setattr(harness, "numba_available", lambda: False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--workload", "ops_small", "--kernels", "numba", "--torch-ref", __file__])
+    assert exit_.value.code == 2
+    assert 'retrograd[fast]' in capsys.readouterr().err
 
 
 def test_retrograd_alone_without_torch_ref(fakes):
@@ -381,6 +491,11 @@ def test_bench_compares_with_the_shipped_twin_by_default(capsys, monkeypatch):
     assert record["torch_median_s"] > 0 and record["ratio"] > 0
     assert record["mismatch"] is False  # retrograd and PyTorch end mlp_tiny on the same loss
     assert record["torch_final_loss"] == pytest.approx(record["retrograd_final_loss"], rel=1e-4)
+    # the test extra installs Numba, so both kernel modes ran, and end on the same bits
+    assert record["kernel_mode"] == "numba" and list(record["modes"]) == ["numba", "numpy"]
+    assert record["modes"]["numpy"]["kernels"].startswith("none (NumPy only")
+    assert record["modes"]["numpy"]["retrograd_final_loss"] == record["retrograd_final_loss"]
+    assert record["modes"]["numpy"]["ratio"] > 0 and record["kernel_speedup"] > 0
 
 
 # ----- bench --memory: bytes held between forward and backward ----------------------------------------------

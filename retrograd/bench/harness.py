@@ -11,6 +11,11 @@ Per workload the report gives the median of each library's per-round medians,
 the median of the per-round ratios retrograd/torch (the figure that counts on a
 shared, noisy machine), both final losses and whether they disagree.
 
+Where Numba (the fast extra) is installed, each round times retrograd twice, with its compiled kernels
+(RETROGRAD_KERNELS=numba) and NumPy only (RETROGRAD_KERNELS=numpy), then PyTorch: rk, rn, t, rk, rn, t, ...
+and the report gives both modes' ratios (`kernels=` picks one mode instead). The top-level fields of a
+report describe the first mode timed (`kernel_mode`); `modes` holds every mode's figures.
+
 gemm_bound_mlp is numpy on both sides, so it is timed once per round, alone, as
 the floor for mlp: when both are run, mlp's row also says how many times its
 GEMMs alone retrograd's mlp step takes.
@@ -24,6 +29,7 @@ import sys
 from pathlib import Path
 
 from . import workloads as wl
+from ..ops import kernels as kernel_switch
 
 DEFAULT_STEPS, DEFAULT_WARMUP = 50, 10
 STEPS = {  # per-workload (steps, warmup) per round: short rounds for slow steps, long ones for fast steps
@@ -40,6 +46,12 @@ FLOOR, FLOORED = "gemm_bound_mlp", "mlp"
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 HOW_TO_COMPARE = "to compare with PyTorch: pip install torch==2.13.0 (CPU)"
 TORCH_WORKLOADS = Path(__file__).resolve().with_name("torch_workloads.py")
+KERNEL_MODES = ("numba", "numpy")  # RETROGRAD_KERNELS values: compiled kernels on, NumPy only
+KERNEL_CHOICES = ("both",) + KERNEL_MODES
+MODE_LABELS = {"numba": "kernels", "numpy": "numpy"}  # the table's column names
+MODE_WORDS = {"numba": "with kernels", "numpy": "NumPy only"}
+MODE_FIELDS = ("retrograd_median_s", "ratio", "ratio_min", "ratio_max", "kernels", "retrograd_final_loss",
+               "loss_rel_diff", "mismatch", "rounds", "retrograd_round_s", "round_ratios")  # per mode, in `modes`
 
 
 class BenchError(RuntimeError):
@@ -65,6 +77,23 @@ def find_torch_ref(path=None):
 
 def torch_available():
     return importlib.util.find_spec("torch") is not None
+
+
+def numba_available():
+    """Whether the fast extra's Numba is importable (looked up, not imported)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def kernel_modes(choice=None):
+    """The kernel modes each round times retrograd in, in order: "both" -> numba then numpy; "numba" or "numpy"
+    alone; None -> both where Numba is importable, else numpy. Timing the kernels without Numba is an error."""
+    if choice is None:
+        choice = "both" if numba_available() else "numpy"
+    if choice not in KERNEL_CHOICES:
+        raise ValueError(f"kernels must be one of {', '.join(KERNEL_CHOICES)}, got {choice!r}")
+    if choice != "numpy" and not numba_available():
+        raise ImportError(f"kernels={choice!r}: timing the compiled kernels needs Numba: {kernel_switch.INSTALL_HINT}")
+    return list(KERNEL_MODES) if choice == "both" else [choice]
 
 
 def steps_for(name, steps=None, warmup=None):
@@ -125,6 +154,8 @@ def summarize(name, retrograd_runs, torch_runs, threads, dtype, steps, warmup, e
         "retrograd_median_s": _median(ours),
         "torch_median_s": _median(theirs),
         "ratio": _median(ratios),
+        "ratio_min": min(ratios, default=None),
+        "ratio_max": max(ratios, default=None),
         "kernels": retrograd_runs[-1].get("kernels") if retrograd_runs else None,
         "retrograd_final_loss": our_loss,
         "torch_final_loss": their_loss,
@@ -143,14 +174,37 @@ def summarize(name, retrograd_runs, torch_runs, threads, dtype, steps, warmup, e
     }
 
 
+def summarize_modes(name, runs_by_mode, torch_runs, threads, dtype, steps, warmup, error=None):
+    """One workload's report when retrograd ran in one or more kernel modes ({mode: its rounds' results}): the
+    first mode's figures at the top level (as `summarize` gives them), and every mode's in `modes`."""
+    per_mode = {mode: summarize(name, runs, torch_runs, threads, dtype, steps, warmup, error)
+                for mode, runs in runs_by_mode.items()}
+    first = next(iter(per_mode))
+    result = dict(per_mode[first], kernel_mode=first)
+    result["modes"] = {mode: {key: report[key] for key in MODE_FIELDS} for mode, report in per_mode.items()}
+    flags = [report["mismatch"] for report in per_mode.values() if report["mismatch"] is not None]
+    result["mismatch"] = any(flags) if flags else None  # a mode whose final loss is not PyTorch's
+    result["kernel_speedup"] = _kernel_speedup(runs_by_mode)
+    return result
+
+
+def _kernel_speedup(runs_by_mode):
+    """Median over rounds of (NumPy-only step time / step time with kernels), when both modes ran; else None."""
+    if not all(mode in runs_by_mode for mode in KERNEL_MODES):
+        return None
+    pairs = zip(runs_by_mode["numpy"], runs_by_mode["numba"])
+    return _median([numpy_run["median_s"] / numba_run["median_s"] for numpy_run, numba_run in pairs])
+
+
 def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref=None, dtype="float32",
-              retrograd_script=None, python=None, log=None, timeout=1800):
+              retrograd_script=None, python=None, log=None, timeout=1800, kernels=None):
     """Time `workloads` in retrograd and PyTorch, interleaved, `rounds` rounds each; one report dict per workload.
 
     torch_ref: the script timing PyTorch (torch_ref.py's command line); None looks it up (find_torch_ref: by
     default the shipped torch_workloads.py); False times retrograd alone. Without an importable torch,
     retrograd is timed alone and `log` says how to compare.
     steps/warmup: per round; None takes each workload's default (STEPS, else 50 and 10).
+    kernels: "both", "numba" or "numpy" (see kernel_modes; None: both where Numba is importable, else numpy).
     retrograd_script: the script timing retrograd (default workloads.py; tests pass a fake)."""
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     unknown = [name for name in workloads if name not in wl.WORKLOADS]
@@ -158,6 +212,7 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
         raise ValueError(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(wl.WORKLOADS)}")
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    modes = kernel_modes(kernels)
     if torch_ref is None:
         torch_ref = find_torch_ref()
         if python is None and not torch_available():
@@ -165,14 +220,18 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
             torch_ref = None
     retrograd_script = retrograd_script or wl.__file__
     env = _environment(threads)
+    envs = {mode: dict(env, **{kernel_switch.ENV_VAR: mode}) for mode in modes}
     results = []
     for name in workloads:
         n_steps, n_warmup = steps_for(name, steps, warmup)
-        ours, theirs, error = [], [], None
-        compare = bool(torch_ref) and name != FLOOR  # numpy against numpy would measure nothing
+        # numpy against numpy would measure nothing, and the GEMMs alone run no kernel: the floor runs once a round
+        compare, timed_modes = (False, modes[:1]) if name == FLOOR else (bool(torch_ref), modes)
+        ours, theirs, error = {mode: [] for mode in timed_modes}, [], None
         for round_ in range(1, rounds + 1):
             try:
-                ours.append(run_script(retrograd_script, name, n_steps, n_warmup, threads, dtype, python, env, timeout))
+                for mode in timed_modes:
+                    ours[mode].append(run_script(retrograd_script, name, n_steps, n_warmup, threads, dtype, python,
+                                                 envs[mode], timeout))
             except BenchError as failure:
                 error = str(failure)
                 log(f"{name}: {error}")
@@ -184,22 +243,31 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
                     error, compare = str(failure), False
                     log(f"{name}: {error}; timing retrograd alone")
                     theirs = []
-            log(f"{name} round {round_}/{rounds}: retrograd {ours[-1]['median_s'] * 1e3:.3f} ms"
+            timed = ", ".join(f"retrograd{'' if len(timed_modes) == 1 else ' ' + MODE_LABELS[mode]} "
+                              f"{runs[-1]['median_s'] * 1e3:.3f} ms" for mode, runs in ours.items())
+            log(f"{name} round {round_}/{rounds}: {timed}"
                 + (f", torch {theirs[-1]['median_s'] * 1e3:.3f} ms" if compare and theirs else ""))
-        results.append(summarize(name, ours, theirs, threads, dtype, n_steps, n_warmup, error))
+        ours = {mode: runs[:min(map(len, ours.values()))] for mode, runs in ours.items()}  # whole rounds only
+        results.append(summarize_modes(name, ours, theirs, threads, dtype, n_steps, n_warmup, error))
     _add_floor(results)
     return results
 
 
 def _add_floor(results):
-    """Put gemm_bound_mlp's time into mlp's report as its floor, when both were run."""
+    """Put gemm_bound_mlp's time into mlp's report as its floor, when both were run: the step's ratio to it at the
+    top level and in each kernel mode's figures."""
     by_name = {result["workload"]: result for result in results}
     floor, floored = by_name.get(FLOOR), by_name.get(FLOORED)
-    if floor and floored and floor["retrograd_median_s"] and floored["retrograd_median_s"]:
+    if not (floor and floored and floor["retrograd_median_s"]):
+        return
+    for report in [floored] + list(floored.get("modes", {}).values()):
+        if report["retrograd_median_s"]:
+            report["ratio_to_gemm_floor"] = report["retrograd_median_s"] / floor["retrograd_median_s"]
+    if floored.get("ratio_to_gemm_floor"):
         floored["gemm_floor_s"] = floor["retrograd_median_s"]
-        floored["ratio_to_gemm_floor"] = floored["retrograd_median_s"] / floor["retrograd_median_s"]
         if floored["torch_median_s"]:
             floored["torch_ratio_to_gemm_floor"] = floored["torch_median_s"] / floor["retrograd_median_s"]
+
 
 
 def _ms(seconds):
@@ -217,37 +285,81 @@ def _spread(round_ratios):
     return f"{min(round_ratios):.2f}-{max(round_ratios):.2f}"
 
 
+def _ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _columns(results):
+    """The kernel modes the table has columns for: those of the result that ran the most (one mode: the column
+    is called 'retrograd', as before kernels existed)."""
+    most = max((list(r.get("modes") or {None: None}) for r in results), key=len, default=[None])
+    return most
+
+
+def _mode_reports(result, modes):
+    """Per table column, this result's figures for that mode (the top-level ones for a one-mode result)."""
+    by_mode = result.get("modes") or {}
+    if len(modes) == 1:
+        return [result]
+    return [by_mode.get(mode) or {"retrograd_median_s": None, "ratio": None, "round_ratios": []} for mode in modes]
+
+
 def format_table(results):
-    """The human report: one row per workload, then the notes the rows need."""
-    header = f"{'workload':<15} {'retrograd ms':>12} {'torch ms':>10} {'ratio':>7} {'rounds':>11}  " \
-             f"{'retrograd loss':>14} {'torch loss':>12}"
+    """The human report: one row per workload (with two kernel modes, both modes' times and ratios), then the notes
+    the rows need."""
+    modes = _columns(results)
+    labels = ["retrograd"] if len(modes) == 1 else [MODE_LABELS[mode] for mode in modes]
+    ratio_labels = ["ratio"] if len(modes) == 1 else [f"{label} ratio" for label in labels]
+    header = (f"{'workload':<15} " + " ".join(f"{label + ' ms':>12}" for label in labels) + f" {'torch ms':>10} "
+              + " ".join(f"{label:>{max(7, len(label))}} {'rounds':>11}" for label in ratio_labels)
+              + f"  {'retrograd loss':>14} {'torch loss':>12}")
     lines = [header, "-" * len(header)]
     notes = []
     for r in results:
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        spread = _spread(r.get("round_ratios"))
+        reports = _mode_reports(r, modes)
+        ratios = " ".join(f"{_ratio(report['ratio']):>{max(7, len(label))}} {_spread(report.get('round_ratios')):>11}"
+                          for report, label in zip(reports, ratio_labels))
         mark = "  MISMATCH" if r["mismatch"] else ""
-        lines.append(f"{r['workload']:<15} {_ms(r['retrograd_median_s']):>12} {_ms(r['torch_median_s']):>10} "
-                     f"{ratio:>7} {spread:>11}  {_loss(r['retrograd_final_loss']):>14} "
-                     f"{_loss(r['torch_final_loss']):>12}{mark}")
-        if r.get("kernels"):
-            notes.append(f"{r['workload']}: kernels {r['kernels']}")
-        if r["error"]:
-            notes.append(f"{r['workload']}: {r['error']}")
-        if r["mismatch"]:
-            notes.append(f"{r['workload']}: final losses differ by {r['loss_rel_diff']:.2e} relative "
-                         f"(> {r['mismatch_rtol']:g} for {r['dtype']})")
-        if r.get("ratio_to_gemm_floor"):
-            torch_part = (f", PyTorch's {r['torch_ratio_to_gemm_floor']:.2f}x"
-                          if r.get("torch_ratio_to_gemm_floor") else "")
-            notes.append(f"{r['workload']}: retrograd's step takes {r['ratio_to_gemm_floor']:.2f}x its GEMMs alone "
-                         f"({FLOOR}, numpy){torch_part}")
+        times = " ".join(f"{_ms(report['retrograd_median_s']):>12}" for report in reports)
+        lines.append(f"{r['workload']:<15} {times} {_ms(r['torch_median_s']):>10} {ratios}  "
+                     f"{_loss(r['retrograd_final_loss']):>14} {_loss(r['torch_final_loss']):>12}{mark}")
+        notes.extend(_notes(r, modes))
     if results:
         r = results[0]
         notes.append(f"medians over {max(x['rounds'] for x in results)} rounds of per-round median step times; "
                      f"ratio = median of per-round ratios retrograd/torch, rounds = their lowest and highest "
                      f"(the machine's noise); {r['threads']} threads, {r['dtype']}")
+        if len(modes) > 1:
+            notes.append(f"kernels = retrograd with its compiled kernels ({kernel_switch.ENV_VAR}=numba, the fast "
+                         f"extra), numpy = NumPy only ({kernel_switch.ENV_VAR}=numpy), timed in turn in each round")
     return "\n".join(lines + notes)
+
+
+def _notes(r, modes):
+    """The lines under the table for one workload: kernels run, error, loss mismatch, the GEMM floor."""
+    notes = []
+    if r.get("kernels"):
+        notes.append(f"{r['workload']}: kernels {r['kernels']}")
+    if r["error"]:
+        notes.append(f"{r['workload']}: {r['error']}")
+    for mode, report in (r.get("modes") or {None: r}).items():
+        if report["mismatch"]:
+            which = f" ({MODE_LABELS[mode]})" if len(r.get("modes") or ()) > 1 else ""
+            notes.append(f"{r['workload']}{which}: final losses differ by {report['loss_rel_diff']:.2e} relative "
+                         f"(> {r['mismatch_rtol']:g} for {r['dtype']})")
+    if r.get("ratio_to_gemm_floor"):
+        by_mode = r.get("modes") or {}
+        if len(by_mode) > 1:
+            floors = ", ".join(f"{report['ratio_to_gemm_floor']:.2f}x {MODE_WORDS[mode]}"
+                               for mode, report in by_mode.items() if report.get("ratio_to_gemm_floor"))
+            floors = floors.replace(" ", " its GEMMs alone ", 1)  # '1.3x its GEMMs alone with kernels, 1.5x NumPy only'
+        else:
+            floors = f"{r['ratio_to_gemm_floor']:.2f}x its GEMMs alone"
+        torch_part = (f", PyTorch's {r['torch_ratio_to_gemm_floor']:.2f}x"
+                      if r.get("torch_ratio_to_gemm_floor") else "")
+        notes.append(f"{r['workload']}: retrograd's step takes {floors} ({FLOOR}, numpy){torch_part}")
+    return notes
+
 
 
 def format_json(results):

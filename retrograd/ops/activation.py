@@ -14,6 +14,8 @@ from .base import (
     OUTPUT, accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
     unbroadcast,
 )
+from . import kernels
+from .activation_kernels import relu_backward as relu_backward_kernel, relu_forward as relu_forward_kernel
 from .inplace import hold_result
 
 
@@ -93,9 +95,34 @@ def relu(x, inplace=False):
     Saves `y`."""
     if np.asarray(array_of(x)).dtype.kind == "b":
         raise RuntimeError("relu: Boolean inputs not supported for relu (PyTorch's rule; ints are fine)")
-    y = np.maximum(array_of(x), 0)
-    out = record(relu, y, (x,), lambda grad_out: (pass_where(grad_out, y != 0),), saved=(OUTPUT,))
+    x_val = array_of(x)
+    # the fast extra (activation_kernels.py): each pass in one compiled loop, the same bits as the NumPy lines
+    forward_kernel = kernels.compiled(relu_forward_kernel, x_val.dtype) if _flat(x_val) else None
+    if forward_kernel is None:
+        y = np.maximum(x_val, 0)
+    else:
+        y = np.empty_like(x_val)
+        forward_kernel(x_val.ravel(), y.ravel())
+
+    def relu_backward(grad_out):
+        backward_kernel = kernels.compiled(relu_backward_kernel, y.dtype) if _flat(y, grad_out) else None
+        if backward_kernel is not None:
+            grad = np.empty_like(y)
+            backward_kernel(y.ravel(), grad_out.ravel(), grad.ravel())  # pass_where's product, in one pass
+            with np.errstate(over="ignore", invalid="ignore"):
+                if np.isfinite(grad.sum()):  # else pass_where's exact path, as without the kernel
+                    return (grad,)
+        return (pass_where(grad_out, y != 0),)
+
+    out = record(relu, y, (x,), relu_backward, saved=(OUTPUT,))
     return hold_result(x, out, "relu_") if inplace else out
+
+
+def _flat(array, other=None):
+    """Whether a compiled elementwise kernel can walk `array` (and `other`, of its shape and dtype) as flat views."""
+    if not (isinstance(array, np.ndarray) and array.flags.c_contiguous):
+        return False
+    return other is None or (other.flags.c_contiguous and other.shape == array.shape and other.dtype == array.dtype)
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):

@@ -1,4 +1,5 @@
-"""Small pieces shared by the optimizers: PyTorch's lerp, its scalar-state precision, unsupported flags."""
+"""Small pieces shared by the optimizers: PyTorch's lerp, its scalar-state precision, unsupported flags, the arrays
+a compiled update kernel takes."""
 import numpy as np
 
 from ..dtypes import get_default_dtype
@@ -10,7 +11,7 @@ def lerp_(start, end, weight):
     For |weight| >= 0.5 PyTorch computes end - (end - start) * (1 - weight) instead (exact at
     weight = 1); the two differ in the last bits, so we follow it branch for branch. Returns the
     scratch array (end's shape and dtype) for the caller to reuse."""
-    scratch = np.subtract(end, start)
+    scratch = np.asarray(np.subtract(end, start))  # an array even for 0-d operands (NumPy returns a scalar)
     if abs(weight) < 0.5:
         scratch *= weight
         start += scratch
@@ -18,6 +19,25 @@ def lerp_(start, end, weight):
         scratch *= 1 - weight
         np.subtract(end, scratch, out=start)
     return scratch
+
+
+def flat_kernel_operands(param, *arrays):
+    """1-d views of `param` and `arrays` for a compiled update kernel (sgd_kernels.py), which
+    walks them element by element: None (the caller runs its NumPy code, and its errors) unless all are
+    C-contiguous, writeable, and of param's shape and dtype."""
+    flat = []
+    for array in (param,) + arrays:
+        flags = array.flags
+        if not (flags.c_contiguous and flags.writeable) or array.dtype != param.dtype or array.shape != param.shape:
+            return None
+        flat.append(array.ravel())  # a view: the array is C-contiguous
+    return flat
+
+
+def python_numbers(*values):
+    """Whether the hyper-parameters are Python numbers, which NumPy rounds to a float32 array's dtype, as the
+    compiled kernels do; a NumPy float64 would make NumPy compute in float64, so the kernels step aside."""
+    return all(type(value) in (int, float) for value in values)
 
 
 def scalar_state_dtype():

@@ -43,11 +43,11 @@ class Adadelta(Optimizer):
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
-                scratch = np.multiply(grad, 1 - rho)           # v <- rho v + (1 - rho) g g
+                scratch = np.asarray(np.multiply(grad, 1 - rho))  # v <- rho v + (1 - rho) g g
                 scratch *= grad
                 square_avg *= rho
                 square_avg += scratch
-                std = np.sqrt(square_avg + eps)                # delta <- sqrt(u + eps) / sqrt(v + eps) * g
+                std = np.asarray(np.sqrt(square_avg + eps))    # delta <- sqrt(u + eps) / sqrt(v + eps) * g
                 delta = np.add(acc_delta, eps, out=scratch)
                 np.sqrt(delta, out=delta)
                 delta /= std

@@ -62,7 +62,7 @@ class Adagrad(Optimizer):
 
                 clr = lr / (1 + (step - 1) * lr_decay)
                 state_sum = state["sum"].array
-                scratch = np.multiply(grad, grad)               # s <- s + g g
+                scratch = np.asarray(np.multiply(grad, grad))   # s <- s + g g  (asarray: 0-d gives a scalar)
                 state_sum += scratch
                 std = np.sqrt(state_sum, out=scratch)           # theta <- theta - clr g / (sqrt(s) + eps)
                 std += eps

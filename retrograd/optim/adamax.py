@@ -44,7 +44,7 @@ class Adamax(Optimizer):
 
                 lerp_(exp_avg, grad, 1 - beta1)                  # m <- m + (1 - beta1) (g - m)
                 exp_inf *= beta2                                 # u <- max(beta2 u, |g| + eps)
-                scratch = np.abs(grad)
+                scratch = np.asarray(np.abs(grad))  # an array even for a 0-d parameter
                 scratch += eps
                 np.maximum(exp_inf, scratch, out=exp_inf)
                 clr = lr / (1 - beta1 ** step)                   # theta <- theta - clr m / u

@@ -79,11 +79,11 @@ class NAdam(Optimizer):
         mu_product_next = mu_product * mu_next
 
         lerp_(exp_avg, grad, 1 - beta1)                          # m <- m + (1 - beta1) (g - m)
-        scratch = np.multiply(grad, 1 - beta2)                   # v <- beta2 v + (1 - beta2) g g
+        scratch = np.asarray(np.multiply(grad, 1 - beta2))       # v <- beta2 v + (1 - beta2) g g
         scratch *= grad
         exp_avg_sq *= beta2
         exp_avg_sq += scratch
-        denom = np.divide(exp_avg_sq, 1 - beta2 ** step)         # denom <- sqrt(v / (1 - beta2^t)) + eps
+        denom = np.asarray(np.divide(exp_avg_sq, 1 - beta2 ** step))  # denom <- sqrt(v / (1 - beta2^t)) + eps
         np.sqrt(denom, out=denom)
         denom += eps
         np.multiply(grad, -lr * (1.0 - mu) / (1.0 - mu_product), out=scratch)   # the gradient's term

@@ -123,7 +123,9 @@ class Optimizer:
                 if first is not None:
                     first(param, state)
             state["step"] += 1
-            yield param, (np.negative(grad) if group["maximize"] else grad), state
+            if group["maximize"]:
+                grad = np.negative(grad, out=np.empty_like(grad))  # an array even when 0-d (NumPy returns a scalar)
+            yield param, grad, state
             p._bump_version()  # after the update: a graph that saved this weight can no longer run its backward
 
     # ----- state dict -------------------------------------------------------------

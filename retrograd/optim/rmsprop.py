@@ -51,7 +51,7 @@ class RMSprop(Optimizer):
                 if weight_decay != 0:
                     grad = grad + weight_decay * param
 
-                scratch = np.multiply(grad, 1 - alpha)            # v <- alpha v + (1 - alpha) g g
+                scratch = np.asarray(np.multiply(grad, 1 - alpha))  # v <- alpha v + (1 - alpha) g g
                 scratch *= grad
                 square_avg *= alpha
                 square_avg += scratch

@@ -2,8 +2,10 @@
 import numpy as np
 
 from .optimizer import Optimizer, required
+from ..ops import kernels
 from ..tensor import Tensor
-from ._update import check_flags, check_hyperparameters
+from ._update import check_flags, check_hyperparameters, flat_kernel_operands, python_numbers
+from .sgd_kernels import sgd_momentum_update
 
 
 class SGD(Optimizer):
@@ -38,12 +40,19 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            # the fast extra: each parameter's update in one compiled pass (sgd_kernels.py), hyper-parameters as floats
+            compiled = momentum != 0 and kernels.enabled() and python_numbers(lr, momentum, dampening, weight_decay)
+            hyper = (float(lr), float(momentum), dampening != 0, float(1 - dampening), weight_decay != 0,
+                     float(weight_decay), bool(nesterov), bool(maximize)) if compiled else None
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
                 param = p.array
                 d_p = grad.array
+                if compiled and self._compiled_momentum_update(p, d_p, hyper):
+                    p._bump_version()
+                    continue
                 owned = False  # whether d_p is a temporary we may overwrite (never the user's .grad)
                 if weight_decay != 0:
                     update = np.multiply(param, weight_decay)
@@ -58,7 +67,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = d_p.copy()  # first step: b_1 = g, undamped
+                        buf = np.array(d_p)  # first step: b_1 = g, undamped (an array: d_p may be a 0-d result)
                         state["momentum_buffer"] = Tensor._from_array(buf)
                     else:
                         buf = buf.array
@@ -81,3 +90,19 @@ class SGD(Optimizer):
                     param -= lr * d_p
                 p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss
+
+    def _compiled_momentum_update(self, p, grad, hyper):
+        """The momentum update of `p` in one compiled pass (sgd_kernels.py, the same bits as the NumPy code in
+        step); False, having changed nothing, where kernels are off or the arrays do not suit it."""
+        kernel = kernels.compiled(sgd_momentum_update, p.array.dtype)
+        state = self.state[p]
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        buf = np.empty_like(p.array) if first else buf.array
+        operands = flat_kernel_operands(p.array, grad, buf)
+        if kernel is None or operands is None:
+            return False
+        if first:
+            state["momentum_buffer"] = Tensor._from_array(buf)
+        kernel(*operands, first, *hyper)
+        return True
