@@ -71,11 +71,12 @@ def test_lstm_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden,
     dm, dc_later = (rng.standard_normal((2, hidden, batch))).astype(dtype)
     grad_np, dc, slope = np.empty_like(gates), np.empty_like(c_prev), np.empty_like(gates)
     dc_prev_np = recurrent._lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_later, grad_np, dc, slope)
-    grad_k, dc_prev_k = np.empty_like(gates), np.empty_like(c_prev)
+    grad_all, dc_prev_k = np.full((4 * hidden, 3, batch), np.nan, dtype), np.empty_like(c_prev)  # (4H, T, B), T = 3
     kernel = kernels.compiled(recurrent_kernels.lstm_cell_backward, dtype)
-    kernel(gates, c_prev, tanh_c, dm, dc_later, grad_k, dc_prev_k)
-    assert grad_k.dtype == dtype and dc_prev_k.dtype == dtype
-    np.testing.assert_array_equal(grad_k, grad_np)  # da_i, da_f, da_g, da_o
+    kernel(gates, c_prev, tanh_c, dm, dc_later, grad_all, 1, dc_prev_k)  # step t = 1's column block
+    assert grad_all.dtype == dtype and dc_prev_k.dtype == dtype
+    np.testing.assert_array_equal(grad_all[:, 1], grad_np)  # da_i, da_f, da_g, da_o
+    assert np.isnan(grad_all[:, [0, 2]]).all()  # the other steps' columns are left alone
     np.testing.assert_array_equal(dc_prev_k, dc_prev_np)  # dc_{t-1} = dc_t * f
 
 

@@ -26,8 +26,9 @@ def lstm_cell_forward(gates, c_prev, c_next):
             c_next[k, b] = f * c_prev[k, b] + i * g  # (L3)
 
 
-def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, dc_prev):
-    """One BPTT step's elementwise terms, (L4) to (L2), into grad_pre (4H, B) and dc_prev (H, B):
+def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, t, dc_prev):
+    """One BPTT step's elementwise terms, (L4) to (L2), into grad_pre[:, t] of grad_pre (4H, T, B), which the
+    weight-gradient GEMMs read as (4H, T*B) with no transposing copy, and into dc_prev (H, B):
         dc = dm * o * (1 - tanh^2(c_t)) + dc_{t+1} * f_{t+1}    (dc_next holds the second term)
         da_i = dc * g * i(1-i) ;  da_f = dc * c_{t-1} * f(1-f)
         da_g = dc * i * (1-g^2) ;  da_o = dm * tanh(c_t) * o(1-o)
@@ -39,10 +40,10 @@ def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, dc_prev):
             i, f = gates[k, b], gates[hidden + k, b]
             g, o = gates[2 * hidden + k, b], gates[3 * hidden + k, b]
             dc = (one - tanh_c[k, b] * tanh_c[k, b]) * o * dm[k, b] + dc_next[k, b]  # (L4), (L3)
-            grad_pre[k, b] = dc * g * ((one - i) * i)  # (L3), (L2)
-            grad_pre[hidden + k, b] = dc * c_prev[k, b] * ((one - f) * f)
-            grad_pre[2 * hidden + k, b] = dc * i * (one - g * g)
-            grad_pre[3 * hidden + k, b] = dm[k, b] * tanh_c[k, b] * ((one - o) * o)  # (L4), (L2)
+            grad_pre[k, t, b] = dc * g * ((one - i) * i)  # (L3), (L2)
+            grad_pre[hidden + k, t, b] = dc * c_prev[k, b] * ((one - f) * f)
+            grad_pre[2 * hidden + k, t, b] = dc * i * (one - g * g)
+            grad_pre[3 * hidden + k, t, b] = dm[k, b] * tanh_c[k, b] * ((one - o) * o)  # (L4), (L2)
             dc_prev[k, b] = dc * f  # (L3)
 
 
