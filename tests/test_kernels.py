@@ -15,7 +15,7 @@ import torch
 
 import retrograd as rg
 from helpers import assert_module_parity
-from retrograd.ops import kernels, recurrent, recurrent_kernels
+from retrograd.ops import kernels, recurrent, recurrent_gru, recurrent_kernels
 
 SHAPES = [(1, 1), (1, 5), (3, 1), (7, 5), (33, 17)]  # (H, B): batch 1, odd sizes, more than one SIMD width
 DTYPES = [np.float32, np.float64]
@@ -89,7 +89,7 @@ def test_gru_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, 
     hn, dh_step = rng.standard_normal((2, hidden, batch)).astype(dtype)
     h_prev = rng.standard_normal((batch, hidden)).astype(dtype).T  # a transposed view, as the backward reads h
     grad_np, tanh_slope, sigmoid_slope = np.empty((4 * hidden, batch), dtype), np.empty_like(hn), gates[:2 * hidden] * 0
-    dh_prev_np = recurrent._gru_cell_backward(gates, hn, h_prev, dh_step, grad_np, tanh_slope, sigmoid_slope)
+    dh_prev_np = recurrent_gru._gru_cell_backward(gates, hn, h_prev, dh_step, grad_np, tanh_slope, sigmoid_slope)
     grad_k, dh_prev_k = np.empty_like(grad_np), np.empty_like(hn)
     kernels.compiled(recurrent_kernels.gru_cell_backward, dtype)(gates, hn, h_prev, dh_step, grad_k, dh_prev_k)
     assert grad_k.dtype == dtype and dh_prev_k.dtype == dtype
