@@ -21,7 +21,7 @@ from .base import array_of, record_multi
 from .recurrent_common import (
     _input_projection, _input_side_gradients, _keep_finished_rows, _masked_output, _merged_bias, _needs, _row_sums,
     _rows, _sigmoid_, _step_masks, _time_major)
-from .recurrent_kernels import gru_cell_backward
+from .recurrent_kernels import gru_candidate_in, gru_cell_backward, gru_gates_in, gru_state_update
 
 
 class GRUCache(NamedTuple):
@@ -57,23 +57,46 @@ def _gru_forward(x, h0, w_ih, w_hh, b_in, b_hn, masks, needs):
     hn = np.empty((steps, hidden, batch), x.dtype)
     h = np.empty((steps + 1, hidden, batch), x.dtype)
     h[0] = h0.T
+    cell_kernels = _gru_cell_kernels(x.dtype)  # None: NumPy only
+    recurrent, zero = np.empty((3 * hidden, batch), x.dtype), np.zeros((hidden, 1), x.dtype)
     for t in range(steps):
-        recurrent = w_hh @ h[t]  # (3H, B): W_hr h, W_hz h, W_hn h
-        r, z, n = gates[t].reshape(3, hidden, batch)
-        rz = gates[t, :2 * hidden]
-        rz += recurrent[:2 * hidden]
-        _sigmoid_(rz)  # (G1)
-        np.add(recurrent[2 * hidden:], 0 if b_hn is None else b_hn, out=hn[t])  # (G2)
-        n += r * hn[t]
-        np.tanh(n, out=n)  # (G3)
-        np.subtract(h[t], n, out=h[t + 1])  # (G4): h_t = n + z * (h_{t-1} - n)
-        h[t + 1] *= z
-        h[t + 1] += n
+        np.matmul(w_hh, h[t], out=recurrent)  # (3H, B): W_hr h, W_hz h, W_hn h
+        _gru_cell(gates[t], recurrent, zero if b_hn is None else b_hn, hn[t], h[t], h[t + 1], cell_kernels)
         _keep_finished_rows(h[t + 1], h[t], None if masks is None else masks[t])
     h = _time_major(h)
     cache = GRUCache(x if needs["w_ih"] else None, w_ih if needs["x"] else None, w_hh, gates, hn, h, masks, x.shape,
                      needs)
     return h, cache
+
+
+def _gru_cell_kernels(dtype):
+    """The compiled (gru_gates_in, gru_candidate_in, gru_state_update) for this dtype, or None: NumPy only."""
+    compiled = [kernels.compiled(kernel, dtype) for kernel in (gru_gates_in, gru_candidate_in, gru_state_update)]
+    return None if compiled[0] is None else compiled
+
+
+def _gru_cell(gates, recurrent, b_hn, hn, h_prev, h_next, cell_kernels):
+    """(G1)-(G4) of one step: gates (3H, B) holds W_ih x_t + b_in and becomes r, z, n in place; recurrent (3H, B) is
+    W_hh h_{t-1}; fills hn (H, B) and h_next. With kernels on, three compiled passes around NumPy's two tanh calls."""
+    hidden = hn.shape[0]
+    r, z, n = gates.reshape(3, hidden, -1)
+    if cell_kernels is not None:  # recurrent_kernels.gru_gates_in, gru_candidate_in, gru_state_update: the lines below
+        gates_in, candidate_in, state_update = cell_kernels
+        gates_in(gates, recurrent, b_hn, hn)
+        np.tanh(gates[:2 * hidden], out=gates[:2 * hidden])
+        candidate_in(gates, hn)
+        np.tanh(n, out=n)
+        state_update(gates, h_prev, h_next)
+        return
+    rz = gates[:2 * hidden]
+    rz += recurrent[:2 * hidden]
+    _sigmoid_(rz)  # (G1)
+    np.add(recurrent[2 * hidden:], b_hn, out=hn)  # (G2)
+    n += r * hn
+    np.tanh(n, out=n)  # (G3)
+    np.subtract(h_prev, n, out=h_next)  # (G4): h_t = n + z * (h_{t-1} - n)
+    h_next *= z
+    h_next += n
 
 
 def _gru_cell_backward(gates, hn, h_prev, dh_step, grad_pre, tanh_slope, sigmoid_slope):

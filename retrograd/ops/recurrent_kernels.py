@@ -64,3 +64,40 @@ def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, dh_prev):
             grad_pre[2 * hidden + k, b] = (h_prev[k, b] - n) * dh[k, b] * ((one - z) * z)  # (G4), (G1)
             grad_pre[3 * hidden + k, b] = da_n * r  # (G3)
             dh_prev[k, b] = direct
+
+
+def gru_gates_in(gates, recurrent, b_hn, hn):
+    """(G1)'s sums for r and z, halved for sigma(a) = (1 + tanh(a/2)) / 2, in place on rows 0 .. 2H-1 of gates (3H, B)
+    (NumPy's tanh comes next), and (G2) into hn (H, B); recurrent (3H, B) = W_hh h_{t-1}, b_hn (H, 1):
+        a_r = W_ir x_t + b_ir + W_hr h_{t-1} + b_hr (the input side already in gates), a_z alike
+        hn_t = W_hn h_{t-1} + b_hn"""
+    hidden, batch = hn.shape
+    half = hn.dtype.type(0.5)
+    for k in range(2 * hidden):
+        for b in range(batch):
+            gates[k, b] = (gates[k, b] + recurrent[k, b]) * half  # (G1), halved
+    for k in range(hidden):
+        for b in range(batch):
+            hn[k, b] = recurrent[2 * hidden + k, b] + b_hn[k, 0]  # (G2)
+
+
+def gru_candidate_in(gates, hn):
+    """(G1) from the tanh'd halves in rows r, z, then (G3)'s argument in rows n of gates (3H, B), in place
+    (NumPy's tanh of rows n comes next):  r, z = (1 + tanh(a/2)) / 2 ;  W_in x_t + b_in + r * hn_t"""
+    hidden, batch = hn.shape
+    half = hn.dtype.type(0.5)
+    for k in range(hidden):
+        for b in range(batch):
+            r = gates[k, b] * half + half  # (G1)
+            gates[k, b] = r
+            gates[hidden + k, b] = gates[hidden + k, b] * half + half
+            gates[2 * hidden + k, b] = gates[2 * hidden + k, b] + r * hn[k, b]  # (G3), before its tanh
+
+
+def gru_state_update(gates, h_prev, h_next):
+    """(G4) into h_next (H, B) from z and n of gates (3H, B):  h_t = n + z * (h_{t-1} - n), as (h_{t-1} - n) * z + n"""
+    hidden, batch = h_prev.shape
+    for k in range(hidden):
+        for b in range(batch):
+            n = gates[2 * hidden + k, b]
+            h_next[k, b] = (h_prev[k, b] - n) * gates[hidden + k, b] + n  # (G4)
