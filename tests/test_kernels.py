@@ -183,6 +183,76 @@ def test_lstm_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, batch,
         np.testing.assert_array_equal(ours, reference)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden,batch", SHAPES)
+def test_rnn_relu_forward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
+    rng = np.random.default_rng(hidden * 100 + batch + 4)
+    a, recurrent = rng.standard_normal((2, hidden, batch)).astype(dtype)
+    a.flat[::3], recurrent.flat[::3] = -0.0, -0.0  # sums of exactly -0.0: relu gives +0
+    a.flat[-1] = np.nan  # NaN goes through, as np.maximum lets it
+    reference = np.maximum(a + recurrent, 0)  # the NumPy code of recurrent_rnn._rnn_forward
+    ours = np.empty_like(a)
+    kernels.compiled(recurrent_kernels.rnn_relu_forward, dtype)(a, recurrent, ours)
+    assert ours.dtype == dtype
+    bits = np.uint32 if dtype == np.float32 else np.uint64  # -0.0 and NaN compared as bits, not as numbers
+    np.testing.assert_array_equal(ours.view(bits), reference.view(bits))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("hidden,batch", SHAPES)
+def test_rnn_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, relu, dtype):
+    rng = np.random.default_rng(hidden * 100 + batch + 5)
+    h_next = rng.standard_normal((batch, hidden)).astype(dtype)
+    h_next = np.maximum(h_next, 0) if relu else np.tanh(h_next)
+    dh_next, dy = rng.standard_normal((2, batch, hidden)).astype(dtype)
+    keep = (rng.random((batch, 1)) < 0.7).astype(dtype)
+    kernel = kernels.compiled(recurrent_kernels.rnn_cell_backward, dtype)
+    for mask in (np.ones_like(keep), keep):  # no lengths (all kept), and rows past their sequence's end
+        slope = (h_next > 0).astype(dtype) if relu else np.subtract(1, np.multiply(h_next, h_next))
+        dh = dh_next + dy  # the NumPy code of recurrent_rnn._rnn_backward: da = act' * dh_t (* keep)
+        reference = slope * (dh if mask is not keep else dh * keep)
+        ours = np.empty_like(h_next)
+        kernel(h_next, dh_next, dy, mask, relu, ours)
+        assert ours.dtype == dtype
+        np.testing.assert_array_equal(ours, reference)
+
+
+def _rnn_run(dtype, batch, nonlinearity, lengths=None, seed=0):
+    """Output, h_T and every input's gradient of rnn_sequence, with a random cotangent."""
+    rng = np.random.default_rng(seed)
+    steps, size, hidden = 6, 5, 7
+
+    def leaf(*shape):
+        return rg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+
+    inputs = [leaf(steps, batch, size), leaf(batch, hidden), leaf(hidden, size), leaf(hidden, hidden), leaf(hidden),
+              leaf(hidden)]
+    out, h_n = recurrent.rnn_sequence(*inputs, nonlinearity=nonlinearity, lengths=lengths)
+    loss = sum((t * rg.tensor(rng.standard_normal(t.shape).astype(dtype))).sum() for t in (out, h_n))
+    loss.backward()
+    return [t.detach().numpy() for t in (out, h_n)] + [t.grad.numpy() for t in inputs]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("batch,lengths", [(1, None), (3, None), (4, [6, 2, 5, 1])])
+def test_rnn_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, nonlinearity, batch, lengths, monkeypatch):
+    monkeypatch.setattr(kernels, "_used", set())  # this process's other tests ran kernels too
+    previous = kernels.set_enabled(True)
+    try:
+        with_kernels = _rnn_run(dtype, batch, nonlinearity, lengths)
+        # tanh stays with NumPy's np.tanh: only relu's forward step has a kernel
+        assert kernels.used() == ["rnn_cell_backward"] + (["rnn_relu_forward"] if nonlinearity == "relu" else [])
+        kernels.set_enabled(False)
+        numpy_only = _rnn_run(dtype, batch, nonlinearity, lengths)
+    finally:
+        kernels.set_enabled(previous)
+    for ours, reference in zip(with_kernels, numpy_only):
+        assert ours.dtype == dtype
+        np.testing.assert_array_equal(ours, reference)
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_the_layer_matches_torch_in_both_modes(mode, kind):
     theirs = getattr(torch.nn, kind)(4, 6, num_layers=2).double()

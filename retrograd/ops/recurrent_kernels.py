@@ -101,3 +101,28 @@ def gru_state_update(gates, h_prev, h_next):
         for b in range(batch):
             n = gates[2 * hidden + k, b]
             h_next[k, b] = (h_prev[k, b] - n) * gates[hidden + k, b] + n  # (G4)
+
+
+def rnn_relu_forward(a, recurrent, h_next):
+    """(R1) with act = relu into h_next (H, B), from a (H, B) = W_ih x_t + b and recurrent = W_hh h_{t-1}:
+        h_t = max(a + recurrent, 0), NaN kept (np.maximum's rule)"""
+    hidden, batch = h_next.shape
+    zero = h_next.dtype.type(0)
+    for k in range(hidden):
+        for b in range(batch):
+            pre = a[k, b] + recurrent[k, b]  # (R1)
+            h_next[k, b] = pre if pre > zero or pre != pre else zero
+
+
+def rnn_cell_backward(h_next, dh_next, dy, keep, relu, da):
+    """One BPTT step's elementwise terms of (R1), batch-major, into da (B, H); keep (B, 1) is 1 inside a sequence,
+    0 past its end:  dh_t = (dh_t from step t+1 + dL/dy_t) * keep ;  da_t = act' * dh_t with
+    tanh' = 1 - h_t^2 and relu' = [h_t > 0] (0 at 0, as PyTorch)"""
+    batch, hidden = da.shape
+    one, zero = da.dtype.type(1), da.dtype.type(0)
+    for b in range(batch):
+        for k in range(hidden):
+            dh = (dh_next[b, k] + dy[b, k]) * keep[b, 0]
+            h = h_next[b, k]
+            slope = (one if h > zero else zero) if relu else one - h * h  # (R1): act'
+            da[b, k] = slope * dh

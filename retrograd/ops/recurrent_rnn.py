@@ -13,10 +13,12 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from . import kernels
 from .base import array_of, record_multi
 from .recurrent_common import (
     _input_projection, _input_side_gradients, _keep_finished_rows, _masked_output, _merged_bias, _needs,
     _step_masks, _time_major)
+from .recurrent_kernels import rnn_cell_backward, rnn_relu_forward
 
 
 class RNNCache(NamedTuple):
@@ -37,13 +39,19 @@ def _rnn_forward(x, h0, w_ih, w_hh, bias, relu, masks, needs):
     pre = _input_projection(x, w_ih, bias)  # (T, H, B): W_ih x_t + b
     h = np.empty((steps + 1, hidden, batch), x.dtype)
     h[0] = h0.T
+    relu_kernel = kernels.compiled(rnn_relu_forward, x.dtype) if relu else None  # None: NumPy only, or tanh
+    recurrent = np.empty((hidden, batch), x.dtype)
     for t in range(steps):
         a = pre[t]
-        a += w_hh @ h[t]  # (R1)
-        if relu:
-            np.maximum(a, 0, out=h[t + 1])
+        np.matmul(w_hh, h[t], out=recurrent)
+        if relu_kernel is not None:
+            relu_kernel(a, recurrent, h[t + 1])  # recurrent_kernels.rnn_relu_forward: the lines below in one pass
         else:
-            np.tanh(a, out=h[t + 1])
+            a += recurrent  # (R1)
+            if relu:
+                np.maximum(a, 0, out=h[t + 1])
+            else:
+                np.tanh(a, out=h[t + 1])
         _keep_finished_rows(h[t + 1], h[t], None if masks is None else masks[t])
     h = _time_major(h)
     return h, RNNCache(x if needs["w_ih"] else None, w_ih if needs["x"] else None, w_hh, h, masks, x.shape, relu,
@@ -56,7 +64,10 @@ def _rnn_backward(grads, cache):
     grad_output, grad_h_n = grads
     h, masks = cache.h, cache.masks
     steps, batch, hidden = h.shape[0] - 1, h.shape[1], h.shape[2]
-    if cache.relu:  # (R1): relu' = [h_t > 0] (0 at 0, as PyTorch)
+    cell_kernel = kernels.compiled(rnn_cell_backward, h.dtype)  # None: NumPy only
+    if cell_kernel is not None:  # da_t = act' * dh_t in one compiled pass per step (recurrent_kernels.py)
+        grad_pre, all_kept = np.empty((steps, batch, hidden), h.dtype), np.ones((batch, 1), h.dtype)
+    elif cache.relu:  # (R1): relu' = [h_t > 0] (0 at 0, as PyTorch)
         grad_pre = (h[1:] > 0).astype(h.dtype)
     else:  # (R1): tanh' = 1 - h_t^2
         grad_pre = np.multiply(h[1:], h[1:])
@@ -66,9 +77,12 @@ def _rnn_backward(grads, cache):
     dh_next = grad_h_n.copy()  # (B, H): from step t+1
     for t in range(steps - 1, -1, -1):
         keep = None if masks is None else masks[t].T  # (B, 1)
-        dh = dh_next + grad_output[t]  # dh_t: from y_t and from step t+1
         da = grad_pre[t]
-        da *= dh if keep is None else dh * keep  # (R1): da_t = dh_t * act'
+        if cell_kernel is not None:
+            cell_kernel(h[t + 1], dh_next, grad_output[t], all_kept if keep is None else keep, cache.relu, da)
+        else:
+            dh = dh_next + grad_output[t]  # dh_t: from y_t and from step t+1
+            da *= dh if keep is None else dh * keep  # (R1): da_t = dh_t * act'
         dh_prev = da @ cache.w_hh  # (R1): dh_{t-1} = W_hh^T da_t
         if keep is not None:  # a finished row passes its state gradient straight through
             dh_prev += dh_next * (1 - keep)
