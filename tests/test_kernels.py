@@ -48,11 +48,13 @@ def _cell_inputs(hidden, batch, dtype, seed):
 @pytest.mark.parametrize("hidden,batch", SHAPES)
 def test_lstm_cell_forward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
     pre, c_prev = _cell_inputs(hidden, batch, dtype, seed=hidden * 100 + batch)
-    kernel = kernels.compiled(recurrent_kernels.lstm_cell_forward, dtype)
+    w_hh_h = np.random.default_rng(hidden).standard_normal(pre.shape).astype(dtype)  # (L1)'s recurrent term
+    compiled = recurrent._lstm_cell_kernels(dtype)  # lstm_gates_in, lstm_cell_forward
+    assert compiled is not None
     results = []
-    for cell_kernel in (None, kernel):
+    for cell_kernels in (None, compiled):
         gates, c_next = pre.copy(), np.empty_like(c_prev)
-        recurrent._lstm_cell(gates, c_prev, c_next, cell_kernel)
+        recurrent._lstm_cell(gates, w_hh_h, c_prev, c_next, cell_kernels)
         results.append((gates, c_next))
     (gates_np, c_np), (gates_k, c_k) = results
     assert c_k.dtype == dtype and gates_k.dtype == dtype
@@ -65,7 +67,7 @@ def test_lstm_cell_forward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, 
 def test_lstm_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
     pre, c_prev = _cell_inputs(hidden, batch, dtype, seed=hidden * 100 + batch + 1)
     gates, c_next = pre.copy(), np.empty_like(c_prev)
-    recurrent._lstm_cell(gates, c_prev, c_next, None)
+    recurrent._lstm_cell(gates, np.zeros_like(gates), c_prev, c_next, None)
     rng = np.random.default_rng(hidden + batch)
     tanh_c = np.tanh(c_next)
     dm, dc_later = (rng.standard_normal((2, hidden, batch))).astype(dtype)
@@ -173,7 +175,7 @@ def test_lstm_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, batch,
     previous = kernels.set_enabled(True)
     try:
         with_kernels = _lstm_run(dtype, batch, lengths, proj)
-        assert "lstm_cell_forward" in kernels.used() and "lstm_cell_backward" in kernels.used()
+        assert {"lstm_gates_in", "lstm_cell_forward", "lstm_cell_backward"} <= set(kernels.used())
         kernels.set_enabled(False)
         numpy_only = _lstm_run(dtype, batch, lengths, proj)
     finally:
@@ -265,7 +267,7 @@ def test_report_names_the_kernels_used_or_why_none(monkeypatch):
     previous = kernels.set_enabled(True)
     try:
         rg.nn.LSTM(3, 4)(rg.randn(2, 1, 3))[0].sum().backward()
-        assert kernels.report() == "lstm_cell_backward, lstm_cell_forward (Numba)"
+        assert kernels.report() == "lstm_cell_backward, lstm_cell_forward, lstm_gates_in (Numba)"
         kernels.set_enabled(False)
         assert kernels.report() == "none (NumPy only: RETROGRAD_KERNELS=numpy)"
         monkeypatch.setitem(sys.modules, "numba", None)  # as if the fast extra were not installed

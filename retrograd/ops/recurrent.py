@@ -56,7 +56,7 @@ from .recurrent_common import (
     _input_projection, _input_side_gradients, _keep_finished_rows, _masked_output, _merged_bias, _needs, _rows,
     _sigmoid_, _step_masks, _time_major)
 from .recurrent_gru import gru_sequence  # noqa: F401  (public here, as before the split)
-from .recurrent_kernels import lstm_cell_backward, lstm_cell_forward
+from .recurrent_kernels import lstm_cell_backward, lstm_cell_forward, lstm_gates_in
 from .recurrent_rnn import rnn_sequence  # noqa: F401
 
 
@@ -82,12 +82,12 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, bias, w_hr, masks, needs):
     c = np.empty((steps + 1, hidden, batch), x.dtype)
     h = np.empty((steps + 1, state_size, batch), x.dtype)
     c[0], h[0] = c0.T, h0.T
-    tanh_c = np.empty((hidden, batch), x.dtype)
-    cell_kernel = kernels.compiled(lstm_cell_forward, x.dtype)  # None: NumPy only
+    tanh_c, recurrent = np.empty((hidden, batch), x.dtype), np.empty((4 * hidden, batch), x.dtype)
+    cell_kernels = _lstm_cell_kernels(x.dtype)  # None: NumPy only
     for t in range(steps):
         a = gates[t]  # (4H, B)
-        a += w_hh @ h[t]  # (L1)
-        _lstm_cell(a, c[t], c[t + 1], cell_kernel)  # (L2), (L3)
+        np.matmul(w_hh, h[t], out=recurrent)
+        _lstm_cell(a, recurrent, c[t], c[t + 1], cell_kernels)  # (L1), (L2), (L3)
         o = a[3 * hidden:]
         np.tanh(c[t + 1], out=tanh_c)
         if w_hr is None:
@@ -103,16 +103,24 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, bias, w_hr, masks, needs):
     return h, c[-1].T.copy(), cache
 
 
-def _lstm_cell(a, c_prev, c_next, cell_kernel):
-    """(L2), (L3) in place: a (4H, B) becomes i, f, g, o and c_next = f * c_prev + i * g. With kernels on, one
-    np.tanh over the block (tanh(a/2) for i, f, o: sigma(a) = (1 + tanh(a/2)) / 2) and one compiled pass."""
+def _lstm_cell_kernels(dtype):
+    """The compiled (lstm_gates_in, lstm_cell_forward) for this dtype, or None: NumPy only."""
+    compiled = [kernels.compiled(kernel, dtype) for kernel in (lstm_gates_in, lstm_cell_forward)]
+    return None if compiled[0] is None else compiled
+
+
+def _lstm_cell(a, recurrent, c_prev, c_next, cell_kernels):
+    """(L1), (L2), (L3) in place: a (4H, B), which holds W_ih x_t + b, gets recurrent = W_hh h_{t-1} and becomes
+    i, f, g, o; c_next = f * c_prev + i * g. With kernels on, a compiled pass for the sum (rows i, f, o halved:
+    sigma(a) = (1 + tanh(a/2)) / 2), one np.tanh over the block and a compiled pass for the rest."""
     hidden = c_prev.shape[0]
-    if cell_kernel is not None:
-        a[:2 * hidden] *= 0.5
-        a[3 * hidden:] *= 0.5
+    if cell_kernels is not None:  # recurrent_kernels.lstm_gates_in, lstm_cell_forward: the lines below, fused
+        gates_in, cell_forward = cell_kernels
+        gates_in(a, recurrent)
         np.tanh(a, out=a)
-        cell_kernel(a, c_prev, c_next)  # recurrent_kernels.lstm_cell_forward: the lines below, fused
+        cell_forward(a, c_prev, c_next)
         return
+    a += recurrent  # (L1)
     _sigmoid_(a[:2 * hidden])  # (L2): i, f
     np.tanh(a[2 * hidden:3 * hidden], out=a[2 * hidden:3 * hidden])  # g
     _sigmoid_(a[3 * hidden:])  # o

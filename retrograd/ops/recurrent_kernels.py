@@ -11,6 +11,20 @@ functions are plain Python until kernels.compiled() compiles them. Constants tak
 """
 
 
+def lstm_gates_in(gates, recurrent):
+    """(L1)'s sum in place on gates (4H, B), which holds W_ih x_t + b; recurrent (4H, B) = W_hh h_{t-1}; rows i, f, o
+    are halved for sigma(a) = (1 + tanh(a/2)) / 2 (NumPy's tanh of the whole block comes next):
+        a_t = W_ih x_t + b + W_hh h_{t-1} ;  a_i / 2, a_f / 2, a_g, a_o / 2"""
+    four_hidden, batch = gates.shape
+    hidden = four_hidden // 4
+    half = gates.dtype.type(0.5)
+    for k in range(four_hidden):
+        g_row = 2 * hidden <= k < 3 * hidden
+        for b in range(batch):
+            a = gates[k, b] + recurrent[k, b]  # (L1)
+            gates[k, b] = a if g_row else a * half
+
+
 def lstm_cell_forward(gates, c_prev, c_next):
     """(L2) from tanh'd gate rows, then (L3), in place on gates (4H, B): on entry rows i, f, o hold
     tanh(a/2) and rows g hold tanh(a_g) (one np.tanh over the block); sigma(a) = (1 + tanh(a/2)) / 2."""
