@@ -34,10 +34,12 @@ What is measured to pay, and stays:
 - sigma(a) = (1 + tanh(a/2)) / 2 in place (`_sigmoid_`): 11 against 18 us with 1/(1 + exp(-a)) for
   the i, f and o rows of a 1024x32 gate block.
 
-With the `fast` extra (Numba; ops/kernels.py), the LSTM step's elementwise work, (L2)-(L3) forward and the
-BPTT step's terms, runs as compiled scalar loops (recurrent_kernels.py) that do the same float operations in
-the same order as the NumPy code here, so both give the same bits (tests/test_kernels.py); for the bench's
-LSTM, 30 against 43 us per forward step and 19 against 48 us per BPTT step. NumPy keeps the GEMMs and tanh.
+With the `fast` extra (Numba; ops/kernels.py), the elementwise work of each step runs as compiled scalar loops
+(recurrent_kernels.py) that do the same float operations in the same order as the NumPy code, so both give the same
+bits (tests/test_kernels.py). For the bench's LSTM (H 256, B 32, float32; minimum of repeats): (L1)-(L3) 10 against
+19 us per forward step (lstm_gates_in, one np.tanh over the block, lstm_cell_forward), the BPTT step's terms 6-8
+against 19 us; the BPTT kernel writes da_t straight into the (4H, T, B) block of the weight-gradient GEMMs, which
+saves the transposing copy of all steps after the loop. NumPy keeps the GEMMs and tanh.
 
 This module holds the LSTM; the GRU and RNN ops live in recurrent_gru.py and recurrent_rnn.py (gru_sequence and
 rnn_sequence are exported here), the parts all three share in recurrent_common.py.

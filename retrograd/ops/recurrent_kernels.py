@@ -1,12 +1,13 @@
-"""Compiled twins of the LSTM and GRU steps' elementwise work in recurrent.py (the `fast` extra; see kernels.py).
+"""Compiled twins of the LSTM, GRU and RNN steps' elementwise work in recurrent.py, recurrent_gru.py and
+recurrent_rnn.py (the `fast` extra; see kernels.py).
 
-Plain scalar loops over a feature-major (H, B) block whose bodies are the module docstring's equations
-of recurrent.py, in the same order of operations as its NumPy code, so that the results are the same
-bits (tests/test_kernels.py checks both against NumPy). The GEMMs stay with NumPy's BLAS, and so do the
-tanh calls: Numba's scalar tanh (libm, no SIMD without Intel's SVML) measured 25-90x slower than
-NumPy's vectorised np.tanh (1.2 ms against 14 us for 40,960 float32 values), so a kernel that took the
-tanh in would lose. A kernel gets whole arrays and writes into the output arrays it is given; these
-functions are plain Python until kernels.compiled() compiles them. Constants take the arrays' dtype
+Plain scalar loops over a feature-major (H, B) block (the RNN's backward: batch-major (B, H)) whose bodies
+are those modules' equations, (L1)-(L5), (G1)-(G4), (R1), in the same order of operations as their NumPy
+code, so that the results are the same bits (tests/test_kernels.py checks both against NumPy). The GEMMs
+stay with NumPy's BLAS, and so do the tanh calls: Numba's scalar tanh (libm, no SIMD without Intel's SVML)
+measured 25-90x slower than NumPy's vectorised np.tanh (1.2 ms against 14 us for 40,960 float32 values), so a
+kernel that took the tanh in would lose. A kernel gets whole arrays and writes into the output arrays it is
+given; these functions are plain Python until kernels.compiled() compiles them. Constants take the arrays' dtype
 (`one`, `half`): a bare 1 or 0.5 would make Numba compute a float32 step in float64.
 """
 
