@@ -92,10 +92,11 @@ def test_gru_cell_backward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, 
     h_prev = rng.standard_normal((batch, hidden)).astype(dtype).T  # a transposed view, as the backward reads h
     grad_np, tanh_slope, sigmoid_slope = np.empty((4 * hidden, batch), dtype), np.empty_like(hn), gates[:2 * hidden] * 0
     dh_prev_np = recurrent_gru._gru_cell_backward(gates, hn, h_prev, dh_step, grad_np, tanh_slope, sigmoid_slope)
-    grad_k, dh_prev_k = np.empty_like(grad_np), np.empty_like(hn)
-    kernels.compiled(recurrent_kernels.gru_cell_backward, dtype)(gates, hn, h_prev, dh_step, grad_k, dh_prev_k)
-    assert grad_k.dtype == dtype and dh_prev_k.dtype == dtype
-    np.testing.assert_array_equal(grad_k, grad_np)  # da_n, da_r, da_z, dhn
+    grad_all, dh_prev_k = np.full((4 * hidden, 3, batch), np.nan, dtype), np.empty_like(hn)  # (4H, T, B), T = 3
+    kernels.compiled(recurrent_kernels.gru_cell_backward, dtype)(gates, hn, h_prev, dh_step, grad_all, 1, dh_prev_k)
+    assert grad_all.dtype == dtype and dh_prev_k.dtype == dtype
+    np.testing.assert_array_equal(grad_all[:, 1], grad_np)  # da_n, da_r, da_z, dhn of step t = 1
+    assert np.isnan(grad_all[:, [0, 2]]).all()  # the other steps' columns are left alone
     np.testing.assert_array_equal(dh_prev_k, dh_prev_np)  # dh_t * z
 
 

@@ -128,10 +128,13 @@ def _gru_backward(grads, cache):
     hidden = hn.shape[1]
     # rows da_n, da_r, da_z, dhn: the input side (n, r, z) is rows 0:3H and the hidden side (r, z, hn) rows H:4H,
     # each one block for its GEMMs (0.5 ms less per backward than a copy per step and split GEMMs, bench GRU)
-    grad_pre = np.empty((steps, 4 * hidden, batch), gates.dtype)
+    cell_kernel = kernels.compiled(gru_cell_backward, gates.dtype)  # None: NumPy only
+    # the kernel writes da_t straight into grad_pre[:, t] of a (4H, T, B) block, the GEMMs' (4H, T*B); NumPy fills
+    # (T, 4H, B) and transposes once after the loop (as the LSTM's backward does)
+    grad_pre = np.empty((steps, 4 * hidden, batch) if cell_kernel is None else (4 * hidden, steps, batch), gates.dtype)
+    w_hh_t = np.ascontiguousarray(cache.w_hh.T)  # W_hh^T @ [da_r; da_z; dhn]: a contiguous copy, as the LSTM's
     dh_next = grad_h_n.T.copy()  # (H, B): from step t+1
     tanh_slope, sigmoid_slope = np.empty_like(dh_next), np.empty_like(gates[0, :2 * hidden])  # per-step scratch
-    cell_kernel = kernels.compiled(gru_cell_backward, gates.dtype)  # None: NumPy only
     # the kernel reads h_{t-1} feature-major: one transposing copy, then 16 against 79 us per step (bench GRU)
     h_prev_all = None if cell_kernel is None else np.ascontiguousarray(h.transpose(0, 2, 1))  # (T + 1, H, B)
     for t in range(steps - 1, -1, -1):
@@ -139,16 +142,17 @@ def _gru_backward(grads, cache):
         dh = dh_next + grad_output[t].T  # dh_t: from y_t and from step t+1
         dh_step = dh if keep is None else dh * keep
         if cell_kernel is None:
-            dh_prev = _gru_cell_backward(gates[t], hn[t], h[t].T, dh_step, grad_pre[t], tanh_slope, sigmoid_slope)
+            da = grad_pre[t]
+            dh_prev = _gru_cell_backward(gates[t], hn[t], h[t].T, dh_step, da, tanh_slope, sigmoid_slope)
         else:  # the same terms in one compiled pass (recurrent_kernels.py)
-            dh_prev = np.empty_like(dh_step)
-            cell_kernel(gates[t], hn[t], h_prev_all[t], dh_step, grad_pre[t], dh_prev)
-        dh_prev += cache.w_hh.T @ grad_pre[t, hidden:]  # (G1), (G2): dh_{t-1} through W_hh [da_r; da_z; dhn]
+            da, dh_prev = grad_pre[:, t], np.empty_like(dh_step)
+            cell_kernel(gates[t], hn[t], h_prev_all[t], dh_step, grad_pre, t, dh_prev)
+        dh_prev += w_hh_t @ da[hidden:]  # (G1), (G2): dh_{t-1} through W_hh [da_r; da_z; dhn]
         if keep is not None:  # a finished row passes its state gradient straight through
             dh_prev += dh_next * (1 - keep)
         dh_next = dh_prev
     needs, rows = cache.needs, steps * batch
-    grad_2d = _rows(grad_pre)  # (4H, T*B), rows n, r, z, hn
+    grad_2d = _rows(grad_pre) if cell_kernel is None else grad_pre.reshape(4 * hidden, rows)  # rows n, r, z, hn
     w_ih_nrz = None if cache.w_ih is None else _n_first(cache.w_ih)
     grad_x, grad_w_ih, grad_b_ih = _input_side_gradients(grad_2d[:3 * hidden], cache.x, w_ih_nrz, cache.x_shape,
                                                          needs)

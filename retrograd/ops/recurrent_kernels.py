@@ -62,9 +62,10 @@ def lstm_cell_backward(gates, c_prev, tanh_c, dm, dc_next, grad_pre, t, dc_prev)
             dc_prev[k, b] = dc * f  # (L3)
 
 
-def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, dh_prev):
-    """One GRU BPTT step's elementwise terms, (G4) to (G1), into grad_pre (4H, B), rows da_n, da_r, da_z, dhn,
-    and dh_prev (H, B), which gets dh_{t-1}'s direct term (the caller adds W_hh^T [da_r; da_z; dhn]):
+def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, t, dh_prev):
+    """One GRU BPTT step's elementwise terms, (G4) to (G1), into grad_pre[:, t] of grad_pre (4H, T, B), rows da_n,
+    da_r, da_z, dhn (the weight-gradient GEMMs read it as (4H, T*B)), and into dh_prev (H, B), which gets
+    dh_{t-1}'s direct term (the caller adds W_hh^T [da_r; da_z; dhn]):
         da_n = dh_t * (1 - z) * (1 - n^2) ;  da_r = da_n * hn_t * r(1-r) ;  da_z = dh_t * (h_{t-1} - n) * z(1-z)
         dhn = da_n * r ;  dh_{t-1} = dh_t * z + ..."""
     hidden, batch = hn.shape
@@ -74,10 +75,10 @@ def gru_cell_backward(gates, hn, h_prev, dh, grad_pre, dh_prev):
             r, z, n = gates[k, b], gates[hidden + k, b], gates[2 * hidden + k, b]
             direct = dh[k, b] * z  # (G4)
             da_n = (dh[k, b] - direct) * (one - n * n)  # (G4), (G3)
-            grad_pre[k, b] = da_n
-            grad_pre[hidden + k, b] = da_n * hn[k, b] * ((one - r) * r)  # (G3), (G1)
-            grad_pre[2 * hidden + k, b] = (h_prev[k, b] - n) * dh[k, b] * ((one - z) * z)  # (G4), (G1)
-            grad_pre[3 * hidden + k, b] = da_n * r  # (G3)
+            grad_pre[k, t, b] = da_n
+            grad_pre[hidden + k, t, b] = da_n * hn[k, b] * ((one - r) * r)  # (G3), (G1)
+            grad_pre[2 * hidden + k, t, b] = (h_prev[k, b] - n) * dh[k, b] * ((one - z) * z)  # (G4), (G1)
+            grad_pre[3 * hidden + k, t, b] = da_n * r  # (G3)
             dh_prev[k, b] = direct
 
 
