@@ -10,7 +10,7 @@ import pytest
 
 import retrograd as rg
 from helpers import closure_arrays, saves_names
-from retrograd.ops import recurrent
+from retrograd.ops import recurrent, recurrent_common, recurrent_gru, recurrent_rnn
 
 rng = np.random.default_rng(0)
 T, B, I, H, P = 5, 3, 4, 6, 2
@@ -88,8 +88,9 @@ def test_bytes_held_between_forward_and_backward_are_the_gates_and_states(kind, 
 def test_the_ones_column_copy_of_x_is_freed_after_the_forward(kind, monkeypatch):
     """The bias joins the projection GEMM as a column of ones beside x; the backward reads x itself."""
     refs = []
-    make = recurrent._with_ones_column
-    monkeypatch.setattr(recurrent, "_with_ones_column", lambda x: refs.append(weakref.ref(out := make(x))) or out)
+    make = recurrent_common._with_ones_column
+    monkeypatch.setattr(recurrent_common, "_with_ones_column",
+                        lambda x: refs.append(weakref.ref(out := make(x))) or out)
     outputs, _ = _call(kind)
     assert len(refs) == 1 and refs[0]() is None
     assert outputs[0].grad_fn is not None  # the graph is alive; only the copy is gone
@@ -99,9 +100,10 @@ def test_the_rnn_pre_activations_are_freed_after_the_forward(monkeypatch):
     """tanh' and relu' need only h_t, so the (T, H, B) block of W_ih x_t + W_hh h_{t-1} + b is not kept;
     the LSTM and GRU turn that block into their gates in place, and keep it as the gates."""
     refs = []
-    project = recurrent._input_projection
-    monkeypatch.setattr(recurrent, "_input_projection",
-                        lambda *a: refs.append(weakref.ref(out := project(*a))) or out)
+    project = recurrent_common._input_projection
+    for module in (recurrent, recurrent_gru, recurrent_rnn):  # each op's module calls it
+        monkeypatch.setattr(module, "_input_projection",
+                            lambda *a: refs.append(weakref.ref(out := project(*a))) or out)
     outputs, _ = _call("rnn")
     assert refs[0]() is None and outputs[0].grad_fn is not None
     for kind in ("lstm", "gru"):
