@@ -99,7 +99,9 @@ class _Encoder:
         self.arrays = {}
 
     def _name(self, path):
-        base = ".".join(path) or "value"
+        # a zip member name ends at its first NUL (zipfile truncates it), so a key holding one is spelled \\x00;
+        # the structure records the name, so loading never parses it
+        base = ".".join(path).replace("\x00", "\\x00") or "value"
         name, n = base, 0
         while name in self.arrays or name == STRUCTURE_KEY:
             n += 1
