@@ -412,3 +412,39 @@ def test_blocked_entries_stay_zero_under_non_finite_upstream_gradients(ours, the
     ours(xr).backward(rg.tensor(grad))
     theirs(xt).backward(torch.tensor(grad))
     np.testing.assert_array_equal(xr.grad.array, xt.grad.numpy())
+
+
+SIGNED_ZERO_CASES = {  # each keeps x where x equals its bound (-0.0 == 0), as PyTorch's clamp_min/clamp_max do
+    "relu": (lambda x: rg.relu(x), torch.relu),
+    "relu_ on a non-leaf": (lambda x: rg.relu(x * 1.0, inplace=True), lambda x: torch.relu_(x * 1.0)),
+    "nn.ReLU": (lambda x: rg.nn.ReLU()(x), lambda x: torch.nn.ReLU()(x)),
+    "clamp(min=0)": (lambda x: rg.clamp(x, min=0.0), lambda x: torch.clamp(x, min=0.0)),
+    "clamp(min=-0.0)": (lambda x: rg.clamp(x, min=-0.0), lambda x: torch.clamp(x, min=-0.0)),
+    "clamp(max=0)": (lambda x: rg.clamp(x, max=0.0), lambda x: torch.clamp(x, max=0.0)),
+    "clamp(max=-0.0)": (lambda x: rg.clamp(x, max=-0.0), lambda x: torch.clamp(x, max=-0.0)),
+    "clamp(0, 1)": (lambda x: rg.clamp(x, 0.0, 1.0), lambda x: torch.clamp(x, 0.0, 1.0)),
+    "clamp(min=tensor 0)": (lambda x: rg.clamp(x, min=rg.zeros(5, dtype=x.dtype)),
+                            lambda x: torch.clamp(x, min=torch.zeros(5, dtype=x.dtype))),
+    "clamp(max=tensor -0.0)": (lambda x: rg.clamp(x, max=rg.full((5,), -0.0, dtype=x.dtype)),
+                               lambda x: torch.clamp(x, max=torch.full((5,), -0.0, dtype=x.dtype))),
+    "relu6": (lambda x: rg.nn.functional.relu6(x), F.relu6),
+    "hardtanh(0, 1)": (lambda x: rg.nn.functional.hardtanh(x, 0.0, 1.0), lambda x: F.hardtanh(x, 0.0, 1.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(SIGNED_ZERO_CASES))
+def test_signed_zeros_match_pytorch_bit_for_bit(name, dtype):
+    """The outputs' bits, -0.0 included (-0.0 == 0 hides a sign that 1/y or copysign later reveals: relu(-0.0) is
+    -0.0 in PyTorch and was +0.0 here), and the gradients' values. Not yet the gradients' signs: a blocked
+    negative g gives -0.0 here (pass_where multiplies by the mask) where PyTorch writes +0.0."""
+    rg_fn, torch_fn = SIGNED_ZERO_CASES[name]
+    x = np.array([-0.0, 0.0, -1.0, 2.0, np.nan], dtype)
+    grad = np.array([-3.0, 3.0, -2.0, 4.0, 5.0], dtype)
+    leaf, torch_leaf = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, torch_y = rg_fn(leaf), torch_fn(torch_leaf)
+    (y * rg.tensor(grad)).sum().backward()
+    (torch_y * torch.tensor(grad)).sum().backward()
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(y.array.view(bits), torch_y.detach().numpy().view(bits))
+    np.testing.assert_array_equal(leaf.grad.array, torch_leaf.grad.numpy())

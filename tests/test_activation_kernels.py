@@ -1,7 +1,7 @@
 """relu's compiled kernels (ops/activation_kernels.py, the fast extra) against its NumPy code, bit for bit.
 
-Forward: np.maximum(x, 0), NaN passing, -0.0 to +0.0. Backward: pass_where's product g * [y != 0] (a blocked
-negative g gives -0.0), and where that product does not sum to a finite number, pass_where's exact path, as
+Forward: np.maximum(0, x), NaN passing, -0.0 kept (PyTorch's relu). Backward: pass_where's product
+g * [y != 0] (a blocked negative g gives -0.0), and where that product does not sum to a finite number, pass_where's exact path, as
 without the kernel. Bits are compared as unsigned integers, every shape and dtype the kernels take, and the
 cases they leave to NumPy (other dtypes, non-contiguous input, a gradient of another layout) give NumPy's result.
 """
@@ -63,7 +63,7 @@ def test_relu_kernel_values_at_the_kink_and_nan():
     grad = np.array([-3.0, -3.0, 3.0, 4.0, 5.0], np.float32)
     (y, dx), _ = _relu_both_ways(x, grad)
     np.testing.assert_array_equal(y, [0, 0, 0, 2, np.nan])
-    assert not np.signbit(y[1])  # -0.0 -> +0.0, as np.maximum(-0.0, 0)
+    assert np.signbit(y[1]) and not np.signbit(y[2])  # -0.0 stays -0.0, as in PyTorch (relu(-0.0) is -0.0)
     np.testing.assert_array_equal(dx, [0, 0, 0, 4, 5])  # relu'(0) = 0; NaN passes the gradient, as in PyTorch
     assert np.signbit(dx[0]) and np.signbit(dx[1])  # -3 * 0: pass_where's product keeps the sign
 

@@ -191,9 +191,9 @@ def test_lstm_sequence_gives_the_same_bits_with_kernels_on_and_off(dtype, batch,
 def test_rnn_relu_forward_kernel_matches_numpy_bit_for_bit(kernels_on, hidden, batch, dtype):
     rng = np.random.default_rng(hidden * 100 + batch + 4)
     a, recurrent = rng.standard_normal((2, hidden, batch)).astype(dtype)
-    a.flat[::3], recurrent.flat[::3] = -0.0, -0.0  # sums of exactly -0.0: relu gives +0
+    a.flat[::3], recurrent.flat[::3] = -0.0, -0.0  # sums of exactly -0.0: relu keeps -0.0, as PyTorch's
     a.flat[-1] = np.nan  # NaN goes through, as np.maximum lets it
-    reference = np.maximum(a + recurrent, 0)  # the NumPy code of recurrent_rnn._rnn_forward
+    reference = np.maximum(0, a + recurrent)  # the NumPy code of recurrent_rnn._rnn_forward
     ours = np.empty_like(a)
     kernels.compiled(recurrent_kernels.rnn_relu_forward, dtype)(a, recurrent, ours)
     assert ours.dtype == dtype

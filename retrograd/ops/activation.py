@@ -99,7 +99,7 @@ def relu(x, inplace=False):
     # the fast extra (activation_kernels.py): each pass in one compiled loop, the same bits as the NumPy lines
     forward_kernel = kernels.compiled(relu_forward_kernel, x_val.dtype) if _flat(x_val) else None
     if forward_kernel is None:
-        y = np.maximum(x_val, 0)
+        y = np.maximum(0, x_val)  # 0 first: on a tie NumPy returns the second, so -0.0 stays -0.0 (PyTorch)
     else:
         y = np.empty_like(x_val)
         forward_kernel(x_val.ravel(), y.ravel())
@@ -240,10 +240,10 @@ def clamp(x, min=None, max=None):
     if x_val.dtype.kind not in "fc" and (isinstance(min, float) or isinstance(max, float)):
         x_val = to_float(x_val)  # an integer tensor clamped to a float bound becomes the default float
     if max is None:
-        return record(clamp, np.maximum(x_val, min), (x,), lambda grad_out: (pass_where(grad_out, x_val >= min),),
+        return record(clamp, np.maximum(min, x_val), (x,), lambda grad_out: (pass_where(grad_out, x_val >= min),),
                       saved=(x,))
     if min is None:
-        return record(clamp, np.minimum(x_val, max), (x,), lambda grad_out: (pass_where(grad_out, x_val <= max),),
+        return record(clamp, np.minimum(max, x_val), (x,), lambda grad_out: (pass_where(grad_out, x_val <= max),),
                       saved=(x,))
     return record(clamp, np.clip(x_val, min, max), (x,),
                   lambda grad_out: (pass_where(grad_out, (x_val >= min) & (x_val <= max)),), saved=(x,))
@@ -259,8 +259,8 @@ def _clamp_tensor(x, min, max):
         if isinstance(lo, np.ndarray) and lo.dtype != x_val.dtype:
             lo = lo.astype(x_val.dtype)
     try:
-        y = x_val if lo is None else np.maximum(x_val, lo)
-        y = y if hi is None else np.minimum(y, hi)
+        y = x_val if lo is None else np.maximum(lo, x_val)  # bound first: x wins a tie (-0.0 vs 0), as in PyTorch
+        y = y if hi is None else np.minimum(hi, y)
     except ValueError:
         shapes = ", ".join(f"{name} {np.shape(v)}" for name, v in (("input", x_val), ("min", lo), ("max", hi))
                            if v is not None)

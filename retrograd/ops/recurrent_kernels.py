@@ -121,13 +121,13 @@ def gru_state_update(gates, h_prev, h_next):
 
 def rnn_relu_forward(a, recurrent, h_next):
     """(R1) with act = relu into h_next (H, B), from a (H, B) = W_ih x_t + b and recurrent = W_hh h_{t-1}:
-        h_t = max(a + recurrent, 0), NaN kept (np.maximum's rule)"""
+        h_t = max(0, a + recurrent), NaN and -0.0 kept (np.maximum(0, .)'s rule, PyTorch's relu)"""
     hidden, batch = h_next.shape
     zero = h_next.dtype.type(0)
     for k in range(hidden):
         for b in range(batch):
             pre = a[k, b] + recurrent[k, b]  # (R1)
-            h_next[k, b] = pre if pre > zero or pre != pre else zero
+            h_next[k, b] = zero if zero > pre else pre
 
 
 def rnn_cell_backward(h_next, dh_next, dy, keep, relu, da):

@@ -49,7 +49,7 @@ def _rnn_forward(x, h0, w_ih, w_hh, bias, relu, masks, needs):
         else:
             a += recurrent  # (R1)
             if relu:
-                np.maximum(a, 0, out=h[t + 1])
+                np.maximum(0, a, out=h[t + 1])
             else:
                 np.tanh(a, out=h[t + 1])
         _keep_finished_rows(h[t + 1], h[t], None if masks is None else masks[t])
