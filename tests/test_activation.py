@@ -20,6 +20,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import retrograd as rg
 from retrograd.ops import activation as A
+from retrograd.nn import functional as F_rg
 
 
 def case(op, kinks=(), scale=2, **kwargs):
@@ -57,6 +58,8 @@ CASES = [
     case("log_softmax", (),              3,     dim=-1),
     case("log_softmax", (),              3,     dim=0),
     case("softmin",    (),               3,     dim=-1),
+    case("threshold",  (0.5,),           2,     threshold=0.5, value=-1.0),
+    case("threshold",  (0.0,),           2,     threshold=0.0, value=0.0),
 ]
 SHAPES = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 SEEDS = st.integers(0, 2**32 - 1)
@@ -448,3 +451,19 @@ def test_signed_zeros_match_pytorch_bit_for_bit(name, dtype):
     bits = np.uint32 if dtype == np.float32 else np.uint64
     np.testing.assert_array_equal(y.array.view(bits), torch_y.detach().numpy().view(bits))
     np.testing.assert_array_equal(leaf.grad.array, torch_leaf.grad.numpy())
+
+
+def test_threshold_layer_and_in_place_match_pytorch():
+    x = np.array([[1.0, -1.0, 0.1], [np.nan, 0.5, -0.0]])
+    layer, torch_layer = rg.nn.Threshold(0.1, 20.0), torch.nn.Threshold(0.1, 20.0)
+    assert repr(layer) == repr(torch_layer) == "Threshold(threshold=0.1, value=20.0)"
+    assert_parity(layer, torch_layer, x, rtol=0, atol=0)
+    leaf, torch_leaf = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y = F_rg.threshold(leaf * 2.0, 0.1, 20.0, inplace=True)  # in place on a non-leaf, as torch's threshold_
+    torch_y = torch.nn.Threshold(0.1, 20.0, inplace=True)(torch_leaf * 2.0)
+    (y * y).sum().backward()
+    (torch_y * torch_y).sum().backward()
+    np.testing.assert_array_equal(y.array, torch_y.detach().numpy())
+    np.testing.assert_array_equal(leaf.grad.array, torch_leaf.grad.numpy())
+    with pytest.raises(NotImplementedError, match="threshold: not implemented for .Bool."):
+        F_rg.threshold(rg.tensor([True]), 0.5, 1.0)

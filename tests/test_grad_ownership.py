@@ -137,7 +137,7 @@ def _parameter_free_classes():
     """Module classes that own no parameters (activations, pooling, losses, containers...)."""
     return {"Module", "Sequential", "ModuleList", "ModuleDict", "RNNBase", "RNNCellBase", "Identity", "Flatten",
             "Unflatten", "Dropout", "Dropout2d", "ReLU", "ReLU6", "Sigmoid", "Tanh", "SiLU", "LogSigmoid",
-            "LeakyReLU", "ELU", "GELU", "Softplus", "Hardtanh", "Softmax", "LogSoftmax", "Softmin", "MaxPool1d",
+            "LeakyReLU", "ELU", "GELU", "Softplus", "Hardtanh", "Threshold", "Softmax", "LogSoftmax", "Softmin", "MaxPool1d",
             "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
             "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
             "NLLLoss", "SmoothL1Loss", "Dropout1d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",

@@ -2,7 +2,7 @@
 from . import functional, init, modules, parallel, utils  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
-    Softplus, Tanh,
+    Softplus, Tanh, Threshold,
 )
 from .attention import MultiheadAttention  # noqa: F401
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401

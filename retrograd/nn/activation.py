@@ -19,6 +19,20 @@ class ReLU(_Activation):
         return F.relu(x)
 
 
+class Threshold(Module):
+    _tensor_args = 1
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x):
+        return F.threshold(x, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
 class ReLU6(_Activation):
     def forward(self, x):
         return F.relu6(x)

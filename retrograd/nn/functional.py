@@ -10,7 +10,7 @@ import numpy as np
 from ..ops import activation as _activation
 from ..ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax,
-    softmin, softplus, tanh,
+    softmin, softplus, tanh, threshold,
 )
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.elementwise import mul as _mul

@@ -179,6 +179,25 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
     return hold_result(x, out, "hardtanh_") if inplace else out
 
 
+def threshold(x, threshold, value, inplace=False):
+    """y = x if x > threshold else value ;  dL/dx = g where x > threshold, else 0.
+
+    PyTorch's test is 'x <= threshold' replaces and blocks: at x = NaN the test fails, so y = NaN and g passes.
+    Saves `at_or_below` (the mask of x <= threshold); versions are checked on x, or on y for threshold_, as PyTorch
+    saves them."""
+    x_val = array_of(x)
+    if x_val.dtype.kind == "b":
+        raise NotImplementedError("threshold: not implemented for 'Bool' (PyTorch's \"threshold_cpu\" error)")
+    at_or_below = x_val <= threshold
+    y = np.where(at_or_below, np.asarray(value).astype(x_val.dtype), x_val)
+    out = record(_threshold_op, y, (x,), lambda grad_out: (pass_where(grad_out, ~at_or_below),),
+                 saved=(OUTPUT,) if inplace else (x,))
+    return hold_result(x, out, "threshold_") if inplace else out
+
+
+_threshold_op = threshold  # the op as record names it: inside threshold(), `threshold` is PyTorch's argument
+
+
 def relu6(x, inplace=False):
     """y = min(max(x, 0), 6) ;  dL/dx = g where 0 < x < 6, else 0.
 

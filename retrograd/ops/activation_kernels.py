@@ -1,11 +1,11 @@
 """Compiled twins of relu's forward and backward passes in activation.py (the `fast` extra; see kernels.py).
 
-np.maximum(x, 0) runs at about 0.45 ns an element on this CPU (it checks for NaN lane by lane), and relu's
+np.maximum(0, x) runs at about 0.45 ns an element on this CPU (it checks for NaN lane by lane), and relu's
 backward makes a mask, multiplies by it and sums (pass_where); each kernel is one pass. The loop bodies are
 relu's docstring equations with NumPy's results, bit for bit (tests/test_activation_kernels.py): NaN passes
-forward as np.maximum(0, x) passes it, -0.0 stays -0.0 as there and in PyTorch, and the backward multiplies g by 1
-or 0 as pass_where's product does (so a blocked negative g gives -0.0). Arrays are flat (1-d views of C-contiguous arrays) of one
-dtype; these functions are plain Python until kernels.compiled() compiles them.
+forward as np.maximum(0, x) passes it, -0.0 stays -0.0 as there and in PyTorch, and the backward multiplies
+g by 1 or 0 as pass_where's product does (so a blocked negative g gives -0.0). Arrays are flat (1-d views of
+C-contiguous arrays) of one dtype; these functions are plain Python until kernels.compiled() compiles them.
 """
 
 

@@ -12,7 +12,7 @@ from . import (  # noqa: F401
 )
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
-    Softplus, Tanh,
+    Softplus, Tanh, Threshold,
 )
 from .activation import MultiheadAttention  # noqa: F401
 from .batchnorm import BatchNorm1d, BatchNorm2d, SyncBatchNorm  # noqa: F401
