@@ -2,8 +2,9 @@
 
 Forward: np.maximum(0, x), NaN passing, -0.0 kept (PyTorch's relu). Backward: pass_where's product
 g * [y != 0] (a blocked negative g gives -0.0), and where that product does not sum to a finite number,
-pass_where's exact path, as without the kernel. Bits are compared as unsigned integers, every shape and dtype the kernels take, and the
-cases they leave to NumPy (other dtypes, non-contiguous input, a gradient of another layout) give NumPy's result.
+pass_where's exact path, as without the kernel. Bits are compared as unsigned integers, every shape and dtype
+the kernels take, and the cases they leave to NumPy (other dtypes, non-contiguous input, a gradient of another
+layout) give NumPy's result.
 """
 import numpy as np
 import pytest
