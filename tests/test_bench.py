@@ -130,18 +130,39 @@ def test_mismatch_flag(fakes, monkeypatch, dtype, theirs, mismatch):
     assert ("MISMATCH" in harness.format_table([result])) is mismatch
 
 
-def test_gemm_floor_runs_alone_and_divides_mlp(fakes, monkeypatch):
+def test_gemm_floor_runs_in_mlps_rounds_and_divides_it_round_by_round(fakes, monkeypatch):
     monkeypatch.setenv("FAKE_MEDIANS_retrograd_gemm_bound_mlp", "[0.001, 0.002]")
     results, calls = fakes(["mlp", "gemm_bound_mlp"], rounds=2, steps=7, warmup=2)
-    assert [(lib, name) for lib, name, *_ in calls] == [("retrograd", "mlp"), ("torch", "mlp")] * 2 + [
-        ("retrograd", "gemm_bound_mlp")] * 2
+    # the floor runs between retrograd's step and PyTorch's, in each of mlp's rounds, not in rounds of its own
+    assert [(lib, name) for lib, name, *_ in calls] == [
+        ("retrograd", "mlp"), ("retrograd", "gemm_bound_mlp"), ("torch", "mlp")] * 2
     assert {tuple(c[2:4]) for c in calls} == {("7", "2")}
     mlp, gemm = results
     assert gemm["lib"] == "numpy-gemm" and gemm["torch_median_s"] is None and gemm["ratio"] is None
+    assert gemm["retrograd_round_s"] == [0.001, 0.002] and gemm["rounds"] == 2
     assert mlp["gemm_floor_s"] == gemm["retrograd_median_s"] == pytest.approx(0.0015)
-    assert mlp["ratio_to_gemm_floor"] == pytest.approx(0.0035 / 0.0015)
-    assert mlp["torch_ratio_to_gemm_floor"] == pytest.approx(0.0025 / 0.0015)
-    assert "its GEMMs alone" in harness.format_table(results)
+    # the median of the per-round ratios (0.003 / 0.001, 0.004 / 0.002), not the ratio of the medians (2.33)
+    assert mlp["ratio_to_gemm_floor"] == pytest.approx(2.5)
+    assert mlp["torch_ratio_to_gemm_floor"] == pytest.approx(1.5)  # 0.001 / 0.001, 0.004 / 0.002; not 1.67
+    assert "mlp: retrograd's step takes 2.50x its GEMMs alone (gemm_bound_mlp, numpy), PyTorch's 1.50x" in (
+        harness.format_table(results))
+
+
+def test_gemm_floor_alone_still_runs_in_its_own_rounds(fakes, monkeypatch):
+    monkeypatch.setenv("FAKE_MEDIANS_retrograd_gemm_bound_mlp", "[0.001, 0.002]")
+    (gemm,), calls = fakes(["gemm_bound_mlp"], rounds=2)
+    assert [(lib, name) for lib, name, *_ in calls] == [("retrograd", "gemm_bound_mlp")] * 2
+    assert gemm["retrograd_round_s"] == [0.001, 0.002] and "ratio_to_gemm_floor" not in gemm
+
+
+def test_a_failing_floor_keeps_mlps_whole_rounds(fakes, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_retrograd", "gemm_bound_mlp")
+    results, calls = fakes(["gemm_bound_mlp", "mlp"], rounds=2)
+    assert [(lib, name) for lib, name, *_ in calls] == [("retrograd", "mlp"), ("retrograd", "gemm_bound_mlp")]
+    assert [r["workload"] for r in results] == ["gemm_bound_mlp", "mlp"]  # the order asked for
+    gemm, mlp = results
+    assert mlp["rounds"] == gemm["rounds"] == 0 and "needs retrograd.nn" in mlp["error"]
+    assert mlp.get("ratio_to_gemm_floor") is None
 
 
 def test_a_failing_workload_is_reported_and_the_others_run(fakes, monkeypatch):
@@ -229,7 +250,9 @@ def test_a_failing_mode_ends_the_workload_on_whole_rounds(two_modes, monkeypatch
 def test_gemm_floor_divides_each_mode(two_modes, monkeypatch):
     monkeypatch.setenv("FAKE_MEDIANS_retrograd_gemm_bound_mlp", "[0.001, 0.001]")
     results, calls = two_modes(["mlp", "gemm_bound_mlp"], rounds=2, kernels="both")
-    assert [(lib, name) for lib, name, *_ in calls][-2:] == [("retrograd", "gemm_bound_mlp")] * 2  # once a round
+    assert [(lib, name, mode) for lib, name, *_, mode in calls] == [  # the floor once a round, in mlp's rounds
+        ("retrograd", "mlp", "numba"), ("retrograd", "mlp", "numpy"), ("retrograd", "gemm_bound_mlp", "numba"),
+        ("torch", "mlp", "-")] * 2
     mlp, gemm = results
     assert list(gemm["modes"]) == ["numba"]  # the GEMMs alone run no kernel: one run per round is the floor
     assert mlp["ratio_to_gemm_floor"] == mlp["modes"]["numba"]["ratio_to_gemm_floor"] == pytest.approx(2.5)

@@ -17,8 +17,11 @@ and the report gives both modes' ratios (`kernels=` picks one mode instead). The
 report describe the first mode timed (`kernel_mode`); `modes` holds every mode's figures.
 
 gemm_bound_mlp is numpy on both sides, so it is timed once per round, alone, as
-the floor for mlp: when both are run, mlp's row also says how many times its
-GEMMs alone retrograd's mlp step takes.
+the floor for mlp. When both are run, the floor is timed inside mlp's rounds
+(rk, rn, floor, t, ...), so that the machine's drift reaches both alike, and
+mlp's row also says how many times its GEMMs alone each library's step takes:
+the median of the per-round ratios, like the ratios to PyTorch. (Timed in rounds
+of their own, the floor measured 0.45 ms in one run and 0.59 in another.)
 """
 import importlib.util
 import json
@@ -221,17 +224,24 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
     retrograd_script = retrograd_script or wl.__file__
     env = _environment(threads)
     envs = {mode: dict(env, **{kernel_switch.ENV_VAR: mode}) for mode in modes}
-    results = []
+    results = {}
+    floor_in_rounds = FLOOR in workloads and FLOORED in workloads  # timed inside mlp's rounds, not in its own
     for name in workloads:
+        if name == FLOOR and floor_in_rounds:
+            continue
         n_steps, n_warmup = steps_for(name, steps, warmup)
         # numpy against numpy would measure nothing, and the GEMMs alone run no kernel: the floor runs once a round
         compare, timed_modes = (False, modes[:1]) if name == FLOOR else (bool(torch_ref), modes)
         ours, theirs, error = {mode: [] for mode in timed_modes}, [], None
+        floor_runs, floor_steps = [], steps_for(FLOOR, steps, warmup)
         for round_ in range(1, rounds + 1):
             try:
                 for mode in timed_modes:
                     ours[mode].append(run_script(retrograd_script, name, n_steps, n_warmup, threads, dtype, python,
                                                  envs[mode], timeout))
+                if name == FLOORED and floor_in_rounds:
+                    floor_runs.append(run_script(retrograd_script, FLOOR, *floor_steps, threads, dtype, python,
+                                                 envs[modes[0]], timeout))
             except BenchError as failure:
                 error = str(failure)
                 log(f"{name}: {error}")
@@ -246,28 +256,33 @@ def run_bench(workloads, rounds=5, threads=2, steps=None, warmup=None, torch_ref
             timed = ", ".join(f"retrograd{'' if len(timed_modes) == 1 else ' ' + MODE_LABELS[mode]} "
                               f"{runs[-1]['median_s'] * 1e3:.3f} ms" for mode, runs in ours.items())
             log(f"{name} round {round_}/{rounds}: {timed}"
+                + (f", {FLOOR} {floor_runs[-1]['median_s'] * 1e3:.3f} ms" if floor_runs else "")
                 + (f", torch {theirs[-1]['median_s'] * 1e3:.3f} ms" if compare and theirs else ""))
-        ours = {mode: runs[:min(map(len, ours.values()))] for mode, runs in ours.items()}  # whole rounds only
-        results.append(summarize_modes(name, ours, theirs, threads, dtype, n_steps, n_warmup, error))
-    _add_floor(results)
-    return results
+        whole = min(map(len, list(ours.values()) + ([floor_runs] if name == FLOORED and floor_in_rounds else [])))
+        ours = {mode: runs[:whole] for mode, runs in ours.items()}  # whole rounds only
+        results[name] = summarize_modes(name, ours, theirs[:whole] if theirs else theirs, threads, dtype, n_steps,
+                                        n_warmup, error)
+        if name == FLOORED and floor_in_rounds:
+            results[FLOOR] = summarize_modes(FLOOR, {modes[0]: floor_runs[:whole]}, [], threads, dtype, *floor_steps,
+                                             error)
+            _add_floor(results[FLOORED], results[FLOOR])
+    return [results[name] for name in workloads if name in results]
 
 
-def _add_floor(results):
-    """Put gemm_bound_mlp's time into mlp's report as its floor, when both were run: the step's ratio to it at the
-    top level and in each kernel mode's figures."""
-    by_name = {result["workload"]: result for result in results}
-    floor, floored = by_name.get(FLOOR), by_name.get(FLOORED)
-    if not (floor and floored and floor["retrograd_median_s"]):
+def _add_floor(floored, floor):
+    """Put the floor's time into mlp's report (`floored`), both timed in the same rounds: per library and kernel
+    mode, the median over rounds of (its step time / the floor's), at the top level and in each mode's figures."""
+    floor_s = floor["retrograd_round_s"]
+    if not floor_s:
         return
-    for report in [floored] + list(floored.get("modes", {}).values()):
-        if report["retrograd_median_s"]:
-            report["ratio_to_gemm_floor"] = report["retrograd_median_s"] / floor["retrograd_median_s"]
-    if floored.get("ratio_to_gemm_floor"):
-        floored["gemm_floor_s"] = floor["retrograd_median_s"]
-        if floored["torch_median_s"]:
-            floored["torch_ratio_to_gemm_floor"] = floored["torch_median_s"] / floor["retrograd_median_s"]
 
+    def ratio(step_s):
+        return _median([step / gemms for step, gemms in zip(step_s, floor_s)]) if step_s else None
+
+    for report in [floored] + list(floored.get("modes", {}).values()):
+        report["ratio_to_gemm_floor"] = ratio(report["retrograd_round_s"])
+    floored["gemm_floor_s"] = floor["retrograd_median_s"]
+    floored["torch_ratio_to_gemm_floor"] = ratio(floored["torch_round_s"])
 
 
 def _ms(seconds):
