@@ -376,7 +376,6 @@ def _notes(r, modes):
     return notes
 
 
-
 def format_json(results):
     """One JSON object per workload per line."""
     return "\n".join(json.dumps(result) for result in results)
