@@ -1,11 +1,10 @@
 """The optimizers' compiled update kernels (the fast extra, Numba) against their NumPy reference.
 
-SGD's momentum update (optim/sgd_kernels.py) does the float operations of the NumPy code in the same order, so
-two optimizers started alike, one with the kernels on and one with them off, hold the same bits after several
-steps: parameters and momentum buffers, float32 and float64, for every option SGD has. (Adam has no kernel: a
-scalar loop measured 2x slower than its NumPy code, whose sqrt and divisions run vectorised; Numba calls libm's
-sqrtf per element and leaves the loop unvectorised.) Bits are compared as unsigned integers, so -0.0 against 0.0
-would fail.
+SGD's momentum update (optim/sgd_kernels.py) and Adam's and AdamW's update (optim/adam_kernels.py; amsgrad keeps
+the NumPy code) do the float operations of the NumPy code in the same order, so two optimizers started alike, one
+with the kernels on and one with them off, hold the same bits after several steps: parameters and every state
+buffer, float32 and float64, for every option the optimizer has. Bits are compared as unsigned integers, so -0.0
+against 0.0 would fail.
 Where a kernel cannot take the arrays or the hyper-parameters, the NumPy code runs instead (and is checked to).
 """
 import itertools
@@ -107,6 +106,52 @@ def test_sgd_momentum_kernel_gives_the_numpy_bits(compiled_calls, dtype, options
     assert compiled_calls == {"sgd_momentum_update": len(SHAPES) * STEPS}  # every parameter, every step
     _assert_same_bits(with_kernels, _train(make, dtype, False))
     assert compiled_calls == {"sgd_momentum_update": len(SHAPES) * STEPS}  # kernels off: NumPy only
+
+
+ADAM_OPTIONS = [dict(betas=betas, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+                for betas, weight_decay, amsgrad, maximize in itertools.product(
+                    [(0.9, 0.999), (0.3, 0.5)], [0.0, 0.1], [False, True], [False, True])]
+# betas (0.3, 0.5): 1 - beta1 >= 0.5 takes lerp's other branch, m <- g - (g - m) * beta1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", [rg.optim.Adam, rg.optim.AdamW])
+@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_adam_kernel_gives_the_numpy_bits(compiled_calls, dtype, optimizer, options):
+    def make(params):
+        return optimizer(params, lr=1e-2, eps=1e-6, **options)
+
+    with_kernels = _train(make, dtype, True)
+    # amsgrad keeps the NumPy code (its fifth array); every other option runs the kernel for every parameter
+    assert compiled_calls == ({} if options["amsgrad"] else {"adam_update": len(SHAPES) * STEPS})
+    _assert_same_bits(with_kernels, _train(make, dtype, False))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the NumPy run's 0 / 0
+def test_adam_kernel_propagates_nan_and_inf_as_numpy_does(kernels_state):
+    """A NaN and an inf gradient entry, and a zero second moment with eps=0 (0 / 0 in the denominator's
+    quotient): the kernel, compiled with NumPy's error model, gives NumPy's NaNs instead of raising."""
+    results = []
+    for use_kernels in (True, False):
+        previous = kernels.set_enabled(use_kernels)
+        try:
+            params = _parameters(np.float32)[:1]
+            optimizer = rg.optim.Adam(params, lr=1e-2, eps=0.0)
+            for step in range(3):
+                grad = np.full(params[0].shape, 0.5 if step else 2.0, np.float32)
+                grad[1, 2] = np.nan if step == 1 else grad[1, 2]
+                grad[0, 1] = np.inf if step == 2 else grad[0, 1]
+                grad[2, 0] = 0.0
+                params[0].grad = rg.from_numpy(grad)
+                optimizer.step()
+        finally:
+            kernels.set_enabled(previous)
+        results.append((params[0].array.copy(), optimizer.state[params[0]]["exp_avg_sq"].array.copy()))
+    (param_k, v_k), (param_n, v_n) = results
+    assert np.isnan(param_n[1, 2]) and np.isnan(param_n[0, 1]) and np.isnan(param_n[2, 0])
+    assert np.isfinite(param_n).sum() == param_n.size - 3
+    np.testing.assert_array_equal(param_k.view(np.uint32), param_n.view(np.uint32))
+    np.testing.assert_array_equal(v_k.view(np.uint32), v_n.view(np.uint32))
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ Kernels are on when Numba is importable and the environment variable RETROGRAD_K
 "numba" asks for them and fails, naming the extra, when Numba is missing. The choice is made once, on
 the first call of an op that has a kernel, so `import retrograd` never imports Numba. Each kernel compiles
 on its first call for each dtype (`cache=True`: later processes load the machine code from Numba's cache).
+
+Kernels compile with NumPy's error model: a float division by zero gives inf or NaN, as in the NumPy
+reference, where Numba's default (Python's model) raises ZeroDivisionError. Python's model also keeps a loop
+with a division or a sqrt from running vectorised: Adam's update measured 650 against 52 us.
 """
 import functools
 import inspect
@@ -19,6 +23,7 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 ENV_VAR = "RETROGRAD_KERNELS"
 CHOICES = ("numba", "numpy")
 INSTALL_HINT = 'pip install "retrograd[fast]"'
+ERROR_MODEL = "numpy"  # division by zero: inf or NaN as in NumPy, not Python's ZeroDivisionError (see above)
 
 _enabled = None  # decided by enabled() on first use; the tests switch it through set_enabled
 _compiled = {}  # kernel name -> Numba dispatcher
@@ -76,7 +81,7 @@ def compiled(python_kernel, dtype):
     if name not in _compiled:
         import numba  # the fast extra; only reached when enabled() found it
 
-        _compiled[name] = numba.njit(cache=True, nogil=True)(python_kernel)
+        _compiled[name] = numba.njit(cache=True, nogil=True, error_model=ERROR_MODEL)(python_kernel)
     _used.add(name)
     return _compiled[name]
 
@@ -106,7 +111,7 @@ def compiled_for(python_kernel, dtype, geometry, work):
         import numba  # the fast extra; only reached when enabled() found it
 
         arity = len(inspect.signature(python_kernel).parameters) - len(geometry)
-        _specialised[key] = numba.njit(nogil=True)(_bind_geometry(kernel, arity, *geometry))
+        _specialised[key] = numba.njit(nogil=True, error_model=ERROR_MODEL)(_bind_geometry(kernel, arity, *geometry))
     return _specialised[key]
 
 

@@ -2,7 +2,9 @@
 import numpy as np
 
 from .optimizer import Optimizer
-from ._update import check_flags, check_hyperparameters, lerp_
+from ..ops import kernels
+from ._update import check_flags, check_hyperparameters, flat_kernel_operands, lerp_, python_numbers
+from .adam_kernels import adam_update
 
 
 class Adam(Optimizer):
@@ -47,9 +49,13 @@ class Adam(Optimizer):
             beta1, beta2 = group["betas"]
             amsgrad = group["amsgrad"]
             buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+            # the fast extra: each parameter's update in one compiled pass (adam_kernels.py), amsgrad excepted
+            compiled = not amsgrad and kernels.enabled() and python_numbers(lr, eps, weight_decay, beta1, beta2)
             for param, grad, state in self._gradients(group, *buffers):
                 step = state["step"]
                 exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
+                if compiled and _compiled_update(param, grad, state, group, decoupled):
+                    continue
 
                 if weight_decay != 0:
                     if decoupled:
@@ -77,6 +83,23 @@ class Adam(Optimizer):
                 update /= denom                                  # rounded as PyTorch's addcdiv_
                 param += update
         return loss
+
+
+def _compiled_update(param, grad, state, group, decoupled):
+    """One parameter's Adam step (amsgrad off) in one compiled pass (adam_kernels.py: the same bits as the NumPy
+    code in Adam.step); False, having changed nothing, where kernels are off or the arrays do not suit it."""
+    kernel = kernels.compiled(adam_update, param.dtype)
+    operands = flat_kernel_operands(param, grad, state["exp_avg"].array, state["exp_avg_sq"].array)
+    if kernel is None or operands is None:
+        return False
+    lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+    beta1, beta2 = group["betas"]
+    step = state["step"]
+    lerp_weight = 1 - beta1
+    kernel(*operands, weight_decay != 0, bool(decoupled), float(weight_decay), float(1 - lr * weight_decay),
+           float(lerp_weight), abs(lerp_weight) >= 0.5, float(1 - lerp_weight), float(beta2), float(1 - beta2),
+           float(-(lr / (1 - beta1 ** step))), float((1 - beta2 ** step) ** 0.5), float(eps))
+    return True
 
 
 class AdamW(Adam):
