@@ -19,7 +19,7 @@ import math
 def adam_update(param, grad, exp_avg, exp_avg_sq, decay, decoupled, weight_decay, decay_factor, lerp_weight,
                 lerp_from_end, lerp_complement, beta2, one_minus_beta2, neg_step_size, bias_correction2_sqrt, eps):
     """One Adam step of one parameter, element by element (`grad` already negated if maximize):
-        theta <- theta * (1 - lr * weight_decay)  if decoupled (AdamW; `decay_factor`), else g <- g + weight_decay * theta
+        theta <- theta * (1 - lr * weight_decay) if decoupled (AdamW: decay_factor), else g <- g + weight_decay * theta
         m <- m + (g - m) * (1 - beta1)    as PyTorch's lerp; for 1 - beta1 >= 0.5: m <- g - (g - m) * beta1
         v <- v * beta2 + g * (1 - beta2) * g
         theta <- theta + (m * -step_size) / (sqrt(v) / sqrt(1 - beta2^t) + eps)    (addcdiv's rounding)
