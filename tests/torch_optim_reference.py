@@ -8,7 +8,7 @@ bit-identical to it everywhere:
   `add(alpha=)`, `addcmul` and `lerp` with fused multiply-adds (one rounding for a * b + c), the portable
   (DEFAULT) kernels with a multiply and an add, as the Python-level formula reads;
 - `sqrt` goes through MKL's vector maths (vsSqrt/vdSqrt, high-accuracy mode), which is within 1 ulp but
-  not correctly rounded (about 1 float32 result in 7 differs from IEEE's square root).
+  not correctly rounded (here about 1 float32 square root in 7 and 1 float64 in 100 differ from IEEE's).
 
 This script therefore runs PyTorch under ATEN_CPU_CAPABILITY=default (set by the parent before torch is
 imported) with `Tensor.sqrt` and `Tensor.sqrt_` replaced by NumPy's correctly rounded square root: every
