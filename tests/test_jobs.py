@@ -1,6 +1,7 @@
 """The command's jobs end to end: the demos (MNIST, spirals), MNIST training with LeNet, bit-identical resume, the
 char-LSTM job."""
 import importlib.util
+import math
 import os
 import subprocess
 import sys
@@ -66,6 +67,34 @@ def test_killed_and_resumed_run_matches_the_uninterrupted_one(tmp_path):
     for key, value in full_state.items():
         np.testing.assert_array_equal(resumed_state[key].array, value.array, err_msg=key)
     assert resumed["accuracy"] == full["accuracy"]
+
+
+def test_resuming_with_more_epochs_anneals_the_cosine_schedule_to_the_new_total(tmp_path):
+    """2 epochs (T_max 2), then --epochs 4: epochs 3 and 4 follow the cosine of T_max 4 (the restored T_max 2 would
+    run them at lr 0 and 0.025, the bottom of the old cycle and its climb back)."""
+    first = mnist.run(_small_config(tmp_path / "first", epochs=2, train_size=200, val_size=100), log=lambda *a: None)
+    messages = []
+    resumed = mnist.run(_small_config(tmp_path / "more", epochs=4, train_size=200, val_size=100,
+                                      resume=first["checkpoint"]), log=messages.append)
+    lr = 0.05  # MnistConfig's
+    assert resumed["history"]["lr"][:2] == first["history"]["lr"] == [lr, lr / 2]
+    assert resumed["history"]["lr"][2:] == pytest.approx([lr * (1 + math.cos(math.pi * t / 4)) / 2 for t in (2, 3)],
+                                                         rel=1e-12, abs=0)
+    assert [m for m in messages if m.startswith("cosine schedule:")] == [
+        "cosine schedule: annealing over 4 epochs in all, not the checkpoint's 2: lr 0.025 for epoch 3"]
+    assert rg.load(resumed["checkpoint"])["scheduler"]["T_max"] == 4
+
+
+def test_resuming_with_fewer_epochs_than_done_trains_nothing_and_keeps_the_schedule(tmp_path):
+    first = mnist.run(_small_config(tmp_path / "first", epochs=2, train_size=200, val_size=100), log=lambda *a: None)
+    saved = rg.load(first["checkpoint"])
+    messages = []
+    again = mnist.run(_small_config(tmp_path / "fewer", epochs=1, train_size=200, val_size=100,
+                                    resume=first["checkpoint"]), log=messages.append)
+    assert again["history"]["lr"] == first["history"]["lr"] and again["accuracy"] == first["accuracy"]
+    assert not any(m.startswith("cosine schedule:") for m in messages)
+    assert not os.path.exists(tmp_path / "fewer" / "checkpoint.safetensors")  # no epoch ended: nothing saved
+    assert saved["scheduler"]["T_max"] == 2
 
 
 def test_lenet_trains_on_images(tmp_path):

@@ -206,6 +206,8 @@ def _run(config, log, parallel):
         if state["extra"]:
             train_batches.load_state_dict(state["extra"]["batches"])
         log(f"resumed from {config.resume} at epoch {start_epoch}")
+        if scheduler is not None and config.epochs > start_epoch:
+            anneal_to_new_total(scheduler, config.epochs, log)
     saver = rg.train.ModelCheckpoint(checkpoint_path, scheduler=scheduler, model=model,
                                      extra_state=lambda: {"batches": train_batches.state_dict(),
                                                           "optimizer": config.optimizer})
@@ -229,6 +231,23 @@ def _run(config, log, parallel):
         log(f"plot: {plot_path}")
     return {"accuracy": final["accuracy"], "loss": final["loss"], "seconds": seconds, "gradcheck": verdict,
             "checkpoint": checkpoint_path, "plot": plot_path, "history": history}
+
+
+def anneal_to_new_total(scheduler, epochs, log):
+    """--epochs on resume is the new total: a cosine schedule the checkpoint saved with another T_max anneals to
+    `epochs` instead (the restored T_max would run the added epochs at the end of the old schedule: lr near 0, or
+    climbing again past T_max). The lr at the current epoch becomes PyTorch's closed form for the new T_max, from
+    which its recursive form continues; the same --epochs changes nothing, so such a resume stays bit-identical."""
+    if scheduler.T_max == epochs:
+        return
+    saved = scheduler.T_max
+    scheduler.T_max = epochs
+    lrs = scheduler._get_closed_form_lr()  # not step(epoch): PyTorch deprecates it (and it counts a step)
+    for group, lr in zip(scheduler.optimizer.param_groups, lrs):
+        group["lr"] = lr
+    scheduler._last_lr = lrs
+    log(f"cosine schedule: annealing over {epochs} epochs in all, not the checkpoint's {saved}: lr {lrs[0]:.6g} "
+        f"for epoch {scheduler.last_epoch + 1}")
 
 
 def _check_same_optimizer(config, extra):

@@ -9,8 +9,10 @@ def lerp_(start, end, weight):
     """start <- start + weight * (end - start), in place, with PyTorch's two-branch formula.
 
     For |weight| >= 0.5 PyTorch computes end - (end - start) * (1 - weight) instead (exact at
-    weight = 1); the two differ in the last bits, so we follow it branch for branch. Returns the
-    scratch array (end's shape and dtype) for the caller to reuse."""
+    weight = 1); the two differ in the last bits, so we follow it branch for branch. (These are the roundings
+    of PyTorch's portable kernels; its AVX2/AVX-512 kernels fuse each branch's multiply-add into one rounding,
+    which NumPy has no operation for: tests/test_optim_bit_parity.py.) Returns the scratch array (end's shape
+    and dtype) for the caller to reuse."""
     scratch = np.asarray(np.subtract(end, start))  # an array even for 0-d operands (NumPy returns a scalar)
     if abs(weight) < 0.5:
         scratch *= weight

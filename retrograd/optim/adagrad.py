@@ -64,10 +64,10 @@ class Adagrad(Optimizer):
                 state_sum = state["sum"].array
                 scratch = np.asarray(np.multiply(grad, grad))   # s <- s + g g  (asarray: 0-d gives a scalar)
                 state_sum += scratch
-                std = np.sqrt(state_sum, out=scratch)           # theta <- theta - clr g / (sqrt(s) + eps)
-                std += eps
-                np.divide(grad, std, out=std)
-                std *= clr
-                param -= std
+                std = np.sqrt(state_sum, out=scratch)           # theta <- theta + (-clr g) / (sqrt(s) + eps),
+                std += eps                                      # rounded as PyTorch's addcdiv_
+                update = np.multiply(grad, -clr)
+                update /= std
+                param += update
                 p._bump_version()  # a graph that saved this weight can no longer run its backward
         return loss

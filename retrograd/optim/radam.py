@@ -58,7 +58,7 @@ class RAdam(Optimizer):
                 grad = grad + weight_decay * param
 
         lerp_(exp_avg, grad, 1 - beta1)                          # m <- m + (1 - beta1) (g - m)
-        scratch = np.multiply(grad, 1 - beta2)                   # v <- beta2 v + (1 - beta2) g g
+        scratch = np.asarray(np.multiply(grad, 1 - beta2))       # v <- beta2 v + (1 - beta2) g g (0-d: an array)
         scratch *= grad
         exp_avg_sq *= beta2
         exp_avg_sq += scratch

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .optimizer import Optimizer
-from ._update import check_flags, check_hyperparameters
+from ._update import check_flags, check_hyperparameters, lerp_
 
 
 class RMSprop(Optimizer):
@@ -57,22 +57,22 @@ class RMSprop(Optimizer):
                 square_avg += scratch
                 if centered:
                     grad_avg = state["grad_avg"].array
-                    np.subtract(grad, grad_avg, out=scratch)     # a <- a + (1 - alpha) (g - a)
-                    scratch *= 1 - alpha
-                    grad_avg += scratch
+                    lerp_(grad_avg, grad, 1 - alpha)              # a <- a + (1 - alpha) (g - a), PyTorch's lerp
                     np.multiply(grad_avg, grad_avg, out=scratch)  # denom <- sqrt(v - a a) + eps
                     np.subtract(square_avg, scratch, out=scratch)
                     denom = np.sqrt(scratch, out=scratch)
                 else:
                     denom = np.sqrt(square_avg, out=scratch)      # denom <- sqrt(v) + eps
                 denom += eps
-                np.divide(grad, denom, out=denom)                # g / denom, then b <- momentum b + g / denom
                 if momentum > 0:
-                    buf = state["momentum_buffer"].array
+                    buf = state["momentum_buffer"].array          # b <- momentum b + g / denom
                     buf *= momentum
+                    np.divide(grad, denom, out=denom)
                     buf += denom
-                    np.multiply(buf, lr, out=denom)              # theta <- theta - lr b
-                else:
-                    denom *= lr                                  # theta <- theta - lr g / denom
-                param -= denom
+                    np.multiply(buf, lr, out=denom)               # theta <- theta - lr b
+                    param -= denom
+                else:                                             # theta <- theta + (-lr g) / denom,
+                    update = np.multiply(grad, -lr)               # rounded as PyTorch's addcdiv_
+                    update /= denom
+                    param += update
         return loss
