@@ -18,6 +18,7 @@ The rules, PyTorch's (`torch/_tensor_str.py`), re-derived here for NumPy arrays:
 import contextlib
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 
@@ -45,10 +46,19 @@ PRINT_OPTIONS = PrintOptions()
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
     """PyTorch's `torch.set_printoptions`: `profile` ("default", "short", "full") sets the first four
     options, the arguments given override it. As in PyTorch, `sci_mode` is always set: a call without
-    it returns to choosing the notation per tensor."""
+    it returns to choosing the notation per tensor. Every argument is checked before any option changes."""
+    if profile is not None and profile not in PROFILES:
+        raise ValueError(f"set_printoptions: profile must be one of {sorted(PROFILES)}, got {profile!r}")
+    _check_integer("precision", precision, minimum=0)
+    _check_integer("edgeitems", edgeitems, minimum=0)
+    _check_integer("linewidth", linewidth)
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)):
+        raise ValueError(f"set_printoptions: threshold must be a number (math.inf: never summarise), "
+                         f"got {threshold!r}")
+    if sci_mode is not None and not isinstance(sci_mode, (bool, np.bool_)):
+        raise ValueError(f"set_printoptions: sci_mode must be True, False or None (chosen per tensor), "
+                         f"got {sci_mode!r}")
     if profile is not None:
-        if profile not in PROFILES:
-            raise ValueError(f"set_printoptions: profile must be one of {sorted(PROFILES)}, got {profile!r}")
         (PRINT_OPTIONS.precision, PRINT_OPTIONS.threshold,
          PRINT_OPTIONS.edgeitems, PRINT_OPTIONS.linewidth) = PROFILES[profile]
     if precision is not None:
@@ -60,6 +70,15 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     if linewidth is not None:
         PRINT_OPTIONS.linewidth = linewidth
     PRINT_OPTIONS.sci_mode = sci_mode
+
+
+def _check_integer(name, value, minimum=None):
+    """None (keep the option) or an integer, not a bool, at least `minimum`."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise ValueError(f"set_printoptions: {name} must be {expected}, got {value!r}")
 
 
 def get_printoptions():
@@ -94,7 +113,8 @@ class _Formatter:
         smallest, largest = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(shown == np.ceil(shown)))
         if PRINT_OPTIONS.sci_mode is None:
-            self.sci_mode = bool(largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4)
+            with np.errstate(over="ignore"):  # 1e300 / 1e-300 is inf: a ratio over 1000, no warning needed
+                self.sci_mode = bool(largest / smallest > 1000.0 or largest > 1.0e8 or smallest < 1.0e-4)
         else:
             self.sci_mode = PRINT_OPTIONS.sci_mode
         self.width = max(len(self.format(value)) for value in shown.tolist())

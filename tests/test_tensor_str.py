@@ -33,6 +33,7 @@ CASES = {
     "every magnitude": np.logspace(-5, 9, 15).astype(F32),
     "rounds up a digit": np.array([9.99996, 0.5]),
     "3-digit exponents": np.array([1e-100, 1e100]),
+    "ratio overflows to inf": np.array([1e308, 5e-324]),
     "ints": np.array([1, -200, 3]),
     "bools": np.array([True, False]),
     "bool true": np.array([True]),
@@ -59,8 +60,8 @@ CASES = {
     "random": np.random.RandomState(0).randn(5, 7).astype(F32),
     "random large": (np.random.RandomState(1).randn(40, 50) * 1e4).astype(F32),
 }
-OPTIONS = [{}, {"precision": 2}, {"sci_mode": False}, {"sci_mode": True}, {"profile": "full"}, {"linewidth": 40},
-           {"edgeitems": 0}, {"threshold": 5, "edgeitems": 1}, {"profile": "short"}]
+OPTIONS = [{}, {"precision": 2}, {"precision": 0}, {"sci_mode": False}, {"sci_mode": True}, {"profile": "full"},
+           {"linewidth": 40}, {"edgeitems": 0}, {"threshold": 5, "edgeitems": 1}, {"profile": "short"}]
 
 
 @pytest.fixture(autouse=True)
@@ -156,19 +157,33 @@ def test_printoptions_context_restores_the_options():
     assert repr(rg.tensor([1.25, 2.0])) == "tensor([1.250, 2.000])"
 
 
-def test_an_unknown_profile_names_the_choices():
-    with pytest.raises(ValueError, match=r"set_printoptions: profile must be one of \['default', 'full', 'short'\], "
-                                         r"got 'ful'"):
-        rg.set_printoptions(profile="ful", precision=1)
-    assert _tensor_str.get_printoptions()["precision"] == 4  # nothing was changed
+@pytest.mark.parametrize("options,message", [
+    ({"profile": "ful", "precision": 1}, r"profile must be one of \['default', 'full', 'short'\], got 'ful'"),
+    ({"precision": -1}, r"precision must be an integer >= 0, got -1"),
+    ({"precision": 2.5, "linewidth": 40}, r"precision must be an integer >= 0, got 2.5"),
+    ({"edgeitems": "3"}, r"edgeitems must be an integer >= 0, got '3'"),
+    ({"linewidth": True}, r"linewidth must be an integer, got True"),
+    ({"threshold": "all", "precision": 1},
+     r"threshold must be a number \(math.inf: never summarise\), got 'all'"),
+    ({"sci_mode": "yes"}, r"sci_mode must be True, False or None \(chosen per tensor\), got 'yes'"),
+])
+def test_bad_options_are_refused_before_anything_changes(options, message):
+    """PyTorch accepts these and fails, or prints nonsense, at the next print."""
+    rg.set_printoptions(sci_mode=True)
+    with pytest.raises(ValueError, match="set_printoptions: " + message):
+        rg.set_printoptions(**options)
+    assert _tensor_str.get_printoptions() == {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+                                              "sci_mode": True}
 
 
 VALUES = st.sampled_from([0.0, -0.0, 1.0, -3.0, 0.5, 1e-5, 2.5e-3, 123.456, -7e4, 1e9, 3e12, math.nan, math.inf])
+SHAPES = array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
+ARRAYS = st.one_of(arrays(st.sampled_from([np.float32, np.float64]), SHAPES, elements=VALUES),
+                   arrays(st.sampled_from([np.int64, np.int32]), SHAPES, elements=st.integers(-10**6, 10**6)),
+                   arrays(np.bool_, SHAPES))
 
 
-@given(arrays(st.sampled_from([np.float32, np.float64]), array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
-              elements=VALUES),
-       st.sampled_from([{}, {"threshold": 8, "edgeitems": 1}, {"linewidth": 30, "precision": 2}]))
+@given(ARRAYS, st.sampled_from([{}, {"threshold": 8, "edgeitems": 1}, {"linewidth": 30, "precision": 2}]))
 def test_random_arrays_print_as_in_pytorch(array, options):
     _set_options(**options)
     try:
