@@ -219,9 +219,9 @@ def dtype_str(dtype):
     return "torch." + np.dtype(dtype).name
 
 
-def tensor_repr(array, grad_fn_name=None, requires_grad=False):
-    """`tensor([...], dtype=..., grad_fn=<...>)` for a tensor holding `array`."""
-    prefix = "tensor("
+def tensor_repr(array, grad_fn_name=None, requires_grad=False, prefix="tensor("):
+    """`tensor([...], dtype=..., grad_fn=<...>)` for a tensor holding `array`; wrapped lines are
+    indented under the values, past `prefix`."""
     indent = len(prefix)
     default_float = _default_dtype[0]
     default_complex = np.dtype(np.complex128 if default_float == np.float64 else np.complex64)

@@ -323,9 +323,13 @@ class Tensor:
         return (self[i] for i in range(len(self.array)))
 
     def __repr__(self):
-        """PyTorch's text, character for character: see `retrograd/_tensor_str.py`."""
+        """PyTorch's text, character for character: see `retrograd/_tensor_str.py`. A subclass prints
+        under its class name, `MyTensor([1., 2.])`, as in PyTorch."""
+        return self._repr_as("tensor(" if type(self) is Tensor else type(self).__name__ + "(")
+
+    def _repr_as(self, prefix):
         grad_fn_name = None if self.grad_fn is None else self.grad_fn.name()
-        return tensor_repr(self.array, grad_fn_name, self._requires_grad)
+        return tensor_repr(self.array, grad_fn_name, self._requires_grad, prefix)
 
     # ----- conversions ----------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):

@@ -109,6 +109,20 @@ def test_leaves_that_require_grad_and_parameters():
         assert repr(rg.nn.Parameter(rg.tensor(weight))) == repr(torch.nn.Parameter(torch.tensor(weight)))
 
 
+def _subclass(base, name):
+    return type(name, (base,), {})
+
+
+def test_subclasses_print_under_their_class_name():
+    array = np.linspace(-1, 1, 25, dtype=F32)
+    ours, theirs = _subclass(rg.Tensor, "MyTensor")(array), torch.tensor(array).as_subclass(
+        _subclass(torch.Tensor, "MyTensor"))
+    assert repr(ours) == repr(theirs) and repr(ours).startswith("MyTensor([-1.0000, -0.9167,")
+    ours = _subclass(rg.nn.Parameter, "MyParameter")(rg.tensor(array))
+    theirs = _subclass(torch.nn.Parameter, "MyParameter")(torch.tensor(array))
+    assert repr(ours) == repr(theirs) and repr(ours).startswith("Parameter containing:\nParameter(MyParameter([")
+
+
 @pytest.mark.parametrize("options", [{}, {"linewidth": 40}, {"edgeitems": 0}])
 @pytest.mark.parametrize("build", [lambda m, x: x * 2, lambda m, x: m.tanh(x.double()), lambda m, x: (x * x).sum(),
                                    lambda m, x: m.exp(x.reshape(2, 15)).transpose(0, 1)])
