@@ -14,6 +14,7 @@ from .tensor import (  # noqa: F401
     Size, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, is_tensor, linspace, ones,
     ones_like, tensor, zeros, zeros_like,
 )
+from ._tensor_str import set_printoptions  # noqa: F401  (PyTorch's; it has no public get_printoptions)
 from .legacy_tensors import (  # noqa: F401
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
 )

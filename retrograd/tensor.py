@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from ._tensor_str import tensor_repr
 from .device import CPU, check_device, device as _device_type
 from .dtypes import _default_dtype, as_dtype, bool_, float16, float32, float64, int32, int64
 
@@ -322,15 +323,13 @@ class Tensor:
         return (self[i] for i in range(len(self.array)))
 
     def __repr__(self):
-        body = np.array2string(self.array, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.array.dtype not in (_default_dtype[0], int64, bool_):
-            extras.append(f"dtype={self.array.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        """PyTorch's text, character for character: see `retrograd/_tensor_str.py`. A subclass prints
+        under its class name, `MyTensor([1., 2.])`, as in PyTorch."""
+        return self._repr_as("tensor(" if type(self) is Tensor else type(self).__name__ + "(")
+
+    def _repr_as(self, prefix):
+        grad_fn_name = None if self.grad_fn is None else self.grad_fn.name()
+        return tensor_repr(self.array, grad_fn_name, self._requires_grad, prefix)
 
     # ----- conversions ----------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):

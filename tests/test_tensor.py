@@ -161,10 +161,10 @@ def test_numpy_on_a_tensor_requiring_grad_errors_like_torch():
 
 def test_repr_shows_dtype_grad_fn_and_requires_grad():
     assert repr(rg.tensor([1.0, 2.0])) == "tensor([1., 2.])"
-    assert repr(rg.tensor([1, 2], dtype=rg.int32)) == "tensor([1, 2], dtype=int32)"
+    assert repr(rg.tensor([1, 2], dtype=rg.int32)) == "tensor([1, 2], dtype=torch.int32)"  # PyTorch's text
     assert repr(rg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     y = rg.tanh(rg.tensor([1.0, 2.0], dtype=rg.float64, requires_grad=True))
-    assert "grad_fn=<TanhBackward>" in repr(y) and "dtype=float64" in repr(y)
+    assert "grad_fn=<TanhBackward>" in repr(y) and "dtype=torch.float64" in repr(y)
     assert "grad_fn=<TanhBackward0>" in repr(torch.tanh(torch.tensor([1.0], requires_grad=True)))  # PyTorch's form
     assert repr(rg.tensor([1.0]) * 2) == "tensor([2.])"
 

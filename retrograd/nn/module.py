@@ -24,7 +24,11 @@ class Parameter(Tensor):
         self.requires_grad = requires_grad
 
     def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
+        """PyTorch's: `tensor(...)` under a header; a subclass's text, `MyParam(...)`, is also wrapped in
+        `Parameter(...)`."""
+        if type(self) is Parameter:
+            return "Parameter containing:\n" + self._repr_as("tensor(")
+        return "Parameter containing:\nParameter(" + self._repr_as(type(self).__name__ + "(") + ")"
 
 
 class Module:
