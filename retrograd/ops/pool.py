@@ -23,7 +23,7 @@ import numpy as np
 
 from ..random import default_generator
 from . import kernels, window, window_kernels
-from .base import accumulation_dtype, array_of, record
+from .base import accumulation_dtype, array_of, pass_where, record
 from .shape import reshape
 
 TIE_POLICIES = ("first", "split", "random")
@@ -187,33 +187,53 @@ def _first_maximum(parts, offset_type):
 
 def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilation, out):
     """dL/dx_padded: each window's g (for ties="split", g / count, the share of each of its count tied maxima)
-    added at the entries `choice` names, by col2im of the parts below, or in one compiled pass that adds the
-    same terms in the same order (window_kernels.max_pool_backward)."""
+    added at the entries `choice` names, into zeros, in row-major window order, as PyTorch's max-pool backward
+    adds them: an entry no window chose is +0.0, one chosen once is 0 + g (+0.0 for g = -0.0), one chosen by
+    several windows the sum in that order, bit for bit. By col2im of the parts below, last offset first, or in one
+    compiled pass that adds the same terms in the same order (window_kernels.max_pool_backward)."""
     if ties == "split":
         grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        finite = bool(np.isfinite(grad_out.sum()))
     scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
                                    else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
                                    grad_out.size * kernel[0] * kernel[1])
     if scatter is None:
-        parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1], finite)
-        return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
+        parts = _window_gradient_parts(grad_out + 0.0, choice, ties, kernel[0] * kernel[1])  # + 0.0: -0.0 is 0 + g
+        return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out,
+                             last_offset_first=True)
     grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
-    scatter(grad_out, choice, finite, disjoint, grad)
+    scatter(grad_out, choice, disjoint, grad)
     return grad
 
 
-def _window_gradient_parts(grad_out, choice, ties, k, finite):
-    """Offset o's part of the windows' gradient, for o = 0 .. K-1 in row-major order: g where the window's
-    gradient goes to its entry o (for ties="split", grad_out is already each tied maximum's share), else
-    exactly 0. One finiteness check serves every part: when g is `finite`, a multiply by the mask is several
-    times faster than a masked copy; otherwise inf * 0 would be NaN, so the masked copy keeps unchosen entries
-    at 0."""
-    zero = np.zeros((), grad_out.dtype)
-    for o in range(k):
-        mask = choice[o] if ties == "split" else choice == o
-        yield grad_out * mask if finite else np.where(mask, grad_out, zero)
+def _window_gradient_parts(grad_out, choice, ties, k):
+    """Offset o's part of the windows' gradient, for o = K-1 down to 0 (row-major offsets, last first): g where
+    the window's gradient goes to its entry o (for ties="split", grad_out is already each tied maximum's share),
+    else +0.0 (no inf * 0 = NaN, no -0.0). As in pass_where, an AND of g's bits with a mask of all ones or all
+    zeros selects; here the masks come from `choice` in integer arithmetic (a cast from bool to a wide integer is
+    the slow step of pass_where's), and every part is written into one buffer: each is valid until the next is
+    drawn, which col2im allows (it adds each part before it asks for the next)."""
+    wide = _SAME_WIDTH_INT.get(grad_out.dtype)
+    if wide is None or k >= np.iinfo(wide).max:  # no integer of g's width, or one too narrow for the offsets
+        for o in reversed(range(k)):
+            yield pass_where(grad_out, choice[o] if ties == "split" else choice == o)
+        return
+    g_bits, part = grad_out.view(wide), np.empty(grad_out.shape, wide)
+    if ties == "split":
+        masks = choice.astype(wide)  # (K, N, C, Ho, Wo): 1 at each tied maximum ...
+        np.negative(masks, out=masks)  # ... -1, all ones, there
+        for o in reversed(range(k)):
+            yield np.bitwise_and(g_bits, masks[o], out=part).view(grad_out.dtype)
+        return
+    offsets = choice.astype(wide)
+    for o in reversed(range(k)):
+        np.bitwise_xor(offsets, o, out=part)  # 0 where the window chose o, > 0 elsewhere ...
+        part -= 1  # ... -1 there, >= 0 elsewhere ...
+        part >>= part.itemsize * 8 - 1  # ... all ones there (the shift copies the sign bit), 0 elsewhere
+        part &= g_bits
+        yield part.view(grad_out.dtype)
+
+
+_SAME_WIDTH_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
