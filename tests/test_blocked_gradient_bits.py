@@ -135,6 +135,7 @@ POOL_CASES = [  # (input shape, max_pool2d arguments): tiling (assigned) and ove
     ((2, 2, 7, 7), dict(kernel_size=3, stride=1, padding=1)),
     ((1, 3, 9, 11), dict(kernel_size=3, stride=2, ceil_mode=True)),
     ((2, 2, 9, 8), dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), dilation=(2, 1))),
+    ((1, 2, 12, 13), dict(kernel_size=(5, 7), stride=2)),  # 35 offsets: more than a float32 has bits
 ]
 
 

@@ -189,48 +189,61 @@ def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilat
     """dL/dx_padded: each window's g (for ties="split", g / count, the share of each of its count tied maxima)
     added at the entries `choice` names, into zeros, in row-major window order, as PyTorch's max-pool backward
     adds them: an entry no window chose is +0.0, one chosen once is 0 + g (+0.0 for g = -0.0), one chosen by
-    several windows the sum in that order, bit for bit. By col2im of the parts below, last offset first, or in one
-    compiled pass that adds the same terms in the same order (window_kernels.max_pool_backward)."""
+    several windows the sum in that order, bit for bit. By col2im's loop below, or in one compiled pass that adds
+    the same terms in the same order (window_kernels.max_pool_backward)."""
     if ties == "split":
         grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
     scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
                                    else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
                                    grad_out.size * kernel[0] * kernel[1])
-    if scatter is None:
-        parts = _window_gradient_parts(grad_out + 0.0, choice, ties, kernel[0] * kernel[1])  # + 0.0: -0.0 is 0 + g
-        return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out,
-                             last_offset_first=True)
     grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
-    scatter(grad_out, choice, disjoint, grad)
+    if scatter is not None:
+        scatter(grad_out, choice, disjoint, grad)
+        return grad
+    # col2im with the select written straight into each offset's slice; offsets last first: an entry is offset
+    # (u, v) of window (i, j) where it sits at (i s + u d, j s + v d), so a later offset is an earlier window
+    slices = list(window.offset_slices(kernel, stride, dilation, out))[::-1]
+    # disjoint windows assign: 0 + g makes a chosen -0.0 +0.0, as added into zeros; every other g keeps its bits
+    g = grad_out + 0.0 if disjoint else grad_out
+    wide = _SAME_WIDTH_INT.get(g.dtype)
+    if wide is None or len(slices) >= np.iinfo(wide).max:  # no integer of g's width, or one too narrow for offsets
+        for o, (rows, cols) in zip(reversed(range(len(slices))), slices):
+            part = pass_where(g, choice[o] if ties == "split" else choice == o)
+            grad[:, :, rows, cols] = part if disjoint else grad[:, :, rows, cols] + part
+        return grad
+    g_bits, grad_bits = g.view(wide), grad.view(wide)
+    for (rows, cols), mask in zip(slices, _offset_masks(choice, ties, len(slices), wide)):
+        if disjoint:  # one term per entry: the select is the entry
+            np.bitwise_and(g_bits, mask, out=grad_bits[:, :, rows, cols])
+        else:
+            grad[:, :, rows, cols] += np.bitwise_and(g_bits, mask, out=mask).view(grad.dtype)
     return grad
 
 
-def _window_gradient_parts(grad_out, choice, ties, k):
-    """Offset o's part of the windows' gradient, for o = K-1 down to 0 (row-major offsets, last first): g where
-    the window's gradient goes to its entry o (for ties="split", grad_out is already each tied maximum's share),
-    else +0.0 (no inf * 0 = NaN, no -0.0). As in pass_where, an AND of g's bits with a mask of all ones or all
-    zeros selects; here the masks come from `choice` in integer arithmetic (a cast from bool to a wide integer is
-    the slow step of pass_where's), and every part is written into one buffer: each is valid until the next is
-    drawn, which col2im allows (it adds each part before it asks for the next)."""
-    wide = _SAME_WIDTH_INT.get(grad_out.dtype)
-    if wide is None or k >= np.iinfo(wide).max:  # no integer of g's width, or one too narrow for the offsets
-        for o in reversed(range(k)):
-            yield pass_where(grad_out, choice[o] if ties == "split" else choice == o)
-        return
-    g_bits, part = grad_out.view(wide), np.empty(grad_out.shape, wide)
+def _offset_masks(choice, ties, k, wide):
+    """For offsets o = K-1 down to 0: `wide` integers, all ones where the window's gradient goes to its entry o
+    (ties="split": each of its tied maxima), else 0, so that an AND with g's bits selects, as in pass_where, but
+    with masks made in integer arithmetic (pass_where's cast from bool to a wide integer is its slow step). Each
+    mask may share its buffer with the next: use it before drawing the next."""
     if ties == "split":
         masks = choice.astype(wide)  # (K, N, C, Ho, Wo): 1 at each tied maximum ...
-        np.negative(masks, out=masks)  # ... -1, all ones, there
+        yield from np.negative(masks, out=masks)[::-1]  # ... -1, all ones, there
+        return
+    top = np.iinfo(wide).bits - 1  # the sign bit
+    mask = np.empty(choice.shape, wide)
+    if k <= top + 1:  # each window's choice as one bit, then per offset two shifts
+        chosen_bit = np.left_shift(1, choice, dtype=wide)  # bit c set for the window's choice c
         for o in reversed(range(k)):
-            yield np.bitwise_and(g_bits, masks[o], out=part).view(grad_out.dtype)
+            np.left_shift(chosen_bit, top - o, out=mask)  # bit o to the sign bit ...
+            mask >>= top  # ... copied into every bit: all ones where the window chose o, 0 elsewhere
+            yield mask
         return
     offsets = choice.astype(wide)
-    for o in reversed(range(k)):
-        np.bitwise_xor(offsets, o, out=part)  # 0 where the window chose o, > 0 elsewhere ...
-        part -= 1  # ... -1 there, >= 0 elsewhere ...
-        part >>= part.itemsize * 8 - 1  # ... all ones there (the shift copies the sign bit), 0 elsewhere
-        part &= g_bits
-        yield part.view(grad_out.dtype)
+    for o in reversed(range(k)):  # windows of more entries than bits: three operations per offset
+        np.bitwise_xor(offsets, o, out=mask)  # 0 where the window chose o, > 0 elsewhere ...
+        mask -= 1  # ... -1 there, >= 0 elsewhere ...
+        mask >>= top  # ... all ones there (the shift copies the sign bit), 0 elsewhere
+        yield mask
 
 
 _SAME_WIDTH_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}

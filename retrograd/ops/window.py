@@ -91,19 +91,15 @@ def offset_slices(kernel, stride, dilation, out):
             yield rows, slice(v * dilation[1], v * dilation[1] + stride[1] * (out[1] - 1) + 1, stride[1])
 
 
-def col2im(parts, padded_shape, dtype, kernel, stride, dilation, out, last_offset_first=False):
+def col2im(parts, padded_shape, dtype, kernel, stride, dilation, out):
     """The adjoint of `windows`: the gradient of the padded input, given each window offset's part of the
-    windows' gradient (kh*kw arrays broadcastable to (N, C, Ho, Wo), in row-major offset order, or in the
-    reverse of that order with `last_offset_first`).
+    windows' gradient (kh*kw arrays broadcastable to (N, C, Ho, Wo), in row-major offset order).
 
     Each part is added into its offset's slice, so entries of overlapping windows accumulate. Disjoint windows
     (stride = kernel, no dilation) assign instead, and when they also cover the whole padded input, every entry
-    is written exactly once: no zero-fill. An entry is offset (u, v) of window (i, j) where it sits at
-    (i s_h + u d_h, j s_w + v d_w), so a later offset belongs to an earlier window: last_offset_first adds each
-    entry's terms in row-major window order (PyTorch's max-pool backward order, so its sums of several g match)."""
+    is written exactly once: no zero-fill."""
     grad, disjoint = col2im_target(padded_shape, dtype, kernel, stride, dilation, out)
-    slices = list(offset_slices(kernel, stride, dilation, out))
-    for part, (rows, cols) in zip(parts, slices[::-1] if last_offset_first else slices):
+    for part, (rows, cols) in zip(parts, offset_slices(kernel, stride, dilation, out)):
         if disjoint:
             grad[:, :, rows, cols] = part
         else:

@@ -73,12 +73,12 @@ def max_pool_random_pick(x, y, keys, choice, kh, kw, sh, sw, dh, dw):
 
 def max_pool_backward(grad_out, choice, disjoint, grad, kh, kw, sh, sw, dh, dw):
     """grad (N, C, Hp, Wp) = col2im of the parts [g if choice == o else +0.0], o = K-1 down to 0: each window's g
-    added at the entry it chose, as pool._window_gradient_parts and window.col2im (last_offset_first) do it:
-    offsets outer, last first, so that an entry adds its windows' g in row-major window order (PyTorch's); an
-    unchosen entry gets +0.0 whatever g is. Disjoint windows assign 0 + term, one term per entry (so a chosen
-    -0.0 lands as +0.0, as when added into zeros), walked row by row. grad must be zero on entry unless disjoint
-    windows cover it. g is read before the select: read inside it, the read is conditional and Numba no longer
-    vectorises the loop (1.3x slower)."""
+    added at the entry it chose, as pool._window_gradient's col2im loop does it: offsets outer, last first, so
+    that an entry adds its windows' g in row-major window order (PyTorch's); an unchosen entry gets +0.0
+    whatever g is. Disjoint windows assign 0 + term, one term per entry (so a chosen -0.0 lands as +0.0, as when
+    added into zeros), walked row by row. grad must be zero on entry unless disjoint windows cover it. g is read
+    before the select: read inside it, the read is conditional and Numba no longer vectorises the loop (1.3x
+    slower)."""
     batch, channels, ho, wo = grad_out.shape
     zero = grad.dtype.type(0)
     for n in range(batch):
@@ -92,7 +92,7 @@ def max_pool_backward(grad_out, choice, disjoint, grad, kh, kw, sh, sw, dh, dw):
                                 term = g if choice[n, c, i, j] == u * kw + v else zero
                                 grad[n, c, i * sh + u * dh, j * sw + v * dw] = term + zero
                 continue
-            for u in range(kh - 1, -1, -1):  # offsets outer, last first: window.col2im's order with last_offset_first
+            for u in range(kh - 1, -1, -1):  # offsets outer, last first, as pool._window_gradient's loop
                 for v in range(kw - 1, -1, -1):
                     for i in range(ho):
                         for j in range(wo):
