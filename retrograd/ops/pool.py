@@ -23,7 +23,7 @@ import numpy as np
 
 from ..random import default_generator
 from . import kernels, window, window_kernels
-from .base import accumulation_dtype, array_of, pass_where, record
+from .base import accumulation_dtype, array_of, pass_where, record, uint_view
 from .shape import reshape
 
 TIE_POLICIES = ("first", "split", "random")
@@ -205,48 +205,17 @@ def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilat
     slices = list(window.offset_slices(kernel, stride, dilation, out))[::-1]
     # disjoint windows assign: 0 + g makes a chosen -0.0 +0.0, as added into zeros; every other g keeps its bits
     g = grad_out + 0.0 if disjoint else grad_out
-    wide = _SAME_WIDTH_INT.get(g.dtype)
-    if wide is None or len(slices) >= np.iinfo(wide).max:  # no integer of g's width, or one too narrow for offsets
-        for o, (rows, cols) in zip(reversed(range(len(slices))), slices):
-            part = pass_where(g, choice[o] if ties == "split" else choice == o)
+    g_bits, grad_bits = uint_view(g), uint_view(grad)  # pass_where's select, its views made once
+    for o, (rows, cols) in zip(reversed(range(len(slices))), slices):
+        chosen = choice[o] if ties == "split" else choice == o
+        if g_bits is None:  # no integer of g's width: pass_where's masked copy
+            part = pass_where(g, chosen)
             grad[:, :, rows, cols] = part if disjoint else grad[:, :, rows, cols] + part
-        return grad
-    g_bits, grad_bits = g.view(wide), grad.view(wide)
-    for (rows, cols), mask in zip(slices, _offset_masks(choice, ties, len(slices), wide)):
-        if disjoint:  # one term per entry: the select is the entry
-            np.bitwise_and(g_bits, mask, out=grad_bits[:, :, rows, cols])
+        elif disjoint:  # one term per entry: the select is the entry
+            np.multiply(g_bits, chosen.view(np.uint8), out=grad_bits[:, :, rows, cols])
         else:
-            grad[:, :, rows, cols] += np.bitwise_and(g_bits, mask, out=mask).view(grad.dtype)
+            grad[:, :, rows, cols] += np.multiply(g_bits, chosen.view(np.uint8)).view(g.dtype)
     return grad
-
-
-def _offset_masks(choice, ties, k, wide):
-    """For offsets o = K-1 down to 0: `wide` integers, all ones where the window's gradient goes to its entry o
-    (ties="split": each of its tied maxima), else 0, so that an AND with g's bits selects, as in pass_where, but
-    with masks made in integer arithmetic (pass_where's cast from bool to a wide integer is its slow step). Each
-    mask may share its buffer with the next: use it before drawing the next."""
-    if ties == "split":
-        masks = choice.astype(wide)  # (K, N, C, Ho, Wo): 1 at each tied maximum ...
-        yield from np.negative(masks, out=masks)[::-1]  # ... -1, all ones, there
-        return
-    top = np.iinfo(wide).bits - 1  # the sign bit
-    mask = np.empty(choice.shape, wide)
-    if k <= top + 1:  # each window's choice as one bit, then per offset two shifts
-        chosen_bit = np.left_shift(1, choice, dtype=wide)  # bit c set for the window's choice c
-        for o in reversed(range(k)):
-            np.left_shift(chosen_bit, top - o, out=mask)  # bit o to the sign bit ...
-            mask >>= top  # ... copied into every bit: all ones where the window chose o, 0 elsewhere
-            yield mask
-        return
-    offsets = choice.astype(wide)
-    for o in reversed(range(k)):  # windows of more entries than bits: three operations per offset
-        np.bitwise_xor(offsets, o, out=mask)  # 0 where the window chose o, > 0 elsewhere ...
-        mask -= 1  # ... -1 there, >= 0 elsewhere ...
-        mask >>= top  # ... all ones there (the shift copies the sign bit), 0 elsewhere
-        yield mask
-
-
-_SAME_WIDTH_INT = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,
