@@ -439,8 +439,8 @@ SIGNED_ZERO_CASES = {  # each keeps x where x equals its bound (-0.0 == 0), as P
 @pytest.mark.parametrize("name", sorted(SIGNED_ZERO_CASES))
 def test_signed_zeros_match_pytorch_bit_for_bit(name, dtype):
     """The outputs' bits, -0.0 included (-0.0 == 0 hides a sign that 1/y or copysign later reveals: relu(-0.0) is
-    -0.0 in PyTorch and was +0.0 here), and the gradients' values. Not yet the gradients' signs: a blocked
-    negative g gives -0.0 here (pass_where multiplies by the mask) where PyTorch writes +0.0."""
+    -0.0 in PyTorch and was +0.0 here), and the gradients' bits: a blocked negative g gives +0.0, as PyTorch's
+    select writes it (it was -0.0 here while pass_where multiplied by the mask)."""
     rg_fn, torch_fn = SIGNED_ZERO_CASES[name]
     x = np.array([-0.0, 0.0, -1.0, 2.0, np.nan], dtype)
     grad = np.array([-3.0, 3.0, -2.0, 4.0, 5.0], dtype)
@@ -450,7 +450,7 @@ def test_signed_zeros_match_pytorch_bit_for_bit(name, dtype):
     (torch_y * torch.tensor(grad)).sum().backward()
     bits = np.uint32 if dtype == np.float32 else np.uint64
     np.testing.assert_array_equal(y.array.view(bits), torch_y.detach().numpy().view(bits))
-    np.testing.assert_array_equal(leaf.grad.array, torch_leaf.grad.numpy())
+    np.testing.assert_array_equal(leaf.grad.array.view(bits), torch_leaf.grad.numpy().view(bits))
 
 
 def test_threshold_layer_and_in_place_match_pytorch():

@@ -1,10 +1,9 @@
 """relu's compiled kernels (ops/activation_kernels.py, the fast extra) against its NumPy code, bit for bit.
 
-Forward: np.maximum(0, x), NaN passing, -0.0 kept (PyTorch's relu). Backward: pass_where's product
-g * [y != 0] (a blocked negative g gives -0.0), and where that product does not sum to a finite number,
-pass_where's exact path, as without the kernel. Bits are compared as unsigned integers, every shape and dtype
-the kernels take, and the cases they leave to NumPy (other dtypes, non-contiguous input, a gradient of another
-layout) give NumPy's result.
+Forward: np.maximum(0, x), NaN passing, -0.0 kept (PyTorch's relu). Backward: pass_where's select, g where
+y != 0, else +0.0 (as PyTorch writes a blocked entry, even for a negative, infinite or NaN g). Bits are compared
+as unsigned integers, every shape and dtype the kernels take, and the cases they leave to NumPy (other dtypes,
+non-contiguous input, a gradient of another layout) give NumPy's result.
 """
 import numpy as np
 import pytest
@@ -66,16 +65,17 @@ def test_relu_kernel_values_at_the_kink_and_nan():
     np.testing.assert_array_equal(y, [0, 0, 0, 2, np.nan])
     assert np.signbit(y[1]) and not np.signbit(y[2])  # -0.0 stays -0.0, as in PyTorch (relu(-0.0) is -0.0)
     np.testing.assert_array_equal(dx, [0, 0, 0, 4, 5])  # relu'(0) = 0; NaN passes the gradient, as in PyTorch
-    assert np.signbit(dx[0]) and np.signbit(dx[1])  # -3 * 0: pass_where's product keeps the sign
+    assert not np.signbit(dx[0]) and not np.signbit(dx[1])  # blocked -3: +0.0, as PyTorch's select writes it
 
 
-@pytest.mark.parametrize("grad_value", [np.inf, 3e38])  # an inf times 0; finite values whose sum overflows
-def test_relu_kernel_backward_falls_back_to_the_exact_path(grad_value):
+@pytest.mark.parametrize("grad_value", [np.inf, 3e38, np.nan])  # an inf times 0 would be NaN; a sum overflowing
+def test_relu_kernel_backward_blocks_non_finite_gradients_with_plus_zero(grad_value):
     x = np.array([-1.0, 1.0, 2.0, -2.0], np.float32)
     grad = np.array([grad_value, grad_value, grad_value, -1.0], np.float32)
     (_, dx_k), (_, dx_n) = _relu_both_ways(x, grad)
     np.testing.assert_array_equal(_bits(dx_k), _bits(dx_n))
-    assert dx_k[0] == 0 and not np.signbit(dx_k[3])  # blocked entries exactly +0, not inf * 0 = NaN
+    np.testing.assert_array_equal(_bits(dx_k[[0, 3]]), [0, 0])  # blocked entries exactly +0.0, not inf * 0 = NaN
+    np.testing.assert_array_equal(_bits(dx_k[1:3]), _bits(grad[1:3]))  # passed entries keep g's bits
 
 
 @pytest.mark.parametrize("case", ["int32", "float16", "strided", "fortran grad"])

@@ -3,7 +3,7 @@
 Max pooling, every tie policy, is held to the NumPy path bit for bit (signed zeros and NaNs included): values,
 PyTorch's indices, the input gradient, and for ties="random" the generator's state afterwards (the kernel
 must draw exactly what the NumPy code draws). Inputs are small integers, so windows tie, with NaNs, -inf and
-padding; cotangents have negative entries (an unchosen entry gets g * 0 = -0 there) and, in one case, inf.
+padding; cotangents have negative entries (an unchosen entry gets +0.0, a chosen -0.0 too) and, in one case, inf.
 conv2d's columns, weight and bias gradients and its strided input gradient are the same bits too; for stride 1
 the NumPy code computes the input gradient as kh*kw per-offset GEMMs, the kernels as one GEMM and col2im, so
 there the two agree to a measured bound (within 1.5 ulp of the gradient's largest entry; asserted: 4).

@@ -4,6 +4,8 @@ Notation: y is the output, g = dL/dy the incoming gradient (`grad_out`). Constan
 are Python floats so that float32 inputs stay float32 (NumPy's NEP 50 rules).
 The ops PyTorch has no integer kernel for reject integer input the same way;
 sigmoid and tanh turn it into the default float, relu/relu6/hardtanh/clamp keep it.
+The ops that pass or block g (relu, relu6, hardtanh, threshold, clamp) write +0.0 where they block it, whatever
+g is (negative, inf, NaN), as PyTorch's select where(mask, g, 0) does (base.pass_where).
 """
 import math
 
@@ -109,13 +111,11 @@ def relu(x, inplace=False):
 
     def relu_backward(grad_out):
         backward_kernel = kernels.compiled(relu_backward_kernel, y.dtype) if _flat(y, grad_out) else None
-        if backward_kernel is not None:
-            grad = np.empty_like(y)
-            backward_kernel(y.ravel(), grad_out.ravel(), grad.ravel())  # pass_where's product, in one pass
-            with np.errstate(over="ignore", invalid="ignore"):
-                if np.isfinite(grad.sum()):  # else pass_where's exact path, as without the kernel
-                    return (grad,)
-        return (pass_where(grad_out, y != 0),)
+        if backward_kernel is None:
+            return (pass_where(grad_out, y != 0),)
+        grad = np.empty_like(y)
+        backward_kernel(y.ravel(), grad_out.ravel(), grad.ravel())  # pass_where's select, in one pass
+        return (grad,)
 
     out = record(relu, y, (x,), relu_backward, saved=(OUTPUT,))
     return hold_result(x, out, "relu_") if inplace else out
@@ -295,13 +295,13 @@ def _clamp_tensor(x, min, max):
         if x_to is not None:
             inside = True if lo is None else x_val >= lo
             inside = inside if hi is None else inside & (x_val <= hi)
-            grad_x = _to_input(grad_out * inside, x_to)
+            grad_x = _to_input(pass_where(grad_out, inside), x_to)
         if lo_to is not None:
             below = x_val < lo if hi is None else (x_val < lo) & (lo < hi)
-            grad_lo = _to_input(grad_out * below, lo_to)
+            grad_lo = _to_input(pass_where(grad_out, below), lo_to)
         if hi_to is not None:
             above = x_val > hi if lo is None else (x_val > hi) | (hi < lo)
-            grad_hi = _to_input(grad_out * above, hi_to)
+            grad_hi = _to_input(pass_where(grad_out, above), hi_to)
         return grad_x, grad_lo, grad_hi
 
     return record(clamp, y, (x, min, max), clamp_backward, saved=(x, min, max))

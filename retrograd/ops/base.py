@@ -159,19 +159,36 @@ def array_of(x):
 
 
 def pass_where(grad_out, mask, out=None):
-    """grad_out where `mask` holds, else exactly 0 (written into `out` if given): the VJP of ops that
-    pass or block their gradient (relu, hardtanh, clamp, max-pooling's choice of entry).
+    """grad_out where the bool `mask` holds, else +0.0 (written into `out` if given): the VJP of ops that pass
+    or block their gradient (relu, hardtanh, threshold, clamp, max-pooling's choice of entry). `mask` broadcasts
+    to grad_out's shape.
 
-    Multiplying by the mask is several times faster than a masked copy (no data-dependent branch),
-    but inf * 0 is NaN: when grad_out is not all finite, the masked copy keeps blocked entries at 0,
-    as PyTorch does."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        grad = np.multiply(grad_out, mask, out=out)
-        if np.isfinite(grad.sum()):  # overflow in the sum only sends finite input down the exact path
-            return grad
-    grad[...] = 0
-    np.copyto(grad, grad_out, where=mask)
-    return grad
+    PyTorch's backward of these ops is a select, where(mask, g, 0): a passed entry keeps g's bits (-0.0 and NaN
+    included) and a blocked one is +0.0 even where g is negative, inf or NaN. The select here multiplies g's bits,
+    as an unsigned integer, by the mask's 0 or 1: the same bits, without a data-dependent branch, faster than
+    g * mask (which gives -0.0 for a negative g and NaN for an infinite one), and 7-20x faster than np.where."""
+    grad_out = grad_out if isinstance(grad_out, np.ndarray) else np.asarray(grad_out)
+    if not (isinstance(mask, np.ndarray) and mask.dtype == bool):
+        mask = np.asarray(mask, dtype=bool)
+    grad_bits = uint_view(grad_out)
+    if grad_bits is None:  # float128, complex: a masked copy makes the same select
+        grad = np.empty(grad_out.shape, grad_out.dtype) if out is None else out
+        grad[...] = 0
+        np.copyto(grad, grad_out, where=mask)
+        return grad
+    if out is None:
+        return np.multiply(grad_bits, mask.view(np.uint8)).view(grad_out.dtype)  # a bool's byte is 0 or 1
+    np.multiply(grad_bits, mask.view(np.uint8), out=uint_view(out))
+    return out
+
+
+def uint_view(array):
+    """`array`'s bits as unsigned integers of its width (a view), or None for a dtype no integer is as wide as."""
+    bits = _SAME_WIDTH_UINT.get(array.dtype)
+    return None if bits is None else array.view(bits)
+
+
+_SAME_WIDTH_UINT = {np.dtype(np.float16): np.uint16, np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 
 
 def unbroadcast(grad, shape):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..random import default_generator
 from . import kernels, window, window_kernels
-from .base import accumulation_dtype, array_of, record
+from .base import accumulation_dtype, array_of, pass_where, record, uint_view
 from .shape import reshape
 
 TIE_POLICIES = ("first", "split", "random")
@@ -187,33 +187,35 @@ def _first_maximum(parts, offset_type):
 
 def _window_gradient(grad_out, choice, ties, padded_shape, kernel, stride, dilation, out):
     """dL/dx_padded: each window's g (for ties="split", g / count, the share of each of its count tied maxima)
-    added at the entries `choice` names, by col2im of the parts below, or in one compiled pass that adds the
-    same terms in the same order (window_kernels.max_pool_backward)."""
+    added at the entries `choice` names, into zeros, in row-major window order, as PyTorch's max-pool backward
+    adds them: an entry no window chose is +0.0, one chosen once is 0 + g (+0.0 for g = -0.0), one chosen by
+    several windows the sum in that order, bit for bit. By col2im's loop below, or in one compiled pass that adds
+    the same terms in the same order (window_kernels.max_pool_backward)."""
     if ties == "split":
         grad_out = grad_out / choice.sum(axis=0, dtype=grad_out.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        finite = bool(np.isfinite(grad_out.sum()))
     scatter = kernels.compiled_for(window_kernels.max_pool_backward_split if ties == "split"
                                    else window_kernels.max_pool_backward, grad_out.dtype, (*kernel, *stride, *dilation),
                                    grad_out.size * kernel[0] * kernel[1])
-    if scatter is None:
-        parts = _window_gradient_parts(grad_out, choice, ties, kernel[0] * kernel[1], finite)
-        return window.col2im(parts, padded_shape, grad_out.dtype, kernel, stride, dilation, out)
     grad, disjoint = window.col2im_target(padded_shape, grad_out.dtype, kernel, stride, dilation, out)
-    scatter(grad_out, choice, finite, disjoint, grad)
+    if scatter is not None:
+        scatter(grad_out, choice, disjoint, grad)
+        return grad
+    # col2im with the select written straight into each offset's slice; offsets last first: an entry is offset
+    # (u, v) of window (i, j) where it sits at (i s + u d, j s + v d), so a later offset is an earlier window
+    slices = list(window.offset_slices(kernel, stride, dilation, out))[::-1]
+    # disjoint windows assign: 0 + g makes a chosen -0.0 +0.0, as added into zeros; every other g keeps its bits
+    g = grad_out + 0.0 if disjoint else grad_out
+    g_bits, grad_bits = uint_view(g), uint_view(grad)  # pass_where's select, its views made once
+    for o, (rows, cols) in zip(reversed(range(len(slices))), slices):
+        chosen = choice[o] if ties == "split" else choice == o
+        if g_bits is None:  # no integer of g's width: pass_where's masked copy
+            part = pass_where(g, chosen)
+            grad[:, :, rows, cols] = part if disjoint else grad[:, :, rows, cols] + part
+        elif disjoint:  # one term per entry: the select is the entry
+            np.multiply(g_bits, chosen.view(np.uint8), out=grad_bits[:, :, rows, cols])
+        else:
+            grad[:, :, rows, cols] += np.multiply(g_bits, chosen.view(np.uint8)).view(g.dtype)
     return grad
-
-
-def _window_gradient_parts(grad_out, choice, ties, k, finite):
-    """Offset o's part of the windows' gradient, for o = 0 .. K-1 in row-major order: g where the window's
-    gradient goes to its entry o (for ties="split", grad_out is already each tied maximum's share), else
-    exactly 0. One finiteness check serves every part: when g is `finite`, a multiply by the mask is several
-    times faster than a masked copy; otherwise inf * 0 would be NaN, so the masked copy keeps unchosen entries
-    at 0."""
-    zero = np.zeros((), grad_out.dtype)
-    for o in range(k):
-        mask = choice[o] if ties == "split" else choice == o
-        yield grad_out * mask if finite else np.where(mask, grad_out, zero)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False,

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
-from .base import OUTPUT, accumulation_dtype, array_of, normalize_dims, record, to_float
+from .base import OUTPUT, accumulation_dtype, array_of, normalize_dims, pass_where, record, to_float
 from .elementwise import maximum, minimum, signum
 
 # PyTorch's torch.return_types.max / .min: a tuple with .values and .indices
@@ -288,7 +288,7 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
 
 # ----- max and min ------------------------------------------------------------------
 def max(x, dim=None, keepdim=False):
-    """max(x): y = the largest entry ;  dL/dx = g / k on each of the k entries equal to y, 0 elsewhere.
+    """max(x): y = the largest entry ;  dL/dx = g / k on each of the k entries equal to y, +0.0 elsewhere.
     max(x, dim): (values, indices) ;  dL/dx = g at the returned index along dim, 0 elsewhere.
 
     Ties: the full reduction splits the gradient evenly (NaN counts as the maximum when y is NaN);
@@ -303,7 +303,7 @@ def max(x, dim=None, keepdim=False):
 
 
 def min(x, dim=None, keepdim=False):
-    """min(x): y = the smallest entry ;  dL/dx = g / k on each of the k entries equal to y, 0 elsewhere.
+    """min(x): y = the smallest entry ;  dL/dx = g / k on each of the k entries equal to y, +0.0 elsewhere.
     min(x, dim): (values, indices) ;  dL/dx = g at the returned index along dim, 0 elsewhere.
 
     Ties as for max: split evenly without dim, first occurrence with dim.
@@ -325,7 +325,8 @@ def _extreme_all(op, x, reduce):
 
     def extreme_backward(grad_out):
         mask = np.isnan(x_val) if np.isnan(y) else x_val == y
-        return (mask * (grad_out / int(np.count_nonzero(mask))),)
+        share = np.broadcast_to(grad_out / int(np.count_nonzero(mask)), mask.shape)
+        return (pass_where(share, mask),)  # +0.0 elsewhere, whatever g is: PyTorch fills zeros with the share
 
     return record(op, y, (x,), extreme_backward, saved=(x, OUTPUT))
 

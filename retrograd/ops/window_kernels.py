@@ -71,14 +71,16 @@ def max_pool_random_pick(x, y, keys, choice, kh, kw, sh, sw, dh, dw):
                     choice[n, c, i, j] = pick
 
 
-def max_pool_backward(grad_out, choice, finite, disjoint, grad, kh, kw, sh, sw, dh, dw):
-    """grad (N, C, Hp, Wp) = col2im of the parts g * [choice == o], o = 0 .. K-1: each window's g added at the
-    entry it chose, as pool._window_gradient_parts and window.col2im do it: offsets outer; a finite g times the
-    0/1 mask (an unchosen entry gets g * 0, a signed zero), a non-finite g selected; disjoint windows assign
-    (one term per entry, so they are walked row by row). grad must be zero on entry unless disjoint windows
-    cover it."""
+def max_pool_backward(grad_out, choice, disjoint, grad, kh, kw, sh, sw, dh, dw):
+    """grad (N, C, Hp, Wp) = col2im of the parts [g if choice == o else +0.0], o = K-1 down to 0: each window's g
+    added at the entry it chose, as pool._window_gradient's col2im loop does it: offsets outer, last first, so
+    that an entry adds its windows' g in row-major window order (PyTorch's); an unchosen entry gets +0.0
+    whatever g is. Disjoint windows assign 0 + term, one term per entry (so a chosen -0.0 lands as +0.0, as when
+    added into zeros), walked row by row. grad must be zero on entry unless disjoint windows cover it. g is read
+    before the select: read inside it, the read is conditional and Numba no longer vectorises the loop (1.3x
+    slower)."""
     batch, channels, ho, wo = grad_out.shape
-    one, zero = grad.dtype.type(1), grad.dtype.type(0)
+    zero = grad.dtype.type(0)
     for n in range(batch):
         for c in range(channels):
             if disjoint:
@@ -86,25 +88,23 @@ def max_pool_backward(grad_out, choice, finite, disjoint, grad, kh, kw, sh, sw, 
                     for u in range(kh):
                         for j in range(wo):
                             for v in range(kw):
-                                chosen = choice[n, c, i, j] == u * kw + v
                                 g = grad_out[n, c, i, j]
-                                term = g * (one if chosen else zero) if finite else (g if chosen else zero)
-                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term
+                                term = g if choice[n, c, i, j] == u * kw + v else zero
+                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term + zero
                 continue
-            for u in range(kh):  # offsets outer: each entry adds its terms in window.col2im's order
-                for v in range(kw):
+            for u in range(kh - 1, -1, -1):  # offsets outer, last first, as pool._window_gradient's loop
+                for v in range(kw - 1, -1, -1):
                     for i in range(ho):
                         for j in range(wo):
-                            chosen = choice[n, c, i, j] == u * kw + v
                             g = grad_out[n, c, i, j]
-                            term = g * (one if chosen else zero) if finite else (g if chosen else zero)
+                            term = g if choice[n, c, i, j] == u * kw + v else zero
                             grad[n, c, i * sh + u * dh, j * sw + v * dw] += term
 
 
-def max_pool_backward_split(share, tied, finite, disjoint, grad, kh, kw, sh, sw, dh, dw):
+def max_pool_backward_split(share, tied, disjoint, grad, kh, kw, sh, sw, dh, dw):
     """max_pool_backward for ties="split": share = g / (number of tied maxima) goes to each tied maximum."""
     batch, channels, ho, wo = share.shape
-    one, zero = grad.dtype.type(1), grad.dtype.type(0)
+    zero = grad.dtype.type(0)
     for n in range(batch):
         for c in range(channels):
             if disjoint:
@@ -112,18 +112,16 @@ def max_pool_backward_split(share, tied, finite, disjoint, grad, kh, kw, sh, sw,
                     for u in range(kh):
                         for j in range(wo):
                             for v in range(kw):
-                                chosen = tied[u * kw + v, n, c, i, j]
                                 g = share[n, c, i, j]
-                                term = g * (one if chosen else zero) if finite else (g if chosen else zero)
-                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term
+                                term = g if tied[u * kw + v, n, c, i, j] else zero
+                                grad[n, c, i * sh + u * dh, j * sw + v * dw] = term + zero
                 continue
-            for u in range(kh):
-                for v in range(kw):
+            for u in range(kh - 1, -1, -1):
+                for v in range(kw - 1, -1, -1):
                     for i in range(ho):
                         for j in range(wo):
-                            chosen = tied[u * kw + v, n, c, i, j]
                             g = share[n, c, i, j]
-                            term = g * (one if chosen else zero) if finite else (g if chosen else zero)
+                            term = g if tied[u * kw + v, n, c, i, j] else zero
                             grad[n, c, i * sh + u * dh, j * sw + v * dw] += term
 
 
