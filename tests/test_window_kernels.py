@@ -116,11 +116,33 @@ def test_specialised_max_pool_kernels_give_the_numpy_bits(monkeypatch, shape, kw
     monkeypatch.setattr(kernels, "_specialised", {})
     previous = kernels.set_enabled(True)
     try:
-        _assert_pool_kernels_match_numpy(shape, kwargs, np.float64, ties)
+        _assert_pool_kernels_match_numpy(shape, kwargs, np.float32, ties)
         specialised = {key[0] for key in kernels._specialised}
     finally:
         kernels.set_enabled(previous)
     assert "max_pool_first" in specialised and len(specialised) == (2 if ties == "first" else 3)
+
+
+@pytest.mark.parametrize("ties", pool.TIE_POLICIES)
+def test_float64_max_pool_forward_keeps_the_numpy_passes(monkeypatch, ties):
+    """Numba leaves max_pool_first's float64 loop scalar (2.6x slower than the NumPy passes), so float64 never asks
+    for it; its backward kernels still run, and the results are the NumPy bits."""
+    asked, real = [], kernels.compiled_for
+
+    def recording(python_kernel, dtype, *args):
+        asked.append((python_kernel.__name__, np.dtype(dtype)))
+        return real(python_kernel, dtype, *args)
+
+    monkeypatch.setattr(kernels, "compiled_for", recording)
+    previous = kernels.set_enabled(True)
+    try:
+        _assert_pool_kernels_match_numpy((2, 3, 8, 8), dict(kernel_size=2), np.float64, ties)
+        _assert_pool_kernels_match_numpy((2, 3, 8, 8), dict(kernel_size=2), np.float32, ties)
+    finally:
+        kernels.set_enabled(previous)
+    backward = "max_pool_backward_split" if ties == "split" else "max_pool_backward"
+    assert ("max_pool_first", np.dtype(np.float64)) not in asked and (backward, np.dtype(np.float64)) in asked
+    assert ("max_pool_first", np.dtype(np.float32)) in asked
 
 
 @pytest.mark.parametrize("ties", pool.TIE_POLICIES)
