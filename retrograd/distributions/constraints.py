@@ -144,6 +144,36 @@ class _Independent(Constraint):
         return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
 
 
+class _LowerCholesky(Constraint):
+    """Lower triangular square matrices with a positive diagonal (the last two axes)."""
+    event_dim = 2
+
+    def check(self, value):
+        values = value.array
+        lower = np.all((np.tril(values) == values).reshape(values.shape[:-2] + (-1,)), axis=-1)
+        return lower & np.all(np.diagonal(values, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+class _PositiveDefinite(Constraint):
+    """Symmetric (to atol 1e-6) positive-definite matrices: those whose Cholesky factorization succeeds."""
+    event_dim = 2
+
+    def check(self, value):
+        values = value.array
+        symmetric = np.all(np.isclose(values, np.swapaxes(values, -1, -2), rtol=1e-5, atol=1e-6), axis=(-2, -1))
+        if not np.all(symmetric):
+            return symmetric
+        matrices = values.reshape((-1,) + values.shape[-2:])
+        return np.array([_factorizes(matrix) for matrix in matrices], dtype=bool).reshape(values.shape[:-2])
+
+
+def _factorizes(matrix):
+    try:
+        return bool(np.all(np.isfinite(np.linalg.cholesky(matrix))))
+    except np.linalg.LinAlgError:
+        return False
+
+
 real = _Real()
 real_vector = _Independent(real, 1)
 positive = _GreaterThan(0.0)
@@ -152,6 +182,8 @@ unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 boolean = _Boolean()
 one_hot = _OneHot()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
 integer_interval = _IntegerInterval
 interval = _Interval
 greater_than = _GreaterThan

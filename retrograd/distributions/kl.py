@@ -10,20 +10,25 @@ of differentiable ops so the divergence is a loss that trains both sides.
     Exponential  -log r + r - 1,  r = lambda_q / lambda_p
     Independent  the base distributions' divergence summed over the reinterpreted axes
     OneHotCategorical  the Categoricals'
+    MultivariateNormal  sum log diag L_q - sum log diag L_p + 1/2 (|L_q^{-1} L_p|_F^2 + |L_q^{-1}(mu_q - mu_p)|^2 - n)
 
 A pair of types finds its function as in PyTorch: the most specific registered (type_p, type_q) for the
 subclasses given, so a subclass of Normal uses Normal's formula unless it registers its own.
 """
 import math
 
+import numpy as np
+
 from ..ops.activation import softplus
 from ..ops.elementwise import where
+from ..ops.factorization import solve_triangular
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .distribution import Distribution
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis, _diagonal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
@@ -120,3 +125,18 @@ def _kl_independent_independent(p, q):
 @register_kl(OneHotCategorical, OneHotCategorical)
 def _kl_onehotcategorical_onehotcategorical(p, q):
     return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariatenormal_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be "
+                         "computed")
+    p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_log_det_ratio = _diagonal(q_tril).log().sum(-1) - _diagonal(p_tril).log().sum(-1)
+    n = p.event_shape[0]
+    batch = tuple(np.broadcast_shapes(q_tril.shape[:-2], p_tril.shape[:-2]))
+    ratio = solve_triangular(q_tril.expand(*batch, n, n), p_tril.expand(*batch, n, n), upper=False)
+    trace = ratio.pow(2).sum(-1).sum(-1)                     # trace(Sigma_q^{-1} Sigma_p)
+    mahalanobis = _batch_mahalanobis(q_tril, q.loc - p.loc)
+    return half_log_det_ratio + 0.5 * (trace + mahalanobis - n)
