@@ -21,14 +21,15 @@ def _triangular(rng, shape, upper):
     return np.triu(a) if upper else np.tril(a)
 
 
+@pytest.mark.parametrize("upper", [False, True])
 @pytest.mark.parametrize("shape", [(3, 3), (2, 4, 4)])
-def test_cholesky_and_its_gradient_match_pytorch_reading_only_the_lower_triangle(shape):
+def test_cholesky_and_its_gradient_match_pytorch_reading_only_the_lower_triangle(shape, upper):
     rng = np.random.default_rng(len(shape))
     a = _spd(rng, shape)
     a[..., 0, -1] += 0.5  # the upper triangle is not read: neither library sees this
     cotangent = rng.normal(size=shape)
     ours, theirs = rg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
-    factor_ours, factor_theirs = rg.linalg.cholesky(ours), torch.linalg.cholesky(theirs)
+    factor_ours, factor_theirs = rg.linalg.cholesky(ours, upper=upper), torch.linalg.cholesky(theirs, upper=upper)
     np.testing.assert_allclose(factor_ours.detach().numpy(), factor_theirs.detach().numpy(), rtol=1e-14, atol=1e-15)
     (factor_ours * rg.tensor(cotangent)).sum().backward()
     (factor_theirs * torch.tensor(cotangent)).sum().backward()

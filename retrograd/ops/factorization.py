@@ -51,9 +51,10 @@ def _not_positive_definite(a_val):
     return LinAlgError("linalg.cholesky: The factorization could not be completed (the input has NaN entries).")
 
 
-def cholesky(A):
-    """L = cholesky(A), A = L L^T ;  dL/dA = sym(L^{-T} Phi(L^T g) L^{-1}), Phi(X) = X's lower triangle with
-    its diagonal halved, sym(X) = (X + X^T) / 2.  Saves `L`: the derivative needs only the factor."""
+def cholesky(A, *, upper=False):
+    """L = cholesky(A), A = L L^T (upper: U = L^T, A = U^T U) ;  dL/dA = sym(L^{-T} Phi(L^T g) L^{-1}),
+    Phi(X) = X's lower triangle with its diagonal halved, sym(X) = (X + X^T) / 2, g = dL/dL (upper: the
+    transpose of dL/dU).  Saves `L`: the derivative needs only the factor."""
     a_val = to_float(array_of(A))
     if a_val.ndim < 2 or a_val.shape[-1] != a_val.shape[-2]:
         raise RuntimeError(f"linalg.cholesky: A must be batches of square matrices, but they are "
@@ -66,13 +67,15 @@ def cholesky(A):
         raise _not_positive_definite(a_val)
 
     def cholesky_backward(grad_out):
+        if upper:
+            grad_out = _transpose(grad_out)
         product = _transpose(L) @ grad_out                                  # L^T g
         phi = np.tril(product) - 0.5 * np.eye(L.shape[-1], dtype=L.dtype) * product
         left = np.linalg.solve(_transpose(L), phi)                          # L^{-T} P
         grad = _transpose(np.linalg.solve(_transpose(L), _transpose(left)))  # (L^{-T} P) L^{-1}
         return (0.5 * (grad + _transpose(grad)),)
 
-    return record(cholesky, L, (A,), cholesky_backward, saved=(OUTPUT,))
+    return record(cholesky, _transpose(L) if upper else L, (A,), cholesky_backward, saved=(OUTPUT,))
 
 
 def cholesky_inverse(L, upper=False):
