@@ -59,12 +59,14 @@ def cholesky(A, *, upper=False):
     if a_val.ndim < 2 or a_val.shape[-1] != a_val.shape[-2]:
         raise RuntimeError(f"linalg.cholesky: A must be batches of square matrices, but they are "
                            f"{a_val.shape[-2] if a_val.ndim >= 2 else 1} by {a_val.shape[-1]} matrices")
+    # one triangle only, as LAPACK's potrf reads it: the lower, or (upper=True) the upper one transposed
+    lower = np.tril(_transpose(a_val) if upper else a_val)
     try:
-        L = np.linalg.cholesky(np.tril(a_val))  # the lower triangle only, as LAPACK's potrf reads it
+        L = np.linalg.cholesky(lower)
     except np.linalg.LinAlgError:
-        raise _not_positive_definite(a_val) from None
+        raise _not_positive_definite(lower) from None
     if not np.all(np.isfinite(L)):
-        raise _not_positive_definite(a_val)
+        raise _not_positive_definite(lower)
 
     def cholesky_backward(grad_out):
         if upper:
