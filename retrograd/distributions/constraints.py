@@ -163,13 +163,15 @@ class _PositiveDefinite(Constraint):
         symmetric = np.all(np.isclose(values, np.swapaxes(values, -1, -2), rtol=1e-5, atol=1e-6), axis=(-2, -1))
         if not np.all(symmetric):
             return symmetric
+        if _factorizes(values):  # the whole batch at once; matrix by matrix only to say which one fails
+            return np.ones(values.shape[:-2], dtype=bool)
         matrices = values.reshape((-1,) + values.shape[-2:])
         return np.array([_factorizes(matrix) for matrix in matrices], dtype=bool).reshape(values.shape[:-2])
 
 
-def _factorizes(matrix):
+def _factorizes(matrices):
     try:
-        return bool(np.all(np.isfinite(np.linalg.cholesky(matrix))))
+        return bool(np.all(np.isfinite(np.linalg.cholesky(matrices))))
     except np.linalg.LinAlgError:
         return False
 
