@@ -1,15 +1,24 @@
-"""retrograd.distributions: PyTorch's `torch.distributions` for Categorical, Bernoulli and Normal.
+"""retrograd.distributions: PyTorch's `torch.distributions` for Categorical, OneHotCategorical, Bernoulli,
+Normal, MultivariateNormal, Uniform, Laplace, Exponential and Independent.
 
-Same constructors, properties, shapes and numbers: `log_prob`, `entropy`, `mean`, `variance`, `stddev`,
-`sample` (PyTorch's draws after the same `manual_seed`), `rsample` for Normal, `kl_divergence` and
-`register_kl`. Everything differentiable is composed of retrograd's ops, so `-(log_prob * advantage).sum()`
-is a policy-gradient loss whose backward reaches the network that made the logits.
+Same constructors, properties, shapes and numbers: `log_prob`, `entropy`, `cdf`/`icdf`, `mean`, `mode`,
+`variance`, `stddev`, `expand`, `sample` (PyTorch's draws after the same `manual_seed`), `rsample` where
+PyTorch reparameterises, `kl_divergence` and `register_kl`. Everything differentiable is composed of
+retrograd's ops, so `-(log_prob * advantage).sum()` is a policy-gradient loss whose backward reaches the
+network that made the logits.
 """
 from . import constraints  # noqa: F401
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
 
-__all__ = ["Distribution", "Categorical", "Bernoulli", "Normal", "kl_divergence", "register_kl", "constraints"]
+__all__ = ["Distribution", "Categorical", "OneHotCategorical", "Bernoulli", "Normal", "Uniform", "Laplace",
+           "Exponential", "Independent", "MultivariateNormal", "kl_divergence", "register_kl", "constraints"]

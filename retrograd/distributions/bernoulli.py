@@ -16,7 +16,7 @@ from ..autograd import no_grad
 from ..ops.elementwise import where
 from ..ops.loss import binary_cross_entropy_with_logits
 from ..random import bernoulli
-from ..tensor import arange
+from ..tensor import Size, arange
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
@@ -36,6 +36,15 @@ class Bernoulli(Distribution):
         self._param = param
         is_scalar = isinstance(probs if probs is not None else logits, numbers.Number)
         super().__init__(() if is_scalar else param.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Bernoulli, _instance)
+        batch_shape = Size(batch_shape)
+        for name in ("probs", "logits"):  # the given parameter, and the other if it was computed already
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(*batch_shape))
+                new._param = getattr(new, name)
+        return self._finish_expand(new, batch_shape)
 
     @lazy_property
     def logits(self):

@@ -46,6 +46,17 @@ class Categorical(Distribution):
         self._num_events = self._param.shape[-1]
         super().__init__(self._param.shape[:-1], validate_args=validate_args)
 
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Categorical, _instance)
+        batch_shape = Size(batch_shape)
+        param_shape = tuple(batch_shape) + (self._num_events,)
+        for name in ("probs", "logits"):  # the given parameter, and the other if it was computed already
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(*param_shape))
+                new._param = getattr(new, name)
+        new._num_events = self._num_events
+        return self._finish_expand(new, batch_shape)
+
     @lazy_property
     def logits(self):
         """Normalised log-probabilities."""

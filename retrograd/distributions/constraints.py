@@ -6,6 +6,13 @@ element (per row for the event constraints, whose last axis is one event).
 """
 import numpy as np
 
+from ..tensor import Tensor
+
+
+def _array(bound):
+    """A bound as NumPy sees it: a Tensor bound (Uniform's low and high) compares by its array."""
+    return bound.array if isinstance(bound, Tensor) else bound
+
 
 class Constraint:
     is_discrete = False
@@ -33,10 +40,36 @@ class _GreaterThan(Constraint):
         self.lower_bound = lower_bound
 
     def check(self, value):
-        return self.lower_bound < value.array
+        return _array(self.lower_bound) < value.array
 
     def __repr__(self):
         return f"GreaterThan(lower_bound={self.lower_bound})"
+
+
+class _GreaterThanEq(Constraint):
+    """[lower_bound, inf]."""
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def check(self, value):
+        return _array(self.lower_bound) <= value.array
+
+    def __repr__(self):
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class _LessThan(Constraint):
+    """[-inf, upper_bound)."""
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value.array < _array(self.upper_bound)
+
+    def __repr__(self):
+        return f"LessThan(upper_bound={self.upper_bound})"
 
 
 class _Interval(Constraint):
@@ -46,7 +79,7 @@ class _Interval(Constraint):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
     def check(self, value):
-        return (self.lower_bound <= value.array) & (value.array <= self.upper_bound)
+        return (_array(self.lower_bound) <= value.array) & (value.array <= _array(self.upper_bound))
 
     def __repr__(self):
         return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -80,10 +113,26 @@ class _Simplex(Constraint):
         return np.all(values >= 0, axis=-1) & (np.abs(values.sum(-1) - 1) < 1e-6)
 
 
+class _OneHot(Constraint):
+    """Vectors of 0s and 1s with a single 1 along the last axis."""
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):
+        values = value.array
+        return np.all((values == 0) | (values == 1), axis=-1) & (values.sum(-1) == 1)
+
+
 class _Independent(Constraint):
     """`base` holding for every element of the last `reinterpreted_batch_ndims` axes."""
 
     def __init__(self, base, reinterpreted_batch_ndims):
+        if not isinstance(base, Constraint):
+            raise TypeError(f"independent: expected base_constraint to be a Constraint, got {type(base).__name__}")
+        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
+            raise ValueError(f"independent: expected reinterpreted_batch_ndims to be a non-negative int, got "
+                             f"{reinterpreted_batch_ndims!r}")
+        self.is_discrete = base.is_discrete
         self.base, self.reinterpreted_batch_ndims = base, reinterpreted_batch_ndims
         self.event_dim = base.event_dim + reinterpreted_batch_ndims
 
@@ -95,10 +144,51 @@ class _Independent(Constraint):
         return f"IndependentConstraint({self.base!r}, {self.reinterpreted_batch_ndims})"
 
 
+class _LowerCholesky(Constraint):
+    """Lower triangular square matrices with a positive diagonal (the last two axes)."""
+    event_dim = 2
+
+    def check(self, value):
+        values = value.array
+        lower = np.all((np.tril(values) == values).reshape(values.shape[:-2] + (-1,)), axis=-1)
+        return lower & np.all(np.diagonal(values, axis1=-2, axis2=-1) > 0, axis=-1)
+
+
+class _PositiveDefinite(Constraint):
+    """Symmetric (to atol 1e-6) positive-definite matrices: those whose Cholesky factorization succeeds."""
+    event_dim = 2
+
+    def check(self, value):
+        values = value.array
+        symmetric = np.all(np.isclose(values, np.swapaxes(values, -1, -2), rtol=1e-5, atol=1e-6), axis=(-2, -1))
+        if not np.all(symmetric):
+            return symmetric
+        if _factorizes(values):  # the whole batch at once; matrix by matrix only to say which one fails
+            return np.ones(values.shape[:-2], dtype=bool)
+        matrices = values.reshape((-1,) + values.shape[-2:])
+        return np.array([_factorizes(matrix) for matrix in matrices], dtype=bool).reshape(values.shape[:-2])
+
+
+def _factorizes(matrices):
+    try:
+        return bool(np.all(np.isfinite(np.linalg.cholesky(matrices))))
+    except np.linalg.LinAlgError:
+        return False
+
+
 real = _Real()
 real_vector = _Independent(real, 1)
 positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
 unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 boolean = _Boolean()
+one_hot = _OneHot()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
 integer_interval = _IntegerInterval
+interval = _Interval
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+independent = _Independent

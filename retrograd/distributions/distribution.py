@@ -55,6 +55,27 @@ class Distribution:
                                  f"of distribution {self!r} to satisfy the constraint {constraint!r}, but found "
                                  f"invalid values:\n{value}")
 
+    def expand(self, batch_shape, _instance=None):
+        """A new distribution with batch_shape `batch_shape` (the parameters expanded, no copy, no new checks);
+        `_instance` is the half-made object of a subclass whose own expand calls this one."""
+        raise NotImplementedError
+
+    def _get_checked_instance(self, cls, _instance=None):
+        """The object an `expand` fills in: `_instance`, or a bare instance of this distribution's class (a
+        subclass with its own __init__ must write its own expand, since cls's cannot know its attributes)."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
+                                      f"__init__ method must also define a custom .expand() method.")
+        return self.__new__(type(self)) if _instance is None else _instance
+
+    def _finish_expand(self, new, batch_shape, event_shape=None):
+        """The end of every expand, as PyTorch writes it: the shapes set without validating again, and this
+        distribution's validate_args carried over."""
+        Distribution.__init__(new, batch_shape, self._event_shape if event_shape is None else event_shape,
+                              validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def batch_shape(self):
         return self._batch_shape
@@ -95,7 +116,20 @@ class Distribution:
     def rsample(self, sample_shape=()):
         raise NotImplementedError(f"{type(self).__name__} has no rsample: its draws cannot be reparameterised")
 
+    def sample_n(self, n):
+        """Deprecated as in PyTorch: sample((n,))."""
+        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning, stacklevel=2)
+        return self.sample(Size((n,)))
+
     def log_prob(self, value):
+        raise NotImplementedError
+
+    def cdf(self, value):
+        """The cumulative distribution function at `value`."""
+        raise NotImplementedError
+
+    def icdf(self, value):
+        """The inverse of the cumulative distribution function at `value`."""
         raise NotImplementedError
 
     def entropy(self):
@@ -138,6 +172,6 @@ class Distribution:
 
     def __repr__(self):
         names = [name for name in self.arg_constraints if name in self.__dict__]
-        shown = [f"{name}: {value.item() if value.numel() == 1 else value.shape}"
+        shown = [f"{name}: {value if value.numel() == 1 else value.shape}"  # f-string: 0-d as its number
                  for name, value in ((name, self.__dict__[name]) for name in names)]
         return f"{type(self).__name__}({', '.join(shown)})"

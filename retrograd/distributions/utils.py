@@ -67,3 +67,10 @@ class lazy_property:
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+def sum_rightmost(value, dim):
+    """`value` summed over its last `dim` axes (none for dim = 0): log-densities of independent axes add up."""
+    if dim == 0:
+        return value
+    return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1)

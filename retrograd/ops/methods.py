@@ -10,7 +10,7 @@ from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
-from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort
+from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -54,6 +54,7 @@ METHODS = {
     "sqrt": elementwise.sqrt, "rsqrt": elementwise.rsqrt, "reciprocal": elementwise.reciprocal,
     "exp": elementwise.exp, "expm1": elementwise.expm1, "log": elementwise.log, "log2": elementwise.log2,
     "log1p": elementwise.log1p, "sin": elementwise.sin, "cos": elementwise.cos,
+    "erf": special.erf, "erfinv": special.erfinv,
     "maximum": elementwise.maximum, "minimum": elementwise.minimum,
     "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
