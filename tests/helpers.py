@@ -77,6 +77,25 @@ def assert_parity(rg_fn, torch_fn, *arrays, grad=True, rtol=1e-7, atol=1e-9, see
     return rg_out
 
 
+def assert_outputs_and_gradients_match(ours_out, theirs_out, ours_params, theirs_params, rng, label, rtol, atol):
+    """Each of ours_out equals PyTorch's theirs_out (shape, and values within rtol/atol); then, with the same random
+    cotangent per output that carries a gradient in PyTorch, the gradients of sum(output * cotangent) with respect
+    to the parameters agree within rtol 1e-10, atol 1e-12 (a distribution's log_prob, entropy, moments...)."""
+    loss_ours, loss_theirs = 0, 0
+    for index, (o, t) in enumerate(zip(ours_out, theirs_out)):
+        assert o.shape == tuple(t.shape), f"{label} output {index}: {o.shape} vs {tuple(t.shape)}"
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol,
+                                   err_msg=f"{label} output {index}")
+        if t.requires_grad:
+            cotangent = rng.normal(size=t.shape)
+            loss_ours = loss_ours + (o * rg.tensor(cotangent)).sum()
+            loss_theirs = loss_theirs + (t * torch.tensor(cotangent)).sum()
+    loss_ours.backward()
+    loss_theirs.backward()
+    for o, t in zip(ours_params, theirs_params):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=label)
+
+
 def numerical_check(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
     """Analytical input gradients of fn equal central differences (float64 inputs required).
 

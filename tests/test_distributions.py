@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import retrograd as rg
 import retrograd.distributions as D
+from helpers import assert_outputs_and_gradients_match
 
 
 def as_rg(array, grad=True):
@@ -70,18 +71,7 @@ def test_values_and_gradients_match_pytorch_in_float64(case, batch):
     assert ours.batch_shape == tuple(theirs.batch_shape) and ours.event_shape == tuple(theirs.event_shape)
     ours_out = _scalar_outputs(ours, _value_tensor(D, value))
     theirs_out = _scalar_outputs(theirs, _value_tensor(TD, value))
-    loss_ours, loss_theirs = 0, 0
-    for index, (o, t) in enumerate(zip(ours_out, theirs_out)):
-        assert o.shape == tuple(t.shape), f"output {index}: {o.shape} vs {tuple(t.shape)}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12,
-                                   err_msg=f"{case} output {index}")
-        cotangent = rng.normal(size=t.shape)
-        loss_ours = loss_ours + (o * rg.tensor(cotangent)).sum()
-        loss_theirs = loss_theirs + (t * torch.tensor(cotangent)).sum()
-    loss_ours.backward()
-    loss_theirs.backward()
-    for o, t in zip(ours_params, theirs_params):
-        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=case)
+    assert_outputs_and_gradients_match(ours_out, theirs_out, ours_params, theirs_params, rng, case, 1e-12, 1e-12)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

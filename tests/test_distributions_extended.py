@@ -10,6 +10,7 @@ import torch.distributions as TD
 
 import retrograd as rg
 import retrograd.distributions as D
+from helpers import assert_outputs_and_gradients_match
 
 
 def as_rg(array, grad=True):
@@ -80,19 +81,8 @@ def test_values_and_gradients_match_pytorch_in_float64(case, batch):
     (ours, ours_params), (theirs, theirs_params) = _build(case, "rg", params), _build(case, "torch", params)
     assert (ours.batch_shape, ours.event_shape) == (tuple(theirs.batch_shape), tuple(theirs.event_shape))
     assert ours.has_rsample == theirs.has_rsample and ours.has_enumerate_support == theirs.has_enumerate_support
-    loss_ours, loss_theirs = 0, 0
-    for index, (o, t) in enumerate(zip(_outputs(ours, as_rg(value, False)), _outputs(theirs, as_torch(value, False)))):
-        assert o.shape == tuple(t.shape), f"{case} output {index}: {o.shape} vs {tuple(t.shape)}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-13, atol=1e-14,
-                                   err_msg=f"{case} output {index}")
-        if t.requires_grad:
-            cotangent = rng.normal(size=t.shape)
-            loss_ours = loss_ours + (o * rg.tensor(cotangent)).sum()
-            loss_theirs = loss_theirs + (t * torch.tensor(cotangent)).sum()
-    loss_ours.backward()
-    loss_theirs.backward()
-    for o, t in zip(ours_params, theirs_params):
-        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=case)
+    assert_outputs_and_gradients_match(_outputs(ours, as_rg(value, False)), _outputs(theirs, as_torch(value, False)),
+                                       ours_params, theirs_params, rng, case, 1e-13, 1e-14)
     np.testing.assert_array_equal(np.asarray(ours.mode.detach().numpy()), theirs.mode.detach().numpy())
 
 

@@ -10,6 +10,7 @@ import torch.distributions as TD
 
 import retrograd as rg
 import retrograd.distributions as D
+from helpers import assert_outputs_and_gradients_match
 
 
 def _spd(rng, shape):
@@ -37,18 +38,8 @@ def test_values_and_gradients_match_pytorch_in_float64(kind, loc_shape, matrix_s
     assert (ours.batch_shape, ours.event_shape) == (tuple(theirs.batch_shape), tuple(theirs.event_shape))
     outputs = lambda dist, T: [dist.log_prob(T(value)), dist.entropy(), dist.mean, dist.variance, dist.stddev,
                                dist.scale_tril, dist.covariance_matrix, dist.precision_matrix]
-    loss_ours, loss_theirs = 0, 0
-    for index, (o, t) in enumerate(zip(outputs(ours, rg.tensor), outputs(theirs, torch.tensor))):
-        assert o.shape == tuple(t.shape), f"output {index}"
-        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-13,
-                                   err_msg=f"{kind} output {index}")
-        cotangent = rng.normal(size=t.shape)
-        loss_ours = loss_ours + (o * rg.tensor(cotangent)).sum()
-        loss_theirs = loss_theirs + (t * torch.tensor(cotangent)).sum()
-    loss_ours.backward()
-    loss_theirs.backward()
-    for o, t in zip(ours_params, theirs_params):
-        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=kind)
+    assert_outputs_and_gradients_match(outputs(ours, rg.tensor), outputs(theirs, torch.tensor), ours_params,
+                                       theirs_params, rng, kind, 1e-12, 1e-13)
 
 
 def test_gradcheck_of_log_prob_entropy_and_rsample_through_the_covariance():
