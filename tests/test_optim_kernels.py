@@ -248,3 +248,18 @@ def test_a_0d_parameter_moves_as_in_pytorch(kernels_state, use_kernels, name, op
     assert ours.item() == pytest.approx(theirs.item(), rel=rel, abs=0)
     for value in optimizer.state[ours].values():  # the buffers stay arrays, updated in place
         assert not isinstance(value, rg.Tensor) or isinstance(value.array, np.ndarray)
+
+
+@pytest.mark.parametrize("name, options, kernel", [("SGD", dict(momentum=0.9), "sgd_momentum_update"),
+                                                   ("Adam", {}, "adam_update"), ("AdamW", {}, "adam_update")])
+def test_a_compiled_update_bumps_the_version_like_the_numpy_one(compiled_calls, kernels_state, name, options, kernel):
+    """The kernels write the parameter in place, so a graph that saved it can no longer run its backward."""
+    kernels.set_enabled(True)
+    weight = rg.nn.Parameter(rg.randn(3, 3))
+    x = rg.randn(2, 3, requires_grad=True)
+    y = (x @ weight).tanh().sum()  # matmul saves the weight for x's gradient
+    weight.grad = rg.ones(3, 3)
+    getattr(rg.optim, name)([weight], lr=0.1, **options).step()
+    assert compiled_calls == {kernel: 1}
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
