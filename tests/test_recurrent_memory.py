@@ -136,3 +136,16 @@ def test_either_bias_may_be_none(kind, biases):
                         given.grad.array])
     for ours, reference in zip(*results):
         np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(1024, 256), (768, 256), (33, 5), (31, 7), (1, 4), (4, 1), (0, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_blocked_transposing_copy_is_w_transposed(shape, dtype):
+    """The BPTT's W_hh^T, copied in blocks of rows (a row count that is not a multiple of the block included):
+    the same values as W.T, C-contiguous, and a copy that a later update of W leaves alone."""
+    w = rng.standard_normal(shape).astype(dtype)
+    w_t = recurrent_common._transposed(w)
+    assert w_t.flags.c_contiguous and w_t.dtype == dtype and w_t.shape == shape[::-1]
+    np.testing.assert_array_equal(w_t, w.T)
+    w += 1
+    assert not np.shares_memory(w_t, w) and (w_t.size == 0 or not np.array_equal(w_t, w.T))

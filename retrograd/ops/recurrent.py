@@ -56,7 +56,7 @@ from . import kernels
 from .base import array_of, record, record_multi
 from .recurrent_common import (
     _input_projection, _input_side_gradients, _keep_finished_rows, _masked_output, _merged_bias, _needs, _rows,
-    _sigmoid_, _step_masks, _time_major)
+    _sigmoid_, _step_masks, _time_major, _transposed)
 from .recurrent_gru import gru_sequence  # noqa: F401  (public here, as before the split)
 from .recurrent_kernels import lstm_cell_backward, lstm_cell_forward, lstm_gates_in
 from .recurrent_rnn import rnn_sequence  # noqa: F401
@@ -174,7 +174,7 @@ def _lstm_bptt(grad_output, grad_h_n, grad_c_n, cache):
     # da_t: the kernel writes it straight into grad_pre[:, t] of a (4H, T, B) block, the GEMMs' (4H, T*B); NumPy fills
     # (T, 4H, B) and transposes once after the loop (its passes over a strided (4H, B) view cost 3-7x more)
     grad_pre = np.empty_like(gates) if cell_kernel is None else np.empty((4 * hidden, steps, batch), gates.dtype)
-    w_hh_t = np.ascontiguousarray(cache.w_hh.T)  # W_hh^T da_t: 50 against 58 us a step through the transposed view
+    w_hh_t = _transposed(cache.w_hh)  # W_hh^T da_t, contiguous
     if w_hr is not None:  # dW_hr = sum_t dh_t m_t^T, after the loop
         grad_h_all = np.empty((w_hr.shape[0], steps, batch), gates.dtype)  # (P, T, B)
         m_all = np.empty((hidden, steps, batch), gates.dtype)  # (H, T, B)

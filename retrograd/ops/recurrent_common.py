@@ -47,6 +47,20 @@ def _sigmoid_(a):
     a += 0.5
 
 
+TRANSPOSE_ROWS = 32  # rows of W per block of _transposed's copy
+
+
+def _transposed(w):
+    """W^T as a C-contiguous array, for the BPTT's W_hh^T da_t (50 against 58 us a step through the transposed
+    view). Copied in blocks of TRANSPOSE_ROWS rows: NumPy's copy of the whole transposed view strides through
+    entire columns of W and measured 280 against 80 us for the LSTM's (1024, 256) float32 W_hh."""
+    rows, cols = w.shape
+    w_t = np.empty((cols, rows), w.dtype)
+    for start in range(0, rows, TRANSPOSE_ROWS):
+        w_t[:, start:start + TRANSPOSE_ROWS] = w[start:start + TRANSPOSE_ROWS].T
+    return w_t
+
+
 def _rows(grad_pre):
     """(G*H, T*B) from (T, G*H, B), its columns in x's row order, for the GEMMs over all steps: one
     transposing copy, cheaper than writing each step's da_t as G*H rows of B values scattered across it."""

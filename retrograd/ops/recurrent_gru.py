@@ -20,7 +20,7 @@ from . import kernels
 from .base import array_of, record_multi
 from .recurrent_common import (
     _input_projection, _input_side_gradients, _keep_finished_rows, _masked_output, _merged_bias, _needs, _row_sums,
-    _rows, _sigmoid_, _step_masks, _time_major)
+    _rows, _sigmoid_, _step_masks, _time_major, _transposed)
 from .recurrent_kernels import gru_candidate_in, gru_cell_backward, gru_gates_in, gru_state_update
 
 
@@ -132,7 +132,7 @@ def _gru_backward(grads, cache):
     # the kernel writes da_t straight into grad_pre[:, t] of a (4H, T, B) block, the GEMMs' (4H, T*B); NumPy fills
     # (T, 4H, B) and transposes once after the loop (as the LSTM's backward does)
     grad_pre = np.empty((steps, 4 * hidden, batch) if cell_kernel is None else (4 * hidden, steps, batch), gates.dtype)
-    w_hh_t = np.ascontiguousarray(cache.w_hh.T)  # W_hh^T @ [da_r; da_z; dhn]: a contiguous copy, as the LSTM's
+    w_hh_t = _transposed(cache.w_hh)  # W_hh^T @ [da_r; da_z; dhn]: a contiguous copy, as the LSTM's
     dh_next = grad_h_n.T.copy()  # (H, B): from step t+1
     tanh_slope, sigmoid_slope = np.empty_like(dh_next), np.empty_like(gates[0, :2 * hidden])  # per-step scratch
     # the kernel reads h_{t-1} feature-major: one transposing copy, then 16 against 79 us per step (bench GRU)
