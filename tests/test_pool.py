@@ -151,6 +151,30 @@ def test_adaptive_pools_match_torch(size):
     assert_parity(lambda x: pool.adaptive_max_pool2d(x, size), lambda x: TF.adaptive_max_pool2d(x, size), x)
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 7, 7), (2, 3, 5, 9), (3, 6, 6), (2, 3, 1, 1)])
+@pytest.mark.parametrize("size", [1, (1, 1), (None, 1)])
+def test_global_average_pooling_is_the_mean_over_each_plane_as_in_pytorch(shape, size):
+    """An output of 1 x 1 is PyTorch's special case: input.mean((-1, -2), keepdim=True), its node mean's (the graph
+    names it as PyTorch's does); batched and unbatched, values and gradients as torch's. (None, 1) keeps the height,
+    so it stays a windowed pool unless the height is 1."""
+    x = rng.standard_normal(shape)
+    assert_parity(lambda x: pool.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size), x)
+    xt = rg.tensor(x.astype(np.float32), requires_grad=True)
+    y = pool.adaptive_avg_pool2d(xt, size)
+    plane_mean = size != (None, 1) or shape[-2] == 1
+    assert (y.grad_fn.name() == "MeanBackward") == plane_mean, y.grad_fn.name()
+    if plane_mean:
+        np.testing.assert_array_equal(y.array, xt.mean((-2, -1), keepdim=True).array)
+
+
+def test_global_average_pooling_of_integers_is_refused_as_pytorch_refuses_it():
+    x = np.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    with pytest.raises(RuntimeError, match="mean"):
+        TF.adaptive_avg_pool2d(torch.tensor(x), 1)
+    with pytest.raises(RuntimeError, match="mean"):
+        pool.adaptive_avg_pool2d(rg.tensor(x), 1)
+
+
 def test_adaptive_pool_unsupported_size_says_so():
     """Windows that do not tile the input are supported (tests/test_opinfo_fixes.py) with PyTorch's tie
     rule only; another tie policy on them says so."""
