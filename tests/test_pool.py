@@ -167,12 +167,20 @@ def test_global_average_pooling_is_the_mean_over_each_plane_as_in_pytorch(shape,
         np.testing.assert_array_equal(y.array, xt.mean((-2, -1), keepdim=True).array)
 
 
-def test_global_average_pooling_of_integers_is_refused_as_pytorch_refuses_it():
-    x = np.arange(2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_adaptive_pools_of_integers_are_refused_as_pytorch_refuses_them(dtype):
+    """Global average pooling is mean's refusal (torch calls mean); other sizes name the pool (they computed
+    silently before). max_pool2d and avg_pool2d take integers in both libraries."""
+    x = (np.arange(2 * 3 * 4 * 4) % 3).reshape(2, 3, 4, 4).astype(dtype)
     with pytest.raises(RuntimeError, match="mean"):
         TF.adaptive_avg_pool2d(torch.tensor(x), 1)
     with pytest.raises(RuntimeError, match="mean"):
         pool.adaptive_avg_pool2d(rg.tensor(x), 1)
+    for name, size in (("adaptive_avg_pool2d", 2), ("adaptive_avg_pool2d", 3), ("adaptive_max_pool2d", 2)):
+        with pytest.raises(RuntimeError, match=f'"{name}" not implemented'):
+            getattr(TF, name)(torch.tensor(x), size)
+        with pytest.raises(RuntimeError, match=f'{name}: not implemented for input of dtype {np.dtype(dtype)}'):
+            getattr(pool, name)(rg.tensor(x), size)
 
 
 def test_adaptive_pool_unsupported_size_says_so():

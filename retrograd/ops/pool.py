@@ -331,6 +331,13 @@ def _adaptive_size(op, x_val, output_size):
     return size
 
 
+def _require_float(op, x_val):
+    """PyTorch's adaptive pools have float kernels only (max_pool2d and avg_pool2d also take integers)."""
+    if x_val.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: not implemented for input of dtype {x_val.dtype}, as in PyTorch "
+                                  f"(\"{op}\" not implemented for this dtype); convert it with .float()")
+
+
 def _equal_windows(x_val, size):
     """The kernel (= stride) when every output size divides its input size, so adaptive pooling is fixed
     pooling; None otherwise."""
@@ -373,6 +380,7 @@ def adaptive_avg_pool2d(x, output_size):
             return mean(x, (-2, -1), keepdim=True)
     if x_val.ndim == 3:
         return _unbatched(adaptive_avg_pool2d, x, output_size)
+    _require_float("adaptive_avg_pool2d", x_val)
     size = _adaptive_size("adaptive_avg_pool2d", x_val, output_size)
     if 0 in size:
         return _empty_pool(x, size)
@@ -405,6 +413,7 @@ def adaptive_max_pool2d(x, output_size, return_indices=False, ties="first"):
     x_val = array_of(x)
     if x_val.ndim == 3:
         return _unbatched(adaptive_max_pool2d, x, output_size, return_indices, ties)
+    _require_float("adaptive_max_pool2d", x_val)
     size = _adaptive_size("adaptive_max_pool2d", x_val, output_size)
     if 0 in size:
         if return_indices:
