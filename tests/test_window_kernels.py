@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import retrograd as rg
-from retrograd.ops import conv, kernels, pool, window_kernels
+from retrograd.ops import conv, conv_transpose, kernels, pool, window_kernels
 from retrograd.random import default_generator
 
 DTYPES = [np.float32, np.float64]
@@ -249,6 +249,47 @@ def test_the_stride_one_input_gradient_is_numpy_general_path_bit_for_bit(tier):
     kernels.set_enabled(False)
     reference = conv._input_grad(grad_out, w_groups, (2, 6, 12, 12), (5, 5), (1, 1), (1, 1))
     _same_bits(ours, reference)
+
+
+# (x shape, weight shape (C, O/groups, kh, kw), conv_transpose2d arguments): DCGAN's stride-2 up-sampling at batch 2,
+# stride 1 with padding, groups, dilation and output_padding, disjoint windows (kernel = stride)
+CONV_TRANSPOSE_CASES = [
+    ((2, 8, 4, 4), (8, 4, 4, 4), dict(stride=2, padding=1)),
+    ((1, 3, 5, 6), (3, 2, 3, 3), dict(padding=1)),
+    ((2, 4, 5, 4), (4, 3, 3, 2), dict(stride=(2, 1), groups=2, dilation=(1, 2), output_padding=(1, 0))),
+    ((2, 3, 3, 3), (3, 2, 2, 2), dict(stride=2)),
+]
+
+
+@pytest.mark.parametrize("case", CONV_TRANSPOSE_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_transpose_forward_runs_conv_col2im_kernel_with_the_numpy_bits(tier, case, dtype):
+    """conv_transpose2d's forward is conv2d's input gradient (one GEMM, then col2im), whose col2im is compiled with
+    the kernels on: the NumPy bits where the NumPy code is that same path (stride other than 1), within a few ulp
+    of its one-GEMM-per-offset path at stride 1; the backward runs the same NumPy code in both modes."""
+    x_shape, w_shape, kwargs = case
+    rng = np.random.default_rng(sum(x_shape))
+    out_channels = w_shape[1] * kwargs.get("groups", 1)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, (out_channels,)))
+
+    def run():
+        leaves = [rg.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = conv_transpose.conv_transpose2d(*leaves, **kwargs)
+        y.backward(rg.tensor(np.random.default_rng(1).standard_normal(y.shape).astype(dtype)))
+        return [y.detach().numpy()] + [leaf.grad.numpy() for leaf in leaves]
+
+    with_kernels = run()
+    assert "col2im" in kernels.used()
+    kernels.set_enabled(False)
+    reference = run()
+    for ours, expected in zip(with_kernels[1:], reference[1:]):
+        _same_bits(ours, expected)
+    if kwargs.get("stride", 1) != 1:
+        _same_bits(with_kernels[0], reference[0])
+    else:
+        assert with_kernels[0].dtype == reference[0].dtype
+        np.testing.assert_array_less(np.abs(with_kernels[0] - reference[0]),
+                                     4 * np.spacing(np.abs(reference[0]).max()) + 1e-300)
 
 
 def test_the_bias_add_kernel_is_numpy_broadcast_add_bit_for_bit(tier):
