@@ -136,7 +136,7 @@ class Generator:
     def random32(self, n):
         """n words of PyTorch's `random()`, as uint64."""
         self._fresh = self._fresh and int(n) == 0
-        return self._bits.random_raw(int(n)).astype(np.uint64)
+        return self._bits.random_raw(int(n)).astype(np.uint64, copy=False)  # NumPy gives uint64 words already
 
     def random64(self, n):
         """n values of PyTorch's `random64()`: two words each, the first the high half."""
@@ -154,6 +154,8 @@ class Generator:
             unit = ((self.random32(count) & np.uint64(2**digits - 1)).astype(np.float32)
                     * np.float32(2.0**-digits))
         low, high = unit.dtype.type(dtype.type(low)), unit.dtype.type(dtype.type(high))
+        if low == 0 and high == 1:  # u * 1 + 0 is u exactly (u >= +0): the FMA's emulation below is 4x the draw
+            return unit.astype(dtype, copy=False).reshape(shape)
         return _fused_multiply_add(unit, high - low, low).astype(dtype).reshape(shape)
 
     def random(self, shape=()):

@@ -68,6 +68,25 @@ def test_uniform_based_in_place_draws_are_bit_identical(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_unit_uniforms_skip_the_fma_with_its_bits(seed):
+    """[0, 1) draws (rand, bernoulli, dropout) return u itself: u * 1 + 0 rounded once is u, so the same bits as the
+    emulated FMA every other range takes, and as torch's uniform_(0, 1) and uniform_(-0.0, 1.0)."""
+    from retrograd.random import _fused_multiply_add, default_generator
+    for dtype in (np.float16, np.float32, np.float64):
+        state = default_generator.get_state()
+        shortcut = default_generator.uniform((4097,), dtype)
+        default_generator.set_state(state)
+        unit = default_generator.uniform((4097,), dtype, low=0.0, high=0.5) * 2  # the same words, u * 0.5 exact
+        fused = _fused_multiply_add(unit.astype(np.float64 if dtype == np.float64 else np.float32), 1.0, 0.0)
+        assert_bits_equal(rg.tensor(shortcut), torch.tensor(fused.astype(dtype)))
+    for ours_dtype, torch_dtype in DTYPES:
+        seed_both(seed)
+        for low in (0.0, -0.0):
+            assert_bits_equal(rg.empty(9, 7, dtype=ours_dtype).uniform_(low, 1.0),
+                              torch.empty(9, 7, dtype=torch_dtype).uniform_(low, 1.0))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_bernoulli_and_multinomial_are_bit_identical(seed):
     seed_both(seed)
     ours_p, torch_p = rg.rand(4, 6), torch.rand(4, 6)
