@@ -59,7 +59,7 @@ METHODS = {
     "sqrt": elementwise.sqrt, "rsqrt": elementwise.rsqrt, "reciprocal": elementwise.reciprocal,
     "exp": elementwise.exp, "expm1": elementwise.expm1, "log": elementwise.log, "log2": elementwise.log2,
     "log1p": elementwise.log1p, "sin": elementwise.sin, "cos": elementwise.cos,
-    "erf": special.erf, "erfinv": special.erfinv,
+    "erf": special.erf, "erfinv": special.erfinv, "xlogy": special.xlogy,
     "lgamma": gamma_functions.lgamma, "digamma": gamma_functions.digamma, "polygamma": _polygamma,
     "maximum": elementwise.maximum, "minimum": elementwise.minimum,
     "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
