@@ -1,0 +1,76 @@
+"""Gamma(concentration, rate): shape alpha, rate beta (PyTorch's `torch.distributions.Gamma`).
+
+    log_prob(x) = alpha log beta + (alpha - 1) log x - beta x - lgamma(alpha)     (xlogy: 0 log 0 = 0)
+    entropy     = alpha - log beta + lgamma(alpha) + (1 - alpha) digamma(alpha)
+    mean = alpha / beta,  mode = max((alpha - 1) / beta, 0),  variance = alpha / beta^2
+
+d log_prob/d alpha = log beta + log x - digamma(alpha), d log_prob/d beta = alpha / beta - x, composed of
+differentiable ops. `sample` draws by Marsaglia-Tsang (gamma_sampling.py); `rsample` is not offered, see
+its docstring. `cdf` is left out: PyTorch's is the regularised incomplete gamma function, which retrograd
+does not have yet.
+"""
+import numbers
+
+from ..ops.gamma_functions import digamma, lgamma
+from ..ops.special import xlogy
+from ..tensor import Size, Tensor, as_tensor, tensor
+from . import constraints
+from .distribution import Distribution
+from .gamma_sampling import standard_gamma
+from .utils import broadcast_all
+
+
+class Gamma(Distribution):
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = False
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate, names=["concentration", "rate"],
+                                                      owner=type(self).__name__)
+        scalars = isinstance(concentration, numbers.Number) and isinstance(rate, numbers.Number)
+        super().__init__(() if scalars else self.concentration.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Gamma, _instance)
+        batch_shape = Size(batch_shape)
+        new.concentration = self.concentration.expand(*batch_shape)
+        new.rate = self.rate.expand(*batch_shape)
+        return self._finish_expand(new, batch_shape)
+
+    @property
+    def mean(self):
+        return self.concentration / self.rate
+
+    @property
+    def mode(self):
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self):
+        return self.concentration / self.rate.pow(2)
+
+    def sample(self, sample_shape=()):
+        """Gamma(alpha, 1) draws divided by the rate, no graph."""
+        shape = self._extended_shape(sample_shape)
+        alpha = self.concentration.detach().expand(*shape).numpy()
+        standard = tensor(standard_gamma(alpha, alpha.dtype))
+        return standard / self.rate.detach().expand(*shape)
+
+    def rsample(self, sample_shape=()):
+        """Not offered: PyTorch differentiates its draws by implicit reparameterisation (_standard_gamma_grad),
+        which retrograd does not reproduce; rather than a wrong gradient, this raises."""
+        raise NotImplementedError(f"{type(self).__name__}.rsample: reparameterised gamma draws (PyTorch's "
+                                  f"implicit gradient) are not implemented in retrograd; use sample() for draws "
+                                  f"without a gradient")
+
+    def log_prob(self, value):
+        value = value if isinstance(value, Tensor) else as_tensor(value, dtype=self.rate.dtype)
+        if self._validate_args:
+            self._validate_sample(value)
+        return (xlogy(self.concentration, self.rate) + xlogy(self.concentration - 1, value)
+                - self.rate * value - lgamma(self.concentration))
+
+    def entropy(self):
+        return (self.concentration - self.rate.log() + lgamma(self.concentration)
+                + (1.0 - self.concentration) * digamma(self.concentration))

@@ -1,0 +1,170 @@
+"""Gamma, Chi2, Beta and Dirichlet against torch.distributions: values and parameter gradients in float64,
+shapes and broadcasting, expand, validate_args' errors, the KL pairs, and draws (their moments: the sampler
+is Marsaglia-Tsang like PyTorch's but vectorised, so the draws themselves differ)."""
+import numpy as np
+import pytest
+import torch
+import torch.distributions as TD
+
+import retrograd as rg
+import retrograd.distributions as D
+from helpers import assert_outputs_and_gradients_match
+
+
+def as_rg(array, grad=True):
+    return rg.tensor(np.array(array, dtype=np.float64), requires_grad=grad)
+
+
+def as_torch(array, grad=True):
+    return torch.tensor(np.array(array, dtype=np.float64), requires_grad=grad)
+
+
+def _simplex(rng, shape):
+    weights = rng.uniform(0.05, 1, shape)
+    return weights / weights.sum(-1, keepdims=True)
+
+
+# (parameters from an rng and a batch shape, constructor in either library, values in the support)
+CASES = {
+    "gamma": (lambda rng, b: [rng.uniform(0.2, 5, b), rng.uniform(0.3, 3, b)], lambda lib, a, r: lib.Gamma(a, r),
+              lambda rng, b: rng.gamma(2.0, size=b)),
+    "gamma-rate-number": (lambda rng, b: [rng.uniform(0.5, 5, b)], lambda lib, a: lib.Gamma(a, 2.5),
+                          lambda rng, b: rng.gamma(2.0, size=b)),
+    "chi2": (lambda rng, b: [rng.uniform(0.5, 8, b)], lambda lib, df: lib.Chi2(df),
+             lambda rng, b: rng.chisquare(3.0, size=b)),
+}
+
+
+def _build(case, lib, params):
+    library, convert = (D, as_rg) if lib == "rg" else (TD, as_torch)
+    tensors = [convert(p) for p in params]
+    return CASES[case][1](library, *tensors), tensors
+
+
+def _outputs(dist, value):
+    return [dist.log_prob(value), dist.entropy(), dist.mean, dist.mode, dist.variance, dist.stddev]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("batch", [(), (3,), (2, 3)])
+def test_values_and_gradients_match_pytorch_in_float64(case, batch):
+    rng = np.random.default_rng(len(batch) * 10 + sorted(CASES).index(case))
+    params = CASES[case][0](rng, batch)
+    value = CASES[case][2](rng, batch)
+    (ours, ours_params), (theirs, theirs_params) = _build(case, "rg", params), _build(case, "torch", params)
+    assert (ours.batch_shape, ours.event_shape) == (tuple(theirs.batch_shape), tuple(theirs.event_shape))
+    assert type(ours).__name__ == type(theirs).__name__ and repr(ours) == repr(theirs).replace("torch.", "retrograd.")
+    assert_outputs_and_gradients_match(_outputs(ours, as_rg(value, False)), _outputs(theirs, as_torch(value, False)),
+                                       ours_params, theirs_params, rng, case, 1e-13, 1e-14)
+
+
+def test_chi2_is_gamma_of_half_df_and_half():
+    df = as_rg([1.0, 3.0, 7.5])
+    chi2 = D.Chi2(df)
+    np.testing.assert_array_equal(chi2.concentration.detach().numpy(), [0.5, 1.5, 3.75])
+    np.testing.assert_array_equal(chi2.rate.numpy(), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(chi2.df.detach().numpy(), df.detach().numpy())
+    assert D.Chi2(3.0).batch_shape == () and isinstance(chi2, D.Gamma)
+
+
+def test_log_prob_at_zero_and_outside_the_support():
+    """xlogy: 0 log 0 = 0, so Gamma(1, rate) at 0 is log rate (as PyTorch); alpha > 1 gives -inf there."""
+    for alpha, rate in [(1.0, 3.0), (2.0, 3.0), (0.5, 1.0)]:
+        ours = D.Gamma(alpha, rate).log_prob(rg.tensor(0.0)).item()
+        theirs = TD.Gamma(alpha, rate).log_prob(torch.tensor(0.0)).item()
+        assert ours == theirs
+    np.testing.assert_allclose(D.Gamma(2.0, 3.0).log_prob(1.0).item(), TD.Gamma(2.0, 3.0).log_prob(1.0).item(),
+                               rtol=1e-7)
+    with pytest.raises(ValueError, match=r"Expected value argument \(Tensor of shape \(\)\) to be within the support "
+                                         r"\(GreaterThanEq\(lower_bound=0.0\)\) of the distribution Gamma\("
+                                         r"concentration: 2.0, rate: 3.0\), but found invalid values:"):
+        D.Gamma(2.0, 3.0).log_prob(rg.tensor(-1.0))
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda lib, T: lib.Gamma(T([-1.0, 2.0]), T([1.0, 1.0])),
+     r"Expected parameter concentration \(Tensor of shape \(2,\)\) of distribution Gamma\(concentration: "
+     r"(torch|retrograd)\.Size\(\[2\]\), rate: (torch|retrograd)\.Size\(\[2\]\)\) to satisfy the constraint "
+     r"GreaterThan\(lower_bound=0\.0\), but found invalid values:"),
+    (lambda lib, T: lib.Gamma(T([1.0]), T([0.0])), r"Expected parameter rate \(Tensor of shape \(1,\)\)"),
+    (lambda lib, T: lib.Chi2(T([0.0, 1.0])),
+     r"Expected parameter df \(Tensor of shape \(2,\)\) of distribution Chi2\(\) to satisfy the constraint "
+     r"GreaterThan\(lower_bound=0\.0\)"),
+])
+def test_validate_args_errors_read_as_pytorchs(make, message):
+    for lib, T in ((D, rg.tensor), (TD, torch.tensor)):
+        with pytest.raises(ValueError, match=message):
+            make(lib, T)
+
+
+def test_validate_args_false_accepts_what_it_would_refuse():
+    D.Gamma(rg.tensor([-1.0]), rg.tensor([1.0]), validate_args=False)
+    D.Chi2(rg.tensor([-1.0]), validate_args=False)
+
+
+def test_broadcasting_and_expand_give_pytorchs_shapes_and_values():
+    alpha, rate = np.array([[0.5], [2.0]]), np.array([1.0, 2.0, 3.0])
+    ours, theirs = D.Gamma(as_rg(alpha), as_rg(rate)), TD.Gamma(as_torch(alpha), as_torch(rate))
+    assert ours.batch_shape == tuple(theirs.batch_shape) == (2, 3)
+    ours_expanded, theirs_expanded = ours.expand((4, 2, 3)), theirs.expand((4, 2, 3))
+    value = np.random.default_rng(0).gamma(1.5, size=(4, 2, 3))
+    np.testing.assert_allclose(ours_expanded.log_prob(as_rg(value, False)).detach().numpy(),
+                               theirs_expanded.log_prob(as_torch(value, False)).detach().numpy(), rtol=1e-14)
+    chi2 = D.Chi2(as_rg([1.0, 4.0])).expand((3, 2))
+    assert type(chi2) is D.Chi2 and chi2.batch_shape == (3, 2)
+    np.testing.assert_array_equal(chi2.df.detach().numpy(), np.broadcast_to([1.0, 4.0], (3, 2)))
+
+
+def test_float32_log_prob_and_entropy_match_pytorch():
+    alpha, rate = np.array([0.3, 1.0, 4.5], dtype=np.float32), np.array([2.0, 0.5, 1.0], dtype=np.float32)
+    value = np.array([0.1, 2.0, 3.3], dtype=np.float32)
+    ours, theirs = D.Gamma(rg.tensor(alpha), rg.tensor(rate)), TD.Gamma(torch.tensor(alpha), torch.tensor(rate))
+    for o, t in [(ours.log_prob(rg.tensor(value)), theirs.log_prob(torch.tensor(value))),
+                 (ours.entropy(), theirs.entropy())]:
+        assert o.dtype == rg.float32
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=2e-6, atol=1e-6)
+
+
+def test_gradcheck_of_log_prob_and_entropy():
+    alpha, rate, value = as_rg([0.4, 2.0, 6.0]), as_rg([0.5, 1.5, 3.0]), as_rg([0.2, 1.0, 2.5], False)
+
+    def quantities(a, r):
+        dist = D.Gamma(a, r)
+        return dist.log_prob(value), dist.entropy()
+
+    assert rg.autograd.gradcheck(quantities, (alpha, rate))
+
+
+# ----- draws ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("alpha", [0.3, 1.0, 4.0])
+def test_gamma_draws_have_the_right_moments(alpha):
+    rg.manual_seed(0)
+    n, rate = 40_000, 2.0
+    draws = D.Gamma(rg.tensor([alpha], dtype=rg.float64), rg.tensor([rate], dtype=rg.float64)).sample((n,))
+    values = draws.numpy()
+    assert draws.shape == (n, 1) and draws.dtype == rg.float64 and not draws.requires_grad and values.min() > 0
+    mean, variance = alpha / rate, alpha / rate ** 2
+    np.testing.assert_allclose(values.mean(), mean, atol=4.5 * (variance / n) ** 0.5)
+    # the variance of the sample variance is (mu4 - sigma^4) / n, mu4 = 3 alpha (alpha + 2) / rate^4
+    mu4 = 3 * alpha * (alpha + 2) / rate ** 4
+    np.testing.assert_allclose(values.var(), variance, atol=4.5 * ((mu4 - variance ** 2) / n) ** 0.5)
+    # and the whole law: the Kolmogorov-Smirnov distance to PyTorch's own draws
+    torch.manual_seed(0)
+    reference = np.sort(TD.Gamma(alpha, rate).sample((n,)).numpy())
+    ours_sorted = np.sort(values.ravel())
+    grid = np.concatenate([ours_sorted, reference])
+    distance = np.abs(np.searchsorted(ours_sorted, grid, side="right") / n
+                      - np.searchsorted(reference, grid, side="right") / n).max()
+    assert distance < 1.95 * (2 / n) ** 0.5   # the two-sample KS test at 0.1%
+
+
+def test_draw_shapes_dtypes_and_rsample_refusal():
+    dist = D.Chi2(rg.tensor([[1.0, 3.0]]))
+    rg.manual_seed(1)
+    draws = dist.sample((5,))
+    assert draws.shape == (5, 1, 2) and draws.dtype == rg.float32 and draws.numpy().min() > 0
+    assert not dist.has_rsample
+    with pytest.raises(NotImplementedError, match=r"Chi2\.rsample: .* use sample\(\)"):
+        dist.rsample()
+    tiny = D.Gamma(rg.tensor([1e-3], dtype=rg.float64), 1.0).sample((200,)).numpy()
+    assert tiny.min() >= np.finfo(np.float64).tiny   # clamped to the smallest normal number, as PyTorch's
