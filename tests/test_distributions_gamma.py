@@ -32,6 +32,12 @@ CASES = {
                           lambda rng, b: rng.gamma(2.0, size=b)),
     "chi2": (lambda rng, b: [rng.uniform(0.5, 8, b)], lambda lib, df: lib.Chi2(df),
              lambda rng, b: rng.chisquare(3.0, size=b)),
+    "beta": (lambda rng, b: [rng.uniform(0.2, 5, b), rng.uniform(0.2, 5, b)], lambda lib, a, c: lib.Beta(a, c),
+             lambda rng, b: rng.uniform(0.01, 0.99, b)),
+    "dirichlet": (lambda rng, b: [rng.uniform(0.2, 4, b + (4,))], lambda lib, a: lib.Dirichlet(a),
+                  lambda rng, b: _simplex(rng, b + (4,))),
+    "dirichlet-below-one": (lambda rng, b: [rng.uniform(0.1, 0.9, b + (3,))], lambda lib, a: lib.Dirichlet(a),
+                            lambda rng, b: _simplex(rng, b + (3,))),
 }
 
 
@@ -87,6 +93,12 @@ def test_log_prob_at_zero_and_outside_the_support():
      r"(torch|retrograd)\.Size\(\[2\]\), rate: (torch|retrograd)\.Size\(\[2\]\)\) to satisfy the constraint "
      r"GreaterThan\(lower_bound=0\.0\), but found invalid values:"),
     (lambda lib, T: lib.Gamma(T([1.0]), T([0.0])), r"Expected parameter rate \(Tensor of shape \(1,\)\)"),
+    (lambda lib, T: lib.Beta(-1.0, 1.0),
+     r"Expected parameter concentration \(Tensor of shape \(2,\)\) of distribution Dirichlet\(concentration: "
+     r"(torch|retrograd)\.Size\(\[2\]\)\) to satisfy the constraint IndependentConstraint\(GreaterThan\("
+     r"lower_bound=0\.0\), 1\), but found invalid values:"),
+    (lambda lib, T: lib.Dirichlet(T([[1.0, 2.0], [0.5, 0.0]])), r"IndependentConstraint\(GreaterThan"),
+    (lambda lib, T: lib.Dirichlet(T(1.0)), r"`concentration` parameter must be at least one-dimensional\."),
     (lambda lib, T: lib.Chi2(T([0.0, 1.0])),
      r"Expected parameter df \(Tensor of shape \(2,\)\) of distribution Chi2\(\) to satisfy the constraint "
      r"GreaterThan\(lower_bound=0\.0\)"),
@@ -113,6 +125,26 @@ def test_broadcasting_and_expand_give_pytorchs_shapes_and_values():
     chi2 = D.Chi2(as_rg([1.0, 4.0])).expand((3, 2))
     assert type(chi2) is D.Chi2 and chi2.batch_shape == (3, 2)
     np.testing.assert_array_equal(chi2.df.detach().numpy(), np.broadcast_to([1.0, 4.0], (3, 2)))
+
+
+def test_beta_and_dirichlet_shapes_expand_and_values_on_the_boundary():
+    beta = D.Beta(as_rg([[0.5], [2.0]]), as_rg([1.0, 3.0, 0.7]))
+    assert beta.batch_shape == (2, 3) and beta.event_shape == () and beta.concentration1.shape == (2, 3)
+    expanded = beta.expand((4, 2, 3))
+    assert type(expanded) is D.Beta and expanded.batch_shape == (4, 2, 3)
+    theirs = TD.Beta(as_torch([[0.5], [2.0]]), as_torch([1.0, 3.0, 0.7])).expand((4, 2, 3))
+    value = np.random.default_rng(1).uniform(0, 1, (4, 2, 3))
+    np.testing.assert_allclose(expanded.log_prob(as_rg(value, False)).detach().numpy(),
+                               theirs.log_prob(as_torch(value, False)).detach().numpy(), rtol=1e-13)
+    dirichlet = D.Dirichlet(as_rg([0.5, 2.0, 3.0])).expand((2,))
+    assert dirichlet.batch_shape == (2,) and dirichlet.event_shape == (3,)
+    assert D.Beta(2.0, 3.0).batch_shape == () and D.Beta(2.0, 3.0).concentration1.item() == 2.0
+    # x = 0 or 1 with a concentration of 1: 0 log 0 = 0, PyTorch's finite value
+    for c1, c0, x in [(1.0, 2.0, 0.0), (3.0, 1.0, 1.0), (2.0, 2.0, 0.0)]:
+        ours = D.Beta(c1, c0).log_prob(rg.tensor(x)).item()
+        assert ours == pytest.approx(TD.Beta(c1, c0).log_prob(torch.tensor(x)).item(), rel=1e-6)
+    with pytest.raises(ValueError, match=r"to be within the support \(Simplex\(\)\)"):
+        D.Dirichlet(rg.tensor([1.0, 2.0])).log_prob(rg.tensor([0.5, 0.6]))
 
 
 def test_float32_log_prob_and_entropy_match_pytorch():
@@ -168,3 +200,32 @@ def test_draw_shapes_dtypes_and_rsample_refusal():
         dist.rsample()
     tiny = D.Gamma(rg.tensor([1e-3], dtype=rg.float64), 1.0).sample((200,)).numpy()
     assert tiny.min() >= np.finfo(np.float64).tiny   # clamped to the smallest normal number, as PyTorch's
+
+
+@pytest.mark.parametrize("concentration", [[0.3, 0.3], [2.0, 5.0], [0.5, 1.0, 4.0]])
+def test_dirichlet_and_beta_draws_have_the_right_moments(concentration):
+    rg.manual_seed(3)
+    n, alpha = 20_000, np.array(concentration)
+    total = alpha.sum()
+    mean, variance = alpha / total, alpha * (total - alpha) / (total ** 2 * (total + 1))
+    if len(concentration) == 2:
+        draws = D.Beta(alpha[0], alpha[1]).sample((n,))
+        assert draws.shape == (n,) and draws.dtype == rg.float32
+        assert draws.numpy().min() > 0 and draws.numpy().max() < 1
+        values = np.stack([draws.numpy(), 1 - draws.numpy()], -1).astype(np.float64)
+    else:
+        draws = D.Dirichlet(rg.tensor(alpha)).sample((n,))
+        assert draws.shape == (n, 3) and draws.dtype == rg.float64
+        values = draws.numpy()
+        np.testing.assert_allclose(values.sum(-1), 1.0, rtol=1e-15)
+        assert values.min() > 0 and values.max() < 1
+    assert np.all(np.abs(values.mean(0) - mean) < 4.5 * (variance / n) ** 0.5), (values.mean(0), mean)
+    np.testing.assert_allclose(values.var(0), variance, rtol=0.06)
+
+
+def test_beta_and_dirichlet_rsample_refuse_rather_than_give_a_wrong_gradient():
+    for dist in (D.Beta(as_rg([2.0]), as_rg([3.0])), D.Dirichlet(as_rg([1.0, 2.0]))):
+        assert not dist.has_rsample
+        with pytest.raises(NotImplementedError, match=type(dist).__name__ + r"\.rsample: .* use sample\(\)"):
+            dist.rsample((2,))
+        assert not dist.sample((2,)).requires_grad
