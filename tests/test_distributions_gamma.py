@@ -229,3 +229,61 @@ def test_beta_and_dirichlet_rsample_refuse_rather_than_give_a_wrong_gradient():
         with pytest.raises(NotImplementedError, match=type(dist).__name__ + r"\.rsample: .* use sample\(\)"):
             dist.rsample((2,))
         assert not dist.sample((2,)).requires_grad
+
+
+# ----- KL divergences --------------------------------------------------------------------------------------------
+def _gamma(lib, T, rng):
+    return lib.Gamma(T(rng.uniform(0.3, 4, 3)), T(rng.uniform(0.5, 3, 3)))
+
+
+def _beta(lib, T, rng):
+    return lib.Beta(T(rng.uniform(0.3, 4, 3)), T(rng.uniform(0.3, 4, 3)))
+
+
+KL_SIDES = {
+    "gamma": _gamma,
+    "chi2": lambda lib, T, rng: lib.Chi2(T(rng.uniform(0.5, 6, 3))),
+    "beta": _beta,
+    "dirichlet": lambda lib, T, rng: lib.Dirichlet(T(rng.uniform(0.3, 4, (3, 4)))),
+    "exponential": lambda lib, T, rng: lib.Exponential(T(rng.uniform(0.3, 3, 3))),
+    "normal": lambda lib, T, rng: lib.Normal(T(rng.normal(size=3)), T(rng.uniform(0.5, 2, 3))),
+    "laplace": lambda lib, T, rng: lib.Laplace(T(rng.normal(size=3)), T(rng.uniform(0.5, 2, 3))),
+    "uniform-inside": lambda lib, T, rng: lib.Uniform(T([0.1, 0.0, 0.3]), T([0.5, 0.9, 1.0])),
+    "uniform-wide": lambda lib, T, rng: lib.Uniform(T([-0.5, 0.0, 0.2]), T([0.5, 1.0, 2.0])),
+}
+KL_FINITE = [("gamma", "gamma"), ("chi2", "gamma"), ("gamma", "chi2"), ("beta", "beta"), ("dirichlet", "dirichlet"),
+             ("beta", "exponential"), ("beta", "gamma"), ("beta", "normal"), ("beta", "uniform-wide"),
+             ("exponential", "gamma"), ("gamma", "exponential"), ("gamma", "normal"), ("uniform-inside", "beta"),
+             ("uniform-inside", "gamma"), ("uniform-wide", "gamma"), ("uniform-wide", "beta")]
+KL_INFINITE = [("exponential", "beta"), ("gamma", "beta"), ("gamma", "uniform-wide"), ("laplace", "beta"),
+               ("laplace", "gamma"), ("normal", "beta"), ("normal", "gamma")]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("p_name,q_name", KL_FINITE)
+def test_kl_pairs_match_pytorch_with_gradients(p_name, q_name):
+    ours_params, theirs_params = [], []
+
+    def ours_tensor(values):
+        ours_params.append(as_rg(values))
+        return ours_params[-1]
+
+    def theirs_tensor(values):
+        theirs_params.append(as_torch(values))
+        return theirs_params[-1]
+
+    seeds = (1, 2)
+    ours = [KL_SIDES[name](D, ours_tensor, np.random.default_rng(s)) for name, s in zip((p_name, q_name), seeds)]
+    theirs = [KL_SIDES[name](TD, theirs_tensor, np.random.default_rng(s)) for name, s in zip((p_name, q_name), seeds)]
+    assert_outputs_and_gradients_match([D.kl_divergence(*ours)], [TD.kl_divergence(*theirs)], ours_params,
+                                       theirs_params, np.random.default_rng(0), f"{p_name}||{q_name}", 1e-13, 1e-13)
+
+
+@pytest.mark.parametrize("p_name,q_name", KL_INFINITE)
+def test_kl_pairs_with_mass_outside_the_support_are_infinite_as_in_pytorch(p_name, q_name):
+    rng = np.random.default_rng(4)
+    ours = D.kl_divergence(KL_SIDES[p_name](D, as_rg, rng), KL_SIDES[q_name](D, as_rg, rng))
+    rng = np.random.default_rng(4)
+    theirs = TD.kl_divergence(KL_SIDES[p_name](TD, as_torch, rng), KL_SIDES[q_name](TD, as_torch, rng))
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    assert np.isinf(ours.detach().numpy()).any()

@@ -18,6 +18,7 @@ from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from . import kl_gamma_family  # noqa: F401 (registers the Gamma, Beta and Dirichlet pairs)
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
