@@ -5,25 +5,28 @@
     mean = alpha / beta,  mode = max((alpha - 1) / beta, 0),  variance = alpha / beta^2
 
 d log_prob/d alpha = log beta + log x - digamma(alpha), d log_prob/d beta = alpha / beta - x, composed of
-differentiable ops. `sample` draws by Marsaglia-Tsang (gamma_sampling.py); `rsample` is not offered, see
-its docstring. `cdf` is left out: PyTorch's is the regularised incomplete gamma function, which retrograd
-does not have yet.
+differentiable ops. `rsample` = z / beta with z ~ Gamma(alpha, 1) drawn as PyTorch draws it (gamma_sampling.py:
+the same values after the same seed); dx/dbeta = -x / beta, and dz/dalpha is PyTorch's implicit
+reparameterisation gradient. `cdf` is left out: PyTorch's is the regularised incomplete gamma function,
+which retrograd does not have yet.
 """
 import numbers
 
+import numpy as np
+
 from ..ops.gamma_functions import digamma, lgamma
 from ..ops.special import xlogy
-from ..tensor import Size, Tensor, as_tensor, tensor
+from ..tensor import Size, Tensor, as_tensor
 from . import constraints
 from .distribution import Distribution
-from .gamma_sampling import standard_gamma
+from .gamma_sampling import standard_gamma_op
 from .utils import broadcast_all
 
 
 class Gamma(Distribution):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate, names=["concentration", "rate"],
@@ -50,19 +53,13 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=()):
-        """Gamma(alpha, 1) draws divided by the rate, no graph."""
-        shape = self._extended_shape(sample_shape)
-        alpha = self.concentration.detach().expand(*shape).numpy()
-        standard = tensor(standard_gamma(alpha, alpha.dtype))
-        return standard / self.rate.detach().expand(*shape)
-
     def rsample(self, sample_shape=()):
-        """Not offered: PyTorch differentiates its draws by implicit reparameterisation (_standard_gamma_grad),
-        which retrograd does not reproduce; rather than a wrong gradient, this raises."""
-        raise NotImplementedError(f"{type(self).__name__}.rsample: reparameterised gamma draws (PyTorch's "
-                                  f"implicit gradient) are not implemented in retrograd; use sample() for draws "
-                                  f"without a gradient")
+        """z / rate, z ~ Gamma(concentration, 1) (PyTorch's draw), clamped below at the dtype's smallest normal
+        number outside the graph, as PyTorch does."""
+        shape = self._extended_shape(sample_shape)
+        value = standard_gamma_op(self.concentration.expand(*shape)) / self.rate.expand(*shape)
+        np.maximum(value.array, np.finfo(value.dtype).tiny, out=value.array)  # PyTorch's value.detach().clamp_()
+        return value
 
     def log_prob(self, value):
         value = value if isinstance(value, Tensor) else as_tensor(value, dtype=self.rate.dtype)
