@@ -5,7 +5,8 @@ concentration0 (PyTorch's `torch.distributions.Beta`): the Dirichlet over (x, 1 
     log_prob(x) = (alpha - 1) log x + (beta - 1) log(1 - x) + lgamma(alpha + beta) - lgamma(alpha) - lgamma(beta)
     mean = alpha / (alpha + beta),  variance = alpha beta / ((alpha + beta)^2 (alpha + beta + 1))
 
-`sample` is the first coordinate of the Dirichlet's draw; `rsample` is not offered (see dirichlet.py).
+`rsample` is the first coordinate of the Dirichlet's draw, with its gradient (PyTorch's, see
+dirichlet_sampling.py).
 """
 import numbers
 
@@ -20,7 +21,7 @@ from .utils import broadcast_all
 class Beta(Distribution):
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         if isinstance(concentration1, numbers.Number) and isinstance(concentration0, numbers.Number):
@@ -59,13 +60,8 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=()):
-        return self._dirichlet.sample(sample_shape)[..., 0]
-
     def rsample(self, sample_shape=()):
-        """Not offered: see the module docstring."""
-        raise NotImplementedError("Beta.rsample: reparameterised Beta draws (PyTorch's implicit gradient) are not "
-                                  "implemented in retrograd; use sample() for draws without a gradient")
+        return self._dirichlet.rsample(sample_shape)[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:

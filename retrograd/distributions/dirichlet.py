@@ -8,8 +8,8 @@ batch_shape + (K,) (PyTorch's `torch.distributions.Dirichlet`; event_shape (K,))
     mode = (alpha - 1)+ / sum (alpha - 1)+, and the first corner e_0 where every alpha_k < 1 (PyTorch's choice:
            the argmax of its all-NaN row)
 
-`sample` normalises independent Gamma(alpha_k, 1) draws (gamma_sampling.py), clamped to [tiny, 1 - ulp] as
-PyTorch's; `rsample` is not offered (PyTorch's implicit gradient, _dirichlet_grad, is not reproduced).
+`rsample` normalises independent Gamma(alpha_k, 1) draws, PyTorch's after the same seed, and carries
+PyTorch's implicit reparameterisation gradient to alpha (dirichlet_sampling.py).
 """
 import numpy as np
 
@@ -19,13 +19,13 @@ from ..ops.special import xlogy
 from ..tensor import Size, tensor
 from . import constraints
 from .distribution import Distribution
-from .gamma_sampling import standard_gamma
+from .dirichlet_sampling import dirichlet_op
 
 
 class Dirichlet(Distribution):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
@@ -57,21 +57,9 @@ class Dirichlet(Distribution):
         total = self.concentration.sum(-1, keepdim=True)
         return self.concentration * (total - self.concentration) / (total.pow(2) * (total + 1))
 
-    def sample(self, sample_shape=()):
-        """Gamma(alpha_k, 1) draws over their sum, no graph."""
-        shape = self._extended_shape(sample_shape)
-        alpha = self.concentration.detach().expand(*shape).numpy()
-        gammas = standard_gamma(alpha, np.float64)
-        with np.errstate(invalid="ignore"):
-            draws = gammas / gammas.sum(-1, keepdims=True)
-        draws = draws.astype(alpha.dtype)
-        return tensor(np.clip(draws, np.finfo(alpha.dtype).tiny, np.nextafter(alpha.dtype.type(1), 0)))
-
     def rsample(self, sample_shape=()):
-        """Not offered: see the module docstring."""
-        raise NotImplementedError(f"{type(self).__name__}.rsample: reparameterised Dirichlet draws (PyTorch's "
-                                  f"implicit gradient) are not implemented in retrograd; use sample() for draws "
-                                  f"without a gradient")
+        shape = self._extended_shape(sample_shape)
+        return dirichlet_op(self.concentration.expand(*shape))
 
     def log_prob(self, value):
         if self._validate_args:
