@@ -7,14 +7,14 @@
 d log_prob/d alpha = log beta + log x - digamma(alpha), d log_prob/d beta = alpha / beta - x, composed of
 differentiable ops. `rsample` = z / beta with z ~ Gamma(alpha, 1) drawn as PyTorch draws it (gamma_sampling.py:
 the same values after the same seed); dx/dbeta = -x / beta, and dz/dalpha is PyTorch's implicit
-reparameterisation gradient. `cdf` is left out: PyTorch's is the regularised incomplete gamma function,
-which retrograd does not have yet.
+reparameterisation gradient. cdf(x) = P(alpha, beta x), the regularised incomplete gamma function (igamma);
+as in PyTorch it has a gradient for beta and x but none for alpha (backward raises).
 """
 import numbers
 
 import numpy as np
 
-from ..ops.gamma_functions import digamma, lgamma
+from ..ops.gamma_functions import digamma, igamma, lgamma
 from ..ops.special import xlogy
 from ..tensor import Size, Tensor, as_tensor
 from . import constraints
@@ -67,6 +67,11 @@ class Gamma(Distribution):
             self._validate_sample(value)
         return (xlogy(self.concentration, self.rate) + xlogy(self.concentration - 1, value)
                 - self.rate * value - lgamma(self.concentration))
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return igamma(self.concentration, self.rate * value)
 
     def entropy(self):
         return (self.concentration - self.rate.log() + lgamma(self.concentration)

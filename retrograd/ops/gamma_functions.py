@@ -18,12 +18,18 @@ digamma, trigamma (polygamma(1, .)) and polygamma(n >= 2, .) follow PyTorch's CP
 (Cephes' psi; a six-step recurrence and a short asymptotic series for trigamma; n! times Cephes' Hurwitz zeta
 for n >= 2), so they give PyTorch's numbers, its quirks included: digamma is NaN at the negative integers and
 -inf/+inf at +0/-0, and trigamma is good to about 1e-10 relative (its series stops early), not to 1e-16.
+
+igamma(a, x) = P(a, x), the regularised lower incomplete gamma function (torch.igamma: Gamma.cdf), is ours:
+its power series below x = a + 1, the continued fraction of 1 - P above, both to full precision (the
+prefactor x^a e^-x / Gamma(a + 1) written so that its terms of size a log a cancel exactly). It agrees with
+PyTorch's to 1e-14 for a < 20; for larger a near x = a PyTorch switches to an asymptotic series that is
+off by up to 2e-9 (against mpmath), where ours keeps ~1e-15.
 """
 import math
 
 import numpy as np
 
-from .base import array_of, record, to_float
+from .base import array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
 
 _MACHEP = 1.11022302462515654042e-16
 _EULER = 0.57721566490153286061  # -digamma(1)
@@ -255,3 +261,97 @@ def polygamma(n, x):
     y = _polygamma_values(n, x_val).astype(x_val.dtype)
     return record(polygamma, y, (x,),
                   lambda grad_out: (grad_out * _polygamma_values(n + 1, x_val).astype(x_val.dtype),), saved=(x,))
+
+
+# ----- the regularised lower incomplete gamma function ------------------------------------------------------
+_IGAMMA_MAX_STEPS = 5000
+_TINY = 1e-300
+
+
+def _log_igamma_prefactor(a, x):
+    """log(x^a e^-x / Gamma(a + 1)). For a >= 10 written as a (log1p(t) - t) - log(2 pi a) / 2 - Stirling's
+    correction, t = (x - a) / a: the terms of size a log a cancel exactly instead of in rounding."""
+    direct = a * np.log(x) - x - _lgamma_values(a + 1)
+    t = (x - a) / a
+    large = np.maximum(a, 10.0)
+    stirling = (large * (np.log1p(t) - t) - 0.5 * np.log(2 * np.pi * large)
+                - _horner(_STIRLING, 1 / (large * large)) / large)
+    return np.where(a >= 10, stirling, direct)
+
+
+def _igamma_series(a, x):
+    """P(a, x) = x^a e^-x / Gamma(a + 1) * sum_n x^n / ((a + 1) ... (a + n)), for x < a + 1."""
+    term, total, denom = np.ones_like(x), np.ones_like(x), a.copy()
+    active = np.ones(x.shape, dtype=bool)
+    for _ in range(_IGAMMA_MAX_STEPS):
+        denom = denom + 1
+        term = np.where(active, term * x / denom, 0.0)
+        total = total + term
+        active &= term > total * _MACHEP
+        if not active.any():
+            break
+    return np.exp(_log_igamma_prefactor(a, x)) * total
+
+
+def _igammac_fraction(a, x):
+    """Q(a, x) = 1 - P(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - ...)), for
+    x >= a + 1: the continued fraction by the modified Lentz method."""
+    b = x + 1 - a
+    c = np.full_like(x, 1 / _TINY)
+    d = 1 / b
+    fraction = d.copy()
+    active = np.ones(x.shape, dtype=bool)
+    for i in range(1, _IGAMMA_MAX_STEPS):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = np.where(np.abs(d) < _TINY, _TINY, d)
+        c = b + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        d = 1 / d
+        delta = np.where(active, d * c, 1.0)
+        fraction = fraction * delta
+        active &= np.abs(delta - 1) > _MACHEP
+        if not active.any():
+            break
+    return np.exp(_log_igamma_prefactor(a, x) + np.log(a)) * fraction
+
+
+def _igamma_values(a, x):
+    """P(a, x) for float64 arrays, PyTorch's values at the edges: NaN for a < 0, x < 0, a = x = 0 or both
+    infinite; 1 for a = 0 < x or x = inf; 0 for x = 0 < a or a = inf."""
+    a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
+    result = np.full(a.shape, np.nan)
+    inside = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
+    series = inside & (x < a + 1)
+    fraction = inside & ~series
+    with np.errstate(all="ignore"):
+        result[series] = _igamma_series(a[series], x[series])
+        result[fraction] = 1 - _igammac_fraction(a[fraction], x[fraction])
+    result[(a == 0) & (x > 0)] = 1.0
+    result[(x == 0) & (a > 0)] = 0.0
+    result[(a > 0) & (x == np.inf) & np.isfinite(a)] = 1.0
+    result[(a == np.inf) & (x >= 0) & np.isfinite(x)] = 0.0
+    return result
+
+
+def igamma(a, x):
+    """y = P(a, x) = 1 / Gamma(a) * integral_0^x t^(a-1) e^-t dt (torch.igamma, torch.special.gammainc) ;
+    dL/dx = g * x^(a-1) e^-x / Gamma(a) ;  no gradient for a (PyTorch has none: backward raises).
+    Saves `a_val` (a) and `x_val` (x) when x needs a gradient."""
+    a_val, x_val = binary_operands(a, x)
+    dtype = to_float(np.empty(0, np.result_type(a_val, x_val))).dtype
+    a_val, x_val = np.asarray(a_val, dtype=dtype), np.asarray(x_val, dtype=dtype)
+    check_broadcast("igamma", a_val.shape, x_val.shape)
+    y = _igamma_values(a_val, x_val).astype(dtype)
+    a_needs, x_shape = needs_grad(a), (x_val.shape if needs_grad(x) else None)
+
+    def igamma_backward(grad_out):
+        if a_needs:
+            raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")
+        a64, x64 = a_val.astype(np.float64), x_val.astype(np.float64)
+        with np.errstate(all="ignore"):
+            density = np.exp((a64 - 1) * np.log(x64) - x64 - _lgamma_values(a64))
+        return None, unbroadcast(grad_out * density.astype(dtype), x_shape)
+
+    return record(igamma, y, (a, x), igamma_backward, saved=(a, x) if x_shape is not None else ())

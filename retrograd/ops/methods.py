@@ -61,6 +61,7 @@ METHODS = {
     "log1p": elementwise.log1p, "sin": elementwise.sin, "cos": elementwise.cos,
     "erf": special.erf, "erfinv": special.erfinv, "xlogy": special.xlogy,
     "lgamma": gamma_functions.lgamma, "digamma": gamma_functions.digamma, "polygamma": _polygamma,
+    "igamma": gamma_functions.igamma,
     "maximum": elementwise.maximum, "minimum": elementwise.minimum,
     "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
