@@ -192,3 +192,19 @@ def test_igamma_gradient_for_x_and_none_for_a_as_in_pytorch():
     arrays, tensors = captured(saved.grad_fn.backward_fn)
     assert not tensors and {"a_val", "x_val"} <= set(arrays)
     assert saves_names(gamma_functions.igamma)[0] == {"a_val", "x_val"}
+
+
+def test_the_special_namespace_gives_pytorchs_names_for_the_same_ops():
+    x = np.array([0.3, 2.5, 7.0])
+    for name in ("gammaln", "digamma", "psi", "erf", "expit", "expm1", "log1p"):
+        ours = getattr(rg.special, name)(rg.tensor(x)).numpy()
+        np.testing.assert_allclose(ours, getattr(torch.special, name)(torch.tensor(x)).numpy(), rtol=1e-14)
+    np.testing.assert_allclose(rg.special.polygamma(1, rg.tensor(x)).numpy(),
+                               torch.special.polygamma(1, torch.tensor(x)).numpy(), rtol=1e-14)
+    for name in ("gammainc", "xlogy"):
+        ours = getattr(rg.special, name)(rg.tensor(x), rg.tensor(x[::-1].copy())).numpy()
+        theirs = getattr(torch.special, name)(torch.tensor(x), torch.tensor(x[::-1].copy())).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    np.testing.assert_allclose(rg.special.logsumexp(rg.tensor(x), 0).numpy(),
+                               torch.special.logsumexp(torch.tensor(x), 0).numpy(), rtol=1e-14)
+    assert set(rg.special.__all__) <= set(dir(torch.special))
