@@ -122,11 +122,9 @@ def _lgamma_near_one_to_two(x):
 
 
 def _lgamma_positive(x):
-    """log Gamma(x) for x > 0 (inf and NaN pass through), float64."""
+    """log Gamma(x) for x >= 1/2 (inf and NaN pass through), float64."""
     value = np.empty_like(x)
-    small = x < 0.5                     # log Gamma(1 + x) - log x, the series about 1 at e = x
-    value[small] = _horner(_SERIES[1.0], x[small]) - np.log(x[small])
-    middle = (x >= 0.5) & (x <= 2.5)
+    middle = x <= 2.5
     value[middle] = _lgamma_near_one_to_two(x[middle])
     shifted = (x > 2.5) & (x < 10)      # log Gamma(x) = log Gamma(y) + log(y (y + 1) ... (x - 1)), y in (3/2, 5/2]
     steps = np.ceil(x[shifted] - 2.5)
@@ -147,7 +145,7 @@ def _lgamma_positive(x):
 def _lgamma_values(x):
     """log |Gamma(x)| of a float64 array: +inf at 0 and the negative integers and at +-inf, NaN at NaN."""
     value = np.full_like(x, np.inf)
-    near_zero = (np.abs(x) < 0.5) & (x != 0)
+    near_zero = (np.abs(x) < 0.5) & (x != 0)  # log Gamma(1 + x) - log |x|, the series about 1 at e = x
     with np.errstate(divide="ignore"):
         value[near_zero] = _horner(_SERIES[1.0], x[near_zero]) - np.log(np.abs(x[near_zero]))
     positive = (x >= 0.5) | np.isnan(x)
