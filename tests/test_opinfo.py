@@ -71,6 +71,7 @@ REORDERED = {
     "where": lambda x, condition, other: rg.where(condition, x, other),
     "nn.functional.embedding": lambda weight, index, **kwargs: rg.nn.functional.embedding(index, weight, **kwargs),
     "polygamma": lambda x, n, **kwargs: rg.polygamma(n, x, **kwargs),
+    "special.polygamma": lambda x, n, **kwargs: rg.special.polygamma(n, x, **kwargs),
 }
 
 # Known gaps, each with its reason: {opinfo id: why}. Strict: once an op passes, its entry must go (the
