@@ -46,9 +46,11 @@ from .ops.shape import (  # noqa: F401
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from .ops.factorization import cholesky_inverse  # noqa: F401
-from .ops.special import erf, erfinv  # noqa: F401
+from .ops.special import erf, erfinv, xlogy  # noqa: F401
+from .ops.gamma_functions import digamma, igamma, lgamma, polygamma  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg: cholesky, solve_triangular)
+from . import special  # noqa: F401  (torch.special: gammaln, digamma/psi, polygamma, gammainc, xlogy, erf)
 from . import distributions  # noqa: F401  (torch.distributions: Categorical, Bernoulli, Normal, kl_divergence)
 from . import distributed  # noqa: F401  (torch.distributed's API over MPI; imports mpi4py only when used)
 from . import accelerator, backends, cuda, xpu  # noqa: F401  (CPU-only answers to PyTorch's device queries)

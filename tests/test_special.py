@@ -50,3 +50,25 @@ def test_the_vjp_keeps_what_the_docstring_saves(op, expected):
     out = op(rg.tensor([0.1, -0.5], requires_grad=True))
     arrays, tensors = captured(out.grad_fn.backward_fn)
     assert not tensors and set(arrays) == expected == saves_names(op)[0]
+
+
+def test_xlogy_matches_pytorch_with_its_zero_convention_and_gradients():
+    x = np.array([[0.0, 0.0, 2.0, -1.5, 0.0, 3.0]])
+    y = np.array([[0.0, 3.0, 0.5, 2.0, np.nan, np.inf]])
+    ours_x, ours_y = rg.tensor(x, requires_grad=True), rg.tensor(y, requires_grad=True)
+    theirs_x, theirs_y = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    ours, theirs = rg.xlogy(ours_x, ours_y), torch.xlogy(theirs_x, theirs_y)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())   # 0 log 0 = 0, NaN stays NaN
+    cotangent = np.random.default_rng(0).normal(size=x.shape)
+    (ours * rg.tensor(cotangent)).sum().backward()
+    (theirs * torch.tensor(cotangent)).sum().backward()
+    np.testing.assert_array_equal(ours_x.grad.numpy(), theirs_x.grad.numpy())
+    np.testing.assert_array_equal(ours_y.grad.numpy(), theirs_y.grad.numpy())
+    # broadcasting, a Python number on either side, dtypes, the method
+    column = rg.tensor(np.array([[0.5], [2.0]]), requires_grad=True)
+    assert rg.autograd.gradcheck(rg.xlogy, (column, rg.tensor(np.array([1.5, 0.25, 4.0]), requires_grad=True)))
+    assert rg.xlogy(2, rg.tensor([3.0])).dtype == rg.float32 and rg.tensor([3.0]).xlogy(2.0).dtype == rg.float32
+    np.testing.assert_allclose(rg.tensor([3.0]).xlogy(2.0).numpy(), torch.tensor([3.0]).xlogy(2.0).numpy())
+    out = special.xlogy(rg.tensor([0.5], requires_grad=True), rg.tensor([2.0], requires_grad=True))
+    arrays, tensors = captured(out.grad_fn.backward_fn)
+    assert not tensors and {"x_val", "y_val"} <= set(arrays) and saves_names(special.xlogy)[0] == {"x_val", "y_val"}

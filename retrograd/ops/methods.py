@@ -10,7 +10,7 @@ from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
-from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
+from . import activation, compare, elementwise, gamma_functions, indexing, inplace, linalg, reduce, shape, sort, special
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -31,6 +31,11 @@ def _T(self):
 
 def _mT(self):
     return shape.transpose(self, -2, -1)
+
+
+def _polygamma(self, n):
+    """x.polygamma(n): PyTorch's method takes n after the tensor."""
+    return gamma_functions.polygamma(n, self)
 
 
 METHODS = {
@@ -54,7 +59,9 @@ METHODS = {
     "sqrt": elementwise.sqrt, "rsqrt": elementwise.rsqrt, "reciprocal": elementwise.reciprocal,
     "exp": elementwise.exp, "expm1": elementwise.expm1, "log": elementwise.log, "log2": elementwise.log2,
     "log1p": elementwise.log1p, "sin": elementwise.sin, "cos": elementwise.cos,
-    "erf": special.erf, "erfinv": special.erfinv,
+    "erf": special.erf, "erfinv": special.erfinv, "xlogy": special.xlogy,
+    "lgamma": gamma_functions.lgamma, "digamma": gamma_functions.digamma, "polygamma": _polygamma,
+    "igamma": gamma_functions.igamma,
     "maximum": elementwise.maximum, "minimum": elementwise.minimum,
     "eq": elementwise.eq, "ne": elementwise.ne, "lt": elementwise.lt, "le": elementwise.le,
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
