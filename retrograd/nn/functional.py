@@ -12,7 +12,11 @@ from ..ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax,
     softmin, softplus, tanh, threshold,
 )
+from ..ops.activation_more import (  # noqa: F401
+    celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu, rrelu, selu, softshrink, softsign, tanhshrink,
+)
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from ..ops.elementwise import mul as _mul
 from ..ops.conv import conv1d, conv2d  # noqa: F401
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
@@ -24,9 +28,11 @@ from ..ops.loss import (  # noqa: F401
 )
 from ..ops.norm import batch_norm as _batch_norm
 from ..ops.norm import layer_norm  # noqa: F401
+from ..ops.norm_groups import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: F401
 from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
+from ..ops.pool_adaptive1d import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: F401
 from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
 from ..ops.shape import squeeze as _squeeze
