@@ -26,6 +26,10 @@ from ..ops.loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
     nll_loss, smooth_l1_loss,
 )
+from ..ops.loss_composed import (  # noqa: F401
+    cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+    multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss, triplet_margin_loss,
+)
 from ..ops.norm import batch_norm as _batch_norm
 from ..ops.norm import layer_norm  # noqa: F401
 from ..ops.norm_groups import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: F401
