@@ -16,8 +16,10 @@ from ..ops.activation_more import (  # noqa: F401
     celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu, rrelu, selu, softshrink, softsign, tanhshrink,
 )
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.bilinear import bilinear  # noqa: F401
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from ..ops.elementwise import mul as _mul
+from ..ops.fold import fold, unfold  # noqa: F401
 from ..ops.conv import conv1d, conv2d  # noqa: F401
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.linalg import embedding as _embedding

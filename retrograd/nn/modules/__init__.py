@@ -10,7 +10,7 @@ from . import (  # noqa: F401
     activation, batchnorm, container, conv, dropout, flatten, linear, loss, module, normalization, pixelshuffle,
     pooling, rnn, sparse, transformer, upsampling, utils,
 )
-from . import distance, instancenorm, padding  # noqa: F401
+from . import distance, fold, instancenorm, padding  # noqa: F401
 from .activation import (  # noqa: F401
     ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, SiLU, Sigmoid, Softmax, Softmin,
     Softplus, Tanh, Threshold,
@@ -21,6 +21,7 @@ from .activation import (  # noqa: F401
     Tanhshrink,
 )
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
+from .fold import Fold, Unfold  # noqa: F401
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d  # noqa: F401
 from .normalization import GroupNorm, LocalResponseNorm, RMSNorm  # noqa: F401
 from .padding import (  # noqa: F401
@@ -35,6 +36,7 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .dropout import Dropout, Dropout1d, Dropout2d  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
+from .linear import Bilinear  # noqa: F401
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
