@@ -167,3 +167,14 @@ def test_the_new_primitive_ops_keep_what_their_docstring_saves(name):
     out = getattr(F, name)(rg.tensor(rng.standard_normal(5), requires_grad=True))
     assert out.grad_fn.op.__name__ == name
     assert set(closure_arrays(out.grad_fn.backward_fn)) == saves_names(out.grad_fn.op)[0]
+
+
+def test_the_names_torch_also_has_at_top_level_and_as_methods_are_the_same_functions():
+    # only those whose torch.* signature is F.*'s (torch.group_norm, torch.instance_norm and the torch.*_loss take
+    # other arguments, and torch.adaptive_max_pool1d always returns indices)
+    for name in ("celu", "hardshrink", "prelu", "rrelu", "selu", "bilinear", "cosine_similarity", "pairwise_distance",
+                 "rms_norm", "adaptive_avg_pool1d"):
+        assert hasattr(torch, name) and getattr(rg, name) is getattr(F, name), name
+    x, w = rg.tensor([-1.0, 0.2, 0.7]), rg.tensor([0.25])
+    np.testing.assert_array_equal(x.hardshrink(0.5).numpy(), torch.tensor([-1.0, 0.2, 0.7]).hardshrink(0.5).numpy())
+    np.testing.assert_array_equal(x.prelu(w).numpy(), torch.tensor([-1.0, 0.2, 0.7]).prelu(torch.tensor([0.25])))
