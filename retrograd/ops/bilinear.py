@@ -1,5 +1,7 @@
-"""F.bilinear: y[..., o] = sum_ij x1[..., i] A[o, i, j] x2[..., j] + b[o], composed from one matmul, a product
-and a sum, which give it its gradients:
+"""F.bilinear, composed from one matmul, a product and a sum, which give it its gradients.
+
+Forward and backward, per row of x1 (I) and x2 (J), A = weight (O, I, J), b = bias (O,):
+    y_o = sum_ij x1_i A[o, i, j] x2_j + b_o
     dL/dx1 = sum_o g_o A_o x2 ;  dL/dx2 = sum_o g_o A_o^T x1 ;  dL/dA_o = sum over rows of g_o x1 x2^T ;
     dL/db = sum over rows of g.
 """
