@@ -76,6 +76,8 @@ def test_activation_errors_match_torch():
     with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size. Found parameter "
                                            "numbers = 2 and channel size = 3."):
         F.prelu(rg.ones(2, 3), rg.ones(2))
+    with pytest.raises(RuntimeError, match="prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = 2"):
+        F.prelu(rg.ones(2, 3), rg.ones(1, 3))
     with pytest.raises(ValueError, match=r"Softmax2d: expected input to be 3D or 4D, got 2D instead"):
         nn.Softmax2d()(rg.ones(2, 3))
     with pytest.raises(RuntimeError, match="ZeroDivisionError: alpha cannot be 0 for CELU"):

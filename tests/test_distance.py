@@ -94,3 +94,14 @@ def test_eps_floor_passes_the_gradient_below_eps_and_saves_nothing():
     (y * rg.tensor([2.0, 3.0])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0])
     assert closure_arrays(y.grad_fn.backward_fn) == {} and saves_names(eps_floor)[0] == set()
+
+
+@pytest.mark.parametrize("layer", [lambda lib: lib.nn.PairwiseDistance(p=1.0, eps=0.0, keepdim=True),
+                                   lambda lib: lib.nn.CosineSimilarity(dim=0, eps=1e-3)])
+def test_distance_layers_convert_to_and_from_torch_with_their_options(layer):
+    # PyTorch keeps PairwiseDistance's p as `norm`: a twin rebuilt from the attribute `p` would silently be p = 2
+    from_torch, to_torch = rg.from_torch(layer(torch)), rg.to_torch(layer(rg))
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for ours, theirs in ((from_torch, layer(torch)), (layer(rg), to_torch)):
+        np.testing.assert_allclose(ours(rg.tensor(a), rg.tensor(b)).numpy(),
+                                   theirs(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-12)

@@ -69,6 +69,8 @@ def test_multi_margin_loss_matches_torch(p, reduction):
                   lambda x: TF.multi_margin_loss(x, torch.tensor(labels), p, 0.8, torch.tensor(w),
                                                  reduction=reduction), x)
     assert_parity(*_both("multi_margin_loss", np.array(1), p=p, reduction=reduction), x[1])
+    assert_parity(*_both("multi_margin_loss", np.array([1]), p=p, reduction=reduction), x[1])  # (1,) for 'none'
+    assert_parity(*_both("multi_margin_loss", np.array(0), p=p, reduction=reduction), np.array(1.2))  # one class
 
 
 @pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1), (1, 3)])

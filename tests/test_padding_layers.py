@@ -1,5 +1,7 @@
 """The padding layers (ZeroPad, ConstantPad, ReflectionPad, ReplicationPad, CircularPad 1d/2d/3d) against torch
 2.13: values, gradients, reprs and input checks."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -41,3 +43,15 @@ def test_padding_layers_keep_the_dtype_and_check_what_torch_checks():
         nn.CircularPad2d(1)(rg.ones(3, 3))
     with pytest.raises(RuntimeError, match="padding size should be less than the corresponding input dimension"):
         nn.ReflectionPad1d(3)(rg.ones(1, 2, 3))
+
+
+@pytest.mark.parametrize("submodule, name", [("padding", "ReflectionPad2d"), ("padding", "ZeroPad1d"),
+                                             ("instancenorm", "InstanceNorm2d"), ("instancenorm", "_InstanceNorm"),
+                                             ("distance", "CosineSimilarity"), ("fold", "Unfold"),
+                                             ("normalization", "GroupNorm"), ("linear", "Bilinear"),
+                                             ("loss", "TripletMarginLoss"), ("pooling", "AdaptiveMaxPool1d"),
+                                             ("activation", "PReLU")])
+def test_the_new_layers_sit_at_torch_nn_modules_paths(submodule, name):
+    assert hasattr(importlib.import_module(f"torch.nn.modules.{submodule}"), name)
+    ours = getattr(importlib.import_module(f"retrograd.nn.modules.{submodule}"), name)
+    assert ours is getattr(nn, name, ours) and issubclass(ours, nn.Module)

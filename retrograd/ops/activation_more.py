@@ -150,9 +150,11 @@ def softmax2d(input):
 def prelu(input, weight):
     """y = x where x > 0, else w * x, with one learnt slope per channel (dim 1) or one for all.
     Composed from `where`: dL/dx = g where x > 0, else w * g (w at x = 0); dL/dw = sum of g * x where x <= 0."""
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
     w_count = int(np.prod(weight.shape))
     channels = input.shape[1] if input.ndim >= 2 else 1
-    if weight.ndim > 1 or w_count not in (1, channels):
+    if w_count not in (1, channels):
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                            f"{w_count} and channel size = {channels}.")
     if w_count > 1 and input.ndim >= 2:

@@ -31,7 +31,7 @@ from .indexing import gather
 from .loss import _reduction_mode
 from .reduce import mean
 from .reduce import sum as reduce_sum
-from .shape import unsqueeze
+from .shape import reshape, unsqueeze
 
 
 def _reduce(loss, reduction):
@@ -139,7 +139,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     _refuse_gradient("multi_margin_loss", "weight", weight)
-    rows = input if input.ndim == 2 else unsqueeze(input, 0)
+    rows = input if input.ndim == 2 else reshape(input, (1, -1))  # a (C,) or 0-d input is one sample
     if input.ndim > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
@@ -157,7 +157,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         hinge = mul(hinge, unsqueeze(gather(weight, 0, Tensor(labels.astype(np.int64))), 1))
     others = np.arange(classes) != labels[:, None]  # j != y
     loss = div(reduce_sum(where(others, hinge, np.zeros((), array_of(hinge).dtype)), 1), classes)
-    return _reduce(loss if input.ndim == 2 else reduce_sum(loss), reduction)
+    if reduction == "none" and target.ndim == 0:  # PyTorch: one loss per target entry, 0-d for a 0-d target
+        loss = reshape(loss, ())
+    return _reduce(loss, reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
