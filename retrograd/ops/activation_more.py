@@ -10,6 +10,9 @@ that each kink's gradient is written once and matches PyTorch's:
                  (the outer pieces' slopes at the kinks: 0 at x = -3, 1 at x = 3)
     softshrink   dL/dx = g where |x| > lambd, else 0              (0 at x = +-lambd)
     hardshrink   the same mask as softshrink
+
+celu is an op too: PyTorch's backward takes 1/alpha from alpha rounded to float32, which a composition
+from elu would not reproduce to the last bit.
 """
 import numpy as np
 
