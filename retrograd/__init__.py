@@ -29,7 +29,12 @@ from .ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax, softmin,
     softplus, tanh,
 )
+from .ops.activation_more import celu, hardshrink, prelu, rrelu, selu  # noqa: F401
+from .ops.bilinear import bilinear  # noqa: F401
 from .ops.compare import allclose, equal, isclose  # noqa: F401
+from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
+from .ops.norm_groups import rms_norm  # noqa: F401
+from .ops.pool_adaptive1d import adaptive_avg_pool1d  # noqa: F401
 from .ops.elementwise import (  # noqa: F401
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,

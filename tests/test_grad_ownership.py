@@ -128,6 +128,17 @@ LAYERS = {
     "ResNet": lambda: (models.resnet_small(), rg.randn(2, 1, 28, 28)),
     "ParameterList-in-a-module": lambda: (_ParameterListUser(), rg.randn(2, 3)),
     "ParameterDict-in-a-module": lambda: (_ParameterDictUser(), rg.randn(2, 3)),
+    "GroupNorm": lambda: (nn.GroupNorm(2, 4), rg.randn(2, 4, 3)),
+    "GroupNorm-nobias": lambda: (nn.GroupNorm(1, 3, bias=False), rg.randn(2, 3, 2)),
+    "InstanceNorm1d-affine": lambda: (nn.InstanceNorm1d(3, affine=True), rg.randn(2, 3, 4)),
+    "InstanceNorm2d-affine-tracked": lambda: (nn.InstanceNorm2d(3, affine=True, track_running_stats=True),
+                                              rg.randn(2, 3, 2, 2)),
+    "InstanceNorm3d-affine": lambda: (nn.InstanceNorm3d(2, affine=True), rg.randn(1, 2, 2, 2, 2)),
+    "RMSNorm": lambda: (nn.RMSNorm(3), rg.randn(2, 3)),
+    "PReLU": lambda: (nn.PReLU(), rg.randn(2, 3)),
+    "PReLU-per-channel": lambda: (nn.PReLU(3), rg.randn(2, 3, 4)),
+    "Bilinear": lambda: (_OnItself(nn.Bilinear(3, 3, 2)), rg.randn(4, 3)),
+    "Bilinear-nobias": lambda: (_OnItself(nn.Bilinear(3, 3, 2, bias=False)), rg.randn(4, 3)),
     # a layer used twice in one graph: its gradients arrive at each parameter from two places
     "Linear-shared": lambda: (nn.Sequential(*[nn.Linear(3, 3)] * 2), rg.randn(2, 3)),
 }
@@ -141,7 +152,16 @@ def _parameter_free_classes():
             "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "MaxUnpool2d",
             "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
             "NLLLoss", "SmoothL1Loss", "Dropout1d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-            "PixelShuffle", "PixelUnshuffle"}
+            "PixelShuffle", "PixelUnshuffle",
+            # activations, padding, distances, pooling and losses without parameters
+            "SELU", "CELU", "Mish", "Hardswish", "Hardsigmoid", "GLU", "Softsign", "Softshrink", "Hardshrink",
+            "Tanhshrink", "Softmax2d", "RReLU", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d",
+            "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d",
+            "CircularPad3d", "CosineSimilarity", "PairwiseDistance", "LocalResponseNorm", "Fold", "Unfold",
+            "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
+            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "MultiMarginLoss",
+            "GaussianNLLLoss", "PoissonNLLLoss"}
 
 
 def test_every_layer_with_parameters_is_covered():

@@ -161,6 +161,7 @@ def _rnn_nonlinearity(source):
 
 _ARGUMENT_READERS = {  # arguments a layer does not keep under their own name
     "RNN": {"nonlinearity": _rnn_nonlinearity},
+    "PairwiseDistance": {"p": lambda source: source.norm},  # PyTorch keeps p as `norm`
     "MultiheadAttention": {"bias": lambda source: source.in_proj_bias is not None,
                            "add_bias_kv": lambda source: getattr(source, "bias_k", None) is not None},
 }

@@ -12,8 +12,14 @@ from ..ops.activation import (  # noqa: F401
     clamp, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, relu, relu6, sigmoid, silu, softmax,
     softmin, softplus, tanh, threshold,
 )
+from ..ops.activation_more import (  # noqa: F401
+    celu, glu, hardshrink, hardsigmoid, hardswish, mish, prelu, rrelu, selu, softshrink, softsign, tanhshrink,
+)
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.bilinear import bilinear  # noqa: F401
+from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from ..ops.elementwise import mul as _mul
+from ..ops.fold import fold, unfold  # noqa: F401
 from ..ops.conv import conv1d, conv2d  # noqa: F401
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.linalg import embedding as _embedding
@@ -22,11 +28,17 @@ from ..ops.loss import (  # noqa: F401
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
     nll_loss, smooth_l1_loss,
 )
+from ..ops.loss_composed import (  # noqa: F401
+    cosine_embedding_loss, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss, multi_margin_loss,
+    multilabel_soft_margin_loss, poisson_nll_loss, soft_margin_loss, triplet_margin_loss,
+)
 from ..ops.norm import batch_norm as _batch_norm
 from ..ops.norm import layer_norm  # noqa: F401
+from ..ops.norm_groups import group_norm, instance_norm, local_response_norm, rms_norm  # noqa: F401
 from ..ops.pool import (  # noqa: F401
     adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d, max_unpool2d,
 )
+from ..ops.pool_adaptive1d import adaptive_avg_pool1d, adaptive_max_pool1d  # noqa: F401
 from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from ..ops.shape import pad  # noqa: F401
 from ..ops.shape import squeeze as _squeeze

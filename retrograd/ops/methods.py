@@ -11,6 +11,7 @@ from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, gamma_functions, indexing, inplace, linalg, reduce, shape, sort, special
+from . import activation_more
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -100,6 +101,7 @@ METHODS = {
     # conversions and autograd
     "type": _type, "clone": shape.clone, "backward": _backward,
     "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
+    "prelu": activation_more.prelu, "hardshrink": activation_more.hardshrink,
 }
 
 INPLACE = {

@@ -3,3 +3,4 @@ from ..pooling import (  # noqa: F401
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool2d, _AvgPoolNd,
     _MaxPoolNd,
 )
+from ..pooling_adaptive1d import AdaptiveAvgPool1d, AdaptiveMaxPool1d  # noqa: F401

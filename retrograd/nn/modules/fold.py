@@ -1,0 +1,2 @@
+"""`torch.nn.modules.fold`'s path to Fold and Unfold (`retrograd/nn/fold.py`)."""
+from ..fold import Fold, Unfold  # noqa: F401
