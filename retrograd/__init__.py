@@ -46,6 +46,11 @@ from .ops.shape import (  # noqa: F401
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from .ops.factorization import cholesky_inverse  # noqa: F401
+from .ops.einsum import einsum  # noqa: F401
+from .ops.products import (  # noqa: F401
+    addbmm, addcdiv, addcmul, addmm, addmv, addr, baddbmm, chain_matmul, dot, ger, inner, kron, mv, outer, tensordot,
+    trace,
+)
 from .ops.special import erf, erfinv  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg: cholesky, solve_triangular)

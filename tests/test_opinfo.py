@@ -69,6 +69,7 @@ def _call_method(name, x, *args, **kwargs):
 REORDERED = {
     "where": lambda x, condition, other: rg.where(condition, x, other),
     "nn.functional.embedding": lambda weight, index, **kwargs: rg.nn.functional.embedding(index, weight, **kwargs),
+    "einsum": lambda tensors, equation: rg.einsum(equation, tensors),
 }
 
 # Known gaps, each with its reason: {opinfo id: why}. Strict: once an op passes, its entry must go (the

@@ -10,7 +10,7 @@ from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
-from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
+from . import activation, compare, elementwise, indexing, inplace, linalg, products, reduce, shape, sort, special
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -60,8 +60,11 @@ METHODS = {
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
     "logical_not": elementwise.logical_not, "floor": elementwise.floor, "round": elementwise.round,
     "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
-    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": linalg.matmul,
-    "dot": linalg.matmul,
+    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": products.mv,
+    "dot": products.dot, "outer": products.outer, "ger": products.outer, "inner": products.inner,
+    "kron": products.kron, "trace": products.trace, "addmm": products.addmm, "addmv": products.addmv,
+    "addbmm": products.addbmm, "baddbmm": products.baddbmm, "addr": products.addr, "addcmul": products.addcmul,
+    "addcdiv": products.addcdiv,
     # activations
     "sigmoid": activation.sigmoid, "tanh": activation.tanh, "relu": activation.relu,
     "clamp": activation.clamp, "clip": activation.clamp,
@@ -104,6 +107,7 @@ INPLACE = {
     "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": indexing.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": indexing.scatter_add, "index_put_": indexing.index_put,
+    "addcmul_": products.addcmul, "addcdiv_": products.addcdiv,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
 }
