@@ -47,6 +47,11 @@ from .ops.shape import (  # noqa: F401
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from .ops.factorization import cholesky_inverse  # noqa: F401
 from .ops.einsum import einsum  # noqa: F401
+from .ops.inverse import det, inv as inverse  # noqa: F401
+from .ops.matrix_functions import (  # noqa: F401
+    cross, logdet, matrix_power, svd, torch_qr as qr, torch_slogdet as slogdet,
+)
+from .ops.pinv import pinverse  # noqa: F401
 from .ops.products import (  # noqa: F401
     addbmm, addcdiv, addcmul, addmm, addmv, addr, baddbmm, chain_matmul, dot, ger, inner, kron, mv, outer, tensordot,
     trace,

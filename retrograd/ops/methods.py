@@ -10,7 +10,10 @@ from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
-from . import activation, compare, elementwise, indexing, inplace, linalg, products, reduce, shape, sort, special
+from . import (
+    activation, compare, elementwise, indexing, inplace, inverse, linalg, matrix_functions, pinv, products, reduce, shape,
+    sort, special,
+)
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -65,6 +68,9 @@ METHODS = {
     "kron": products.kron, "trace": products.trace, "addmm": products.addmm, "addmv": products.addmv,
     "addbmm": products.addbmm, "baddbmm": products.baddbmm, "addr": products.addr, "addcmul": products.addcmul,
     "addcdiv": products.addcdiv,
+    "inverse": inverse.inv, "det": inverse.det, "slogdet": matrix_functions.torch_slogdet,
+    "logdet": matrix_functions.logdet, "matrix_power": matrix_functions.matrix_power, "pinverse": pinv.pinverse,
+    "svd": matrix_functions.svd, "qr": matrix_functions.torch_qr, "cross": matrix_functions.cross,
     # activations
     "sigmoid": activation.sigmoid, "tanh": activation.tanh, "relu": activation.relu,
     "clamp": activation.clamp, "clip": activation.clamp,
