@@ -46,6 +46,7 @@ from .ops.shape import (  # noqa: F401
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from .ops.factorization import cholesky_inverse  # noqa: F401
+from .ops.cdist import cdist, dist, pdist  # noqa: F401
 from .ops.einsum import einsum  # noqa: F401
 from .ops.inverse import det, inv as inverse  # noqa: F401
 from .ops.matrix_functions import (  # noqa: F401

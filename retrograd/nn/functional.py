@@ -13,6 +13,7 @@ from ..ops.activation import (  # noqa: F401
     softmin, softplus, tanh, threshold,
 )
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.cdist import pdist  # noqa: F401
 from ..ops.elementwise import mul as _mul
 from ..ops.conv import conv1d, conv2d  # noqa: F401
 from ..ops.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401

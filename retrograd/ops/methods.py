@@ -10,10 +10,8 @@ from ..autograd.engine import register_post_accumulate_grad_hook
 from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
-from . import (
-    activation, compare, elementwise, indexing, inplace, inverse, linalg, matrix_functions, pinv, products, reduce, shape,
-    sort, special,
-)
+from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
+from . import cdist, inverse, matrix_functions, pinv, products
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -71,6 +69,7 @@ METHODS = {
     "inverse": inverse.inv, "det": inverse.det, "slogdet": matrix_functions.torch_slogdet,
     "logdet": matrix_functions.logdet, "matrix_power": matrix_functions.matrix_power, "pinverse": pinv.pinverse,
     "svd": matrix_functions.svd, "qr": matrix_functions.torch_qr, "cross": matrix_functions.cross,
+    "dist": cdist.dist,
     # activations
     "sigmoid": activation.sigmoid, "tanh": activation.tanh, "relu": activation.relu,
     "clamp": activation.clamp, "clip": activation.clamp,
