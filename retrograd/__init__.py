@@ -59,7 +59,7 @@ from .ops.products import (  # noqa: F401
 )
 from .ops.special import erf, erfinv  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
-from . import linalg  # noqa: F401  (torch.linalg: cholesky, solve_triangular)
+from . import linalg  # noqa: F401  (torch.linalg: factorizations, inverses, solves, norms; see linalg.py)
 from . import distributions  # noqa: F401  (torch.distributions: Categorical, Bernoulli, Normal, kl_divergence)
 from . import distributed  # noqa: F401  (torch.distributed's API over MPI; imports mpi4py only when used)
 from . import accelerator, backends, cuda, xpu  # noqa: F401  (CPU-only answers to PyTorch's device queries)

@@ -240,6 +240,8 @@ def _error(fn):
     lambda L: L.linalg.solve(L.tensor([[1.0, 2], [2, 4]]), L.ones(2)),
     lambda L: L.linalg.svd(L.ones(3)),
     lambda L: L.linalg.svdvals(L.arange(4).reshape(2, 2)),
+    lambda L: L.linalg.svd(L.eye(2), driver="gesvd"),
+    lambda L: L.linalg.svdvals(L.eye(2), driver="gesvd"),
     lambda L: L.linalg.eigh(L.ones(2, 3)),
     lambda L: L.linalg.eigh(L.eye(2), UPLO="X"),
     lambda L: L.linalg.qr(L.ones(3, 3), mode="full"),

@@ -68,6 +68,11 @@ CASES = [
     ("x.addcdiv", lambda L, i, a, b: i.addcdiv(a, b), [(2, 4), (2, 4), (2, 4)]),
     ("x.addcmul_", lambda L, i, a, b: (i * 1).addcmul_(a, b, value=3), [(2, 4), (2, 4), (4,)]),
     ("x.addcdiv_", lambda L, i, a, b: (i * 1).addcdiv_(a, b, value=0.5), [(2, 4), (2, 1), (2, 4)]),
+    ("x.addmm_", lambda L, i, a, b: (i * 1).addmm_(a, b, beta=0.5), [(2, 4), (2, 3), (3, 4)]),
+    ("x.addmv_", lambda L, i, a, b: (i * 1).addmv_(a, b, alpha=2), [(2,), (2, 3), (3,)]),
+    ("x.addbmm_", lambda L, i, a, b: (i * 1).addbmm_(a, b), [(2, 4), (3, 2, 3), (3, 3, 4)]),
+    ("x.baddbmm_", lambda L, i, a, b: (i * 1).baddbmm_(a, b), [(3, 2, 4), (3, 2, 3), (3, 3, 4)]),
+    ("x.addr_", lambda L, i, a, b: (i * 1).addr_(a, b), [(2, 4), (2,), (4,)]),
 ]
 
 
@@ -159,6 +164,22 @@ def _error(fn):
 def test_bad_input_raises_pytorchs_errors(build):
     ours, theirs = _error(lambda: build(rg)), _error(lambda: build(torch))
     assert ours[0] is theirs[0] and ours[1].endswith(theirs[1]), (ours, theirs)
+
+
+def test_in_place_forms_update_a_leaf_under_no_grad_as_an_optimizer_does():
+    rng = np.random.default_rng(4)
+    start, a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((2, 3)) + 3
+    ours, theirs = rg.tensor(start, requires_grad=True), torch.tensor(start, requires_grad=True)
+    alias = ours.data
+    with rg.no_grad():
+        ours.addcmul_(rg.tensor(a), rg.tensor(b), value=-0.1).addcdiv_(rg.tensor(a), rg.tensor(b), value=0.5)
+    with torch.no_grad():
+        theirs.addcmul_(torch.tensor(a), torch.tensor(b), value=-0.1).addcdiv_(torch.tensor(a), torch.tensor(b),
+                                                                                value=0.5)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-14)
+    np.testing.assert_array_equal(alias.numpy(), ours.detach().numpy())  # written in place
+    assert ours._version == theirs._version == 2
+    assert _error(lambda: ours.addcmul_(rg.tensor(a), rg.tensor(b)))[0] is RuntimeError  # a leaf that needs grad
 
 
 def test_bad_dtypes_and_shapes_name_the_function_and_arguments():

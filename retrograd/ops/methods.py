@@ -112,7 +112,8 @@ INPLACE = {
     "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": indexing.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": indexing.scatter_add, "index_put_": indexing.index_put,
-    "addcmul_": products.addcmul, "addcdiv_": products.addcdiv,
+    "addcmul_": products.addcmul, "addcdiv_": products.addcdiv, "addmm_": products.addmm, "addmv_": products.addmv,
+    "addbmm_": products.addbmm, "baddbmm_": products.baddbmm, "addr_": products.addr,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
 }

@@ -81,9 +81,16 @@ def svd_gradient(grad_U, grad_S, grad_Vh, U, S, Vh):
     return U @ inner @ Vh
 
 
-def svd(A, full_matrices=True):
+def _check_driver(driver):
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
+                           "cuSOLVER backend.")
+
+
+def svd(A, full_matrices=True, *, driver=None):
     """A = U diag(S) Vh ;  dL/dA as in the module docstring (reduced factors; the extra columns of a full U or
     rows of a full Vh get no gradient).  Saves `U`, `S` and `Vh` (the outputs, narrowed to k columns/rows)."""
+    _check_driver(driver)
     a_val = float_matrices("linalg.svd", A)
     U_full, S, Vh_full = np.linalg.svd(a_val, full_matrices=full_matrices)
     k = S.shape[-1]
@@ -96,8 +103,9 @@ def svd(A, full_matrices=True):
     return SvdResult(*record_multi(svd, [U_full, S, Vh_full], (A,), svd_backward, saved=(OUTPUT,)))
 
 
-def svdvals(A):
+def svdvals(A, *, driver=None):
     """S, the singular values in descending order ;  dL/dA = U diag(g) Vh.  Saves `U` and `Vh`."""
+    _check_driver(driver)
     a_val = float_matrices("linalg.svd", A)  # PyTorch's message names linalg.svd, which svdvals calls
     U, S, Vh = np.linalg.svd(a_val, full_matrices=False)
 
