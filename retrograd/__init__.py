@@ -51,10 +51,21 @@ from .ops.shape import (  # noqa: F401
 )
 from .ops.sort import argsort, kthvalue, msort, sort, topk  # noqa: F401
 from .ops.factorization import cholesky_inverse  # noqa: F401
+from .ops.cdist import cdist, dist, pdist  # noqa: F401
+from .ops.einsum import einsum  # noqa: F401
+from .ops.inverse import det, inv as inverse  # noqa: F401
+from .ops.matrix_functions import (  # noqa: F401
+    cross, logdet, matrix_power, svd, torch_qr as qr, torch_slogdet as slogdet,
+)
+from .ops.pinv import pinverse  # noqa: F401
+from .ops.products import (  # noqa: F401
+    addbmm, addcdiv, addcmul, addmm, addmv, addr, baddbmm, chain_matmul, dot, ger, inner, kron, mv, outer, tensordot,
+    trace,
+)
 from .ops.special import erf, erfinv, xlogy  # noqa: F401
 from .ops.gamma_functions import digamma, igamma, lgamma, polygamma  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
-from . import linalg  # noqa: F401  (torch.linalg: cholesky, solve_triangular)
+from . import linalg  # noqa: F401  (torch.linalg: factorizations, inverses, solves, norms; see linalg.py)
 from . import special  # noqa: F401  (torch.special: gammaln, digamma/psi, polygamma, gammainc, xlogy, erf)
 from . import distributions  # noqa: F401  (torch.distributions: Categorical, Bernoulli, Normal, kl_divergence)
 from . import distributed  # noqa: F401  (torch.distributed's API over MPI; imports mpi4py only when used)

@@ -18,6 +18,7 @@ from ..ops.activation_more import (  # noqa: F401
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.bilinear import bilinear  # noqa: F401
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance  # noqa: F401
+from ..ops.cdist import pdist  # noqa: F401
 from ..ops.elementwise import mul as _mul
 from ..ops.fold import fold, unfold  # noqa: F401
 from ..ops.conv import conv1d, conv2d  # noqa: F401

@@ -12,6 +12,7 @@ from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, gamma_functions, indexing, inplace, linalg, reduce, shape, sort, special
 from . import activation_more
+from . import cdist, inverse, matrix_functions, pinv, products
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -68,8 +69,15 @@ METHODS = {
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
     "logical_not": elementwise.logical_not, "floor": elementwise.floor, "round": elementwise.round,
     "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
-    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": linalg.matmul,
-    "dot": linalg.matmul,
+    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": products.mv,
+    "dot": products.dot, "outer": products.outer, "ger": products.outer, "inner": products.inner,
+    "kron": products.kron, "trace": products.trace, "addmm": products.addmm, "addmv": products.addmv,
+    "addbmm": products.addbmm, "baddbmm": products.baddbmm, "addr": products.addr, "addcmul": products.addcmul,
+    "addcdiv": products.addcdiv,
+    "inverse": inverse.inv, "det": inverse.det, "slogdet": matrix_functions.torch_slogdet,
+    "logdet": matrix_functions.logdet, "matrix_power": matrix_functions.matrix_power, "pinverse": pinv.pinverse,
+    "svd": matrix_functions.svd, "qr": matrix_functions.torch_qr, "cross": matrix_functions.cross,
+    "dist": cdist.dist,
     # activations
     "sigmoid": activation.sigmoid, "tanh": activation.tanh, "relu": activation.relu,
     "clamp": activation.clamp, "clip": activation.clamp,
@@ -113,6 +121,8 @@ INPLACE = {
     "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": indexing.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": indexing.scatter_add, "index_put_": indexing.index_put,
+    "addcmul_": products.addcmul, "addcdiv_": products.addcdiv, "addmm_": products.addmm, "addmv_": products.addmv,
+    "addbmm_": products.addbmm, "baddbmm_": products.baddbmm, "addr_": products.addr,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
 }
