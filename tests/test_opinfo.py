@@ -75,6 +75,7 @@ REORDERED = {
     "einsum": lambda tensors, equation: rg.einsum(equation, tensors),
 }
 
+
 def _flips(ours, theirs):
     """Per column of the first k columns of `ours` (..., m, k): -1 where it is the negative of `theirs`, else 1."""
     dots = (ours.detach().numpy() * theirs.detach().numpy()).sum(axis=-2, keepdims=True)
