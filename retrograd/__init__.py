@@ -34,6 +34,19 @@ from .ops.elementwise import (  # noqa: F401
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
 )
+from .ops.unary_math import (  # noqa: F401
+    acos, acos as arccos, acosh, acosh as arccosh, asin, asin as arcsin, asinh, asinh as arcsinh, atan,
+    atan as arctan, atanh, atanh as arctanh, ceil, cosh, deg2rad, exp2, frac, isinf, isneginf, isposinf, isreal,
+    log10, nan_to_num, rad2deg, sgn, signbit, sinh, tan, trunc, trunc as fix,
+)
+from .ops.binary_math import (  # noqa: F401
+    atan2, atan2 as arctan2, copysign, float_power, fmod, heaviside, hypot, lerp, logaddexp, logaddexp2, remainder,
+    xlogy,
+)
+from .ops.logical import (  # noqa: F401
+    bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, logical_and,
+    logical_or, logical_xor,
+)
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401
@@ -61,5 +74,6 @@ from . import testing  # noqa: F401
 clip = clamp
 moveaxis = movedim
 mm = bmm = matmul
+true_divide = div
 concat = concatenate = cat
 __version__ = "0.1.0"

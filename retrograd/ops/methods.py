@@ -11,6 +11,7 @@ from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
+from . import binary_math, logical, unary_math
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -60,6 +61,23 @@ METHODS = {
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
     "logical_not": elementwise.logical_not, "floor": elementwise.floor, "round": elementwise.round,
     "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
+    "tan": unary_math.tan, "asin": unary_math.asin, "acos": unary_math.acos, "atan": unary_math.atan,
+    "arcsin": unary_math.asin, "arccos": unary_math.acos, "arctan": unary_math.atan,
+    "sinh": unary_math.sinh, "cosh": unary_math.cosh, "asinh": unary_math.asinh, "acosh": unary_math.acosh,
+    "atanh": unary_math.atanh, "arcsinh": unary_math.asinh, "arccosh": unary_math.acosh,
+    "arctanh": unary_math.atanh, "log10": unary_math.log10, "exp2": unary_math.exp2,
+    "deg2rad": unary_math.deg2rad, "rad2deg": unary_math.rad2deg, "ceil": unary_math.ceil,
+    "trunc": unary_math.trunc, "fix": unary_math.trunc, "frac": unary_math.frac, "sgn": unary_math.sgn,
+    "signbit": unary_math.signbit, "isinf": unary_math.isinf, "isposinf": unary_math.isposinf,
+    "isneginf": unary_math.isneginf, "isreal": unary_math.isreal, "nan_to_num": unary_math.nan_to_num,
+    "fmod": binary_math.fmod, "remainder": binary_math.remainder, "atan2": binary_math.atan2,
+    "arctan2": binary_math.atan2, "hypot": binary_math.hypot, "logaddexp": binary_math.logaddexp,
+    "logaddexp2": binary_math.logaddexp2, "xlogy": binary_math.xlogy, "lerp": binary_math.lerp,
+    "float_power": binary_math.float_power, "copysign": binary_math.copysign, "heaviside": binary_math.heaviside,
+    "logical_and": logical.logical_and, "logical_or": logical.logical_or, "logical_xor": logical.logical_xor,
+    "bitwise_and": logical.bitwise_and, "bitwise_or": logical.bitwise_or, "bitwise_xor": logical.bitwise_xor,
+    "bitwise_not": logical.bitwise_not, "bitwise_left_shift": logical.bitwise_left_shift,
+    "bitwise_right_shift": logical.bitwise_right_shift,
     "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": linalg.matmul,
     "dot": linalg.matmul,
     # activations
@@ -104,6 +122,14 @@ INPLACE = {
     "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": indexing.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": indexing.scatter_add, "index_put_": indexing.index_put,
+    "ceil_": unary_math.ceil, "trunc_": unary_math.trunc, "fix_": unary_math.trunc, "frac_": unary_math.frac,
+    "tan_": unary_math.tan, "sinh_": unary_math.sinh, "cosh_": unary_math.cosh, "asin_": unary_math.asin,
+    "acos_": unary_math.acos, "atan_": unary_math.atan, "asinh_": unary_math.asinh, "acosh_": unary_math.acosh,
+    "atanh_": unary_math.atanh, "log10_": unary_math.log10, "exp2_": unary_math.exp2,
+    "deg2rad_": unary_math.deg2rad, "rad2deg_": unary_math.rad2deg, "sgn_": unary_math.sgn,
+    "nan_to_num_": unary_math.nan_to_num, "fmod_": binary_math.fmod, "remainder_": binary_math.remainder,
+    "atan2_": binary_math.atan2, "hypot_": binary_math.hypot, "xlogy_": binary_math.xlogy,
+    "lerp_": binary_math.lerp, "copysign_": binary_math.copysign,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
 }
