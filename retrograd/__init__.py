@@ -47,6 +47,9 @@ from .ops.logical import (  # noqa: F401
     bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, logical_and,
     logical_or, logical_xor,
 )
+from .ops.scan import cummax, cummin, cumprod, logcumsumexp  # noqa: F401
+from .ops.order_stats import median, mode, nanmedian, nanquantile, quantile  # noqa: F401
+from .ops.reduce_composed import aminmax, diff, nanmean, nansum, numel, std_mean, var_mean  # noqa: F401
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401

@@ -71,7 +71,8 @@ def _python_remainder(a_val, b_val):
 def remainder(input, other):
     """y = a - b floor(a / b), Python's %: the result has the sign of b (see the module docstring).
 
-    dL/da = g ;  dL/db = -g (a // b), Python's floor division.  Saves `a_val` and `b_val` (both operands) when b needs a gradient."""
+    dL/da = g ;  dL/db = -g (a // b), Python's floor division.
+    Saves `a_val` and `b_val` (both operands) when b needs a gradient."""
     a_val, b_val = binary_operands(input, other)
     _refuse_kinds("remainder_cpu", "b", a_val, b_val)
     _check_integer_divisor("remainder", b_val)

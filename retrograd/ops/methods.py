@@ -11,7 +11,7 @@ from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
-from . import binary_math, logical, unary_math
+from . import binary_math, logical, order_stats, reduce_composed, scan, unary_math
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -90,6 +90,10 @@ METHODS = {
     "max": reduce.max, "min": reduce.min, "amax": reduce.amax, "amin": reduce.amin,
     "logsumexp": reduce.logsumexp, "norm": reduce.norm, "argmax": reduce.argmax, "argmin": reduce.argmin,
     "cumsum": reduce.cumsum, "count_nonzero": reduce.count_nonzero, "all": reduce.all, "any": reduce.any,
+    "cumprod": scan.cumprod, "cummax": scan.cummax, "cummin": scan.cummin, "logcumsumexp": scan.logcumsumexp,
+    "median": order_stats.median, "nanmedian": order_stats.nanmedian, "mode": order_stats.mode,
+    "quantile": order_stats.quantile, "nanquantile": order_stats.nanquantile, "diff": reduce_composed.diff,
+    "nansum": reduce_composed.nansum, "nanmean": reduce_composed.nanmean, "aminmax": reduce_composed.aminmax,
     # sorting
     "sort": sort.sort, "argsort": sort.argsort, "msort": sort.msort, "topk": sort.topk, "kthvalue": sort.kthvalue,
     # shape
