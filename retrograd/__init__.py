@@ -50,6 +50,18 @@ from .ops.logical import (  # noqa: F401
 from .ops.scan import cummax, cummin, cumprod, logcumsumexp  # noqa: F401
 from .ops.order_stats import median, mode, nanmedian, nanquantile, quantile  # noqa: F401
 from .ops.reduce_composed import aminmax, diff, nanmean, nansum, numel, std_mean, var_mean  # noqa: F401
+from .ops.shape_composed import (  # noqa: F401
+    atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes, broadcast_tensors, broadcast_to,
+    cartesian_prod, column_stack, combinations, diag_embed, diagonal, dstack, fliplr, flipud, hstack, meshgrid,
+    rot90, row_stack, swapaxes, swapdims, tile, vstack,
+)
+from .ops.selection import (  # noqa: F401
+    masked_select, repeat_interleave, scatter, select, take, take_along_dim,
+)
+from .ops.index_search import (  # noqa: F401
+    argwhere, bincount, bucketize, histc, nonzero, searchsorted, tril_indices, triu_indices, unique,
+    unique_consecutive,
+)
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401

@@ -11,7 +11,8 @@ from ..autograd.functional import backward
 from .. import random
 from ..tensor import Tensor
 from . import activation, compare, elementwise, indexing, inplace, linalg, reduce, shape, sort, special
-from . import binary_math, logical, order_stats, reduce_composed, scan, unary_math
+from . import binary_math, index_search, logical, order_stats, reduce_composed, scan, selection, shape_composed
+from . import unary_math
 
 
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -106,6 +107,15 @@ METHODS = {
     "flip": shape.flip, "roll": shape.roll, "narrow": shape.narrow, "movedim": shape.movedim,
     "moveaxis": shape.movedim, "tril": shape.tril, "triu": shape.triu, "scatter_add": indexing.scatter_add,
     "index_put": indexing.index_put, "diag": shape.diag, "unfold": shape.unfold,
+    "broadcast_to": shape_composed.broadcast_to, "tile": shape_composed.tile, "fliplr": shape_composed.fliplr,
+    "flipud": shape_composed.flipud, "rot90": shape_composed.rot90, "swapdims": shape_composed.swapdims,
+    "diagonal": shape_composed.diagonal, "diag_embed": shape_composed.diag_embed,
+    "repeat_interleave": selection.repeat_interleave, "take": selection.take,
+    "take_along_dim": selection.take_along_dim, "masked_select": selection.masked_select,
+    "select": selection.select, "scatter": selection.scatter, "nonzero": index_search.nonzero,
+    "argwhere": index_search.argwhere, "unique": index_search.unique,
+    "unique_consecutive": index_search.unique_consecutive, "bincount": index_search.bincount,
+    "histc": index_search.histc,
     # in-place
     "zero_": inplace.zero_, "fill_": inplace.fill_, "copy_": inplace.copy_, "normal_": inplace.normal_,
     "uniform_": inplace.uniform_, "bernoulli_": inplace.bernoulli_, "exponential_": inplace.exponential_,
@@ -126,6 +136,7 @@ INPLACE = {
     "relu6_": activation.relu6, "silu_": activation.silu,
     "masked_fill_": indexing.masked_fill, "tril_": shape.tril, "triu_": shape.triu,
     "scatter_add_": indexing.scatter_add, "index_put_": indexing.index_put,
+    "scatter_": selection.scatter,
     "ceil_": unary_math.ceil, "trunc_": unary_math.trunc, "fix_": unary_math.trunc, "frac_": unary_math.frac,
     "tan_": unary_math.tan, "sinh_": unary_math.sinh, "cosh_": unary_math.cosh, "asin_": unary_math.asin,
     "acos_": unary_math.acos, "atan_": unary_math.atan, "asinh_": unary_math.asinh, "acosh_": unary_math.acosh,
