@@ -62,6 +62,8 @@ from .ops.index_search import (  # noqa: F401
     argwhere, bincount, bucketize, histc, nonzero, searchsorted, tril_indices, triu_indices, unique,
     unique_consecutive,
 )
+from .ops.ranges import logspace, vander  # noqa: F401
+from .ops.integrate import cumulative_trapezoid, trapezoid, trapz  # noqa: F401
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401
