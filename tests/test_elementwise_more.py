@@ -308,3 +308,35 @@ def test_fmod_keeps_nothing_when_only_the_dividend_needs_a_gradient():
     assert closure_arrays(node.backward_fn) == {}
     node = binary_math.lerp(_t(0.3), _t(0.2), _t(0.7, grad=False)).grad_fn
     assert set(closure_arrays(node.backward_fn)) == {"weight_val"}
+
+
+# ----- operators -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("op", [
+    lambda a, b: a & b, lambda a, b: a | b, lambda a, b: a ^ b, lambda a, b: a & True, lambda a, b: 3 | b,
+    lambda a, b: False ^ a, lambda a, b: a % b, lambda a, b: a % 3, lambda a, b: 7 % b, lambda a, b: a << 2,
+    lambda a, b: b >> 1,
+], ids=["and", "or", "xor", "and-bool", "ror", "rxor", "mod", "mod-number", "rmod", "lshift", "rshift"])
+def test_bitwise_and_remainder_operators_match_torch(op):
+    for a, b in [([True, False, True], [True, True, False]), ([12, -7, 5], [10, 3, -2])]:
+        try:
+            theirs = op(torch.tensor(a), torch.tensor(b))
+        except (RuntimeError, NotImplementedError) as error:  # % of bools, shifts of bools: refused alike
+            with pytest.raises(type(error)):
+                op(rg.tensor(a), rg.tensor(b))
+            continue
+        ours = op(rg.tensor(a), rg.tensor(b))
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+
+
+def test_in_place_operators_and_float_modulo_gradient():
+    mask = rg.tensor([True, False, True])
+    mask &= rg.tensor([True, True, False])
+    mask |= rg.tensor([False, True, False])
+    mask ^= rg.tensor([True, False, False])
+    assert mask.tolist() == [False, True, False]
+    counts = rg.tensor([5, -5])
+    counts %= 3
+    assert counts.tolist() == [2, 1]
+    assert_parity(lambda a, b: a % b, lambda a, b: a % b, np.array([5.5, -5.5, 2.0]), np.array([3.0, 3.0, -1.5]))
+    with pytest.raises(NotImplementedError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
+        rg.tensor([1.0]) & rg.tensor([1.0])

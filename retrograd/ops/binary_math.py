@@ -85,6 +85,11 @@ def _trunc_divide(a_val, b_val, dtype):
     return np.trunc(np.divide(a_val, b_val, dtype=dtype))
 
 
+def rremainder(a, b):
+    """y = b % a, for Python's reflected `number % tensor`."""
+    return remainder(b, a)
+
+
 def _remainder_backward(a, b, a_val, b_val, rounded_quotient):
     """dL/da = g, dL/db = -g q with q = `rounded_quotient`(a, b): trunc(a / b) for fmod, and for remainder
     NumPy's floor_divide, which is PyTorch's floor division too (from fmod: -5 // inf is -1, not floor(-0))."""

@@ -47,6 +47,10 @@ METHODS = {
     "__lt__": elementwise.lt, "__le__": elementwise.le, "__gt__": elementwise.gt, "__ge__": elementwise.ge,
     "__eq__": elementwise.eq, "__ne__": elementwise.ne,
     "__invert__": elementwise.logical_not,
+    "__mod__": binary_math.remainder, "__rmod__": binary_math.rremainder,
+    "__and__": logical.bitwise_and, "__rand__": logical.bitwise_and, "__or__": logical.bitwise_or,
+    "__ror__": logical.bitwise_or, "__xor__": logical.bitwise_xor, "__rxor__": logical.bitwise_xor,
+    "__lshift__": logical.bitwise_left_shift, "__rshift__": logical.bitwise_right_shift,
     "__getitem__": indexing.getitem, "__setitem__": inplace.setitem,
     # elementwise
     "add": elementwise.add, "sub": elementwise.sub, "mul": elementwise.mul, "div": elementwise.div,
@@ -147,6 +151,10 @@ INPLACE = {
     "lerp_": binary_math.lerp, "copysign_": binary_math.copysign,
     "__iadd__": elementwise.add, "__isub__": elementwise.sub, "__imul__": elementwise.mul,
     "__itruediv__": elementwise.div, "__ipow__": elementwise.pow,
+    "__imod__": binary_math.remainder, "__iand__": logical.bitwise_and, "__ior__": logical.bitwise_or,
+    "__ixor__": logical.bitwise_xor, "__ilshift__": logical.bitwise_left_shift,
+    "__irshift__": logical.bitwise_right_shift, "bitwise_and_": logical.bitwise_and,
+    "bitwise_or_": logical.bitwise_or, "bitwise_xor_": logical.bitwise_xor,
 }
 
 
