@@ -39,6 +39,36 @@ from .ops.elementwise import (  # noqa: F401
     abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
 )
+from .ops.unary_math import (  # noqa: F401
+    acos, acos as arccos, acosh, acosh as arccosh, asin, asin as arcsin, asinh, asinh as arcsinh, atan,
+    atan as arctan, atanh, atanh as arctanh, ceil, cosh, deg2rad, exp2, frac, isinf, isneginf, isposinf, isreal,
+    log10, nan_to_num, rad2deg, sgn, signbit, sinh, tan, trunc, trunc as fix,
+)
+from .ops.binary_math import (  # noqa: F401
+    atan2, atan2 as arctan2, copysign, float_power, fmod, heaviside, hypot, lerp, logaddexp, logaddexp2, remainder,
+    xlogy,
+)
+from .ops.logical import (  # noqa: F401
+    bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, logical_and,
+    logical_or, logical_xor,
+)
+from .ops.scan import cummax, cummin, cumprod, logcumsumexp  # noqa: F401
+from .ops.order_stats import median, mode, nanmedian, nanquantile, quantile  # noqa: F401
+from .ops.reduce_composed import aminmax, diff, nanmean, nansum, numel, std_mean, var_mean  # noqa: F401
+from .ops.shape_composed import (  # noqa: F401
+    atleast_1d, atleast_2d, atleast_3d, block_diag, broadcast_shapes, broadcast_tensors, broadcast_to,
+    cartesian_prod, column_stack, combinations, diag_embed, diagonal, dstack, fliplr, flipud, hstack, meshgrid,
+    rot90, row_stack, swapaxes, swapdims, tile, vstack,
+)
+from .ops.selection import (  # noqa: F401
+    masked_select, repeat_interleave, scatter, select, take, take_along_dim,
+)
+from .ops.index_search import (  # noqa: F401
+    argwhere, bincount, bucketize, histc, nonzero, searchsorted, tril_indices, triu_indices, unique,
+    unique_consecutive,
+)
+from .ops.ranges import logspace, vander  # noqa: F401
+from .ops.integrate import cumulative_trapezoid, trapezoid, trapz  # noqa: F401
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import (  # noqa: F401
@@ -62,7 +92,7 @@ from .ops.products import (  # noqa: F401
     addbmm, addcdiv, addcmul, addmm, addmv, addr, baddbmm, chain_matmul, dot, ger, inner, kron, mv, outer, tensordot,
     trace,
 )
-from .ops.special import erf, erfinv, xlogy  # noqa: F401
+from .ops.special import erf, erfinv  # noqa: F401
 from .ops.gamma_functions import digamma, igamma, lgamma, polygamma  # noqa: F401
 from . import data, diagnostics, models, nn, optim, train, utils  # noqa: F401
 from . import linalg  # noqa: F401  (torch.linalg: factorizations, inverses, solves, norms; see linalg.py)
@@ -79,5 +109,6 @@ from . import testing  # noqa: F401
 clip = clamp
 moveaxis = movedim
 mm = bmm = matmul
+true_divide = div
 concat = concatenate = cat
 __version__ = "0.1.0"

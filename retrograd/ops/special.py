@@ -1,6 +1,6 @@
 """The error function and its inverse, each with its VJP (PyTorch's `torch.erf`, `torch.erfinv`): what a
-Normal distribution's `cdf` and `icdf` are made of; and `xlogy` (x log y, 0 where x = 0), what the Gamma
-family's densities are made of.
+Normal distribution's `cdf` and `icdf` are made of. `xlogy` (x log y, 0 where x = 0), what the Gamma family's
+densities are made of, is binary_math.py's op, imported here where the distributions look for it.
 
     erf(x)    = 2 / sqrt(pi) * integral_0^x e^(-t^2) dt        d erf(x)/dx    = 2 / sqrt(pi) * e^(-x^2)
     erfinv(y) = the x with erf(x) = y, for -1 <= y <= 1       d erfinv(y)/dy = sqrt(pi) / 2 * e^(erfinv(y)^2)
@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from .base import OUTPUT, array_of, binary_operands, check_broadcast, needs_grad, record, to_float, unbroadcast
+from .base import OUTPUT, array_of, record, to_float
+from .binary_math import xlogy  # noqa: F401  (one op, with its other binary functions; exported here as before)
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
@@ -78,31 +79,3 @@ def erfinv(x):
     y = _erfinv_values(x_val.astype(np.float64)).astype(x_val.dtype)
     return record(erfinv, y, (x,), lambda grad_out: (grad_out * (np.exp(y * y) / _TWO_OVER_SQRT_PI),),
                   saved=(OUTPUT,))
-
-
-def xlogy(x, y):
-    """out = x log y, and 0 where x = 0 (unless y is NaN): a density's x log y term stays finite at y = 0 ;
-    dL/dx = xlogy(g, y), 0 where x = 0 and y <= 0 (PyTorch's choice: the gradient at the corner where the
-    value is pinned to 0 is 0, elsewhere log y) ;  dL/dy = g * x / y.
-    Saves `x_val` (x) and `y_val` (y): each gradient reads both."""
-    x_val, y_val = binary_operands(x, y)
-    dtype = to_float(np.empty(0, np.result_type(x_val, y_val))).dtype  # a Python number takes the tensor's
-    x_val, y_val = np.asarray(x_val, dtype=dtype), np.asarray(y_val, dtype=dtype)
-    check_broadcast("xlogy", x_val.shape, y_val.shape)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where((x_val == 0) & ~np.isnan(y_val), 0, x_val * np.log(y_val)).astype(dtype)
-    x_shape = x_val.shape if needs_grad(x) else None  # None: no gradient for that input
-    y_shape = y_val.shape if needs_grad(y) else None
-
-    def xlogy_backward(grad_out):
-        grad_x = grad_y = None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if x_shape is not None:
-                grad_x = np.where((grad_out == 0) & ~np.isnan(y_val), 0, grad_out * np.log(y_val))
-                grad_x = np.where((x_val == 0) & (y_val <= 0), 0, grad_x).astype(dtype)
-                grad_x = unbroadcast(grad_x, x_shape)
-            if y_shape is not None:
-                grad_y = unbroadcast(grad_out * (x_val / y_val).astype(dtype), y_shape)
-        return grad_x, grad_y
-
-    return record(xlogy, out, (x, y), xlogy_backward, saved=(x, y))
