@@ -34,8 +34,15 @@ def _shapes_needing_grad(a, b, a_val, b_val):
 def _float_operands(a, b):
     """The promoted operands, integers and bools turned into the default float dtype (atan2, hypot, xlogy...)."""
     a_val, b_val = binary_operands(a, b)
-    return (to_float(a_val) if isinstance(a_val, np.ndarray) else a_val,
-            to_float(b_val) if isinstance(b_val, np.ndarray) else b_val)
+    a_val = to_float(a_val) if isinstance(a_val, np.ndarray) else a_val
+    b_val = to_float(b_val) if isinstance(b_val, np.ndarray) else b_val
+    # a Python number takes the tensor's dtype (PyTorch's rule) before any NumPy function sees it: np.log(2.0)
+    # alone would be a float64 scalar that makes xlogy(float32 tensor, 2.0) float64
+    if isinstance(a_val, np.ndarray) and not isinstance(b_val, np.ndarray):
+        b_val = np.asarray(b_val, a_val.dtype)
+    elif isinstance(b_val, np.ndarray) and not isinstance(a_val, np.ndarray):
+        a_val = np.asarray(a_val, b_val.dtype)
+    return a_val, b_val
 
 
 def _check_integer_divisor(op, b_val):
