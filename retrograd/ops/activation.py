@@ -358,7 +358,9 @@ def softmax(x, dim=None, dtype=None):
     dL/dx = y * (g - sum(g * y, dim)).  Saves `y`: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
     x_wide = _widened(x_val)
-    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf))  # initial: a 0-size dim
+    y = np.empty_like(x_wide)  # y's one array (the expression makes two); an array for 0-d x too
+    np.subtract(x_wide, np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf), out=y)  # initial: a 0-size dim
+    np.exp(y, out=y)
     y /= np.sum(y, axis=axis, keepdims=True)
     y = y.astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
@@ -366,7 +368,8 @@ def softmax(x, dim=None, dtype=None):
     def softmax_backward(grad_out):
         y_wide = _widened(y)
         gy = grad_out * y_wide
-        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x_dtype),)
+        gy -= y_wide * np.sum(gy, axis=axis, keepdims=True)
+        return (_as_input_dtype(gy, x_dtype),)
 
     return record(softmax, y, (x,), softmax_backward, saved=(OUTPUT,))
 
@@ -404,8 +407,10 @@ def log_softmax(x, dim=None, dtype=None):
     x_dtype = array_of(x).dtype
 
     def log_softmax_backward(grad_out):
-        g = _widened(grad_out)
-        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x_dtype),)
+        g, y_wide = _widened(grad_out), _widened(y)
+        grad = np.exp(y_wide, out=np.empty_like(y_wide))  # softmax(x), then the gradient in its array (not three)
+        grad = np.multiply(grad, np.sum(g, axis=axis, keepdims=True), out=grad if grad.dtype == g.dtype else None)
+        return (_as_input_dtype(np.subtract(g, grad, out=grad), x_dtype),)
 
     return record(log_softmax, y, (x,), log_softmax_backward, saved=(OUTPUT,))
 

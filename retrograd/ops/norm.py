@@ -20,14 +20,37 @@ import numpy as np
 from .base import array_of, needs_grad, record
 
 
-def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n, sum_across=None):
+def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n, sum_across=None, owned=False):
     """dL/dx from dL/dx_hat for x_hat = (x - mean) * rstd normalised over `axes` (n entries per group).
-    With `sum_across` (sync_batch_norm), the groups span processes: terms 2 and 3 sum over all of them."""
+    With `sum_across` (sync_batch_norm), the groups span processes: terms 2 and 3 sum over all of them.
+    `owned`: grad_x_hat is the caller's temporary, free to become dL/dx in place. The line
+    rstd / n * (n * dx_hat - term 2 - x_hat * term 3) is evaluated in place, in the same order: the same
+    bits with two full-size arrays where the expression makes six."""
     term_mean = grad_x_hat.sum(axis=axes, keepdims=True)  # term 2: through the mean
-    term_var = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)  # term 3: through the variance
+    scratch = grad_x_hat * x_hat
+    term_var = scratch.sum(axis=axes, keepdims=True)  # term 3: through the variance
     if sum_across is not None:
         term_mean, term_var = sum_across(term_mean, term_var)
-    return (rstd / n) * (n * grad_x_hat - term_mean - x_hat * term_var)  # term 1: direct
+    owned = owned and grad_x_hat.dtype == scratch.dtype  # else the expression would widen dx_hat first
+    grad_x = np.multiply(grad_x_hat, n, out=grad_x_hat if owned else None, dtype=scratch.dtype)  # term 1: direct
+    grad_x -= term_mean
+    grad_x -= np.multiply(x_hat, term_var, out=scratch)
+    grad_x *= rstd / n
+    return grad_x
+
+
+def _affine(x_hat, w_val, b_val, spare):
+    """y = x_hat * weight + bias (each optional, shaped to broadcast) written into `spare`, a free array of
+    x_hat's shape and dtype, where the dtypes allow; y is never x_hat itself (the backward reads x_hat)."""
+    first = w_val if w_val is not None else b_val
+    if first is None:
+        np.copyto(spare, x_hat)
+        return spare
+    operation = np.multiply if w_val is not None else np.add
+    y = operation(x_hat, first, out=spare if np.result_type(x_hat, first) == spare.dtype else None)
+    if w_val is not None and b_val is not None:
+        y += b_val
+    return y
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -54,19 +77,19 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     b_val = None if bias is None else array_of(bias)
     _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean)
     if training:
-        x_hat, rstd = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
+        x_hat, rstd, spare = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
         mean = array_of(running_mean).reshape(param_shape)
         rstd = (1.0 / np.sqrt(array_of(running_var) + eps)).reshape(param_shape)
-        x_hat = (x_val - mean) * rstd
+        x_hat = x_val - mean
+        x_hat *= rstd
+        spare = None
     x_hat = x_hat.astype(x_val.dtype, copy=False)
     rstd = rstd.astype(x_val.dtype, copy=False)
-
-    y = x_hat * w_val.reshape(param_shape) if w_val is not None else x_hat.copy()
-    if b_val is not None:
-        y += b_val.reshape(param_shape)
+    y = _affine(x_hat, None if w_val is None else w_val.reshape(param_shape),
+                None if b_val is None else b_val.reshape(param_shape), np.empty_like(x_hat) if spare is None else spare)
 
     x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
     saved_x_hat = x_hat if (x_needs and training) or w_needs else None  # eval's dL/dx reads only rstd
@@ -78,7 +101,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if x_needs:
             grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
             if training:
-                grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n)
+                grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n, owned=saved_w is not None)
             else:
                 grad_x = grad_x_hat * saved_rstd
         if w_needs:
@@ -108,16 +131,19 @@ def _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, runn
 
 def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
     """Training-mode batch norm: x_hat and rstd from the batch's mean and (biased) variance over `axes`,
-    and the running statistics updated in place (the variance unbiased, as in PyTorch)."""
+    and the running statistics updated in place (the variance unbiased, as in PyTorch); also the array that
+    held the squares, free for the output."""
     channels, n = x_val.shape[1], x_val.size // x_val.shape[1]
     mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
-    centered = x_val - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    x_hat = x_val - mean  # centred; scaled in place below
+    spare = x_hat * x_hat
+    var = np.mean(spare, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
     if running_mean is not None:
         _update_running_statistics(running_mean, running_var, mean.reshape(channels), var.reshape(channels), n,
                                    momentum)
-    return centered * rstd, rstd
+    x_hat *= rstd
+    return x_hat, rstd, spare
 
 
 def _update_running_statistics(running_mean, running_var, mean, var, n, momentum):
@@ -191,6 +217,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
+    if not normalized_shape:  # PyTorch's check and wording
+        raise RuntimeError("layer_norm: expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+                           "least one element, but got normalized_shape = []")
     x_val = array_of(x)
     k = len(normalized_shape)
     if x_val.shape[x_val.ndim - k:] != normalized_shape:
@@ -203,13 +232,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     b_val = None if bias is None else array_of(bias)
 
     mean = x_val.mean(axis=axes, keepdims=True)
-    centered = x_val - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)
-    rstd = 1.0 / np.sqrt(var + eps)
-    x_hat = centered * rstd
-    y = x_hat * w_val if w_val is not None else x_hat.copy()
-    if b_val is not None:
-        y += b_val
+    x_hat = x_val - mean  # centred; scaled in place below
+    spare = x_hat * x_hat  # the squares, then y's array
+    rstd = 1.0 / np.sqrt(np.mean(spare, axis=axes, keepdims=True) + eps)
+    x_hat *= rstd
+    y = _affine(x_hat, w_val, b_val, spare)
 
     x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
     saved_rstd = rstd if x_needs else None
@@ -219,7 +246,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         grad_x = grad_w = grad_b = None
         if x_needs:
             grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
-            grad_x = _normalize_backward(grad_x_hat, x_hat, saved_rstd, axes, n)
+            grad_x = _normalize_backward(grad_x_hat, x_hat, saved_rstd, axes, n, owned=saved_w is not None)
         if w_needs:
             grad_w = (grad_out * x_hat).sum(axis=lead_axes)
         if b_needs:
