@@ -17,6 +17,7 @@ path, term 2 the path through the mean, term 3 the path through the variance.
 """
 import numpy as np
 
+from . import kernels, norm_kernels
 from .base import array_of, needs_grad, record
 
 
@@ -212,8 +213,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation over the trailing dims `normalized_shape`; weight and bias have that shape.
 
     Forward and backward as in the module docstring with R = the trailing axes;
-    dL/dweight and dL/dbias sum over the leading (batch) axes.
-    Saves `x_hat` and `saved_rstd` (rstd, when x needs a gradient), and `saved_w` (the weight) when x needs one."""
+    dL/dweight and dL/dbias sum over the leading (batch) axes. With the `fast` extra, one compiled pass each
+    way (norm_kernels.py, for float32/float64 C-contiguous arrays of one dtype), with the same bits.
+    Saves `x_hat` and `saved_rstd` (rstd, when x needs a gradient), and `saved_w` (the weight) when x needs one;
+    the compiled passes save, instead of x_hat, `x_rows` (x itself, which PyTorch saves too), `saved_mean` and
+    `saved_rstd` (one entry per row), as PyTorch does."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -230,6 +234,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     n = int(np.prod(normalized_shape))
     w_val = None if weight is None else array_of(weight)
     b_val = None if bias is None else array_of(bias)
+    compiled = _compiled_layer_norm(x, weight, bias, x_val, w_val, b_val, normalized_shape, eps)
+    if compiled is not None:
+        return compiled
 
     mean = x_val.mean(axis=axes, keepdims=True)
     x_hat = x_val - mean  # centred; scaled in place below
@@ -254,3 +261,40 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         return grad_x, grad_w, grad_b
 
     return record(layer_norm, y, (x, weight, bias), layer_norm_backward, saved=(x, weight))
+
+
+def _compiled_layer_norm(x, weight, bias, x_val, w_val, b_val, normalized_shape, eps):
+    """layer_norm through its compiled passes (norm_kernels.py), or None where they do not apply (kernels off, a
+    dtype they do not cover, an array that is not C-contiguous, a weight or bias of another dtype, no entries,
+    rows of one entry: NumPy then sums dL/dweight's column as a contiguous run, pairwise, not row after row)."""
+    n = int(np.prod(normalized_shape))
+    applies = x_val.size > 0 and n > 1 and _rows_of_one_dtype(x_val, w_val, b_val)
+    forward = kernels.compiled(norm_kernels.layer_norm_forward, x_val.dtype) if applies else None
+    if forward is None:
+        return None
+    x_rows, x_shape, dtype = x_val.reshape(-1, n), x_val.shape, x_val.dtype  # the normalised axes flattened
+    y = np.empty_like(x_val)
+    saved_mean, saved_rstd = np.empty(len(x_rows), dtype), np.empty(len(x_rows), dtype)
+    w_flat = None if w_val is None else w_val.reshape(n)
+    forward(x_rows, w_flat, None if b_val is None else b_val.reshape(n), dtype.type(eps), y.reshape(x_rows.shape),
+            saved_mean, saved_rstd)
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_w = w_flat if x_needs else None
+    backward = kernels.compiled(norm_kernels.layer_norm_backward, dtype)  # compiles on its first call, if any
+
+    def layer_norm_backward(grad_out):
+        grad_x, grad_w, grad_b = np.empty_like(x_rows), np.zeros(n, dtype), np.zeros(n, dtype)
+        # C-contiguous, y's dtype (a .sum()'s g is a broadcast view: walked in place, 3x slower than this copy)
+        g = np.ascontiguousarray(grad_out, dtype).reshape(x_rows.shape)
+        backward(x_rows, saved_mean, saved_rstd, saved_w, g, grad_x, grad_w, grad_b)
+        return (grad_x.reshape(x_shape) if x_needs else None, grad_w.reshape(normalized_shape) if w_needs else None,
+                grad_b.reshape(normalized_shape) if b_needs else None)
+
+    return record(layer_norm, y, (x, weight, bias), layer_norm_backward, saved=(x, weight))
+
+
+def _rows_of_one_dtype(x_val, *params):
+    """Whether the row kernels can take x_val and the parameters (each an array or None): C-contiguous ndarrays
+    of one dtype."""
+    arrays = [x_val] + [p for p in params if p is not None]
+    return all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.dtype == x_val.dtype for a in arrays)
