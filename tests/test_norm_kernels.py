@@ -1,9 +1,11 @@
-"""layer_norm's compiled kernels (ops/norm_kernels.py, the fast extra) against its NumPy code, bit for bit, and
-NumPy's pairwise row sum (ops/reduce_kernels.py) that makes this possible, against np.add.reduce.
+"""layer_norm's and training-mode batch_norm's compiled kernels (ops/norm_kernels.py, the fast extra) against their
+NumPy code, bit for bit, and NumPy's pairwise row sum (ops/reduce_kernels.py) that makes this possible, against
+np.add.reduce.
 
 The kernels do norm.py's float operations in its order, with NumPy's summation order, so y, dL/dx, dL/dweight and
-dL/dbias are the NumPy code's bits for every shape, dtype, eps and affine choice, non-finite rows included. Each
-case runs the op with the kernels on, then off; then both modes against PyTorch.
+dL/dbias (and batch norm's running statistics) are the NumPy code's bits for every shape, dtype, eps and affine
+choice, non-finite entries included. Each case runs the op with the kernels on, then off; then both modes
+against PyTorch.
 """
 import numpy as np
 import pytest
@@ -211,3 +213,105 @@ def test_layernorm_module_matches_torch_in_both_modes(mode):
     np.testing.assert_allclose(leaf.grad.numpy(), torch_leaf.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _batch_norm_both_ways(x, w, b, g, eps=1e-5, momentum=0.1):
+    """[(y, dL/dx, dL/dw, dL/db, running_mean, running_var) with the kernels on, then off]."""
+    results = []
+    for on in (True, False):
+        previous = kernels.set_enabled(on)
+        try:
+            inputs = [rg.from_numpy(a.copy()).requires_grad_(True) if a is not None else None for a in (x, w, b)]
+            running = rg.zeros(x.shape[1], dtype=x.dtype), rg.ones(x.shape[1], dtype=x.dtype)
+            with np.errstate(all="ignore"):
+                y = norm.batch_norm(inputs[0], *running, inputs[1], inputs[2], True, momentum, eps)
+                y.backward(rg.from_numpy(g))
+            results.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() if t is not None else None
+                                                          for t in inputs] + [r.numpy().copy() for r in running])
+        finally:
+            kernels.set_enabled(previous)
+    return results
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 12), min_size=2, max_size=4).filter(lambda s: s[1] > 1 and np.prod(s) > s[1]),
+       dtype=st.sampled_from(DTYPES), affine=st.sampled_from(["both", "weight", "bias", "none"]),
+       eps=st.sampled_from([1e-5, 0.5]), seed=st.integers(0, 2**16))
+def test_batch_norm_kernels_give_numpys_bits(shape, dtype, affine, eps, seed):
+    """(N, C), (N, C, L), (N, C, H, W): y, the three gradients and the running statistics."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 10.0 ** rng.integers(-2, 3) + rng.standard_normal()).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(shape[1]).astype(dtype) if affine in ("both", "weight") else None
+    b = rng.standard_normal(shape[1]).astype(dtype) if affine in ("both", "bias") else None
+    compiled, reference = _batch_norm_both_ways(x, w, b, g, eps)
+    _assert_same_bits(compiled[:4], reference[:4], dtype)
+    for ours, theirs in zip(compiled[4:], reference[4:]):  # running_mean, running_var
+        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(32, 8, 32, 32), (3, 4, 300), (1, 5, 130)])
+def test_batch_norm_kernels_give_numpys_bits_on_large_planes(shape, dtype):
+    """Planes past one pairwise block (1024, 300, 130 entries), a batch of one."""
+    rng = np.random.default_rng(shape[2])
+    x, g = (rng.standard_normal((2,) + shape) * 3 + 1).astype(dtype)
+    w, b = rng.standard_normal((2, shape[1])).astype(dtype)
+    compiled, reference = _batch_norm_both_ways(x, w, b, g)
+    _assert_same_bits(compiled[:4], reference[:4], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_norm_kernels_on_non_finite_channels(dtype):
+    """A channel holding NaN, one holding inf, a constant channel (var 0), and an inf in the gradient."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4, 5, 6)).astype(dtype)
+    x[1, 0, 2], x[2, 1, 0], x[:, 2] = np.nan, np.inf, 1.5
+    g = rng.standard_normal((4, 5, 6)).astype(dtype)
+    g[0, 3, 1] = np.inf
+    w, b = rng.standard_normal((2, 5)).astype(dtype)
+    compiled, reference = _batch_norm_both_ways(x, w, b, g)
+    _assert_same_bits(compiled[:4], reference[:4], dtype)
+    y = compiled[0]
+    assert np.isnan(y[:, 0]).all() and np.isnan(y[:, 1]).all()
+    np.testing.assert_array_equal(y[:, 2], np.broadcast_to(b[2], y[:, 2].shape))  # x_hat = 0: y = bias
+
+
+@pytest.mark.parametrize("case", ["one channel", "eval", "float16", "strided", "mixed dtypes"])
+def test_batch_norm_leaves_what_the_kernels_cannot_take_to_numpy(monkeypatch, case):
+    """One channel (NumPy sums the batch as one run), evaluation mode, float16, a non-contiguous input, a weight of
+    another dtype: the NumPy code runs."""
+    ran = []  # the names of the kernels handed out
+    real = kernels.compiled
+    monkeypatch.setattr(kernels, "compiled", lambda fn, dtype: (real(fn, dtype) is not None and ran.append(fn.__name__))
+                        or real(fn, dtype))
+    rng = np.random.default_rng(10)
+    shape = (4, 1, 5) if case == "one channel" else (4, 3, 5)
+    x = rng.standard_normal(shape).astype(np.float16 if case == "float16" else np.float32)
+    if case == "strided":
+        x = np.asfortranarray(x)
+    w = rng.standard_normal(shape[1]).astype(np.float64 if case == "mixed dtypes" else x.dtype)
+    previous = kernels.set_enabled(True)
+    try:
+        y = norm.batch_norm(rg.from_numpy(x), rg.zeros(shape[1]), rg.ones(shape[1]), rg.from_numpy(w), None,
+                            training=case != "eval")
+    finally:
+        kernels.set_enabled(previous)
+    assert "batch_norm_forward" not in ran
+    assert y.shape == shape
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm2d_matches_torch_over_steps_in_both_modes(mode, momentum):
+    """Three training steps of float32 BatchNorm2d: outputs, gradients and running statistics; then evaluation."""
+    ours, theirs = rg.nn.BatchNorm2d(4, momentum=momentum), torch.nn.BatchNorm2d(4, momentum=momentum)
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        x = (2 * rng.standard_normal((5, 4, 6, 6)) + 1).astype(np.float32)
+        assert_parity(ours, theirs, x, rtol=1e-4, atol=1e-5)
+        for ours_p, theirs_p in zip(ours.parameters(), theirs.parameters()):
+            np.testing.assert_allclose(ours_p.grad.numpy(), theirs_p.grad.numpy(), rtol=1e-4, atol=1e-4)
+        ours.zero_grad()
+        theirs.zero_grad()
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6)

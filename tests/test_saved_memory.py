@@ -204,6 +204,10 @@ OPS = [
     # normalisation
     ("batch_norm-training", lambda: norm.batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3),
                                                     training=True)),
+    ("batch_norm-training-numpy", lambda: _in_mode("numpy", lambda: norm.batch_norm(
+        _t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), training=True))),
+    ("batch_norm-training-compiled", lambda: _in_mode("numba", lambda: norm.batch_norm(
+        _t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), training=True))),
     ("batch_norm-empty", lambda: norm.batch_norm(_t(0), rg.zeros(0), rg.ones(0), training=True)),
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
     ("sync_batch_norm", lambda: norm.sync_batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), 0.1, 1e-5,

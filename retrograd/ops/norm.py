@@ -63,8 +63,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased, as PyTorch)
     Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, an affine map,
     so dL/dx = g * weight * rstd.
+    With the `fast` extra, training runs one compiled pass per channel each way (norm_kernels.py, for
+    float32/float64 C-contiguous arrays of one dtype and more than one channel), with the same bits.
     Saves `saved_x_hat` (x_hat, n entries) and `saved_rstd` (rstd, C entries) where the gradients asked for
-    read them, and `saved_w` (the weight) when x needs a gradient."""
+    read them, and `saved_w` (the weight) when x needs a gradient; the compiled passes save, instead of x_hat,
+    `x_planes` (x itself, which PyTorch saves too) and `saved_mean` (C entries), as PyTorch does."""
     x_val = array_of(x)
     if x_val.ndim < 2 and x_val.size == 0:  # PyTorch passes an empty 1-D input through, statistics untouched
         return record(batch_norm, x_val.copy(), (x,), _empty_batch_backward)
@@ -77,6 +80,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     w_val = None if weight is None else array_of(weight)
     b_val = None if bias is None else array_of(bias)
     _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean)
+    compiled = _compiled_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps) if training else None
+    if compiled is not None:
+        return compiled
     if training:
         x_hat, rstd, spare = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
@@ -110,6 +116,38 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if b_needs:
             grad_b = grad_out.sum(axis=axes)
         return grad_x, None, None, grad_w, grad_b
+
+    return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
+                  saved=(x, weight))
+
+
+def _compiled_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps):
+    """Training-mode batch_norm through its compiled passes (norm_kernels.py), or None where they do not apply
+    (kernels off, a dtype they do not cover, an array that is not C-contiguous, parameters of another dtype, no
+    entries, one channel: NumPy then sums the whole batch as one contiguous run, not plane by plane)."""
+    x_val, w_val, b_val = array_of(x), None if weight is None else array_of(weight), None if bias is None else array_of(
+        bias)
+    applies = x_val.size > 0 and x_val.shape[1] > 1 and _rows_of_one_dtype(x_val, w_val, b_val)
+    forward = kernels.compiled(norm_kernels.batch_norm_forward, x_val.dtype) if applies else None
+    if forward is None:
+        return None
+    x_planes, x_shape, dtype = x_val.reshape(x_val.shape[0], x_val.shape[1], -1), x_val.shape, x_val.dtype  # (N, C, S)
+    channels, n = x_planes.shape[1], x_val.size // x_planes.shape[1]
+    y = np.empty_like(x_val)
+    saved_mean, var, saved_rstd = np.empty(channels, dtype), np.empty(channels, dtype), np.empty(channels, dtype)
+    forward(x_planes, w_val, b_val, dtype.type(eps), y.reshape(x_planes.shape), saved_mean, var, saved_rstd)
+    if running_mean is not None:
+        _update_running_statistics(running_mean, running_var, saved_mean, var, n, momentum)
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_w = w_val if x_needs else None
+    backward = kernels.compiled(norm_kernels.batch_norm_backward, dtype)  # compiles on its first call, if any
+
+    def batch_norm_backward(grad_out):
+        grad_x, grad_w, grad_b = np.empty_like(x_planes), np.empty(channels, dtype), np.empty(channels, dtype)
+        g = np.ascontiguousarray(grad_out, dtype).reshape(x_planes.shape)  # C-contiguous, y's dtype (see layer_norm)
+        backward(x_planes, saved_mean, saved_rstd, saved_w, g, grad_x, grad_w, grad_b)
+        return (grad_x.reshape(x_shape) if x_needs else None, None, None, grad_w if w_needs else None,
+                grad_b if b_needs else None)
 
     return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
                   saved=(x, weight))
