@@ -3,8 +3,9 @@
 For softmax along the last axis of a C-contiguous (rows, n) array. exp stays with NumPy: Numba's exp is a
 scalar libm call that keeps a loop from vectorising, measured 5x slower than NumPy's SIMD np.exp (7.2 against
 1.4 ms for 4M float32 values), so a kernel with exp inside would lose. The kernels fuse the passes around it:
-the row maximum and the shift in one pass (NumPy makes two), the row sum and the division in one (two), and
-each backward in one pass where NumPy makes four. The loop bodies are activation.py's equations in its order
+the row maximum and the shift in one pass (NumPy makes two), softmax's row sum and division in one (two), its
+backward in one (four), and log_softmax's backward in one after NumPy's exp (three). log_softmax's forward
+keeps NumPy's exp, sum and log after the shift. The loop bodies are activation.py's equations in its order
 of operations, with NumPy's pairwise row sums (reduce_kernels.py), so the results are the NumPy code's bits
 (tests/test_softmax_kernels.py); a row holding NaN gives NaN as there (its sign may differ when the row holds
 NaNs of both signs: which one np.max returns is its own affair).
