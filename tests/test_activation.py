@@ -265,6 +265,31 @@ def test_softmax_method_and_rows_sum_to_one():
     np.testing.assert_allclose(x.log_softmax(-1).array, np.log(x.softmax(-1).array), rtol=1e-12)
 
 
+def _softmax_written_out(x, g, dim):
+    """softmax's and log_softmax's equations as written, one NumPy expression each: ((y, dL/dx), (y, dL/dx))."""
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    y = np.exp(shifted) / np.sum(np.exp(shifted), axis=dim, keepdims=True)
+    log_y = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    return ((y, g * y - y * np.sum(g * y, axis=dim, keepdims=True)),
+            (log_y, g - np.exp(log_y) * np.sum(g, axis=dim, keepdims=True)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,dim", [((5, 7), -1), ((5, 7), 0), ((2, 3, 300), -1), ((1, 1), -1), ((), 0)])
+def test_softmax_numpy_code_gives_the_written_out_equations_bits(shape, dim, dtype):
+    """softmax and log_softmax evaluate their equations with fewer arrays (exp in place, the gradient in one
+    array): the same operations in the same order, so the same bits as the expressions written out."""
+    local = np.random.default_rng(sum(shape) + dim)
+    x, g = (3 * local.standard_normal((2,) + shape)).astype(dtype)
+    for op, (y_expected, dx_expected) in zip((A.softmax, A.log_softmax), _softmax_written_out(x, g, dim)):
+        leaf = rg.from_numpy(x.copy()).requires_grad_(True)
+        y = op(leaf, dim)
+        y.backward(rg.from_numpy(g))
+        bits = f"u{np.dtype(dtype).itemsize}"
+        np.testing.assert_array_equal(y.detach().numpy().view(bits), np.asarray(y_expected).view(bits))
+        np.testing.assert_array_equal(leaf.grad.numpy().view(bits), np.asarray(dx_expected).view(bits))
+
+
 # ----- clamp with tensor bounds -----------------------------------------------------------
 def test_clamp_tensor_bounds_broadcast_match_pytorch():
     rng = np.random.default_rng(3)

@@ -108,3 +108,47 @@ def test_batchnorm_errors_name_the_layer():
         bn(rg.randn(1, 3))
     with pytest.raises(ValueError, match="layer_norm: input of shape"):
         rg.nn.LayerNorm(5)(rg.randn(2, 4))
+
+
+def test_layer_norm_refuses_an_empty_normalized_shape_as_pytorch_does():
+    with pytest.raises(RuntimeError, match=r"layer_norm: expected normalized_shape to be at least 1-dimensional.*"
+                                           r"normalized_shape = \[\]"):
+        norm.layer_norm(rg.tensor(2.0, requires_grad=True), ())
+    with pytest.raises(RuntimeError, match=r"at least 1-dimensional.*normalized_shape = \[\]"):
+        torch.nn.functional.layer_norm(torch.tensor(2.0), ())
+
+
+def _layer_norm_written_out(x, normalized, w, b, g, eps):
+    """The module docstring's equations as written, one NumPy expression each: (y, dL/dx, dL/dw, dL/db)."""
+    axes = tuple(range(x.ndim - len(normalized), x.ndim))
+    lead, n = tuple(range(x.ndim - len(normalized))), int(np.prod(normalized))
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    rstd = 1.0 / np.sqrt(np.mean(centered * centered, axis=axes, keepdims=True) + eps)
+    x_hat = centered * rstd
+    y = (x_hat * w if w is not None else x_hat.copy())
+    y = y + b if b is not None else y
+    dx_hat = g * w if w is not None else g
+    dx = (rstd / n) * (n * dx_hat - dx_hat.sum(axis=axes, keepdims=True)
+                       - x_hat * (dx_hat * x_hat).sum(axis=axes, keepdims=True))
+    return y, dx, (g * x_hat).sum(axis=lead), g.sum(axis=lead)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,normalized", [((5, 7), (7,)), ((2, 3, 20), (3, 20)), ((4, 300), (300,)), ((6, 1), (1,))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_numpy_code_gives_the_written_out_equations_bits(shape, normalized, dtype, affine):
+    """The op evaluates its equations in place (two full-size arrays where the expressions make six): the same
+    operations in the same order, so the same bits as the expressions written out."""
+    local = np.random.default_rng(len(shape) + shape[-1])
+    x = (3 * local.standard_normal(shape) + 1).astype(dtype)
+    g = local.standard_normal(shape).astype(dtype)
+    w, b = (local.standard_normal((2,) + normalized).astype(dtype) if affine else (None, None))
+    inputs = [rg.from_numpy(a.copy()).requires_grad_(True) if a is not None else None for a in (x, w, b)]
+    y = norm.layer_norm(inputs[0], normalized, inputs[1], inputs[2], eps=1e-3)
+    y.backward(rg.from_numpy(g))
+    expected = _layer_norm_written_out(x, normalized, w, b, g, 1e-3)
+    got = [y.detach().numpy()] + [t.grad.numpy() for t in inputs if t is not None]
+    for name, ours, theirs in zip(["y", "dL/dx", "dL/dw", "dL/db"], got, expected):
+        assert ours.dtype == dtype, name
+        np.testing.assert_array_equal(ours.view(f"u{ours.itemsize}"), theirs.view(f"u{theirs.itemsize}"), err_msg=name)

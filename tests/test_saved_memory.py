@@ -15,8 +15,8 @@ import retrograd as rg
 from retrograd.bench.graph_memory import captured, distinct_bytes, graph_arrays
 from helpers import saves_names
 from retrograd.ops import (
-    activation, attention, conv_transpose, elementwise, indexing, linalg, loss, norm, pool, reduce, resample, shape,
-    sort,
+    activation, attention, conv_transpose, elementwise, indexing, kernels, linalg, loss, norm, pool, reduce, resample,
+    shape, sort,
 )
 
 
@@ -39,6 +39,16 @@ def _pos(*shape, grad=True):
 def _one_process(*arrays):
     """sync_batch_norm's sum across processes, with one process."""
     return list(arrays)
+
+
+def _in_mode(mode, build):
+    """build() with the compiled kernels on ("numba") or off ("numpy"), whatever RETROGRAD_KERNELS says: an op
+    whose two paths keep different arrays has a row for each, so that both modes check both Saves lists."""
+    previous = kernels.set_enabled(mode == "numba")
+    try:
+        return build()
+    finally:
+        kernels.set_enabled(previous)
 
 
 def _labels():
@@ -194,12 +204,18 @@ OPS = [
     # normalisation
     ("batch_norm-training", lambda: norm.batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3),
                                                     training=True)),
+    ("batch_norm-training-numpy", lambda: _in_mode("numpy", lambda: norm.batch_norm(
+        _t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), training=True))),
+    ("batch_norm-training-compiled", lambda: _in_mode("numba", lambda: norm.batch_norm(
+        _t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), training=True))),
     ("batch_norm-empty", lambda: norm.batch_norm(_t(0), rg.zeros(0), rg.ones(0), training=True)),
     ("batch_norm-eval", lambda: norm.batch_norm(_t(4, 3), rg.zeros(3), rg.ones(3), _t(3), None)),
     ("sync_batch_norm", lambda: norm.sync_batch_norm(_t(4, 3, 2), rg.zeros(3), rg.ones(3), _t(3), _t(3), 0.1, 1e-5,
                                                      _one_process)),
     ("layer_norm", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3))),
     ("layer_norm-no-affine", lambda: norm.layer_norm(_t(4, 3), (3,))),
+    ("layer_norm-numpy", lambda: _in_mode("numpy", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3)))),
+    ("layer_norm-compiled", lambda: _in_mode("numba", lambda: norm.layer_norm(_t(4, 3), (3,), _t(3), _t(3)))),
     # transposed convolution and resampling
     ("conv_transpose2d", lambda: conv_transpose.conv_transpose2d(_t(2, 3, 3, 3), _t(3, 2, 2, 2), _t(2), stride=2)),
     ("conv_transpose2d-first-layer", lambda: conv_transpose.conv_transpose2d(_t(2, 3, 3, 3, grad=False),
@@ -314,11 +330,23 @@ def test_each_family_frees_the_input_its_formula_does_not_read(family, build):
 
 def test_norm_keeps_x_hat_and_rstd_not_x_minus_mean():
     """layer_norm's x is version-checked (PyTorch saves it too), so it stays; beyond it the graph holds x_hat
-    and rstd only: not x - mean, not the variance, not the affine product."""
+    and rstd only: not x - mean, not the variance, not the affine product. (The NumPy code; the compiled
+    kernels keep less, next test.)"""
     x = rg.randn(8, 16, requires_grad=True)
-    y = norm.layer_norm(x, (16,), rg.ones(16, requires_grad=True), rg.zeros(16, requires_grad=True))
+    y = _in_mode("numpy", lambda: norm.layer_norm(x, (16,), rg.ones(16, requires_grad=True),
+                                                  rg.zeros(16, requires_grad=True)))
     weight_bytes = 16 * 4
     assert distinct_bytes(graph_arrays(y)) == 2 * x.array.nbytes + 8 * 4 + weight_bytes  # x, x_hat, rstd, weight
+
+
+def test_compiled_layer_norm_keeps_x_mean_and_rstd_as_pytorch():
+    """With the compiled kernels layer_norm keeps what PyTorch keeps: x, and mean and rstd per row (the backward
+    recomputes x_hat from them): one array of x's size, where the NumPy code keeps two."""
+    x = rg.randn(8, 16, requires_grad=True)
+    y = _in_mode("numba", lambda: norm.layer_norm(x, (16,), rg.ones(16, requires_grad=True),
+                                                  rg.zeros(16, requires_grad=True)))
+    weight_bytes = 16 * 4
+    assert distinct_bytes(graph_arrays(y)) == x.array.nbytes + 2 * 8 * 4 + weight_bytes  # x, mean, rstd, weight
 
 
 def test_mlp_layer_keeps_its_input_and_weight_only():

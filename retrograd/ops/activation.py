@@ -16,7 +16,7 @@ from .base import (
     OUTPUT, accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
     unbroadcast,
 )
-from . import kernels
+from . import kernels, softmax_kernels
 from .activation_kernels import relu_backward as relu_backward_kernel, relu_forward as relu_forward_kernel
 from .inplace import hold_result
 
@@ -355,18 +355,34 @@ def _widened(array):
 def softmax(x, dim=None, dtype=None):
     """y = e^(x - m) / sum(e^(x - m)) over dim, m = max over dim (exact, and no overflow for large x)
 
-    dL/dx = y * (g - sum(g * y, dim)).  Saves `y`: the derivative needs only the output."""
+    dL/dx = y * (g - sum(g * y, dim)).  With the `fast` extra, along the last axis, the passes around NumPy's
+    exp run compiled (softmax_kernels.py), with the same bits.  Saves `y`: the derivative needs only the output."""
     x_val, axis = _softmax_input(x, dim, dtype, "softmax")
     x_wide = _widened(x_val)
-    y = np.exp(x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf))  # initial: a 0-size dim
-    y /= np.sum(y, axis=axis, keepdims=True)
+    y = np.empty_like(x_wide)  # y's one array (the expression makes two); an array for 0-d x too
+    shift = _row_kernel(softmax_kernels.softmax_shift, x_wide, axis)
+    if shift is None:
+        np.subtract(x_wide, np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf), out=y)  # initial: a 0-size dim
+    else:
+        shift(_rows(x_wide), _rows(y))  # the maximum and the shift in one pass
+    np.exp(y, out=y)
+    if shift is None:
+        y /= np.sum(y, axis=axis, keepdims=True)
+    else:
+        kernels.compiled(softmax_kernels.softmax_normalize, y.dtype)(_rows(y))  # the sum and the division
     y = y.astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
 
     def softmax_backward(grad_out):
         y_wide = _widened(y)
+        backward = _row_kernel(softmax_kernels.softmax_backward, y_wide, axis, grad_out)
+        if backward is not None:
+            gy = np.empty_like(y_wide)
+            backward(_rows(y_wide), _rows(np.ascontiguousarray(grad_out, y_wide.dtype)), _rows(gy))
+            return (_as_input_dtype(gy, x_dtype),)
         gy = grad_out * y_wide
-        return (_as_input_dtype(gy - y_wide * np.sum(gy, axis=axis, keepdims=True), x_dtype),)
+        gy -= y_wide * np.sum(gy, axis=axis, keepdims=True)
+        return (_as_input_dtype(gy, x_dtype),)
 
     return record(softmax, y, (x,), softmax_backward, saved=(OUTPUT,))
 
@@ -394,20 +410,48 @@ def log_softmax(x, dim=None, dtype=None):
     """y = (x - m) - log(sum(e^(x - m))) over dim, m = max over dim (no overflow, no log(0) for large x)
 
     dL/dx = g - softmax(x) * sum(g, dim), with softmax(x) = e^y, recomputed in the backward pass, as
-    PyTorch does.  Saves `y` (the output, so no extra memory)."""
+    PyTorch does. With the `fast` extra, along the last axis, the passes around NumPy's exp and log run
+    compiled (softmax_kernels.py), with the same bits.  Saves `y` (the output, so no extra memory)."""
     x_val, axis = _softmax_input(x, dim, dtype, "log_softmax")
     x_wide = _widened(x_val)
-    y = x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
+    shift = _row_kernel(softmax_kernels.softmax_shift, x_wide, axis)
+    if shift is None:
+        y = x_wide - np.max(x_wide, axis=axis, keepdims=True, initial=-np.inf)  # initial: a 0-size dim
+    else:
+        y = np.empty_like(x_wide)
+        shift(_rows(x_wide), _rows(y))  # the maximum and the shift in one pass
     with np.errstate(divide="ignore"):  # an empty dim sums to 0, and its log(0) meets no entry of y
         y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
     y = y.astype(x_val.dtype, copy=False)
     x_dtype = array_of(x).dtype
 
     def log_softmax_backward(grad_out):
-        g = _widened(grad_out)
-        return (_as_input_dtype(g - np.exp(_widened(y)) * np.sum(g, axis=axis, keepdims=True), x_dtype),)
+        g, y_wide = _widened(grad_out), _widened(y)
+        grad = np.exp(y_wide, out=np.empty_like(y_wide))  # softmax(x), then the gradient in its array (not three)
+        backward = _row_kernel(softmax_kernels.log_softmax_backward, grad, axis, g)
+        if backward is not None:
+            backward(_rows(np.ascontiguousarray(g, grad.dtype)), _rows(grad))  # the sum and the gradient in one pass
+            return (_as_input_dtype(grad, x_dtype),)
+        grad = np.multiply(grad, np.sum(g, axis=axis, keepdims=True), out=grad if grad.dtype == g.dtype else None)
+        return (_as_input_dtype(np.subtract(g, grad, out=grad), x_dtype),)
 
     return record(log_softmax, y, (x,), log_softmax_backward, saved=(OUTPUT,))
+
+
+def _row_kernel(python_kernel, array, axis, grad_out=None):
+    """The compiled `python_kernel` (softmax_kernels.py) for the rows of `array` along its last axis, or None where
+    it does not apply: kernels off, another axis, no entries, not C-contiguous, a dtype it does not cover, or a
+    gradient that would not convert to array's dtype exactly (a user's seed of a wider dtype)."""
+    if axis != array.ndim - 1 or array.size == 0 or not array.flags.c_contiguous:
+        return None
+    if grad_out is not None and not np.can_cast(grad_out.dtype, array.dtype, "safe"):
+        return None
+    return kernels.compiled(python_kernel, array.dtype)
+
+
+def _rows(array):
+    """A C-contiguous array as (rows, n), n its last axis: the row kernels' layout (a view)."""
+    return array.reshape(-1, array.shape[-1])
 
 
 # ----- erf, for gelu ---------------------------------------------------------------------

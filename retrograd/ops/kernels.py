@@ -27,6 +27,7 @@ ERROR_MODEL = "numpy"  # division by zero: inf or NaN as in NumPy, not Python's 
 
 _enabled = None  # decided by enabled() on first use; the tests switch it through set_enabled
 _compiled = {}  # kernel name -> Numba dispatcher
+_helpers = []  # functions that kernels call (see helper()), not yet registered with Numba
 _used = set()  # names of the kernels this process has called
 _specialised = {}  # (kernel name, *window geometry) -> Numba dispatcher with the geometry compiled in
 _geometry_work = {}  # (kernel name, *window geometry) -> window entries visited, until it is specialised
@@ -80,10 +81,22 @@ def compiled(python_kernel, dtype):
     name = python_kernel.__name__
     if name not in _compiled:
         import numba  # the fast extra; only reached when enabled() found it
+        from numba.extending import register_jitable
 
+        while _helpers:  # before any kernel that calls them compiles
+            register_jitable(error_model=ERROR_MODEL)(_helpers.pop())
         _compiled[name] = numba.njit(cache=True, nogil=True, error_model=ERROR_MODEL)(python_kernel)
     _used.add(name)
     return _compiled[name]
+
+
+def helper(python_function):
+    """Marks a plain-Python function that kernels call (a kernel can call only compiled code): compiled()
+    registers it with Numba (register_jitable) before it compiles a kernel, so that kernels can call it. Returns the
+    function unchanged: importing its module does not import Numba. Numba's cache checks only a kernel's own source
+    file: after editing a helper, touch the modules of the kernels that call it (or delete their __pycache__)."""
+    _helpers.append(python_function)
+    return python_function
 
 
 SPECIALISE_AFTER = 2**18  # window entries a kernel visits with one geometry before it is compiled for it

@@ -17,17 +17,41 @@ path, term 2 the path through the mean, term 3 the path through the variance.
 """
 import numpy as np
 
+from . import kernels, norm_kernels
 from .base import array_of, needs_grad, record
 
 
-def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n, sum_across=None):
+def _normalize_backward(grad_x_hat, x_hat, rstd, axes, n, sum_across=None, owned=False):
     """dL/dx from dL/dx_hat for x_hat = (x - mean) * rstd normalised over `axes` (n entries per group).
-    With `sum_across` (sync_batch_norm), the groups span processes: terms 2 and 3 sum over all of them."""
+    With `sum_across` (sync_batch_norm), the groups span processes: terms 2 and 3 sum over all of them.
+    `owned`: grad_x_hat is the caller's temporary, free to become dL/dx in place. The line
+    rstd / n * (n * dx_hat - term 2 - x_hat * term 3) is evaluated in place, in the same order: the same
+    bits with two full-size arrays where the expression makes six."""
     term_mean = grad_x_hat.sum(axis=axes, keepdims=True)  # term 2: through the mean
-    term_var = (grad_x_hat * x_hat).sum(axis=axes, keepdims=True)  # term 3: through the variance
+    scratch = grad_x_hat * x_hat
+    term_var = scratch.sum(axis=axes, keepdims=True)  # term 3: through the variance
     if sum_across is not None:
         term_mean, term_var = sum_across(term_mean, term_var)
-    return (rstd / n) * (n * grad_x_hat - term_mean - x_hat * term_var)  # term 1: direct
+    owned = owned and grad_x_hat.dtype == scratch.dtype  # else the expression would widen dx_hat first
+    grad_x = np.multiply(grad_x_hat, n, out=grad_x_hat if owned else None, dtype=scratch.dtype)  # term 1: direct
+    grad_x -= term_mean
+    grad_x -= np.multiply(x_hat, term_var, out=scratch)
+    grad_x *= rstd / n
+    return grad_x
+
+
+def _affine(x_hat, w_val, b_val, spare):
+    """y = x_hat * weight + bias (each optional, shaped to broadcast) written into `spare`, a free array of
+    x_hat's shape and dtype, where the dtypes allow; y is never x_hat itself (the backward reads x_hat)."""
+    first = w_val if w_val is not None else b_val
+    if first is None:
+        np.copyto(spare, x_hat)
+        return spare
+    operation = np.multiply if w_val is not None else np.add
+    y = operation(x_hat, first, out=spare if np.result_type(x_hat, first) == spare.dtype else None)
+    if w_val is not None and b_val is not None:
+        y += b_val
+    return y
 
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -39,8 +63,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased, as PyTorch)
     Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, an affine map,
     so dL/dx = g * weight * rstd.
+    With the `fast` extra, training runs one compiled pass per channel each way (norm_kernels.py, for
+    float32/float64 C-contiguous arrays of one dtype and more than one channel), with the same bits.
     Saves `saved_x_hat` (x_hat, n entries) and `saved_rstd` (rstd, C entries) where the gradients asked for
-    read them, and `saved_w` (the weight) when x needs a gradient."""
+    read them, and `saved_w` (the weight) when x needs a gradient; the compiled passes save, instead of x_hat,
+    `x_planes` (x itself, which PyTorch saves too) and `saved_mean` (C entries), as PyTorch does."""
     x_val = array_of(x)
     if x_val.ndim < 2 and x_val.size == 0:  # PyTorch passes an empty 1-D input through, statistics untouched
         return record(batch_norm, x_val.copy(), (x,), _empty_batch_backward)
@@ -53,20 +80,23 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     w_val = None if weight is None else array_of(weight)
     b_val = None if bias is None else array_of(bias)
     _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, running_mean)
+    compiled = _compiled_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps) if training else None
+    if compiled is not None:
+        return compiled
     if training:
-        x_hat, rstd = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
+        x_hat, rstd, spare = _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum)
     else:
         if running_mean is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
         mean = array_of(running_mean).reshape(param_shape)
         rstd = (1.0 / np.sqrt(array_of(running_var) + eps)).reshape(param_shape)
-        x_hat = (x_val - mean) * rstd
+        x_hat = x_val - mean
+        x_hat *= rstd
+        spare = None
     x_hat = x_hat.astype(x_val.dtype, copy=False)
     rstd = rstd.astype(x_val.dtype, copy=False)
-
-    y = x_hat * w_val.reshape(param_shape) if w_val is not None else x_hat.copy()
-    if b_val is not None:
-        y += b_val.reshape(param_shape)
+    y = _affine(x_hat, None if w_val is None else w_val.reshape(param_shape),
+                None if b_val is None else b_val.reshape(param_shape), np.empty_like(x_hat) if spare is None else spare)
 
     x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
     saved_x_hat = x_hat if (x_needs and training) or w_needs else None  # eval's dL/dx reads only rstd
@@ -78,7 +108,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if x_needs:
             grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
             if training:
-                grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n)
+                grad_x = _normalize_backward(grad_x_hat, saved_x_hat, saved_rstd, axes, n, owned=saved_w is not None)
             else:
                 grad_x = grad_x_hat * saved_rstd
         if w_needs:
@@ -86,6 +116,38 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         if b_needs:
             grad_b = grad_out.sum(axis=axes)
         return grad_x, None, None, grad_w, grad_b
+
+    return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
+                  saved=(x, weight))
+
+
+def _compiled_batch_norm(x, running_mean, running_var, weight, bias, momentum, eps):
+    """Training-mode batch_norm through its compiled passes (norm_kernels.py), or None where they do not apply
+    (kernels off, a dtype they do not cover, an array that is not C-contiguous, parameters of another dtype, no
+    entries, one channel: NumPy then sums the whole batch as one contiguous run, not plane by plane)."""
+    x_val, w_val, b_val = array_of(x), None if weight is None else array_of(weight), None if bias is None else array_of(
+        bias)
+    applies = x_val.size > 0 and x_val.shape[1] > 1 and _rows_of_one_dtype(x_val, w_val, b_val)
+    forward = kernels.compiled(norm_kernels.batch_norm_forward, x_val.dtype) if applies else None
+    if forward is None:
+        return None
+    x_planes, x_shape, dtype = x_val.reshape(x_val.shape[0], x_val.shape[1], -1), x_val.shape, x_val.dtype  # (N, C, S)
+    channels, n = x_planes.shape[1], x_val.size // x_planes.shape[1]
+    y = np.empty_like(x_val)
+    saved_mean, var, saved_rstd = np.empty(channels, dtype), np.empty(channels, dtype), np.empty(channels, dtype)
+    forward(x_planes, w_val, b_val, dtype.type(eps), y.reshape(x_planes.shape), saved_mean, var, saved_rstd)
+    if running_mean is not None:
+        _update_running_statistics(running_mean, running_var, saved_mean, var, n, momentum)
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_w = w_val if x_needs else None
+    backward = kernels.compiled(norm_kernels.batch_norm_backward, dtype)  # compiles on its first call, if any
+
+    def batch_norm_backward(grad_out):
+        grad_x, grad_w, grad_b = np.empty_like(x_planes), np.empty(channels, dtype), np.empty(channels, dtype)
+        g = np.ascontiguousarray(grad_out, dtype).reshape(x_planes.shape)  # C-contiguous, y's dtype (see layer_norm)
+        backward(x_planes, saved_mean, saved_rstd, saved_w, g, grad_x, grad_w, grad_b)
+        return (grad_x.reshape(x_shape) if x_needs else None, None, None, grad_w if w_needs else None,
+                grad_b if b_needs else None)
 
     return record(batch_norm, y, (x, running_mean, running_var, weight, bias), batch_norm_backward,
                   saved=(x, weight))
@@ -108,16 +170,19 @@ def _check_batch_norm_arguments(x_val, channels, n, training, w_val, b_val, runn
 
 def _batch_statistics(x_val, axes, eps, running_mean, running_var, momentum):
     """Training-mode batch norm: x_hat and rstd from the batch's mean and (biased) variance over `axes`,
-    and the running statistics updated in place (the variance unbiased, as in PyTorch)."""
+    and the running statistics updated in place (the variance unbiased, as in PyTorch); also the array that
+    held the squares, free for the output."""
     channels, n = x_val.shape[1], x_val.size // x_val.shape[1]
     mean = x_val.mean(axis=axes, keepdims=True)  # (1, C, 1...)
-    centered = x_val - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)
+    x_hat = x_val - mean  # centred; scaled in place below
+    spare = x_hat * x_hat
+    var = np.mean(spare, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(var + eps)
     if running_mean is not None:
         _update_running_statistics(running_mean, running_var, mean.reshape(channels), var.reshape(channels), n,
                                    momentum)
-    return centered * rstd, rstd
+    x_hat *= rstd
+    return x_hat, rstd, spare
 
 
 def _update_running_statistics(running_mean, running_var, mean, var, n, momentum):
@@ -186,11 +251,17 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation over the trailing dims `normalized_shape`; weight and bias have that shape.
 
     Forward and backward as in the module docstring with R = the trailing axes;
-    dL/dweight and dL/dbias sum over the leading (batch) axes.
-    Saves `x_hat` and `saved_rstd` (rstd, when x needs a gradient), and `saved_w` (the weight) when x needs one."""
+    dL/dweight and dL/dbias sum over the leading (batch) axes. With the `fast` extra, one compiled pass each
+    way (norm_kernels.py, for float32/float64 C-contiguous arrays of one dtype), with the same bits.
+    Saves `x_hat` and `saved_rstd` (rstd, when x needs a gradient), and `saved_w` (the weight) when x needs one;
+    the compiled passes save, instead of x_hat, `x_rows` (x itself, which PyTorch saves too), `saved_mean` and
+    `saved_rstd` (one entry per row), as PyTorch does."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
+    if not normalized_shape:  # PyTorch's check and wording
+        raise RuntimeError("layer_norm: expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+                           "least one element, but got normalized_shape = []")
     x_val = array_of(x)
     k = len(normalized_shape)
     if x_val.shape[x_val.ndim - k:] != normalized_shape:
@@ -201,15 +272,16 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     n = int(np.prod(normalized_shape))
     w_val = None if weight is None else array_of(weight)
     b_val = None if bias is None else array_of(bias)
+    compiled = _compiled_layer_norm(x, weight, bias, x_val, w_val, b_val, normalized_shape, eps)
+    if compiled is not None:
+        return compiled
 
     mean = x_val.mean(axis=axes, keepdims=True)
-    centered = x_val - mean
-    var = np.mean(centered * centered, axis=axes, keepdims=True)
-    rstd = 1.0 / np.sqrt(var + eps)
-    x_hat = centered * rstd
-    y = x_hat * w_val if w_val is not None else x_hat.copy()
-    if b_val is not None:
-        y += b_val
+    x_hat = x_val - mean  # centred; scaled in place below
+    spare = x_hat * x_hat  # the squares, then y's array
+    rstd = 1.0 / np.sqrt(np.mean(spare, axis=axes, keepdims=True) + eps)
+    x_hat *= rstd
+    y = _affine(x_hat, w_val, b_val, spare)
 
     x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
     saved_rstd = rstd if x_needs else None
@@ -219,7 +291,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         grad_x = grad_w = grad_b = None
         if x_needs:
             grad_x_hat = grad_out * saved_w if saved_w is not None else grad_out
-            grad_x = _normalize_backward(grad_x_hat, x_hat, saved_rstd, axes, n)
+            grad_x = _normalize_backward(grad_x_hat, x_hat, saved_rstd, axes, n, owned=saved_w is not None)
         if w_needs:
             grad_w = (grad_out * x_hat).sum(axis=lead_axes)
         if b_needs:
@@ -227,3 +299,40 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         return grad_x, grad_w, grad_b
 
     return record(layer_norm, y, (x, weight, bias), layer_norm_backward, saved=(x, weight))
+
+
+def _compiled_layer_norm(x, weight, bias, x_val, w_val, b_val, normalized_shape, eps):
+    """layer_norm through its compiled passes (norm_kernels.py), or None where they do not apply (kernels off, a
+    dtype they do not cover, an array that is not C-contiguous, a weight or bias of another dtype, no entries,
+    rows of one entry: NumPy then sums dL/dweight's column as a contiguous run, pairwise, not row after row)."""
+    n = int(np.prod(normalized_shape))
+    applies = x_val.size > 0 and n > 1 and _rows_of_one_dtype(x_val, w_val, b_val)
+    forward = kernels.compiled(norm_kernels.layer_norm_forward, x_val.dtype) if applies else None
+    if forward is None:
+        return None
+    x_rows, x_shape, dtype = x_val.reshape(-1, n), x_val.shape, x_val.dtype  # the normalised axes flattened
+    y = np.empty_like(x_val)
+    saved_mean, saved_rstd = np.empty(len(x_rows), dtype), np.empty(len(x_rows), dtype)
+    w_flat = None if w_val is None else w_val.reshape(n)
+    forward(x_rows, w_flat, None if b_val is None else b_val.reshape(n), dtype.type(eps), y.reshape(x_rows.shape),
+            saved_mean, saved_rstd)
+    x_needs, w_needs, b_needs = needs_grad(x), needs_grad(weight), needs_grad(bias)
+    saved_w = w_flat if x_needs else None
+    backward = kernels.compiled(norm_kernels.layer_norm_backward, dtype)  # compiles on its first call, if any
+
+    def layer_norm_backward(grad_out):
+        grad_x, grad_w, grad_b = np.empty_like(x_rows), np.zeros(n, dtype), np.zeros(n, dtype)
+        # C-contiguous, y's dtype (a .sum()'s g is a broadcast view: walked in place, 3x slower than this copy)
+        g = np.ascontiguousarray(grad_out, dtype).reshape(x_rows.shape)
+        backward(x_rows, saved_mean, saved_rstd, saved_w, g, grad_x, grad_w, grad_b)
+        return (grad_x.reshape(x_shape) if x_needs else None, grad_w.reshape(normalized_shape) if w_needs else None,
+                grad_b.reshape(normalized_shape) if b_needs else None)
+
+    return record(layer_norm, y, (x, weight, bias), layer_norm_backward, saved=(x, weight))
+
+
+def _rows_of_one_dtype(x_val, *params):
+    """Whether the row kernels can take x_val and the parameters (each an array or None): C-contiguous ndarrays
+    of one dtype."""
+    arrays = [x_val] + [p for p in params if p is not None]
+    return all(isinstance(a, np.ndarray) and a.flags.c_contiguous and a.dtype == x_val.dtype for a in arrays)
