@@ -16,7 +16,7 @@ from .base import (
     OUTPUT, accumulation_dtype, array_of, binary_operands, needs_grad, normalize_dims, pass_where, record, to_float,
     unbroadcast,
 )
-from . import kernels
+from . import gelu_kernels, kernels
 from .activation_kernels import relu_backward as relu_backward_kernel, relu_forward as relu_forward_kernel
 from .inplace import hold_result
 
@@ -218,27 +218,77 @@ def gelu(x, approximate="none"):
     Saves `x_val` (x) and `cdf` (Phi(x)), or `x_val` and `t` with approximate='tanh'."""
     x_val = _float_input(x, "gelu")
     if approximate == "none":
-        cdf = 0.5 * (1 + _erf(x_val * _SQRT_HALF))
-
-        def gelu_backward(grad_out):
-            return (grad_out * (cdf + x_val * (_INV_SQRT_2PI * np.exp(-0.5 * x_val * x_val))),)
-
-        return record(gelu, x_val * cdf, (x,), gelu_backward, saved=(x,))
+        return _gelu_erf(x, x_val)
     if approximate != "tanh":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    x_sq = x_val * x_val
-    t = np.tanh(_GELU_K * (x_val + _GELU_C * x_sq * x_val))
+    return _gelu_tanh(x, x_val)
+
+
+def _gelu_erf(x, x_val):
+    """gelu's exact form; with the fast extra each pass is one compiled loop (gelu_kernels.py)."""
+    forward_kernel = _gelu_kernel("erf forward", x_val)
+    if forward_kernel is None:
+        cdf = 0.5 * (1 + _erf(x_val * _SQRT_HALF))
+        y = x_val * cdf
+    else:
+        y, cdf = np.empty_like(x_val), np.empty_like(x_val)
+        forward_kernel(x_val.ravel(), y.ravel(), cdf.ravel())
+
+    def gelu_backward(grad_out):
+        backward_kernel = _gelu_kernel("erf backward", x_val, grad_out)
+        if backward_kernel is None:
+            return (grad_out * (cdf + x_val * (_INV_SQRT_2PI * np.exp(-0.5 * x_val * x_val))),)
+        grad = np.empty_like(x_val)
+        backward_kernel(x_val.ravel(), cdf.ravel(), grad_out.ravel(), grad.ravel())
+        return (grad,)
+
+    return record(gelu, y, (x,), gelu_backward, saved=(x,))
+
+
+def _gelu_tanh(x, x_val):
+    """gelu's tanh form; with the fast extra each pass is one compiled loop (gelu_kernels.py)."""
+    forward_kernel = _gelu_kernel("tanh forward", x_val)
+    if forward_kernel is None:
+        x_sq = x_val * x_val
+        t = np.tanh(_GELU_K * (x_val + _GELU_C * x_sq * x_val))
+        y = 0.5 * x_val * (1 + t)
+    else:
+        y, t = np.empty_like(x_val), np.empty_like(x_val)
+        forward_kernel(x_val.ravel(), y.ravel(), t.ravel())
 
     def gelu_tanh_backward(grad_out):
-        slope = 0.5 * (1 + t) + 0.5 * x_val * (1 - t * t) * _GELU_K * (1 + 3 * _GELU_C * x_val * x_val)
-        return (grad_out * slope,)
+        backward_kernel = _gelu_kernel("tanh backward", x_val, grad_out)
+        if backward_kernel is None:
+            slope = 0.5 * (1 + t) + 0.5 * x_val * (1 - t * t) * _GELU_K * (1 + 3 * _GELU_C * x_val * x_val)
+            return (grad_out * slope,)
+        grad = np.empty_like(x_val)
+        backward_kernel(x_val.ravel(), t.ravel(), grad_out.ravel(), grad.ravel())
+        return (grad,)
 
-    return record(gelu, 0.5 * x_val * (1 + t), (x,), gelu_tanh_backward, saved=(x,))
+    return record(gelu, y, (x,), gelu_tanh_backward, saved=(x,))
 
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _GELU_K, _GELU_C = math.sqrt(2 / math.pi), 0.044715
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+_GELU_KERNELS = {  # (pass, dtype) -> its compiled twin in gelu_kernels.py (float64: where it beats NumPy)
+    ("erf forward", _FLOAT32): gelu_kernels.gelu_erf_forward_float32,
+    ("erf forward", _FLOAT64): gelu_kernels.gelu_erf_forward_float64,
+    ("erf backward", _FLOAT32): gelu_kernels.gelu_erf_backward_float32,
+    ("tanh forward", _FLOAT32): gelu_kernels.gelu_tanh_forward_float32,
+    ("tanh backward", _FLOAT32): gelu_kernels.gelu_tanh_backward,
+    ("tanh backward", _FLOAT64): gelu_kernels.gelu_tanh_backward,
+}
+
+
+def _gelu_kernel(gelu_pass, array, other=None):
+    """The compiled kernel of one of gelu's passes for `array` (and `other`, the gradient, of its layout), or None:
+    kernels off, a dtype they do not cover, or arrays they cannot walk flat (then the NumPy lines run)."""
+    python_kernel = _GELU_KERNELS.get((gelu_pass, array.dtype))
+    if python_kernel is None or not _flat(array, other):
+        return None
+    return kernels.compiled(python_kernel, array.dtype)
 
 
 # ----- clamp ------------------------------------------------------------------------
