@@ -475,28 +475,54 @@ def _erf(x_val):
 
 _erf_impl = None
 _ERF_SERIES = [1 / math.prod(range(1, 2 * n + 2, 2)) for n in reversed(range(32))]  # 1/(2n+1)!!, Horner order
-_ERF_FRACTION_DEPTH = 48
+# (lower end of |x|, how erf is summed there, terms or levels): each piece gets as many as its largest |x| needs for
+# float64 (measured against math.erf: 20 series terms below 1, 48 fraction levels from 2, 20 from 3)
+_ERF_PIECES = ((0.0, "series", 20), (1.0, "series", 32), (2.0, "fraction", 48), (3.0, "fraction", 20))
+_ERF_IS_ONE = 6.0  # erfc(6) = 2e-17, under half an ulp of 1: erf is 1 in float64 from here on
+_ERF_BLOCK = 2**16  # values summed together: 1.5x faster than whole arrays of 1M values (their passes miss the cache)
 
 
 def _erf_numpy(x_val):
     """erf in NumPy alone, accurate to a few ulp in float64 (checked against math.erf in the tests).
 
-    |x| < 2:  erf(a) = 2/sqrt(pi) * a e^(-a^2) * sum_n (2a^2)^n / (2n+1)!!   (all terms positive: no
-              cancellation; 32 terms)
-    |x| >= 2: erf(a) = 1 - erfc(a), erfc(a) = e^(-a^2) / sqrt(pi) / (a + (1/2) / (a + (2/2) / (a + ...)))
-              (Laplace's continued fraction, 48 levels, evaluated bottom-up)."""
+    |x| < 2:      erf(a) = 2/sqrt(pi) * a e^(-a^2) * sum_n (2a^2)^n / (2n+1)!!   (all terms positive: no
+                  cancellation; 20 terms below 1, 32 from 1)
+    2 <= |x| < 6: erf(a) = 1 - erfc(a), erfc(a) = e^(-a^2) / sqrt(pi) / (a + (1/2) / (a + (2/2) / (a + ...)))
+                  (Laplace's continued fraction, evaluated bottom-up; 48 levels below 3, 20 from 3)
+    |x| >= 6:     erf(a) = 1 (erfc(6) = 2e-17).
+    Each piece of the real line is summed in place over its own values, with the terms or levels it needs, one
+    block of _ERF_BLOCK values at a time, so that the 30-50 passes over a piece's values run in the CPU's cache."""
     a = np.abs(np.asarray(x_val))
-    out = np.empty_like(a)
-    near = a < 2
-    s = a[near]
-    z, total = 2 * s * s, np.zeros_like(s)
-    for coefficient in _ERF_SERIES:
-        total = total * z + coefficient
-    out[near] = (2 / math.sqrt(math.pi)) * s * np.exp(-s * s) * total
-    far = ~near
-    s = a[far]
-    fraction = s.copy()
-    for k in range(_ERF_FRACTION_DEPTH, 0, -1):
-        fraction = s + (0.5 * k) / fraction
-    out[far] = 1 - np.exp(-s * s) / (math.sqrt(math.pi) * fraction)
+    out = np.array(a)  # a copy (an array also for a 0-d input): NaN stays NaN
+    flat_a, flat_out = a.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_a.size, _ERF_BLOCK):
+        _erf_pieces(flat_a[start:start + _ERF_BLOCK], flat_out[start:start + _ERF_BLOCK])
     return np.copysign(out, x_val)
+
+
+def _erf_pieces(a, out):
+    """erf(a) for a >= 0 (or NaN, left as it is in `out`) into `out`, piece by piece (see _erf_numpy)."""
+    out[a >= _ERF_IS_ONE] = 1
+    ends = [piece[0] for piece in _ERF_PIECES[1:]] + [_ERF_IS_ONE]
+    for (low, form, count), high in zip(_ERF_PIECES, ends):
+        inside = (a >= low) & (a < high)
+        s = a[inside]
+        out[inside] = _erf_series(s, count) if form == "series" else _erf_fraction(s, count)
+
+
+def _erf_series(s, terms):
+    """erf(s) = 2/sqrt(pi) * s e^(-s^2) * sum_{n < terms} (2s^2)^n / (2n+1)!!, by Horner's rule in place."""
+    z, total = 2 * s * s, np.full_like(s, _ERF_SERIES[-terms])
+    for coefficient in _ERF_SERIES[len(_ERF_SERIES) - terms + 1:]:
+        total *= z
+        total += coefficient
+    return (2 / math.sqrt(math.pi)) * s * np.exp(-s * s) * total
+
+
+def _erf_fraction(s, levels):
+    """erf(s) = 1 - e^(-s^2) / sqrt(pi) / (s + (1/2) / (s + (2/2) / (s + ...))), `levels` deep, bottom-up in place."""
+    fraction = s.copy()
+    for k in range(levels, 0, -1):
+        np.divide(0.5 * k, fraction, out=fraction)
+        fraction += s
+    return 1 - np.exp(-s * s) / (math.sqrt(math.pi) * fraction)
