@@ -132,7 +132,7 @@ def test_values_and_gradients_match_pytorch_within_the_same_bounds(approximate, 
 def _compiled(python_kernel, dtype):
     previous = kernels.set_enabled(True)
     try:
-        return kernels.compiled(python_kernel, dtype)
+        return kernels.compiled(python_kernel, dtype, contract=python_kernel in gelu_kernels.FUSED_MULTIPLY_ADD)
     finally:
         kernels.set_enabled(previous)
 
@@ -185,8 +185,8 @@ def test_gelu_at_the_special_points_is_pytorchs_scalar_result(approximate):
 def test_gelu_leaves_what_the_kernels_cannot_take_to_numpy(monkeypatch, case):
     compiled = []  # whether each kernel asked for was there to run
     real = kernels.compiled
-    monkeypatch.setattr(kernels, "compiled", lambda fn, dtype: compiled.append(real(fn, dtype) is not None)
-                        or real(fn, dtype))
+    monkeypatch.setattr(kernels, "compiled", lambda fn, dtype, **options: compiled.append(
+        real(fn, dtype, **options) is not None) or real(fn, dtype, **options))
     rng = np.random.default_rng(0)
     x = (3 * rng.standard_normal((6, 8))).astype(np.float16 if case == "float16" else np.float32)
     if case == "strided":
@@ -206,3 +206,28 @@ def test_gelu_leaves_what_the_kernels_cannot_take_to_numpy(monkeypatch, case):
     np.testing.assert_array_equal(results[0], results[1])  # the backward ran NumPy's lines in both modes
     # the forward ran compiled with the kernels on (not for float16 or strided input); no backward kernel ran
     assert compiled == ([] if case in ("float16", "strided") else [True, False])
+
+
+def multiply_add_rounded_twice(a, b, c, out):
+    for i in range(a.size):
+        out[i] = a[i] * b[i] + c[i]
+
+
+def multiply_add_fused(a, b, c, out):
+    for i in range(a.size):
+        out[i] = a[i] * b[i] + c[i]
+
+
+def test_contract_fuses_a_multiply_and_an_add_and_only_when_asked():
+    """kernels.compiled(..., contract=True), which the exact form's float32 forward uses: (1 + e)(1 - e) - 1 with
+    e = 2^-30 is -2^-60 with one rounding, 0 with two (the product rounds to 1). Each twin is compiled once, as
+    one choice per kernel is what the cache holds."""
+    a, b, c = np.array([1 + 2.0**-30]), np.array([1 - 2.0**-30]), np.array([-1.0])
+    twice, fused = np.empty(1), np.empty(1)
+    previous = kernels.set_enabled(True)
+    try:
+        kernels.compiled(multiply_add_rounded_twice, np.float64)(a, b, c, twice)
+        kernels.compiled(multiply_add_fused, np.float64, contract=True)(a, b, c, fused)
+    finally:
+        kernels.set_enabled(previous)
+    assert twice[0] == 0.0 and fused[0] == -2.0**-60
