@@ -13,7 +13,7 @@ the tanh form's gradient by x (1 + 3 c x^2) k / 2), so the bounds are stated in 
 
 and most values are the same bits (the fractions asserted below). Non-finite values and signed zeros agree
 exactly; where the formula cancels (x Phi(x) for x below about -4), one side's tiny value can be the other's zero.
-Sweeps: every 2048th float32 bit pattern of either sign (zeros, subnormals, huge values, infinities),
+Sweeps: every 4096th float32 bit pattern of either sign (zeros, subnormals, huge values, infinities),
 NaN, and a dense grid of [-16, 16].
 """
 import math
@@ -32,9 +32,9 @@ GELU_C = 0.044715
 
 
 def _sweep(dtype):
-    """Every 2048th float32 bit pattern, both signs, NaN, and [-16, 16] densely; as `dtype`."""
-    patterns = np.arange(0, 0x7F800001, 2048, dtype=np.int64).astype(np.uint32).view(np.float32)
-    dense = np.linspace(-16, 16, 400_001, dtype=np.float32)
+    """Every 4096th float32 bit pattern, both signs, NaN, and [-16, 16] densely; as `dtype`."""
+    patterns = np.arange(0, 0x7F800001, 4096, dtype=np.int64).astype(np.uint32).view(np.float32)
+    dense = np.linspace(-16, 16, 200_001, dtype=np.float32)
     specials = np.array([0.0, -0.0, np.nan, 1e-45, -1e-45, 1e-40, -1e-40, 3e38, -3e38, np.inf, -np.inf], np.float32)
     return np.concatenate([patterns, -patterns, dense, specials]).astype(dtype)
 
