@@ -288,7 +288,7 @@ def _gelu_kernel(gelu_pass, array, other=None):
     python_kernel = _GELU_KERNELS.get((gelu_pass, array.dtype))
     if python_kernel is None or not _flat(array, other):
         return None
-    return kernels.compiled(python_kernel, array.dtype, contract=python_kernel in gelu_kernels.FUSED_MULTIPLY_ADD)
+    return kernels.compiled(python_kernel, array.dtype)
 
 
 # ----- clamp ------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Compiled twins of gelu's forward and backward passes in activation.py (the `fast` extra; see kernels.py).
 
 Each pass is one loop over flat arrays (1-d views of C-contiguous arrays) whose body is gelu's docstring
-equations in the NumPy code's order of float operations, so that the results differ from the NumPy reference
-only where the transcendental function inside differs by an ulp (tests/test_gelu_kernels.py states and
-checks the bounds). These functions are plain Python until kernels.compiled() compiles them.
+equations in the NumPy code's order of float operations (but for one fused multiply-add, below), so that the
+results differ from the NumPy reference only where the transcendental function inside differs by an ulp
+(tests/test_gelu_kernels.py states and checks the bounds). These functions are plain Python until
+kernels.compiled() compiles them.
 
 Why the float32 kernels carry their own erf, tanh and exp: Numba's math.erf, math.exp and math.tanh are scalar
 C-library calls (no SIMD without Intel's SVML), so a loop that calls them runs one element at a time, 25-90x
@@ -25,10 +26,11 @@ iteration of smallest maximum relative error against scipy.special.erf and np.ta
 A float32 sweep of every 7th float32 in [0, bound] found the kernels' erf equal to the correctly rounded one but
 for 0.4% of values, tanh but for 0.004%, each of those one ulp off (NumPy's own float32 np.tanh: 2.8%).
 
-The exact form's float32 forward compiles with fused multiply-adds (kernels.compiled(..., contract=True)): its
-float64 rational runs about 25% faster, and its float32 arithmetic has no product that meets an add, so it stays
-NumPy's. The other kernels round each product on its own, as NumPy does (x + c x^3 and cdf + x pdf would fuse;
-a float32 product written through float64 does not prevent it: LLVM folds that back into a float32 multiply).
+The exact form's float32 kernels compile with fused multiply-adds (marked kernels.fused_multiply_add): the
+float64 rational and exp run about 25% faster. The forward's float32 arithmetic has no product that meets an add,
+so it stays NumPy's; the backward's cdf + x pdf rounds once where NumPy rounds twice (within the stated bounds; a
+float32 product written through float64 would not keep the two roundings: LLVM folds it back into a float32
+multiply). The tanh form's kernels round each product on its own, as NumPy does.
 
 In float64 only two passes have kernels: the exact form's forward, with the C library's erf (a scalar call, but
 one pass instead of NumPy's five: 2.5 against 3.7 ms for 393,216 values), and the tanh form's backward, which has
@@ -39,6 +41,8 @@ float64 accuracy, so those passes stay with NumPy.
 import math
 
 import numpy as np
+
+from .kernels import fused_multiply_add
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -57,6 +61,7 @@ _TANH_Q = (1.0, 0.4743289710448286, 0.029202745742152276, 0.0005009250978631947,
 _EXP_FLOOR = -128.0  # e^-128 = 2.6e-56 rounds to 0 in float32: clamping there keeps t / 1024 in [-1/8, 0]
 
 
+@fused_multiply_add
 def gelu_erf_forward_float32(x, y, cdf):
     """cdf = (1 + erf(x / sqrt 2)) / 2 ;  y = x cdf, in float32 as the NumPy code computes them; erf(u) in
     float64 as u P(u^2) / Q(u^2), rounded to float32 (1 beyond the bound; a NaN u stays NaN)."""
@@ -74,9 +79,11 @@ def gelu_erf_forward_float32(x, y, cdf):
         y[i] = x[i] * c
 
 
+@fused_multiply_add
 def gelu_erf_backward_float32(x, cdf, grad_out, grad):
-    """dL/dx = g (cdf + x phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi), in float32 as the NumPy code computes it;
-    e^t in float64 as exp(t / 1024)^1024, rounded to float32 (t clamped at -128, where e^t rounds to 0)."""
+    """dL/dx = g (cdf + x phi(x)), phi(x) = e^(-x^2 / 2) / sqrt(2 pi), in float32 as the NumPy code computes it but
+    for cdf + x phi in one rounding; e^t in float64 as exp(t / 1024)^1024, rounded to float32 (t clamped at -128,
+    where e^t rounds to 0)."""
     inv_sqrt_2pi, minus_half = np.float32(_INV_SQRT_2PI), np.float32(-0.5)
     for i in range(x.size):
         t = minus_half * x[i] * x[i]
@@ -122,6 +129,3 @@ def gelu_tanh_backward(x, t, grad_out, grad):
     for i in range(x.size):
         slope = half * (one + t[i]) + half * x[i] * (one - t[i] * t[i]) * k * (one + c3 * x[i] * x[i])
         grad[i] = grad_out[i] * slope
-
-
-FUSED_MULTIPLY_ADD = (gelu_erf_forward_float32,)  # the kernels compiled with contract=True (see above)

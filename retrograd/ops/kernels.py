@@ -72,24 +72,30 @@ def set_enabled(flag):
     return previous
 
 
-def compiled(python_kernel, dtype, contract=False):
+def compiled(python_kernel, dtype):
     """The Numba-compiled `python_kernel` for arrays of `dtype`, or None (the caller runs its NumPy code) when the
-    kernels are off or dtype is not one they cover (float32, float64: Numba has no float16 arithmetic).
-
-    contract=True lets LLVM fuse a multiply and the add that takes its product into one fused multiply-add (one
-    rounding instead of two): about 25% faster for gelu's float64 rational function, for a kernel whose NumPy twin
-    has no product that meets an add (gelu_kernels.py). A kernel takes one choice for good: the first call's
-    (Numba's disk cache does not tell the two compilations apart)."""
+    kernels are off or dtype is not one they cover (float32, float64: Numba has no float16 arithmetic). A kernel
+    marked with fused_multiply_add compiles with LLVM's 'contract' (see there)."""
     if np.dtype(dtype) not in DTYPES or not enabled():
         return None
     name = python_kernel.__name__
     if name not in _compiled:
         import numba  # the fast extra; only reached when enabled() found it
 
+        contract = getattr(python_kernel, "fused_multiply_add", False)
         _compiled[name] = numba.njit(cache=True, nogil=True, error_model=ERROR_MODEL,
                                      fastmath={"contract"} if contract else False)(python_kernel)
     _used.add(name)
     return _compiled[name]
+
+
+def fused_multiply_add(python_kernel):
+    """Marks `python_kernel` to compile with fused multiply-adds (LLVM's 'contract': a multiply and the add that takes
+    its product become one FMA, one rounding instead of two): about 25% faster for gelu's float64 rational function
+    and exp, for a kernel whose tests bound its results rather than match NumPy's bits there (gelu_kernels.py). The
+    mark is on the kernel, not on a call, because Numba's disk cache does not tell the two compilations apart."""
+    python_kernel.fused_multiply_add = True
+    return python_kernel
 
 
 SPECIALISE_AFTER = 2**18  # window entries a kernel visits with one geometry before it is compiled for it
