@@ -1,13 +1,16 @@
 """erf and erfinv (retrograd/ops/special.py) against PyTorch: values over the whole domain (the tails of
 erfinv near +-1 included), gradients, gradcheck in float64, and what their VJPs keep."""
+import math
+
 import numpy as np
 import pytest
 import torch
+from scipy.special import erf as scipy_erf
 
 import retrograd as rg
 from helpers import saves_names
 from retrograd.bench.graph_memory import captured
-from retrograd.ops import special
+from retrograd.ops import activation, special
 
 
 def test_erf_matches_pytorch_over_the_real_line():
@@ -15,6 +18,30 @@ def test_erf_matches_pytorch_over_the_real_line():
     ours, theirs = rg.erf(rg.tensor(x)).numpy(), torch.erf(torch.tensor(x)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=4e-16, atol=0)
     # float32: PyTorch's vectorised float kernel, ours the float64 value rounded: one float32 ulp apart at most
+    np.testing.assert_allclose(rg.tensor(x.astype(np.float32)).erf().numpy(),
+                               torch.tensor(x.astype(np.float32)).erf().numpy(), rtol=2**-23, atol=0)
+
+
+def test_erf_is_one_call_of_the_erf_gelu_uses_not_a_loop_over_elements(monkeypatch):
+    """erf runs activation._erf's choice (SciPy's ufunc, or the NumPy-only erf) once on the whole array, in
+    float64: no per-element Python loop over math.erf."""
+    calls = []
+    monkeypatch.setattr(activation, "_erf_impl", lambda values: calls.append(values) or scipy_erf(values))
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    y = rg.erf(rg.tensor(x)).numpy()
+    assert len(calls) == 1 and calls[0].shape == (3, 4) and calls[0].dtype == np.float64
+    np.testing.assert_array_equal(y, scipy_erf(x.astype(np.float64)).astype(np.float32))
+
+
+def test_erf_without_scipy_keeps_float64_accuracy(monkeypatch):
+    """With SciPy missing, erf is activation._erf_numpy: within a few ulp of the C library's erf in float64, the
+    same special values, and float32 one ulp from PyTorch at most, as with SciPy."""
+    monkeypatch.setattr(activation, "_erf_impl", activation._erf_numpy)
+    x = np.concatenate([np.linspace(-7, 7, 4001), [0.0, -0.0, 1e-300, 5e-324, np.inf, -np.inf, np.nan]])
+    ours = rg.erf(rg.tensor(x)).numpy()
+    expected = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(ours, expected, rtol=1e-15, atol=0)
+    assert np.signbit(ours[4002])  # erf(-0.0) = -0.0
     np.testing.assert_allclose(rg.tensor(x.astype(np.float32)).erf().numpy(),
                                torch.tensor(x.astype(np.float32)).erf().numpy(), rtol=2**-23, atol=0)
 

@@ -75,7 +75,8 @@ def set_enabled(flag):
 
 def compiled(python_kernel, dtype):
     """The Numba-compiled `python_kernel` for arrays of `dtype`, or None (the caller runs its NumPy code) when the
-    kernels are off or dtype is not one they cover (float32, float64: Numba has no float16 arithmetic)."""
+    kernels are off or dtype is not one they cover (float32, float64: Numba has no float16 arithmetic). A kernel
+    marked with fused_multiply_add compiles with LLVM's 'contract' (see there)."""
     if np.dtype(dtype) not in DTYPES or not enabled():
         return None
     name = python_kernel.__name__
@@ -85,7 +86,9 @@ def compiled(python_kernel, dtype):
 
         while _helpers:  # before any kernel that calls them compiles
             register_jitable(error_model=ERROR_MODEL)(_helpers.pop())
-        _compiled[name] = numba.njit(cache=True, nogil=True, error_model=ERROR_MODEL)(python_kernel)
+        contract = getattr(python_kernel, "fused_multiply_add", False)
+        _compiled[name] = numba.njit(cache=True, nogil=True, error_model=ERROR_MODEL,
+                                     fastmath={"contract"} if contract else False)(python_kernel)
     _used.add(name)
     return _compiled[name]
 
@@ -97,6 +100,15 @@ def helper(python_function):
     file: after editing a helper, touch the modules of the kernels that call it (or delete their __pycache__)."""
     _helpers.append(python_function)
     return python_function
+
+
+def fused_multiply_add(python_kernel):
+    """Marks `python_kernel` to compile with fused multiply-adds (LLVM's 'contract': a multiply and the add that takes
+    its product become one FMA, one rounding instead of two): about 25% faster for gelu's float64 rational function
+    and exp, for a kernel whose tests bound its results rather than match NumPy's bits there (gelu_kernels.py). The
+    mark is on the kernel, not on a call, because Numba's disk cache does not tell the two compilations apart."""
+    python_kernel.fused_multiply_add = True
+    return python_kernel
 
 
 SPECIALISE_AFTER = 2**18  # window entries a kernel visits with one geometry before it is compiled for it

@@ -5,8 +5,10 @@ densities are made of, is binary_math.py's op, imported here where the distribut
     erf(x)    = 2 / sqrt(pi) * integral_0^x e^(-t^2) dt        d erf(x)/dx    = 2 / sqrt(pi) * e^(-x^2)
     erfinv(y) = the x with erf(x) = y, for -1 <= y <= 1       d erfinv(y)/dy = sqrt(pi) / 2 * e^(erfinv(y)^2)
 
-NumPy has no erf: the C library's (`math.erf`, `math.erfc`) runs element by element, a loop this module
-accepts because the distributions call it on batch-sized arrays. erfinv refines a rational first guess with
+NumPy has no erf: erf takes SciPy's ufunc when SciPy is installed, else a NumPy-only erf of float64 accuracy
+(activation.py's `_erf`, the one gelu uses), in float64, rounded once to the input's dtype. erfinv's Newton
+steps still call the C library's (`math.erf`, `math.erfc`) element by element, a loop this module accepts because
+the distributions call it on batch-sized arrays. erfinv refines a rational first guess with
 Newton steps to full double precision; both agree with PyTorch's to a few ulp (its kernels are vectorised
 approximations of the same functions, not bit-identical to the C library).
 """
@@ -14,6 +16,7 @@ import math
 
 import numpy as np
 
+from .activation import _erf
 from .base import OUTPUT, array_of, record, to_float
 from .binary_math import xlogy  # noqa: F401  (one op, with its other binary functions; exported here as before)
 
@@ -37,7 +40,7 @@ def _map(function, x_val):
 def erf(x):
     """y = erf(x) ;  dL/dx = g * 2 / sqrt(pi) * e^(-x^2).  Saves `x_val` (x)."""
     x_val = to_float(array_of(x))
-    y = _map(math.erf, x_val).astype(x_val.dtype)
+    y = _erf(x_val.astype(np.float64, copy=False)).astype(x_val.dtype, copy=False)  # one rounding for float32
     return record(erf, y, (x,), lambda grad_out: (grad_out * (_TWO_OVER_SQRT_PI * np.exp(-x_val * x_val)),),
                   saved=(x,))
 
