@@ -211,3 +211,19 @@ def assert_optimizer_states_match(ours, theirs, rtol=1e-12):
             else:
                 assert isinstance(value, rg.Tensor) and value.shape == tuple(expected.shape), key
                 np.testing.assert_allclose(value.array, expected.numpy(), rtol=rtol, atol=1e-15, err_msg=key)
+
+
+def assert_refused_as_torch_refuses(call):
+    """call(lib, tensor) raises in PyTorch; retrograd must raise the same exception type with the same message."""
+    try:
+        call(torch, torch.tensor)
+    except Exception as error:  # noqa: BLE001  (PyTorch's type and message are the expectation)
+        expected_type, expected = type(error), str(error)
+    else:
+        raise AssertionError("PyTorch accepted it")
+    try:
+        call(rg, rg.tensor)
+    except expected_type as error:
+        assert str(error) == expected, f"retrograd says {str(error)!r}, PyTorch {expected!r}"
+    else:
+        raise AssertionError(f"retrograd accepted it; PyTorch raises {expected_type.__name__}: {expected}")

@@ -28,15 +28,12 @@ import numpy as np
 
 from .base import OUTPUT, array_of, record, record_multi
 from .compare import _SCALAR_TYPE_NAMES
+from .factorization import _transpose
 
 # PyTorch's torch.return_types: tuples with its field names
 SvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
 EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 QrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
-
-
-def _transpose(x):
-    return np.swapaxes(x, -1, -2)
 
 
 def float_matrices(op_name, x):
