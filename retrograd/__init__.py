@@ -36,7 +36,7 @@ from .ops.distance import cosine_similarity, pairwise_distance  # noqa: F401
 from .ops.norm_groups import rms_norm  # noqa: F401
 from .ops.pool_adaptive1d import adaptive_avg_pool1d  # noqa: F401
 from .ops.elementwise import (  # noqa: F401
-    abs, add, cos, div, eq, exp, expm1, floor, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
+    abs, add, cos, div, eq, exp, expm1, floor, floor_divide, ge, gt, isfinite, isnan, le, log, log1p, log2, logical_not,
     lt, maximum, minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square, sub, where,
 )
 from .ops.unary_math import (  # noqa: F401

@@ -106,6 +106,62 @@ def test_div_with_a_rounding_mode_has_a_zero_gradient_not_none(mode):
     assert x.grad is not None and x.grad.shape == (3, 4) and not x.grad.numpy().any()
 
 
+FLOAT_QUOTIENTS = [(1.0, 0.1), (-5.0, np.inf), (5.0, -np.inf), (7.0, -2.0), (-7.0, 2.0), (0.3, 0.1), (-0.0, 3.0),
+                   (5.0, 0.0), (-1.0, 0.0), (0.0, 0.0), (2.0**60 + 1, 1.0), (np.nan, 1.0), (1e308, 1e-308)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_rounded_division_gives_pytorchs_quotients_bit_for_bit(dtype, mode):
+    """floor is computed from fmod as PyTorch (and Python's float //) computes it, not as floor(a / b): 1.0 // 0.1
+    is 9, -5 // inf is -1; zero divisors give inf or nan; signs of zero as torch's."""
+    with np.errstate(over="ignore"):  # 1e308 is inf in float32
+        a, b = (np.array(values, dtype) for values in zip(*FLOAT_QUOTIENTS))
+    ours = rg.div(rg.tensor(a), rg.tensor(b), rounding_mode=mode).numpy()
+    theirs = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+@pytest.mark.parametrize("mode", ["trunc", "floor"])
+def test_rounded_integer_division_is_exact_and_refuses_zero_as_pytorch(mode):
+    a = np.array([2**60 + 1, -7, 7, -7, 0, -(2**62)], np.int64)
+    b = np.array([1, 2, -2, -2, 3, 3], np.int64)
+    ours = rg.div(rg.tensor(a), rg.tensor(b), rounding_mode=mode)
+    theirs = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
+    assert ours.dtype == rg.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    small = rg.div(rg.tensor(np.array([7, -7], np.int8)), 2, rounding_mode=mode)
+    assert small.dtype == rg.int8 and small.tolist() == torch.div(torch.tensor([7, -7], dtype=torch.int8), 2,
+                                                                   rounding_mode=mode).tolist()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.div(torch.tensor([5, 1]), torch.tensor([0, 1]), rounding_mode=mode)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        rg.div(rg.tensor([5, 1]), rg.tensor([0, 1]), rounding_mode=mode)
+    with pytest.raises(NotImplementedError, match=f'"div_{mode}_cpu" not implemented for \'Bool\''):
+        rg.div(rg.tensor([True]), rg.tensor([True]), rounding_mode=mode)
+
+
+def test_floor_divide_and_the_floordiv_operators_follow_pytorch():
+    a, b = np.array([5.0, -1.0, 1.0, 7.5]), np.array([0.0, 0.0, 0.1, -2.0])
+    for ours, theirs in (
+        (rg.tensor(a) // rg.tensor(b), torch.tensor(a) // torch.tensor(b)),
+        (7 // rg.tensor([2, -2]), 7 // torch.tensor([2, -2])),
+        (rg.tensor([7, -7]) // 2, torch.tensor([7, -7]) // 2),
+        (rg.floor_divide(rg.tensor(a), 2.0), torch.floor_divide(torch.tensor(a), 2.0)),
+        (rg.tensor(a).floor_divide(rg.tensor(b)), torch.tensor(a).floor_divide(torch.tensor(b))),
+    ):
+        assert ours.dtype == {torch.float64: rg.float64, torch.int64: rg.int64}[theirs.dtype]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(RuntimeError, match="div expected rounding_mode to be one of None, 'trunc', or 'floor'"):
+        rg.div(rg.tensor([1.0]), 2.0, rounding_mode="round")
+    x = rg.tensor([3.0], requires_grad=True)  # PyTorch defines no derivative for floor_divide (div's is zero)
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        (x // 2).sum().backward()
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        (torch.tensor([3.0], requires_grad=True) // 2).sum().backward()
+
+
 def test_circular_pad_crops_before_it_wraps():
     for pads in ((-1, 1, -2, 1), (1, -1, 0, 0), (2, -1, 1, 1), (-1, -1, 1, 0), (1, 2, 3, 0)):
         assert_parity(lambda x: F.pad(x, pads, mode="circular"), lambda x: TF.pad(x, pads, mode="circular"),

@@ -112,10 +112,9 @@ def div(a, b, rounding_mode=None):
     Saves `b_val` (b), and `saved_a` (a) when b needs a gradient."""
     a_val, b_val = binary_operands(a, b)
     if rounding_mode is not None:
-        quotient = _binary(div, a_val, b_val, np.divide)
-        rounded = np.trunc(quotient) if rounding_mode == "trunc" else np.floor(quotient)
-        if isinstance(a_val, np.ndarray) and a_val.dtype.kind in "iu":
-            rounded = rounded.astype(a_val.dtype)
+        if _is_bool(a_val) and _is_bool(b_val):
+            raise NotImplementedError(f'"div_{_rounding_mode(rounding_mode)}_cpu" not implemented for \'Bool\'')
+        rounded = _binary(div, a_val, b_val, _ROUNDED_QUOTIENTS[_rounding_mode(rounding_mode)])
         return record(div, rounded, (a, b), _zero_gradient_pair(a_val, b_val))
     # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
     a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
@@ -136,6 +135,72 @@ def div(a, b, rounding_mode=None):
 
     y = _binary(div, a_val, b_val, np.divide)
     return record(div, y, (a, b), div_backward, saved=(a if b_needs else None, b))
+
+
+def _rounding_mode(rounding_mode):
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    return rounding_mode
+
+
+def _integer_quotient(a_val, b_val, floor):
+    """Integer division, exact (not through floats: 2^60 + 1 survives); a zero divisor raises, as in PyTorch."""
+    if np.any(np.asarray(b_val) == 0):
+        raise RuntimeError("div: ZeroDivisionError (an integer divisor is 0)")
+    quotient = np.floor_divide(a_val, b_val)
+    if floor:
+        return quotient
+    inexact = np.not_equal(np.remainder(a_val, b_val), 0)
+    return quotient + (inexact & (np.less(a_val, 0) != np.less(b_val, 0)))  # floor -> toward zero
+
+
+def _floor_quotient(a_val, b_val):
+    """floor(a / b) as PyTorch computes it for floats: from fmod, as Python's float //, which np.floor_divide is
+    (1.0 // 0.1 is 9, where floor(1.0 / 0.1) is 10; -5 // inf is -1)."""
+    if _is_integer(a_val) and _is_integer(b_val):
+        return _integer_quotient(a_val, b_val, floor=True)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf and nan, as PyTorch gives them
+        return np.floor_divide(a_val, b_val)
+
+
+def _trunc_quotient(a_val, b_val):
+    """trunc(a / b): PyTorch's float kernel rounds the true quotient toward zero."""
+    if _is_integer(a_val) and _is_integer(b_val):
+        return _integer_quotient(a_val, b_val, floor=False)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.trunc(np.divide(a_val, b_val))
+
+
+def _is_integer(value):
+    return np.asarray(value).dtype.kind in "iub"
+
+
+def _is_bool(value):
+    return np.asarray(value).dtype.kind == "b"
+
+
+_ROUNDED_QUOTIENTS = {"floor": _floor_quotient, "trunc": _trunc_quotient}
+
+
+def floor_divide(input, other):
+    """torch.floor_divide (the `//` operator): div's values with rounding_mode='floor' (PyTorch's since 1.13). Unlike
+    div, PyTorch defines no derivative for it: a backward through it raises, as PyTorch's does.
+    Saves nothing."""
+    a_val, b_val = binary_operands(input, other)
+    if _is_bool(a_val) and _is_bool(b_val):
+        raise NotImplementedError('"div_floor_cpu" not implemented for \'Bool\'')
+    return record(floor_divide, _binary(floor_divide, a_val, b_val, _floor_quotient), (input, other),
+                  _floor_divide_backward)
+
+
+def _floor_divide_backward(grad_out):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+def rfloor_divide(input, other):
+    """other // input, for Python's reflected `number // tensor`."""
+    return floor_divide(other, input)
 
 
 def _zero_gradient_pair(a_val, b_val):

@@ -48,6 +48,7 @@ METHODS = {
     "__sub__": elementwise.sub, "__rsub__": elementwise.rsub,
     "__mul__": elementwise.mul, "__rmul__": elementwise.mul,
     "__truediv__": elementwise.div, "__rtruediv__": elementwise.rdiv,
+    "__floordiv__": elementwise.floor_divide, "__rfloordiv__": elementwise.rfloor_divide,
     "__pow__": elementwise.pow, "__rpow__": elementwise.rpow,
     "__matmul__": linalg.matmul, "__rmatmul__": linalg.rmatmul,
     "__neg__": elementwise.neg, "__abs__": elementwise.abs,
@@ -62,7 +63,8 @@ METHODS = {
     # elementwise
     "add": elementwise.add, "sub": elementwise.sub, "mul": elementwise.mul, "div": elementwise.div,
     "subtract": elementwise.sub, "multiply": elementwise.mul, "divide": elementwise.div,
-    "true_divide": elementwise.div, "neg": elementwise.neg, "negative": elementwise.neg,
+    "true_divide": elementwise.div, "floor_divide": elementwise.floor_divide, "neg": elementwise.neg,
+    "negative": elementwise.neg,
     "pow": elementwise.pow, "square": elementwise.square, "abs": elementwise.abs, "sign": elementwise.sign,
     "sqrt": elementwise.sqrt, "rsqrt": elementwise.rsqrt, "reciprocal": elementwise.reciprocal,
     "exp": elementwise.exp, "expm1": elementwise.expm1, "log": elementwise.log, "log2": elementwise.log2,
