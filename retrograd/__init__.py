@@ -70,7 +70,7 @@ from .ops.index_search import (  # noqa: F401
 from .ops.ranges import logspace, vander  # noqa: F401
 from .ops.integrate import cumulative_trapezoid, trapezoid, trapz  # noqa: F401
 from .ops.indexing import gather, index_put, index_select, masked_fill, scatter_add  # noqa: F401
-from .ops.linalg import matmul
+from .ops.linalg import bmm, matmul, mm  # noqa: F401
 from .ops.reduce import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, logsumexp, max, mean, min, norm, prod, std, sum,
     var,
@@ -108,7 +108,6 @@ from . import testing  # noqa: F401
 
 clip = clamp
 moveaxis = movedim
-mm = bmm = matmul
 true_divide = div
 concat = concatenate = cat
 __version__ = "0.1.0"

@@ -1,6 +1,8 @@
 """Parity tests for the failures PyTorch's OpInfo samples found (tests/test_opinfo.py runs the samples
 themselves; these cases stand on their own, so they run without PyTorch's test-only `expecttest` too).
 Forward values and gradients against PyTorch, in float64 with random cotangents (helpers.assert_parity)."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -160,6 +162,21 @@ def test_floor_divide_and_the_floordiv_operators_follow_pytorch():
         (x // 2).sum().backward()
     with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
         (torch.tensor([3.0], requires_grad=True) // 2).sum().backward()
+
+
+def test_mm_and_bmm_refuse_what_pytorch_refuses_and_multiply_the_rest():
+    cases = [((2, 3, 4), (4, 2), "mm"), ((3,), (3, 2), "mm"), ((2, 3), (3,), "mm"), ((2, 3), (4, 2), "mm"),
+             ((2, 3), (3, 2), "bmm"), ((2, 3, 4), (3, 4, 2), "bmm"), ((2, 3, 4), (2, 5, 2), "bmm"),
+             ((2, 3, 4), (4, 2), "bmm")]
+    for a_shape, b_shape, name in cases:
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(torch, name)(torch.ones(a_shape), torch.ones(b_shape))
+        with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+            getattr(rg, name)(rg.ones(a_shape), rg.ones(b_shape))
+        with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+            getattr(rg.ones(a_shape), name)(rg.ones(b_shape))
+    assert_parity(lambda a, b: rg.mm(a, b), lambda a, b: torch.mm(a, b), randn(2, 3), randn(3, 4))
+    assert_parity(lambda a, b: a.bmm(b), lambda a, b: a.bmm(b), randn(2, 3, 4), randn(2, 4, 5))
 
 
 def test_circular_pad_crops_before_it_wraps():

@@ -60,6 +60,34 @@ def rmatmul(a, b):
     return matmul(b, a)
 
 
+def mm(input, mat2):
+    """torch.mm: matmul of two matrices, with PyTorch's checks (no vectors, no batches, no broadcasting).
+    Saves what matmul saves: the node it records is matmul's."""
+    a_shape, b_shape = np.shape(array_of(input)), np.shape(array_of(mat2))
+    if len(a_shape) != 2:
+        raise RuntimeError("self must be a matrix")
+    if len(b_shape) != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if a_shape[1] != b_shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a_shape[0]}x{a_shape[1]} and "
+                           f"{b_shape[0]}x{b_shape[1]})")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """torch.bmm: matmul of two batches of matrices of one batch size, with PyTorch's checks (no broadcasting).
+    Saves what matmul saves: the node it records is matmul's."""
+    a_shape, b_shape = np.shape(array_of(input)), np.shape(array_of(mat2))
+    if len(a_shape) != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if len(b_shape) != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if (b_shape[0], b_shape[1]) != (a_shape[0], a_shape[2]):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a_shape[0]}, "
+                           f"{a_shape[2]}] but got: [{b_shape[0]}, {b_shape[1]}].")
+    return matmul(input, mat2)
+
+
 def _leading_axes_in_memory_order(x_val):
     """The permutation of x's leading axes that lists them in memory order (largest stride first),
     when x is a view with merely permuted leading axes of a C-contiguous array (e.g. the batch_first

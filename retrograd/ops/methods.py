@@ -77,7 +77,7 @@ METHODS = {
     "gt": elementwise.gt, "ge": elementwise.ge, "isnan": elementwise.isnan, "isfinite": elementwise.isfinite,
     "logical_not": elementwise.logical_not, "floor": elementwise.floor, "round": elementwise.round,
     "isclose": compare.isclose, "allclose": compare.allclose, "equal": compare.equal,
-    "matmul": linalg.matmul, "mm": linalg.matmul, "bmm": linalg.matmul, "mv": products.mv,
+    "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "mv": products.mv,
     "dot": products.dot, "outer": products.outer, "ger": products.outer, "inner": products.inner,
     "kron": products.kron, "trace": products.trace, "addmm": products.addmm, "addmv": products.addmv,
     "addbmm": products.addbmm, "baddbmm": products.baddbmm, "addr": products.addr, "addcmul": products.addcmul,
