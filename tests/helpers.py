@@ -227,3 +227,9 @@ def assert_refused_as_torch_refuses(call):
         assert str(error) == expected, f"retrograd says {str(error)!r}, PyTorch {expected!r}"
     else:
         raise AssertionError(f"retrograd accepted it; PyTorch raises {expected_type.__name__}: {expected}")
+
+
+def bits(array):
+    """The array's bit patterns as unsigned integers (float16/32/64): equal bits, not equal values (-0.0, NaN)."""
+    array = np.ascontiguousarray(array)
+    return array.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[array.dtype.itemsize])

@@ -9,17 +9,13 @@ import numpy as np
 import pytest
 
 import retrograd as rg
+from helpers import bits
 import retrograd.nn.functional as F
 from retrograd.ops import kernels
 
 SHAPES = [(), (1,), (7, 5), (33, 17), (2, 3, 4, 5), (0, 3)]
 DTYPES = [np.float32, np.float64]
 SPECIAL = [np.nan, -np.nan, 0.0, -0.0, np.inf, -np.inf, 1e-40, -1e-40]  # (1e-40: a float32 subnormal)
-
-
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
 
 
 def _relu_both_ways(x_array, grad_array, inplace=False):
@@ -54,8 +50,8 @@ def test_relu_kernels_give_numpys_bits(shape, dtype, inplace):
     x, grad = _inputs(shape, dtype, seed=len(shape))
     (y_k, dx_k), (y_n, dx_n) = _relu_both_ways(x, grad, inplace)
     assert y_k.dtype == dtype and dx_k.dtype == dtype and y_k.shape == shape
-    np.testing.assert_array_equal(_bits(y_k), _bits(y_n))
-    np.testing.assert_array_equal(_bits(dx_k), _bits(dx_n))
+    np.testing.assert_array_equal(bits(y_k), bits(y_n))
+    np.testing.assert_array_equal(bits(dx_k), bits(dx_n))
 
 
 def test_relu_kernel_values_at_the_kink_and_nan():
@@ -73,9 +69,9 @@ def test_relu_kernel_backward_blocks_non_finite_gradients_with_plus_zero(grad_va
     x = np.array([-1.0, 1.0, 2.0, -2.0], np.float32)
     grad = np.array([grad_value, grad_value, grad_value, -1.0], np.float32)
     (_, dx_k), (_, dx_n) = _relu_both_ways(x, grad)
-    np.testing.assert_array_equal(_bits(dx_k), _bits(dx_n))
-    np.testing.assert_array_equal(_bits(dx_k[[0, 3]]), [0, 0])  # blocked entries exactly +0.0, not inf * 0 = NaN
-    np.testing.assert_array_equal(_bits(dx_k[1:3]), _bits(grad[1:3]))  # passed entries keep g's bits
+    np.testing.assert_array_equal(bits(dx_k), bits(dx_n))
+    np.testing.assert_array_equal(bits(dx_k[[0, 3]]), [0, 0])  # blocked entries exactly +0.0, not inf * 0 = NaN
+    np.testing.assert_array_equal(bits(dx_k[1:3]), bits(grad[1:3]))  # passed entries keep g's bits
 
 
 @pytest.mark.parametrize("case", ["int32", "float16", "strided", "fortran grad"])

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as TF
 
 import retrograd as rg
+from helpers import bits
 import retrograd.nn.functional as F
-from retrograd.ops import kernels
 from retrograd.ops.base import pass_where
 
 DTYPES = [np.float32, np.float64]
@@ -21,19 +21,6 @@ FINITE_GRADS = [-2.5, -0.0, 0.0, -1e-30, 3.0]  # all finite: a product by the ma
 GRAD_SETS = {"finite": FINITE_GRADS, "non-finite": SPECIAL_GRADS}
 # inputs on both sides of, and exactly at, every bound below (relu's 0, relu6's 6, hardtanh's -1 and 1, ...)
 INPUTS = [-7.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 6.0, 8.0, np.nan]
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def kernel_mode(request):
-    """Each test runs with the compiled kernels (the default where Numba is installed) and with NumPy only."""
-    previous = kernels.set_enabled(request.param == "numba")
-    yield request.param
-    kernels.set_enabled(previous)
-
-
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
 
 
 def _every_input_with_every_grad(dtype, grads=SPECIAL_GRADS):
@@ -58,7 +45,7 @@ def _assert_same_gradient_bits(rg_fn, torch_fn, arrays, grad):
     ours, theirs = _input_grads(rg_fn, arrays, grad, "rg"), _input_grads(torch_fn, arrays, grad, "torch")
     for name, mine, reference in zip("xyz", ours, theirs):
         assert mine.dtype == reference.dtype and mine.shape == reference.shape
-        np.testing.assert_array_equal(_bits(mine), _bits(reference), err_msg=f"gradient of input {name}")
+        np.testing.assert_array_equal(bits(mine), bits(reference), err_msg=f"gradient of input {name}")
 
 
 ELEMENTWISE_CASES = {  # name: (retrograd, PyTorch), one input
@@ -82,7 +69,7 @@ ELEMENTWISE_CASES = {  # name: (retrograd, PyTorch), one input
 @pytest.mark.parametrize("grads", sorted(GRAD_SETS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE_CASES))
-def test_blocked_entries_get_plus_zero_as_in_pytorch(kernel_mode, name, dtype, grads):
+def test_blocked_entries_get_plus_zero_as_in_pytorch(mode, name, dtype, grads):
     rg_fn, torch_fn = ELEMENTWISE_CASES[name]
     x, g = _every_input_with_every_grad(dtype, GRAD_SETS[grads])
     if name.startswith(("hardtanh", "relu6")):
@@ -117,7 +104,7 @@ def test_clamp_with_tensor_bounds_blocks_with_plus_zero_for_every_input(bounds, 
         _assert_same_gradient_bits(rg.clamp, torch.clamp, [x2, lo, hi], g2)
 
 
-def test_the_reductions_that_multiply_by_their_mask_match_pytorch_too(kernel_mode):
+def test_the_reductions_that_multiply_by_their_mask_match_pytorch_too(mode):
     """amax/amin scale g by the mask in PyTorch too (a blocked negative g is -0.0 there, a blocked inf NaN);
     max/min along a dim put g into zeros (+0.0 elsewhere, a chosen -0.0 kept). Each matches, bit for bit."""
     x = np.array([[1.0, 3.0, 3.0], [0.0, -1.0, 0.0]])
@@ -154,7 +141,7 @@ def _pool_input_and_grad(shape, out_shape, dtype, seed, grads=SPECIAL_GRADS):
 @pytest.mark.parametrize("grads", sorted(GRAD_SETS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape,kwargs", POOL_CASES)
-def test_max_pool_gradient_bits_match_pytorch(kernel_mode, shape, kwargs, dtype, grads):
+def test_max_pool_gradient_bits_match_pytorch(mode, shape, kwargs, dtype, grads):
     """Unchosen entries +0.0, a chosen -0.0 +0.0, an entry several windows chose their sum, added in PyTorch's
     order (its row-major window order): the same bits, 2-D and 1-D, compiled kernels or not."""
     out_shape = TF.max_pool2d(torch.zeros(shape), **kwargs).shape
@@ -168,7 +155,7 @@ def test_max_pool_gradient_bits_match_pytorch(kernel_mode, shape, kwargs, dtype,
     _assert_same_gradient_bits(lambda x: F.max_pool1d(x, **one_d), lambda x: TF.max_pool1d(x, **one_d), [x1], g1)
 
 
-def test_an_entry_chosen_by_three_windows_sums_their_gradients_in_pytorchs_order(kernel_mode):
+def test_an_entry_chosen_by_three_windows_sums_their_gradients_in_pytorchs_order(mode):
     """x = [1, 3, 2, 5, 0, 0] in windows of 3 at stride 1: entry 3 is chosen by three windows, whose g are
     1e8, -1e8 and 1 in window order. In float32, (1e8 - 1e8) + 1 = 1 (PyTorch), but (1 - 1e8) + 1e8 = 0."""
     x = np.array([[[1.0, 3.0, 2.0, 5.0, 0.0, 0.0]]], np.float32)
@@ -182,7 +169,7 @@ def test_an_entry_chosen_by_three_windows_sums_their_gradients_in_pytorchs_order
 @pytest.mark.parametrize("grads", sorted(GRAD_SETS))
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [(4, 3), (3, 5)])  # tiling windows (max_pool2d's path), then general ones
-def test_adaptive_max_pool_gradient_bits_match_pytorch(kernel_mode, size, dtype, grads):
+def test_adaptive_max_pool_gradient_bits_match_pytorch(mode, size, dtype, grads):
     shape = (2, 3, 8, 9)
     x, g = _pool_input_and_grad(shape, (2, 3, *size), dtype, seed=7, grads=GRAD_SETS[grads])
     _assert_same_gradient_bits(lambda x: F.adaptive_max_pool2d(x, size), lambda x: TF.adaptive_max_pool2d(x, size),
@@ -191,7 +178,7 @@ def test_adaptive_max_pool_gradient_bits_match_pytorch(kernel_mode, size, dtype,
 
 @pytest.mark.parametrize("ties", ["split", "random"])
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1)])
-def test_other_tie_policies_also_leave_plus_zero_where_no_window_sends_gradient(kernel_mode, ties, kwargs):
+def test_other_tie_policies_also_leave_plus_zero_where_no_window_sends_gradient(mode, ties, kwargs):
     """retrograd's own tie policies follow the same rule: all g are -0.0 or negative but one window's, +inf; every
     entry is +0.0 or negative, and only entries of that window are non-finite."""
     x = np.zeros((1, 1, 6, 6))  # every window a full tie: split shares g among all its entries

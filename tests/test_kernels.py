@@ -29,14 +29,6 @@ def kernels_on():
     kernels.set_enabled(previous)
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def mode(request):
-    """Runs a test with the kernels on, then off; restores the process's choice."""
-    previous = kernels.set_enabled(request.param == "numba")
-    yield request.param
-    kernels.set_enabled(previous)
-
-
 def _cell_inputs(hidden, batch, dtype, seed):
     rng = np.random.default_rng(seed)
     pre = (3 * rng.standard_normal((4 * hidden, batch))).astype(dtype)  # gate pre-activations, some saturated

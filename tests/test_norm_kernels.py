@@ -14,23 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import retrograd as rg
-from helpers import assert_parity
+from helpers import assert_parity, bits
 from retrograd.ops import kernels, norm, reduce_kernels
 
 DTYPES = [np.float32, np.float64]
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def mode(request):
-    """Runs a test with the kernels on, then off; restores the process's choice."""
-    previous = kernels.set_enabled(request.param == "numba")
-    yield request.param
-    kernels.set_enabled(previous)
-
-
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
 
 
 def _row_sums(rows):
@@ -56,7 +43,7 @@ def test_pairwise_sum_is_numpys_sum_bit_for_bit(dtype):
             if n:
                 rows[1, 0] = -0.0  # NumPy's sum starts at +0: a row of -0.0 sums to +0.0
                 rows[2] = -0.0
-            np.testing.assert_array_equal(_bits(_row_sums(rows)), _bits(np.add.reduce(rows, axis=1)), err_msg=f"n={n}")
+            np.testing.assert_array_equal(bits(_row_sums(rows)), bits(np.add.reduce(rows, axis=1)), err_msg=f"n={n}")
         special = np.array([[np.inf, 1, 2, 3, 4, 5, 6, 7, 8], [np.inf, -np.inf] + [1.0] * 7, [np.nan] + [1.0] * 8,
                             [3e38, 3e38] + [0.0] * 7], dtype)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -91,8 +78,8 @@ def _assert_same_bits(compiled, reference, dtype):
             continue
         assert ours.dtype == dtype and ours.shape == theirs.shape, name
         np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs), err_msg=name)
-        np.testing.assert_array_equal(_bits(np.where(np.isnan(ours), np.nan, ours)),
-                                      _bits(np.where(np.isnan(theirs), np.nan, theirs)), err_msg=name)
+        np.testing.assert_array_equal(bits(np.where(np.isnan(ours), np.nan, ours)),
+                                      bits(np.where(np.isnan(theirs), np.nan, theirs)), err_msg=name)
 
 
 @settings(max_examples=40, deadline=None)
@@ -157,7 +144,7 @@ def test_layer_norm_kernel_takes_a_broadcast_gradient():
         finally:
             kernels.set_enabled(previous)
     for ours, theirs in zip(*results):
-        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+        np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
 @pytest.mark.parametrize("case", ["float16", "strided", "mixed dtypes", "empty row", "empty batch", "one entry"])
@@ -247,7 +234,7 @@ def test_batch_norm_kernels_give_numpys_bits(shape, dtype, affine, eps, seed):
     compiled, reference = _batch_norm_both_ways(x, w, b, g, eps)
     _assert_same_bits(compiled[:4], reference[:4], dtype)
     for ours, theirs in zip(compiled[4:], reference[4:]):  # running_mean, running_var
-        np.testing.assert_array_equal(_bits(ours), _bits(theirs))
+        np.testing.assert_array_equal(bits(ours), bits(theirs))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import retrograd as rg
+from helpers import bits
 import torch_optim_reference as reference
 
 
@@ -80,18 +81,13 @@ def _run_retrograd(name, options, dtype):
     return params, optimizer
 
 
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
-
-
 def _differences(params, optimizer, expected):
     """The arrays (parameter values, state tensors) whose bits differ from PyTorch's, by name."""
     differ = []
     for i, (param, theirs) in enumerate(zip(params, expected)):
         for key, value in theirs.items():
             ours = param.array if key == "param" else np.asarray(optimizer.state[param][key].array)
-            if ours.dtype != value.dtype or not np.array_equal(_bits(ours), _bits(value)):
+            if ours.dtype != value.dtype or not np.array_equal(bits(ours), bits(value)):
                 differ.append(f"param{i}" + ("" if key == "param" else f".{key}"))
     return differ
 

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import retrograd as rg
+from helpers import bits
 from retrograd.bench import harness, workloads
 from retrograd.ops import kernels
 from retrograd.optim import _update
@@ -69,16 +70,11 @@ def _train(make_optimizer, dtype, use_kernels, steps=STEPS, grad_scale=1.0):
     return params, optimizer
 
 
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
-
-
 def _assert_same_bits(with_kernels, numpy_only):
     (params_k, opt_k), (params_n, opt_n) = with_kernels, numpy_only
     for p_k, p_n in zip(params_k, params_n):
         assert p_k.dtype == p_n.dtype
-        np.testing.assert_array_equal(_bits(p_k.array), _bits(p_n.array))
+        np.testing.assert_array_equal(bits(p_k.array), bits(p_n.array))
         state_k, state_n = opt_k.state[p_k], opt_n.state[p_n]
         assert state_k.keys() == state_n.keys()
         for name, value in state_n.items():
@@ -86,7 +82,7 @@ def _assert_same_bits(with_kernels, numpy_only):
                 assert state_k[name] == value
             else:
                 assert state_k[name].dtype == value.dtype, name
-                np.testing.assert_array_equal(_bits(state_k[name].array), _bits(value.array), err_msg=name)
+                np.testing.assert_array_equal(bits(state_k[name].array), bits(value.array), err_msg=name)
 
 
 SGD_OPTIONS = [dict(momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,

@@ -13,25 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import retrograd as rg
-from helpers import assert_parity
+from helpers import assert_parity, bits
 from retrograd.ops import activation as A
 from retrograd.ops import kernels
 
 OPS = [pytest.param(A.softmax, torch.softmax, id="softmax"), pytest.param(A.log_softmax, torch.log_softmax,
                                                                           id="log_softmax")]
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def mode(request):
-    """Runs a test with the kernels on, then off; restores the process's choice."""
-    previous = kernels.set_enabled(request.param == "numba")
-    yield request.param
-    kernels.set_enabled(previous)
-
-
-def _bits(array):
-    array = np.ascontiguousarray(array)
-    return array.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[array.dtype.itemsize])
 
 
 def _both_ways(op, x, g, dim=-1, **kwargs):
@@ -53,7 +40,7 @@ def _both_ways(op, x, g, dim=-1, **kwargs):
 def _assert_same_bits(compiled, reference):
     for name, ours, theirs in zip(["y", "dL/dx"], compiled, reference):
         assert ours.dtype == theirs.dtype and ours.shape == theirs.shape, name
-        np.testing.assert_array_equal(_bits(ours), _bits(theirs), err_msg=name)
+        np.testing.assert_array_equal(bits(ours), bits(theirs), err_msg=name)
 
 
 @pytest.mark.parametrize("op", [A.softmax, A.log_softmax], ids=["softmax", "log_softmax"])
