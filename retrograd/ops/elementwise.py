@@ -112,9 +112,7 @@ def div(a, b, rounding_mode=None):
     Saves `b_val` (b), and `saved_a` (a) when b needs a gradient."""
     a_val, b_val = binary_operands(a, b)
     if rounding_mode is not None:
-        if _is_bool(a_val) and _is_bool(b_val):
-            raise NotImplementedError(f'"div_{_rounding_mode(rounding_mode)}_cpu" not implemented for \'Bool\'')
-        rounded = _binary(div, a_val, b_val, _ROUNDED_QUOTIENTS[_rounding_mode(rounding_mode)])
+        rounded = _rounded_quotient(div, a_val, b_val, rounding_mode)
         return record(div, rounded, (a, b), _zero_gradient_pair(a_val, b_val))
     # a Python number stays one (a weak scalar): float16 / 2.0 is float16, not the default float
     a_val, b_val = (to_float(v) if isinstance(v, (np.ndarray, np.generic)) else float(v) for v in (a_val, b_val))
@@ -137,11 +135,14 @@ def div(a, b, rounding_mode=None):
     return record(div, y, (a, b), div_backward, saved=(a if b_needs else None, b))
 
 
-def _rounding_mode(rounding_mode):
+def _rounded_quotient(op, a_val, b_val, rounding_mode):
+    """a / b rounded by `rounding_mode` ('trunc' or 'floor'), with PyTorch's dtype rules and errors."""
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
-    return rounding_mode
+    if _is_bool(a_val) and _is_bool(b_val):
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
+    return _binary(op, a_val, b_val, _ROUNDED_QUOTIENTS[rounding_mode])
 
 
 def _integer_quotient(a_val, b_val, floor):
@@ -188,9 +189,7 @@ def floor_divide(input, other):
     div, PyTorch defines no derivative for it: a backward through it raises, as PyTorch's does.
     Saves nothing."""
     a_val, b_val = binary_operands(input, other)
-    if _is_bool(a_val) and _is_bool(b_val):
-        raise NotImplementedError('"div_floor_cpu" not implemented for \'Bool\'')
-    return record(floor_divide, _binary(floor_divide, a_val, b_val, _floor_quotient), (input, other),
+    return record(floor_divide, _rounded_quotient(floor_divide, a_val, b_val, "floor"), (input, other),
                   _floor_divide_backward)
 
 
