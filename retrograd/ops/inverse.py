@@ -17,20 +17,11 @@ import numpy as np
 from .base import OUTPUT, array_of, needs_grad, record, record_multi, unbroadcast
 from .compare import _SCALAR_TYPE_NAMES
 from .factorization import LinAlgError, _transpose
-from .spectral import float_matrices
+from .spectral import square_matrices
 from .shape import transpose
 
 # PyTorch's torch.return_types.linalg_slogdet: a tuple with .sign and .logabsdet
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-
-
-def square_matrices(op_name, x):
-    """x's array, checked as PyTorch's linalg functions check it: float, at least 2-D, square."""
-    x_val = float_matrices(op_name, x)
-    if x_val.shape[-1] != x_val.shape[-2]:
-        raise RuntimeError(f"{op_name}: A must be batches of square matrices, but they are {x_val.shape[-2]} by "
-                           f"{x_val.shape[-1]} matrices")
-    return x_val
 
 
 def _first_zero_pivot(matrix):

@@ -47,6 +47,15 @@ def float_matrices(op_name, x):
     return x_val
 
 
+def square_matrices(op_name, x):
+    """x's array, checked as PyTorch's linalg functions check it: float, at least 2-D, square."""
+    x_val = float_matrices(op_name, x)
+    if x_val.shape[-1] != x_val.shape[-2]:
+        raise RuntimeError(f"{op_name}: A must be batches of square matrices, but they are {x_val.shape[-2]} by "
+                           f"{x_val.shape[-1]} matrices")
+    return x_val
+
+
 def _given(grad):
     """A gradient that is all zeros carries nothing: treated as absent (PyTorch's undefined gradient)."""
     return grad if np.any(grad) else None
@@ -133,10 +142,7 @@ def eigh_gradient(grad_L, grad_V, L, V):
 def eigh(A, UPLO="L"):
     """A = V diag(L) V^T, L ascending (A's `UPLO` triangle read) ;  dL/dA = V (sk(V^T gV) / 2 / E + diag(gL)) V^T.
     Saves `L` and `V` (the outputs)."""
-    a_val = float_matrices("linalg.eigh", A)
-    if a_val.shape[-1] != a_val.shape[-2]:
-        raise RuntimeError(f"linalg.eigh: A must be batches of square matrices, but they are {a_val.shape[-2]} by "
-                           f"{a_val.shape[-1]} matrices")
+    a_val = square_matrices("linalg.eigh", A)
     _check_uplo("linalg.eigh", UPLO)
     L, V = np.linalg.eigh(a_val, UPLO=UPLO)
 
@@ -149,10 +155,7 @@ def eigh(A, UPLO="L"):
 
 def eigvalsh(A, UPLO="L"):
     """L, the eigenvalues of the symmetric A in ascending order ;  dL/dA = V diag(g) V^T.  Saves `V`."""
-    a_val = float_matrices("linalg.eigvalsh", A)
-    if a_val.shape[-1] != a_val.shape[-2]:
-        raise RuntimeError(f"linalg.eigvalsh: A must be batches of square matrices, but they are "
-                           f"{a_val.shape[-2]} by {a_val.shape[-1]} matrices")
+    a_val = square_matrices("linalg.eigvalsh", A)
     _check_uplo("linalg.eigvalsh", UPLO)
     L, V = np.linalg.eigh(a_val, UPLO=UPLO)
 
