@@ -374,14 +374,13 @@ def adaptive_avg_pool2d(x, output_size):
     mean's): one reduction instead of windows of the whole plane (about 2 against 60 ms for (64, 64, 32, 32) float32).
     Saves `p_rows` and `p_cols` (general windows: P_h and P_w), not the input."""
     x_val = array_of(x)
-    if x_val.ndim in (3, 4):  # batched or not
-        as_batch = x_val.reshape((1,) * (4 - x_val.ndim) + x_val.shape)
-        if _adaptive_size("adaptive_avg_pool2d", as_batch, output_size) == (1, 1):
-            return mean(x, (-2, -1), keepdim=True)
+    batched = x_val.reshape((1,) + x_val.shape) if x_val.ndim == 3 else x_val
+    size = _adaptive_size("adaptive_avg_pool2d", batched, output_size)  # checks the rank too
+    if size == (1, 1):
+        return mean(x, (-2, -1), keepdim=True)
     if x_val.ndim == 3:
         return _unbatched(adaptive_avg_pool2d, x, output_size)
     _require_float("adaptive_avg_pool2d", x_val)
-    size = _adaptive_size("adaptive_avg_pool2d", x_val, output_size)
     if 0 in size:
         return _empty_pool(x, size)
     kernel = _equal_windows(x_val, size)
